@@ -1,0 +1,204 @@
+//! `zip`: a deterministic Lambda package from a directory.
+//!
+//! Entries are sorted, carry one timestamp (`SOURCE_DATE_EPOCH` when set, else
+//! 1980-01-01, the zip epoch), mode 0755 for ELF files and 0644 for the rest,
+//! and nothing outside the directory (a symlink that leaves it is refused).
+//! The archive is written to a temporary file beside the destination and
+//! renamed into place, so a failure leaves nothing half-written.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use zip::write::SimpleFileOptions;
+use zip::{CompressionMethod, DateTime, ZipWriter};
+
+use crate::error::{AuditError, Result};
+
+/// Lambda's limits for a .zip deployment package (direct upload).
+pub const MAX_ZIPPED: u64 = 50 * 1024 * 1024;
+pub const MAX_UNZIPPED: u64 = 250 * 1024 * 1024;
+
+/// A file to put in the archive.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// Path inside the archive, `/`-separated.
+    pub name: String,
+    pub file: PathBuf,
+    pub elf: bool,
+    pub size: u64,
+}
+
+/// Lists DIR's files, sorted, refusing anything that leads outside it.
+pub fn collect(dir: &Path) -> Result<Vec<Entry>> {
+    let root = std::fs::canonicalize(dir).map_err(|e| AuditError::io(dir, e))?;
+    if !root.is_dir() {
+        return Err(AuditError::Usage(format!(
+            "{}: not a directory",
+            dir.display()
+        )));
+    }
+    let mut entries = Vec::new();
+    for item in walkdir::WalkDir::new(&root)
+        .follow_links(false)
+        .sort_by_file_name()
+    {
+        let item = item.map_err(|e| AuditError::Usage(format!("{}: {}", dir.display(), e)))?;
+        let path = item.path();
+        let rel = path
+            .strip_prefix(&root)
+            .expect("walkdir stays under its root");
+        if rel.as_os_str().is_empty() || item.file_type().is_dir() {
+            continue;
+        }
+        let name = rel.to_str().ok_or_else(|| {
+            AuditError::Usage(format!("{}: file name is not UTF-8", path.display()))
+        })?;
+        let file = if item.file_type().is_symlink() {
+            let target = std::fs::canonicalize(path).map_err(|e| {
+                AuditError::Usage(format!("{}: dangling symlink ({})", path.display(), e))
+            })?;
+            if !target.starts_with(&root) {
+                return Err(AuditError::Usage(format!(
+                    "{}: symlink to {}, outside the package directory",
+                    path.display(),
+                    target.display()
+                )));
+            }
+            if target.is_dir() {
+                continue; // its files are listed under their real path
+            }
+            target
+        } else {
+            path.to_path_buf()
+        };
+        let size = std::fs::metadata(&file)
+            .map_err(|e| AuditError::io(&file, e))?
+            .len();
+        entries.push(Entry {
+            name: name.replace('\\', "/"),
+            elf: is_elf(&file),
+            file,
+            size,
+        });
+    }
+    Ok(entries)
+}
+
+pub fn is_elf(path: &Path) -> bool {
+    let mut magic = [0u8; 4];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok()
+        && &magic == b"\x7fELF"
+}
+
+/// The archive timestamp: `SOURCE_DATE_EPOCH`, else the zip epoch.
+pub fn timestamp() -> Result<DateTime> {
+    let seconds = match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(v) if !v.trim().is_empty() => v.trim().parse::<i64>().map_err(|_| {
+            AuditError::Usage(format!(
+                "SOURCE_DATE_EPOCH={:?} is not a number of seconds",
+                v
+            ))
+        })?,
+        _ => return Ok(DateTime::default()),
+    };
+    // Zip times start in 1980 and end in 2107; clamp like auditwheel does.
+    let seconds = seconds.clamp(315_532_800, 4_354_819_199);
+    let days = seconds.div_euclid(86_400);
+    let secs = seconds.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    DateTime::from_date_and_time(
+        y as u16,
+        m as u8,
+        d as u8,
+        (secs / 3600) as u8,
+        (secs % 3600 / 60) as u8,
+        (secs % 60) as u8,
+    )
+    .map_err(|_| AuditError::Usage("SOURCE_DATE_EPOCH is outside the zip format's range".into()))
+}
+
+/// Days since 1970-01-01 to (year, month, day): Howard Hinnant's algorithm.
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + if m <= 2 { 1 } else { 0 }, m, d)
+}
+
+/// Writes `entries` to `out` atomically; returns the archive's size.
+pub fn write_zip(entries: &[Entry], out: &Path) -> Result<u64> {
+    let unzipped: u64 = entries.iter().map(|e| e.size).sum();
+    if unzipped > MAX_UNZIPPED {
+        return Err(AuditError::Refused(format!(
+            "the package is {} unzipped, over Lambda's limit of {} (250 MB): nothing written",
+            bytes(unzipped),
+            bytes(MAX_UNZIPPED)
+        )));
+    }
+    let when = timestamp()?;
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).map_err(|e| AuditError::io(parent, e))?;
+    let temp = tempfile::Builder::new()
+        .prefix(".lambda-audit-zip")
+        .tempfile_in(parent)
+        .map_err(|e| AuditError::io(parent, e))?;
+    let mut writer = ZipWriter::new(temp.reopen().map_err(|e| AuditError::io(temp.path(), e))?);
+    for entry in entries {
+        let options = SimpleFileOptions::default()
+            .compression_method(CompressionMethod::Deflated)
+            .compression_level(Some(9))
+            .last_modified_time(when)
+            .unix_permissions(if entry.elf { 0o755 } else { 0o644 })
+            .large_file(entry.size >= u32::MAX as u64);
+        let zip_error = |e: zip::result::ZipError| AuditError::Tool {
+            what: "zip".into(),
+            reason: e.to_string(),
+        };
+        writer
+            .start_file(entry.name.as_str(), options)
+            .map_err(zip_error)?;
+        let mut file =
+            std::fs::File::open(&entry.file).map_err(|e| AuditError::io(&entry.file, e))?;
+        std::io::copy(&mut file, &mut writer).map_err(|e| AuditError::io(&entry.file, e))?;
+    }
+    let mut file = writer.finish().map_err(|e| AuditError::Tool {
+        what: "zip".into(),
+        reason: e.to_string(),
+    })?;
+    file.flush().map_err(|e| AuditError::io(temp.path(), e))?;
+    file.sync_all()
+        .map_err(|e| AuditError::io(temp.path(), e))?;
+    let zipped = file
+        .metadata()
+        .map_err(|e| AuditError::io(temp.path(), e))?
+        .len();
+    if zipped > MAX_ZIPPED {
+        return Err(AuditError::Refused(format!(
+            "the archive would be {}, over Lambda's limit of {} (50 MB) for direct upload: nothing written",
+            bytes(zipped),
+            bytes(MAX_ZIPPED)
+        )));
+    }
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(temp.path(), std::fs::Permissions::from_mode(0o644))
+            .map_err(|e| AuditError::io(temp.path(), e))?;
+    }
+    temp.persist(out)
+        .map_err(|e| AuditError::io(out, e.error))?;
+    Ok(zipped)
+}
+
+pub fn bytes(n: u64) -> String {
+    format!("{:.1} MiB ({} bytes)", n as f64 / 1048576.0, n)
+}

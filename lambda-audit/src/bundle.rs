@@ -1,0 +1,319 @@
+//! `bundle`: vendoring what the runtime lacks, statically decided.
+//!
+//! The artifacts are copied into a package directory; every library their
+//! closure needs that the runtime lacks (or has only in a version that fails
+//! the checks) is copied from this machine into `lib/`. Because the runtime
+//! searches its system directories before the package, each vendored library
+//! gets a unique soname (`libfoo-<sha256:8>.so.1`, from its content, as
+//! auditwheel does), the `DT_NEEDED` entries that named it are rewritten, and
+//! the artifact gets `DT_RPATH $ORIGIN/lib` (searched before
+//! `LD_LIBRARY_PATH`). ELF edits are made by patchelf, the tool auditwheel and
+//! maturin use, on the copies only. The result is audited again and moved into
+//! place only if everything loads.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use sha2::{Digest, Sha256};
+
+use crate::check::{check, Finding, Report};
+use crate::elf::read_elf;
+use crate::error::{AuditError, Result};
+use crate::profile::Profile;
+use crate::report;
+
+/// Parts of glibc: they come with the runtime's loader and cannot be vendored.
+const GLIBC_PARTS: &[&str] = &[
+    "ld-linux",
+    "libc.so",
+    "libm.so",
+    "libmvec.so",
+    "libpthread.so",
+    "libdl.so",
+    "librt.so",
+    "libutil.so",
+    "libresolv.so",
+    "libnsl.so",
+    "libanl.so",
+    "libBrokenLocale.so",
+    "libcrypt.so",
+    "libnss_",
+];
+
+#[derive(Debug, Default, Clone)]
+pub struct BundleOptions {
+    /// Extra directories on this machine to find libraries to vendor, searched first.
+    pub library_path: Vec<PathBuf>,
+}
+
+/// What `bundle` did.
+#[derive(Debug)]
+pub struct Bundled {
+    /// Vendored libraries: original name -> (file on this machine, name in lib/).
+    pub vendored: BTreeMap<String, (PathBuf, String)>,
+    pub reports: Vec<Report>,
+}
+
+fn is_glibc(name: &str) -> bool {
+    GLIBC_PARTS.iter().any(|p| name.starts_with(p))
+}
+
+/// `libfoo.so.1` + content hash -> `libfoo-1a2b3c4d.so.1`.
+pub fn hashed_name(name: &str, content: &[u8]) -> String {
+    let hash = Sha256::digest(content);
+    let short: String = hash.iter().take(4).map(|b| format!("{:02x}", b)).collect();
+    match name.find(".so") {
+        Some(i) => format!("{}-{}{}", &name[..i], short, &name[i..]),
+        None => format!("{}-{}", name, short),
+    }
+}
+
+fn patchelf(file: &Path, args: &[String]) -> Result<()> {
+    let output = Command::new("patchelf").args(args).arg(file).output().map_err(|e| AuditError::Tool {
+        what: "patchelf".into(),
+        reason: format!("cannot run it ({}); install it (Debian: apt-get install patchelf; Nix: it is in the dev shell)", e),
+    })?;
+    if !output.status.success() {
+        return Err(AuditError::Tool {
+            what: format!("patchelf {}", args.join(" ")),
+            reason: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// Directories of this machine to find a library in, for the object at `original`.
+fn build_search_dirs(original: &Path, options: &BundleOptions) -> Vec<PathBuf> {
+    let mut dirs = options.library_path.clone();
+    if let Ok(facts) = read_elf(original) {
+        let origin = original.parent().unwrap_or(Path::new("/"));
+        for entry in facts.rpath.iter().chain(&facts.runpath) {
+            dirs.push(PathBuf::from(
+                entry
+                    .replace("$ORIGIN", &origin.to_string_lossy())
+                    .replace("${ORIGIN}", &origin.to_string_lossy()),
+            ));
+        }
+    }
+    if let Ok(env) = std::env::var("LD_LIBRARY_PATH") {
+        dirs.extend(env.split(':').filter(|d| !d.is_empty()).map(PathBuf::from));
+    }
+    // This machine's own loader directories (ld.so.conf, then the defaults).
+    if let Ok((host, _)) = crate::scan::scan(
+        Path::new("/"),
+        &crate::scan::ScanOptions {
+            name: "build-machine".into(),
+            task_root: "/nonexistent".into(),
+            ..Default::default()
+        },
+    )
+    .map(|(p, r)| (p.default_dirs, r))
+    {
+        dirs.extend(host.into_iter().map(PathBuf::from));
+    }
+    dirs
+}
+
+/// Bundles `artifacts` for `profile` into the package directory `out`.
+pub fn bundle(
+    profile: &Profile,
+    artifacts: &[PathBuf],
+    out: &Path,
+    options: &BundleOptions,
+) -> Result<Bundled> {
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).map_err(|e| AuditError::io(parent, e))?;
+    let staging = tempfile::Builder::new()
+        .prefix(".lambda-audit-bundle")
+        .tempdir_in(parent)
+        .map_err(|e| AuditError::io(parent, e))?;
+    let stage = staging.path().to_path_buf();
+    let lib_dir = stage.join("lib");
+    std::fs::create_dir_all(&lib_dir).map_err(|e| AuditError::io(&lib_dir, e))?;
+
+    // Staged file -> where it came from on this machine (for its RPATH/RUNPATH).
+    let mut origins: BTreeMap<PathBuf, PathBuf> = BTreeMap::new();
+    let mut staged_artifacts = Vec::new();
+    for artifact in artifacts {
+        read_elf(artifact)?;
+        let name = artifact
+            .file_name()
+            .ok_or_else(|| AuditError::Usage(format!("{}: not a file", artifact.display())))?;
+        let dest = stage.join(name);
+        if dest.exists() {
+            return Err(AuditError::Usage(format!(
+                "two artifacts are named {}",
+                name.to_string_lossy()
+            )));
+        }
+        std::fs::copy(artifact, &dest).map_err(|e| AuditError::io(artifact, e))?;
+        origins.insert(
+            dest.clone(),
+            std::fs::canonicalize(artifact).unwrap_or(artifact.clone()),
+        );
+        staged_artifacts.push(dest);
+    }
+
+    let mut vendored: BTreeMap<String, (PathBuf, String)> = BTreeMap::new();
+    let mut attempted: HashSet<String> = HashSet::new();
+    loop {
+        let mut wanted: BTreeMap<String, PathBuf> = BTreeMap::new(); // name -> staged file that needs it
+        for artifact in &staged_artifacts {
+            let report = check(profile, Some(&stage), artifact)?;
+            let closure = report.closure.as_ref().expect("resolved");
+            let staged_object = |object_name: &str| -> Option<PathBuf> {
+                closure
+                    .objects
+                    .iter()
+                    .find(|o| o.display_name() == object_name)
+                    .and_then(|o| match &o.source {
+                        crate::resolve::Source::Local(p) => Some(p.clone()),
+                        _ => None,
+                    })
+            };
+            for finding in &report.findings {
+                let (object, library) = match finding {
+                    Finding::MissingLibrary {
+                        needed_by, library, ..
+                    } => (needed_by, library),
+                    Finding::MissingVersion {
+                        object,
+                        library,
+                        weak: false,
+                        ..
+                    } => (object, library),
+                    Finding::UndefinedSymbol {
+                        object,
+                        library: Some(library),
+                        ..
+                    } => (object, library),
+                    _ => continue,
+                };
+                if let Some(file) = staged_object(object) {
+                    wanted.entry(library.clone()).or_insert(file);
+                }
+            }
+        }
+        wanted.retain(|name, _| !attempted.contains(name));
+        if wanted.is_empty() {
+            break;
+        }
+        for (name, needed_by) in wanted {
+            attempted.insert(name.clone());
+            if is_glibc(&name) {
+                return Err(AuditError::Refused(format!(
+                    "{} needs a newer {} than the runtime's, and glibc cannot be vendored: build against the runtime's glibc (cargo zigbuild --target x86_64-unknown-linux-gnu.2.17)",
+                    needed_by.file_name().unwrap_or_default().to_string_lossy(),
+                    name
+                )));
+            }
+            if let Some(rule) = profile
+                .policy
+                .forbidden_needed
+                .iter()
+                .find(|r| r.matches(&name))
+            {
+                return Err(AuditError::Refused(format!(
+                    "{} must not be bundled or linked dynamically: {}",
+                    name, rule.fix
+                )));
+            }
+            let original = origins
+                .get(&needed_by)
+                .cloned()
+                .unwrap_or(needed_by.clone());
+            let dirs = build_search_dirs(&original, options);
+            let source = dirs.iter().map(|d| d.join(&name)).find(|p| p.is_file()).ok_or_else(|| {
+                AuditError::Refused(format!(
+                    "cannot bundle {}: not found on this machine (searched {}); pass --library-path DIR",
+                    name,
+                    dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(":")
+                ))
+            })?;
+            let content = std::fs::read(&source).map_err(|e| AuditError::io(&source, e))?;
+            let new_name = hashed_name(&name, &content);
+            let dest = lib_dir.join(&new_name);
+            std::fs::write(&dest, &content).map_err(|e| AuditError::io(&dest, e))?;
+            patchelf(
+                &dest,
+                &[
+                    "--set-soname".into(),
+                    new_name.clone(),
+                    "--remove-rpath".into(),
+                ],
+            )?;
+            origins.insert(
+                dest.clone(),
+                std::fs::canonicalize(&source).unwrap_or(source.clone()),
+            );
+            vendored.insert(name.clone(), (source, new_name.clone()));
+
+            // Rewrite every staged file that names it, and let it find lib/.
+            for staged in origins.keys().cloned().collect::<Vec<_>>() {
+                let facts = read_elf(&staged)?;
+                if !facts.needed.iter().any(|n| n == &name) {
+                    continue;
+                }
+                let rpath = if staged.parent() == Some(lib_dir.as_path()) {
+                    "$ORIGIN"
+                } else {
+                    "$ORIGIN/lib"
+                };
+                patchelf(
+                    &staged,
+                    &[
+                        "--replace-needed".into(),
+                        name.clone(),
+                        new_name.clone(),
+                        "--force-rpath".into(),
+                        "--set-rpath".into(),
+                        rpath.into(),
+                    ],
+                )?;
+            }
+        }
+    }
+
+    // The result must load; otherwise nothing is written.
+    let mut reports = Vec::new();
+    for artifact in &staged_artifacts {
+        let report = check(profile, Some(&stage), artifact)?;
+        if !report.loads() {
+            return Err(AuditError::Refused(format!(
+                "after bundling, {} still would not load:\n{}",
+                artifact.file_name().unwrap_or_default().to_string_lossy(),
+                report::human(&report).trim_end()
+            )));
+        }
+        reports.push(report);
+    }
+    if vendored.is_empty() {
+        std::fs::remove_dir(&lib_dir).map_err(|e| AuditError::io(&lib_dir, e))?;
+    }
+    let kept = staging.keep();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&kept, std::fs::Permissions::from_mode(0o755))
+            .map_err(|e| AuditError::io(&kept, e))?;
+    }
+    replace_dir(&kept, out)?;
+    Ok(Bundled { vendored, reports })
+}
+
+/// Moves `from` to `to`, replacing an earlier package directory there.
+fn replace_dir(from: &Path, to: &Path) -> Result<()> {
+    if to.exists() {
+        let old = to.with_extension("old-lambda-audit");
+        let _ = std::fs::remove_dir_all(&old);
+        std::fs::rename(to, &old).map_err(|e| AuditError::io(to, e))?;
+        std::fs::rename(from, to).map_err(|e| AuditError::io(to, e))?;
+        std::fs::remove_dir_all(&old).map_err(|e| AuditError::io(&old, e))?;
+    } else {
+        std::fs::rename(from, to).map_err(|e| AuditError::io(to, e))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,564 @@
+//! Judging a resolved closure against the runtime profile, as the loader would.
+//!
+//! Works on facts already read (the closure and the profile) and never reads
+//! the runtime's disk. The rules follow glibc: every version a file needs must
+//! be defined by the library that resolves (a missing version fails the load
+//! unless its version-need entry is flagged `VER_FLG_WEAK`: a weak *symbol*
+//! does not make its version optional); every non-weak undefined symbol must be
+//! defined somewhere in the process's scope, matching its version; a weak
+//! undefined symbol nobody defines is null, not an error.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::elf::{read_elf, ElfKind, Export};
+use crate::error::Result;
+use crate::profile::{export_table, Profile};
+use crate::resolve::{normalize, resolve, Closure, Outcome, Role, Rule, Source, TaskDir};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// One reason an artifact will not load, or a warning about how it loads.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Finding {
+    /// ELF class or machine differs from the runtime's.
+    WrongArch {
+        object: String,
+        found: String,
+        expected: String,
+    },
+    /// The artifact cannot be loaded the way the runtime loads it.
+    NotLoadable {
+        object: String,
+        reason: String,
+        fix: String,
+    },
+    /// The program's interpreter (PT_INTERP) is not in the runtime.
+    MissingInterpreter { object: String, interpreter: String },
+    /// A DT_NEEDED entry that nothing in the search order provides.
+    MissingLibrary {
+        needed_by: String,
+        library: String,
+        searched: Vec<String>,
+        skipped: Vec<String>,
+    },
+    /// A version the resolved library does not define.
+    MissingVersion {
+        object: String,
+        library: String,
+        library_path: String,
+        version: String,
+        /// The symbols bound to that version, `name@VERSION`.
+        symbols: Vec<String>,
+        runtime_versions: Vec<String>,
+        /// True when the version-need entry is flagged VER_FLG_WEAK (only a warning).
+        weak: bool,
+    },
+    /// A non-weak undefined symbol nothing in the process defines.
+    UndefinedSymbol {
+        object: String,
+        symbol: String,
+        library: Option<String>,
+    },
+    /// A library the profile's policy forbids as a DT_NEEDED entry.
+    ForbiddenLibrary {
+        object: String,
+        library: String,
+        reason: String,
+        fix: String,
+    },
+    /// A packaged library that never loads because another file of that name wins.
+    Shadowed {
+        bundled: String,
+        name: String,
+        loaded: String,
+        rule: String,
+    },
+}
+
+impl Finding {
+    pub fn severity(&self) -> Severity {
+        match self {
+            Finding::Shadowed { .. } => Severity::Warning,
+            Finding::MissingVersion { weak: true, .. } => Severity::Warning,
+            _ => Severity::Error,
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Finding::WrongArch { .. } => "wrong-arch",
+            Finding::NotLoadable { .. } => "not-loadable",
+            Finding::MissingInterpreter { .. } => "missing-interpreter",
+            Finding::MissingLibrary { .. } => "missing-library",
+            Finding::MissingVersion { .. } => "missing-version",
+            Finding::UndefinedSymbol { .. } => "undefined-symbol",
+            Finding::ForbiddenLibrary { .. } => "forbidden-library",
+            Finding::Shadowed { .. } => "shadowed",
+        }
+    }
+}
+
+/// The verdict on one artifact.
+#[derive(Debug)]
+pub struct Report {
+    pub artifact: PathBuf,
+    pub runtime_path: String,
+    pub profile: String,
+    pub findings: Vec<Finding>,
+    /// `None` when the artifact could not be resolved (wrong architecture).
+    pub closure: Option<Closure>,
+    /// Undefined symbols that could not be proven present or absent: the
+    /// profile does not list the exports of a library in scope.
+    pub unverified_symbols: usize,
+}
+
+impl Report {
+    pub fn loads(&self) -> bool {
+        self.findings
+            .iter()
+            .all(|f| f.severity() != Severity::Error)
+    }
+
+    pub fn count(&self, severity: Severity) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.severity() == severity)
+            .count()
+    }
+}
+
+/// How the runtime meets the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Loaded directly: imported by the host, or run as the program.
+    Artifact,
+    /// A library of the package: only its own needs are judged.
+    Library,
+}
+
+/// Audits `artifact` for `profile`; `package` is the local directory the
+/// runtime sees as its task root (`/var/task`), if any.
+pub fn check(profile: &Profile, package: Option<&Path>, artifact: &Path) -> Result<Report> {
+    check_as(profile, package, artifact, Mode::Artifact)
+}
+
+pub fn check_as(
+    profile: &Profile,
+    package: Option<&Path>,
+    artifact: &Path,
+    mode: Mode,
+) -> Result<Report> {
+    let facts = read_elf(artifact)?;
+    let task = TaskDir {
+        root: profile.task_root.clone(),
+        local: package.map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())),
+    };
+    let name = artifact
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut findings = Vec::new();
+
+    let expected = profile.arch().expect("validated profile");
+    if facts.arch != expected {
+        findings.push(Finding::WrongArch {
+            object: name.clone(),
+            found: facts.arch.name(),
+            expected: expected.name(),
+        });
+        return Ok(Report {
+            artifact: artifact.to_path_buf(),
+            runtime_path: format!("{}/{}", task.root, name),
+            profile: profile.name.clone(),
+            findings,
+            closure: None,
+            unverified_symbols: 0,
+        });
+    }
+    if mode == Mode::Artifact {
+        findings.extend(loadability(profile, &name, &facts));
+    }
+
+    let closure = resolve(profile, &task, artifact, facts)?;
+    findings.extend(missing_libraries(profile, &closure));
+    findings.extend(forbidden_libraries(profile, &closure));
+    let version_findings = missing_versions(profile, &closure);
+    let (symbol_findings, unverified_symbols) =
+        undefined_symbols(profile, &closure, &version_findings);
+    findings.extend(version_findings);
+    findings.extend(symbol_findings);
+    findings.extend(shadowed(&task, &closure));
+
+    Ok(Report {
+        artifact: artifact.to_path_buf(),
+        runtime_path: closure.objects[closure.artifact].runtime_path.clone(),
+        profile: profile.name.clone(),
+        findings,
+        closure: Some(closure),
+        unverified_symbols,
+    })
+}
+
+/// Can the runtime load this kind of file at all?
+fn loadability(profile: &Profile, name: &str, facts: &crate::elf::ElfFacts) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    match &profile.host {
+        Some(host) => {
+            if facts.kind != ElfKind::SharedObject
+                || facts.interpreter.is_some() && facts.exports.contains_key("main")
+            {
+                findings.push(Finding::NotLoadable {
+                    object: name.into(),
+                    reason: format!(
+                        "{} imports shared objects; this is an executable",
+                        host.executable
+                    ),
+                    fix: "build a cdylib (crate-type = [\"cdylib\"])".into(),
+                });
+            }
+            if let Some(prefix) = &host.module_init_prefix {
+                let module = name.split('.').next().unwrap_or(name);
+                let init = format!("{}{}", prefix, module);
+                if !facts.exports.contains_key(&init) {
+                    findings.push(Finding::NotLoadable {
+                        object: name.into(),
+                        reason: format!("it does not export {}, so `import {}` fails", init, module),
+                        fix: format!(
+                            "name the file after the module its init function declares (crowbar's lambda! exports PyInit_liblambda: liblambda.so), or export {}",
+                            init
+                        ),
+                    });
+                }
+            }
+        }
+        None => {
+            if facts.kind != ElfKind::Executable && facts.interpreter.is_none() {
+                findings.push(Finding::NotLoadable {
+                    object: name.into(),
+                    reason: "the runtime executes the artifact as its program, and this is not an executable".into(),
+                    fix: "build a binary target named bootstrap".into(),
+                });
+            }
+            if let Some(interp) = &facts.interpreter {
+                let known = profile
+                    .libraries
+                    .iter()
+                    .any(|l| l.paths.iter().any(|p| normalize(p) == normalize(interp)));
+                if !known {
+                    findings.push(Finding::MissingInterpreter {
+                        object: name.into(),
+                        interpreter: interp.clone(),
+                    });
+                }
+            }
+        }
+    }
+    findings
+}
+
+fn missing_libraries(profile: &Profile, closure: &Closure) -> Vec<Finding> {
+    closure
+        .edges
+        .iter()
+        .filter_map(|edge| match &edge.outcome {
+            Outcome::Missing { searched, skipped } => {
+                let from = &closure.objects[edge.from];
+                // The profile may not list every system library; their own
+                // needs are only judged when it claims to be complete.
+                if matches!(from.source, Source::Runtime(_) | Source::Host) && !profile.complete {
+                    return None;
+                }
+                Some(Finding::MissingLibrary {
+                    needed_by: from.display_name().to_string(),
+                    library: edge.name.clone(),
+                    searched: searched.clone(),
+                    skipped: skipped
+                        .iter()
+                        .map(|(p, why)| format!("{}: {}", p, why))
+                        .collect(),
+                })
+            }
+            Outcome::Found { .. } => None,
+        })
+        .collect()
+}
+
+fn forbidden_libraries(profile: &Profile, closure: &Closure) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for object in closure.objects.iter().filter(|o| o.is_local()) {
+        for needed in object.facts.iter().flat_map(|f| &f.needed) {
+            if let Some(rule) = profile
+                .policy
+                .forbidden_needed
+                .iter()
+                .find(|r| r.matches(needed))
+            {
+                findings.push(Finding::ForbiddenLibrary {
+                    object: object.display_name().to_string(),
+                    library: needed.clone(),
+                    reason: rule.reason.clone(),
+                    fix: rule.fix.clone(),
+                });
+            }
+        }
+    }
+    findings
+}
+
+/// The object a version need of `from` refers to: the one loaded for `file`.
+fn loaded_for(closure: &Closure, from: usize, file: &str) -> Option<usize> {
+    closure
+        .edges_from(from)
+        .find_map(|e| match &e.outcome {
+            Outcome::Found { object, .. } if e.name == file => Some(*object),
+            _ => None,
+        })
+        .or_else(|| {
+            closure
+                .objects
+                .iter()
+                .position(|o| o.names.iter().any(|n| n == file))
+        })
+}
+
+/// The version names an object defines, if known.
+fn defined_versions(profile: &Profile, closure: &Closure, index: usize) -> Option<Vec<String>> {
+    let object = &closure.objects[index];
+    match (&object.source, &object.facts) {
+        (_, Some(facts)) => {
+            // A library without version definitions satisfies any need (glibc only warns).
+            if facts.version_defs.is_empty() {
+                None
+            } else {
+                Some(facts.version_defs.iter().map(|d| d.name.clone()).collect())
+            }
+        }
+        (Source::Runtime(lib), None) => profile.libraries[*lib].versions.clone(),
+        _ => None,
+    }
+}
+
+fn missing_versions(profile: &Profile, closure: &Closure) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for (index, object) in closure
+        .objects
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| o.is_local())
+    {
+        let Some(facts) = &object.facts else { continue };
+        for need in &facts.version_needs {
+            let Some(target) = loaded_for(closure, index, &need.file) else {
+                continue;
+            };
+            let Some(versions) = defined_versions(profile, closure, target) else {
+                continue;
+            };
+            if versions.iter().any(|v| v == &need.version) {
+                continue;
+            }
+            let mut symbols: Vec<String> = facts
+                .symbols_needing(need.index)
+                .iter()
+                .map(|i| format!("{}@{}", i.name, need.version))
+                .collect();
+            symbols.sort();
+            symbols.dedup();
+            findings.push(Finding::MissingVersion {
+                object: object.display_name().to_string(),
+                library: need.file.clone(),
+                library_path: closure.objects[target].runtime_path.clone(),
+                version: need.version.clone(),
+                symbols,
+                runtime_versions: versions,
+                weak: need.weak,
+            });
+        }
+    }
+    findings
+}
+
+/// What one scope object says about a symbol reference.
+enum Lookup {
+    Defined,
+    NotDefined,
+    Unknown,
+}
+
+/// glibc's `check_match`: does a definition satisfy a reference?
+fn satisfies(defs: &[Export], version: Option<&str>, object_versioned: bool) -> bool {
+    if !object_versioned {
+        return true;
+    }
+    defs.iter().any(|def| match (version, &def.version) {
+        // A versioned reference takes the same version, or an unversioned, non-hidden definition.
+        (Some(wanted), Some(have)) => wanted == have,
+        (Some(_), None) => !def.hidden,
+        // An unversioned reference takes the default (non-hidden) definition.
+        (None, _) => !def.hidden,
+    })
+}
+
+fn undefined_symbols(
+    profile: &Profile,
+    closure: &Closure,
+    version_findings: &[Finding],
+) -> (Vec<Finding>, usize) {
+    // Export tables of profile libraries, parsed once.
+    let mut runtime_tables: HashMap<usize, HashMap<String, Vec<Export>>> = HashMap::new();
+    for object in &closure.objects {
+        if let Source::Runtime(lib) = object.source {
+            if let Some(exports) = &profile.libraries[lib].exports {
+                runtime_tables
+                    .entry(lib)
+                    .or_insert_with(|| export_table(exports));
+            }
+        }
+    }
+    let host = profile.host.as_ref();
+    let host_table = host
+        .and_then(|h| h.exports.as_ref())
+        .map(|e| export_table(e));
+    let host_prefixes: &[String] = host.map(|h| h.export_prefixes.as_slice()).unwrap_or(&[]);
+
+    let lookup = |index: usize, name: &str, version: Option<&str>| -> Lookup {
+        let object = &closure.objects[index];
+        let (table, versioned) = match (&object.source, &object.facts) {
+            (_, Some(facts)) => (Some(&facts.exports), facts.versioned),
+            (Source::Runtime(lib), None) => (runtime_tables.get(lib), true),
+            (Source::Host, None) => (host_table.as_ref(), true),
+            _ => (None, true),
+        };
+        match table {
+            None => {
+                if matches!(object.source, Source::Host)
+                    && host_prefixes.iter().any(|p| name.starts_with(p.as_str()))
+                {
+                    Lookup::Defined
+                } else {
+                    Lookup::Unknown
+                }
+            }
+            Some(table) => match table.get(name) {
+                Some(defs) if satisfies(defs, version, versioned) => Lookup::Defined,
+                _ => Lookup::NotDefined,
+            },
+        }
+    };
+
+    // References whose version is already reported missing are not reported twice.
+    let reported: HashSet<(String, String)> = version_findings
+        .iter()
+        .filter_map(|f| match f {
+            Finding::MissingVersion {
+                object, version, ..
+            } => Some((object.clone(), version.clone())),
+            _ => None,
+        })
+        .collect();
+
+    let mut findings = Vec::new();
+    let mut unverified = 0;
+    for object in closure.objects.iter().filter(|o| o.is_local()) {
+        let Some(facts) = &object.facts else { continue };
+        for import in facts.imports.iter().filter(|i| !i.weak) {
+            if let Some(v) = &import.version {
+                if reported.contains(&(object.display_name().to_string(), v.clone())) {
+                    continue;
+                }
+            }
+            let mut unknown = false;
+            let mut defined = false;
+            for index in 0..closure.objects.len() {
+                match lookup(index, &import.name, import.version.as_deref()) {
+                    Lookup::Defined => {
+                        defined = true;
+                        break;
+                    }
+                    Lookup::Unknown => unknown = true,
+                    Lookup::NotDefined => {}
+                }
+            }
+            if defined {
+                continue;
+            }
+            if unknown {
+                unverified += 1;
+                continue;
+            }
+            findings.push(Finding::UndefinedSymbol {
+                object: object.display_name().to_string(),
+                symbol: match &import.version {
+                    Some(v) => format!("{}@{}", import.name, v),
+                    None => import.name.clone(),
+                },
+                library: import.from.clone(),
+            });
+        }
+    }
+    (findings, unverified)
+}
+
+/// Packaged libraries that a file of the same name elsewhere beats.
+fn shadowed(task: &TaskDir, closure: &Closure) -> Vec<Finding> {
+    let Some(local) = &task.local else {
+        return Vec::new();
+    };
+    let loaded: HashSet<PathBuf> = closure
+        .objects
+        .iter()
+        .filter_map(|o| match &o.source {
+            Source::Local(p) => Some(p.clone()),
+            _ => None,
+        })
+        .collect();
+    let mut findings = Vec::new();
+    for entry in walkdir::WalkDir::new(local)
+        .follow_links(false)
+        .sort_by_file_name()
+        .into_iter()
+        .flatten()
+    {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !entry.file_type().is_file() || !name.contains(".so") {
+            continue;
+        }
+        let canonical =
+            std::fs::canonicalize(entry.path()).unwrap_or_else(|_| entry.path().to_path_buf());
+        if loaded.contains(&canonical) {
+            continue;
+        }
+        let soname = read_elf(entry.path()).ok().and_then(|f| f.soname);
+        let winner = closure.objects.iter().find(|o| {
+            o.role != Role::Artifact
+                && o.names
+                    .iter()
+                    .any(|n| *n == name || Some(n) == soname.as_ref())
+        });
+        if let Some(winner) = winner {
+            let bundled = task
+                .runtime_path_of(&canonical)
+                .unwrap_or_else(|| entry.path().display().to_string());
+            let rule = match &winner.rule {
+                Rule::AlreadyLoaded => "already loaded".to_string(),
+                r => r.describe(),
+            };
+            findings.push(Finding::Shadowed {
+                bundled,
+                name,
+                loaded: winner.runtime_path.clone(),
+                rule,
+            });
+        }
+    }
+    findings
+}

@@ -1,0 +1,19 @@
+//! lambda-audit: proves statically, without executing anything, that an ELF
+//! artifact will load in a given runtime, and packages it.
+//!
+//! The data flow (see `docs/design.md`):
+//! `elf` reads facts from a file; `profile` holds a runtime as data (`scan`
+//! writes one from a root filesystem); `resolve` finds each needed library as
+//! the runtime's loader would; `check` judges the closure; `report` shows the
+//! verdict; `bundle` vendors what is missing; `archive` zips reproducibly.
+
+pub mod archive;
+pub mod bundle;
+pub mod check;
+pub mod elf;
+pub mod error;
+pub mod package;
+pub mod profile;
+pub mod report;
+pub mod resolve;
+pub mod scan;

@@ -1,0 +1,313 @@
+//! The `lambda-audit` command line. Exit status: 0 the artifacts load (or the
+//! command did its job), 1 they will not load (or the result was refused),
+//! 2 the input is unusable. Errors are one line, never a backtrace.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use lambda_audit::archive;
+use lambda_audit::bundle::{bundle, BundleOptions};
+use lambda_audit::check::check;
+use lambda_audit::error::{AuditError, Result};
+use lambda_audit::package::audit_package;
+use lambda_audit::profile::{Profile, DEFAULT_PROFILE};
+use lambda_audit::report;
+use lambda_audit::scan::{scan, ScanOptions};
+
+#[derive(Parser)]
+#[command(
+    name = "lambda-audit",
+    version,
+    about = "Prove statically that an ELF artifact will load in an AWS Lambda runtime; bundle and zip it."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Judge whether each artifact will load in the runtime (exit 0 loads, 1 will not, 2 bad input).
+    Check {
+        /// A built-in profile name or a profile file.
+        #[arg(long, short, default_value = DEFAULT_PROFILE)]
+        profile: String,
+        /// The package directory the runtime sees as its task root (/var/task).
+        #[arg(long)]
+        bundle_dir: Option<PathBuf>,
+        /// Print the versioned JSON report (schema lambda-audit.check/1).
+        #[arg(long)]
+        json: bool,
+        #[arg(required = true)]
+        artifacts: Vec<PathBuf>,
+    },
+    /// Show the libraries the runtime would load, with the rule that finds each (a static ldd).
+    Tree {
+        #[arg(long, short, default_value = DEFAULT_PROFILE)]
+        profile: String,
+        #[arg(long)]
+        bundle_dir: Option<PathBuf>,
+        artifact: PathBuf,
+    },
+    /// List, show and scan runtime profiles.
+    Profile {
+        #[command(subcommand)]
+        command: ProfileCommand,
+    },
+    /// Copy artifacts into DIR with every library the runtime lacks in DIR/lib, made unshadowable.
+    Bundle {
+        #[arg(long, short, default_value = DEFAULT_PROFILE)]
+        profile: String,
+        /// The package directory to write (replaced as a whole).
+        #[arg(long)]
+        out: PathBuf,
+        /// Directories of this machine to take libraries from, searched first.
+        #[arg(long = "library-path", value_delimiter = ':')]
+        library_path: Vec<PathBuf>,
+        #[arg(required = true)]
+        artifacts: Vec<PathBuf>,
+    },
+    /// Audit every ELF file in DIR, then write a reproducible zip of DIR.
+    Zip {
+        #[arg(long, short, default_value = DEFAULT_PROFILE)]
+        profile: String,
+        #[arg(long)]
+        out: PathBuf,
+        dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum ProfileCommand {
+    /// The built-in profiles.
+    List,
+    /// Print a profile (built-in name or file) as JSON.
+    Show { name: String },
+    /// Write a profile from a root filesystem (an extracted Lambda image, a debootstrap tree).
+    Scan {
+        rootfs: PathBuf,
+        #[arg(long, default_value = "scanned")]
+        name: String,
+        /// The runtime's LD_LIBRARY_PATH, colon-separated, in order.
+        #[arg(long, value_delimiter = ':')]
+        search_path: Vec<String>,
+        /// Replace the default directories (from ROOTFS/etc/ld.so.conf and the loader's own).
+        #[arg(long, value_delimiter = ':')]
+        default_path: Option<Vec<String>>,
+        /// The program that loads artifacts, inside ROOTFS (e.g. /usr/bin/python3.9).
+        #[arg(long)]
+        host_exe: Option<String>,
+        /// Artifacts must export this prefix + module name (PyInit_ for Python).
+        #[arg(long)]
+        module_init_prefix: Option<String>,
+        #[arg(long, default_value = "/var/task")]
+        task_root: String,
+        /// Write here (atomically) instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    // A bug must still end in one line and exit status 2, not a backtrace.
+    std::panic::set_hook(Box::new(|info| {
+        let _ = writeln!(std::io::stderr(), "lambda-audit: internal error: {}", info);
+    }));
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match std::panic::catch_unwind(|| run(cli)) {
+        Ok(Ok(code)) => ExitCode::from(code),
+        Ok(Err(e)) => {
+            let message = e.to_string();
+            let mut lines = message.lines();
+            let _ = writeln!(
+                std::io::stderr(),
+                "lambda-audit: {}",
+                lines.next().unwrap_or("")
+            );
+            for line in lines {
+                let _ = writeln!(std::io::stderr(), "{}", line);
+            }
+            ExitCode::from(e.exit_code() as u8)
+        }
+        Err(_) => ExitCode::from(2),
+    }
+}
+
+fn run(cli: Cli) -> Result<u8> {
+    match cli.command {
+        Command::Check {
+            profile,
+            bundle_dir,
+            json,
+            artifacts,
+        } => {
+            let profile = Profile::load(&profile)?;
+            let reports = artifacts
+                .iter()
+                .map(|a| check(&profile, bundle_dir.as_deref(), a))
+                .collect::<Result<Vec<_>>>()?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report::json(&profile.name, &reports))
+                        .expect("json")
+                );
+            } else {
+                for r in &reports {
+                    print!("{}", report::human(r));
+                }
+            }
+            Ok(if reports.iter().all(|r| r.loads()) {
+                0
+            } else {
+                1
+            })
+        }
+        Command::Tree {
+            profile,
+            bundle_dir,
+            artifact,
+        } => {
+            let profile = Profile::load(&profile)?;
+            let r = check(&profile, bundle_dir.as_deref(), &artifact)?;
+            match &r.closure {
+                Some(closure) => print!("{}", report::tree(closure)),
+                None => print!("{}", report::human(&r)),
+            }
+            Ok(0)
+        }
+        Command::Profile { command } => profile_command(command),
+        Command::Bundle {
+            profile,
+            out,
+            library_path,
+            artifacts,
+        } => {
+            let profile = Profile::load(&profile)?;
+            let done = bundle(&profile, &artifacts, &out, &BundleOptions { library_path })?;
+            for (name, (source, new_name)) in &done.vendored {
+                println!(
+                    "vendored {} from {} as lib/{}",
+                    name,
+                    source.display(),
+                    new_name
+                );
+            }
+            println!(
+                "{}: {} artifact(s) load in {}",
+                out.display(),
+                done.reports.len(),
+                profile.name
+            );
+            Ok(0)
+        }
+        Command::Zip { profile, out, dir } => {
+            let profile = Profile::load(&profile)?;
+            let entries = archive::collect(&dir)?;
+            let reports = audit_package(&profile, &dir, &entries)?;
+            if let Some(bad) = reports.iter().find(|r| !r.loads()) {
+                return Err(AuditError::Refused(format!(
+                    "{} would not load, so {} was not written:\n{}",
+                    bad.artifact.display(),
+                    out.display(),
+                    report::human(bad).trim_end()
+                )));
+            }
+            let size = archive::write_zip(&entries, &out)?;
+            println!(
+                "{}: {} files, {} ELF audited for {}, {}",
+                out.display(),
+                entries.len(),
+                reports.len(),
+                profile.name,
+                archive::bytes(size)
+            );
+            Ok(0)
+        }
+    }
+}
+
+fn profile_command(command: ProfileCommand) -> Result<u8> {
+    match command {
+        ProfileCommand::List => {
+            for p in Profile::builtins() {
+                println!(
+                    "{:32} {}",
+                    p.name,
+                    p.description.split(':').next().unwrap_or("")
+                );
+            }
+            Ok(0)
+        }
+        ProfileCommand::Show { name } => {
+            print!("{}", Profile::load(&name)?.to_json());
+            Ok(0)
+        }
+        ProfileCommand::Scan {
+            rootfs,
+            name,
+            search_path,
+            default_path,
+            host_exe,
+            module_init_prefix,
+            task_root,
+            out,
+        } => {
+            let policy = Profile::load(DEFAULT_PROFILE)?.policy;
+            let options = ScanOptions {
+                name,
+                search_path,
+                default_path,
+                host_exe,
+                module_init_prefix,
+                task_root,
+                policy,
+            };
+            let (profile, scanned) = scan(&rootfs, &options)?;
+            for line in &scanned.skipped {
+                eprintln!("lambda-audit: scan: skipped {}", line);
+            }
+            let text = profile.to_json();
+            match out {
+                Some(path) => write_atomic(&path, text.as_bytes())?,
+                None => print!("{}", text),
+            }
+            eprintln!(
+                "lambda-audit: scan: {} libraries in {} directories",
+                profile.libraries.len(),
+                profile.ld_library_path.len() + profile.default_dirs.len()
+            );
+            Ok(0)
+        }
+    }
+}
+
+/// Writes `bytes` to a temporary file beside `path`, then renames it over `path`.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut temp =
+        tempfile::NamedTempFile::new_in(parent).map_err(|e| AuditError::io(parent, e))?;
+    temp.write_all(bytes)
+        .map_err(|e| AuditError::io(temp.path(), e))?;
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(temp.path(), std::fs::Permissions::from_mode(0o644))
+            .map_err(|e| AuditError::io(temp.path(), e))?;
+    }
+    temp.persist(path)
+        .map_err(|e| AuditError::io(path, e.error))?;
+    Ok(())
+}

@@ -1,0 +1,258 @@
+//! Runtime profiles: a Lambda runtime as data.
+//!
+//! A profile says where the runtime's loader looks (the `LD_LIBRARY_PATH` in
+//! order, then its default directories), which libraries it finds there with
+//! their version definitions and (where known) exported symbols, what the host
+//! process provides, and which libraries must not be linked dynamically.
+//! Built-in profiles live in `profiles/*.json` and are embedded; any other
+//! profile is a file with the same schema (see `profiles/README.md`), usually
+//! written by `lambda-audit profile scan`.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::elf::{Arch, Export};
+use crate::error::{AuditError, Result};
+
+pub const SCHEMA: u32 = 1;
+
+/// The built-in profiles, by name.
+pub const BUILTIN: &[(&str, &str)] = &[
+    (
+        "amazonlinux-2017.03-python3.6",
+        include_str!("../profiles/amazonlinux-2017.03-python3.6.json"),
+    ),
+    (
+        "amazonlinux-2",
+        include_str!("../profiles/amazonlinux-2.json"),
+    ),
+    (
+        "amazonlinux-2023",
+        include_str!("../profiles/amazonlinux-2023.json"),
+    ),
+];
+
+pub const DEFAULT_PROFILE: &str = "amazonlinux-2017.03-python3.6";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    pub schema: u32,
+    pub name: String,
+    pub description: String,
+    #[serde(default)]
+    pub sources: Vec<String>,
+    /// `x86_64`, `aarch64`, ...
+    pub arch: String,
+    /// Where the function's package is unpacked (`/var/task`); also the working directory.
+    pub task_root: String,
+    /// The runtime's `LD_LIBRARY_PATH`, in order.
+    pub ld_library_path: Vec<String>,
+    /// What the loader searches after `DT_RUNPATH`: ld.so.cache's directories and the built-in defaults.
+    pub default_dirs: Vec<String>,
+    /// True when `libraries` lists everything in the search directories (a scanned rootfs).
+    #[serde(default)]
+    pub complete: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<Host>,
+    #[serde(default)]
+    pub policy: Policy,
+    pub libraries: Vec<Library>,
+}
+
+/// The process that loads the artifact. Absent: the artifact is the program.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Host {
+    pub executable: String,
+    /// Python extension modules must export `<prefix><module name>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub module_init_prefix: Option<String>,
+    /// The host executable's `DT_NEEDED`: loaded before the artifact.
+    #[serde(default)]
+    pub needed: Vec<String>,
+    /// Symbols the host executable exports, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exports: Option<Vec<String>>,
+    /// Name prefixes the host is known to export when the full list is not (the C API: `Py`, `_Py`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub export_prefixes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    #[serde(default)]
+    pub forbidden_needed: Vec<Forbidden>,
+}
+
+/// A library that must not be a `DT_NEEDED` entry, with what to do instead.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Forbidden {
+    /// A soname, or a prefix ending in `*` (`libssl.so*`).
+    pub pattern: String,
+    pub reason: String,
+    pub fix: String,
+}
+
+impl Forbidden {
+    pub fn matches(&self, name: &str) -> bool {
+        let base = name.rsplit('/').next().unwrap_or(name);
+        match self.pattern.strip_suffix('*') {
+            Some(prefix) => base.starts_with(prefix),
+            None => base == self.pattern,
+        }
+    }
+}
+
+/// A library the runtime has.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Library {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub soname: Option<String>,
+    /// Every path in the search directories that reaches this file.
+    pub paths: Vec<String>,
+    /// Its version definitions; `null` when unknown (version needs are then not checked).
+    pub versions: Option<Vec<String>>,
+    /// Exported symbols as `name`, `name@@VERSION` (default) or `name@VERSION`; `null` when unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exports: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub needed: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// Parses the `name@@VER` / `name@VER` / `name` notation of profile exports.
+pub fn parse_export(entry: &str) -> (&str, Export) {
+    if let Some((name, version)) = entry.split_once("@@") {
+        (
+            name,
+            Export {
+                version: Some(version.to_string()),
+                hidden: false,
+            },
+        )
+    } else if let Some((name, version)) = entry.split_once('@') {
+        (
+            name,
+            Export {
+                version: Some(version.to_string()),
+                hidden: true,
+            },
+        )
+    } else {
+        (
+            entry,
+            Export {
+                version: None,
+                hidden: false,
+            },
+        )
+    }
+}
+
+/// The inverse of `parse_export`.
+pub fn format_export(name: &str, export: &Export) -> String {
+    match (&export.version, export.hidden) {
+        (Some(v), false) => format!("{}@@{}", name, v),
+        (Some(v), true) => format!("{}@{}", name, v),
+        (None, _) => name.to_string(),
+    }
+}
+
+/// Export lists turned into lookup tables, built once per check.
+pub fn export_table(entries: &[String]) -> HashMap<String, Vec<Export>> {
+    let mut table: HashMap<String, Vec<Export>> = HashMap::new();
+    for entry in entries {
+        let (name, export) = parse_export(entry);
+        table.entry(name.to_string()).or_default().push(export);
+    }
+    table
+}
+
+impl Profile {
+    /// A built-in profile's name, or a path to a profile file.
+    pub fn load(name_or_path: &str) -> Result<Profile> {
+        if let Some((_, text)) = BUILTIN.iter().find(|(name, _)| *name == name_or_path) {
+            return Profile::parse(name_or_path, text);
+        }
+        let path = Path::new(name_or_path);
+        if !path.exists() {
+            let names: Vec<&str> = BUILTIN.iter().map(|(n, _)| *n).collect();
+            return Err(AuditError::Usage(format!(
+                "no profile named {:?}: give a built-in name ({}) or a profile file's path",
+                name_or_path,
+                names.join(", ")
+            )));
+        }
+        let text = std::fs::read_to_string(path).map_err(|e| AuditError::io(path, e))?;
+        Profile::parse(name_or_path, &text)
+    }
+
+    pub fn parse(origin: &str, text: &str) -> Result<Profile> {
+        let profile: Profile = serde_json::from_str(text).map_err(|e| AuditError::Profile {
+            name: origin.to_string(),
+            reason: e.to_string(),
+        })?;
+        profile.validate(origin)?;
+        Ok(profile)
+    }
+
+    fn validate(&self, origin: &str) -> Result<()> {
+        let bad = |reason: String| {
+            Err(AuditError::Profile {
+                name: origin.to_string(),
+                reason,
+            })
+        };
+        if self.schema != SCHEMA {
+            return bad(format!(
+                "schema {} is not supported (this lambda-audit reads schema {})",
+                self.schema, SCHEMA
+            ));
+        }
+        if self.arch().is_none() {
+            return bad(format!(
+                "unknown arch {:?} (x86_64, aarch64, i386, arm)",
+                self.arch
+            ));
+        }
+        for dir in self
+            .ld_library_path
+            .iter()
+            .chain(&self.default_dirs)
+            .chain(std::iter::once(&self.task_root))
+        {
+            if !dir.starts_with('/') {
+                return bad(format!("search directory {:?} is not absolute", dir));
+            }
+        }
+        for lib in &self.libraries {
+            if lib.paths.is_empty() || lib.paths.iter().any(|p| !p.starts_with('/')) {
+                return bad(format!("library {:?} needs absolute paths", lib.soname));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn arch(&self) -> Option<Arch> {
+        Arch::from_name(&self.arch)
+    }
+
+    /// All built-in profiles, parsed.
+    pub fn builtins() -> Vec<Profile> {
+        BUILTIN
+            .iter()
+            .filter_map(|(name, text)| Profile::parse(name, text).ok())
+            .collect()
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a profile always serializes") + "\n"
+    }
+}

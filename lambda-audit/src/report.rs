@@ -1,0 +1,381 @@
+//! Showing reports: text for people, JSON (schema `lambda-audit.check/1`,
+//! documented in `docs/check-json.md`) for programs, and the `tree` view.
+
+use std::fmt::Write;
+
+use serde_json::{json, Value};
+
+use crate::check::{Finding, Report, Severity};
+use crate::resolve::{Closure, Outcome, Role, Source};
+
+pub const JSON_SCHEMA: &str = "lambda-audit.check/1";
+
+/// `a, b, c` for short lists; the ends of long ones, so the newest stays visible.
+fn list(items: &[String]) -> String {
+    if items.len() <= 8 {
+        items.join(", ")
+    } else {
+        format!(
+            "{}, ... {} ({} in all)",
+            items[..3].join(", "),
+            items[items.len() - 3..].join(", "),
+            items.len()
+        )
+    }
+}
+
+/// The fix a person can act on, per kind of finding.
+fn fix(finding: &Finding) -> String {
+    match finding {
+        Finding::WrongArch { expected, .. } => format!("build for the runtime's architecture ({})", expected),
+        Finding::NotLoadable { fix, .. } | Finding::ForbiddenLibrary { fix, .. } => fix.clone(),
+        Finding::MissingInterpreter { .. } => "link for the runtime's glibc, whose loader is in the profile".into(),
+        Finding::MissingLibrary { library, .. } => format!(
+            "link {} statically, or vendor it with `lambda-audit bundle` (it then loads from $ORIGIN/lib)",
+            library
+        ),
+        Finding::MissingVersion { library, .. } if library.starts_with("libc.") || library.starts_with("libm.")
+            || library.starts_with("libpthread") || library.starts_with("libdl") || library.starts_with("librt") => {
+            "link against the runtime's glibc: cargo zigbuild --target x86_64-unknown-linux-gnu.2.17 (zig's glibc 2.17 stubs)".into()
+        }
+        Finding::MissingVersion { library, .. } => format!(
+            "build against the runtime's {} (or link that library statically)",
+            library
+        ),
+        Finding::UndefinedSymbol { .. } => "link the library that defines it, or build against the runtime's versions of its libraries".into(),
+        Finding::Shadowed { .. } => "drop the copy, or run `lambda-audit bundle`, which gives bundled libraries unique sonames and DT_RPATH $ORIGIN/lib".into(),
+    }
+}
+
+/// One finding as text lines (without indentation).
+fn describe(finding: &Finding) -> Vec<String> {
+    match finding {
+        Finding::WrongArch {
+            object,
+            found,
+            expected,
+        } => {
+            vec![format!(
+                "{} is {}, the runtime is {}",
+                object, found, expected
+            )]
+        }
+        Finding::NotLoadable { object, reason, .. } => vec![format!("{}: {}", object, reason)],
+        Finding::MissingInterpreter {
+            object,
+            interpreter,
+        } => {
+            vec![format!(
+                "{} asks for the program interpreter {}, which the runtime does not have",
+                object, interpreter
+            )]
+        }
+        Finding::MissingLibrary {
+            needed_by,
+            library,
+            searched,
+            skipped,
+        } => {
+            let mut lines = vec![format!(
+                "{} needs {}: not found in the runtime's search order",
+                needed_by, library
+            )];
+            let mut dirs: Vec<String> = Vec::new();
+            for path in searched {
+                let dir = path
+                    .rsplit_once('/')
+                    .map(|(d, _)| d.to_string())
+                    .unwrap_or_default();
+                if !dirs.contains(&dir) {
+                    dirs.push(dir);
+                }
+            }
+            lines.push(format!("  searched: {}", dirs.join(":")));
+            for s in skipped {
+                lines.push(format!("  skipped: {}", s));
+            }
+            lines
+        }
+        Finding::MissingVersion {
+            object,
+            library,
+            library_path,
+            version,
+            symbols,
+            runtime_versions,
+            weak,
+        } => {
+            let mut lines = vec![format!(
+                "{} needs version {} of {} ({}), which the runtime's copy does not define{}",
+                object,
+                version,
+                library,
+                library_path,
+                if *weak {
+                    " (a weak version need: the loader only warns)"
+                } else {
+                    ""
+                }
+            )];
+            let defines = list(runtime_versions);
+            if symbols.is_empty() {
+                lines.push(format!(
+                    "  (no symbol is bound to it) from {}: the runtime defines {}",
+                    library, defines
+                ));
+            }
+            for symbol in symbols {
+                lines.push(format!(
+                    "  {} from {}: the runtime defines {}",
+                    symbol, library, defines
+                ));
+            }
+            lines
+        }
+        Finding::UndefinedSymbol {
+            object,
+            symbol,
+            library,
+        } => vec![match library {
+            Some(l) => format!(
+                "{} needs {} from {}: no object in the process defines it",
+                object, symbol, l
+            ),
+            None => format!(
+                "{} needs {}: no object in the process defines it",
+                object, symbol
+            ),
+        }],
+        Finding::ForbiddenLibrary {
+            object,
+            library,
+            reason,
+            ..
+        } => {
+            vec![format!(
+                "{} links {} dynamically: {}",
+                object, library, reason
+            )]
+        }
+        Finding::Shadowed {
+            bundled,
+            name,
+            loaded,
+            rule,
+        } => vec![format!(
+            "{} never loads: the runtime finds {} first at {} ({})",
+            bundled, name, loaded, rule
+        )],
+    }
+}
+
+/// The human report for one artifact.
+pub fn human(report: &Report) -> String {
+    let mut out = String::new();
+    let errors = report.count(Severity::Error);
+    let warnings = report.count(Severity::Warning);
+    let verdict = if report.loads() {
+        "loads"
+    } else {
+        "WILL NOT LOAD"
+    };
+    let _ = writeln!(
+        out,
+        "{}: {} in {} (as {}){}",
+        report.artifact.display(),
+        verdict,
+        report.profile,
+        report.runtime_path,
+        match (errors, warnings) {
+            (0, 0) => String::new(),
+            (e, w) => format!(
+                ": {} error{}, {} warning{}",
+                e,
+                if e == 1 { "" } else { "s" },
+                w,
+                if w == 1 { "" } else { "s" }
+            ),
+        }
+    );
+    // Grouped by problem, errors first; one fix line per group.
+    for severity in [Severity::Error, Severity::Warning] {
+        let mut kinds: Vec<&str> = report
+            .findings
+            .iter()
+            .filter(|f| f.severity() == severity)
+            .map(|f| f.kind())
+            .collect();
+        kinds.dedup();
+        let mut seen = std::collections::HashSet::new();
+        for kind in kinds.into_iter().filter(|k| seen.insert(*k)) {
+            let group: Vec<&Finding> = report
+                .findings
+                .iter()
+                .filter(|f| f.severity() == severity && f.kind() == kind)
+                .collect();
+            let label = if severity == Severity::Error {
+                "error"
+            } else {
+                "warning"
+            };
+            let _ = writeln!(out, "  {}[{}]", label, kind);
+            let mut fixes: Vec<String> = Vec::new();
+            for finding in &group {
+                for line in describe(finding) {
+                    let _ = writeln!(out, "    {}", line);
+                }
+                let f = fix(finding);
+                if !fixes.contains(&f) {
+                    fixes.push(f);
+                }
+            }
+            for f in fixes {
+                let _ = writeln!(out, "    fix: {}", f);
+            }
+        }
+    }
+    if report.unverified_symbols > 0 {
+        let _ = writeln!(
+            out,
+            "  note: {} undefined symbol{} could not be checked by name: the profile lists only the version definitions of the libraries that would provide them",
+            report.unverified_symbols,
+            if report.unverified_symbols == 1 { "" } else { "s" }
+        );
+    }
+    out
+}
+
+fn closure_json(closure: &Closure) -> Value {
+    let objects: Vec<Value> = closure
+        .objects
+        .iter()
+        .map(|o| {
+            json!({
+                "name": o.display_name(),
+                "path": o.runtime_path,
+                "role": o.role,
+                "found_by": o.rule,
+                "needed_by": o.needed_by.map(|i| closure.objects[i].display_name().to_string()),
+                "source": match &o.source {
+                    Source::Runtime(_) => "runtime".to_string(),
+                    Source::Host => "host".to_string(),
+                    Source::Local(p) => p.display().to_string(),
+                },
+            })
+        })
+        .collect();
+    Value::Array(objects)
+}
+
+/// The JSON document for a whole `check` run.
+pub fn json(profile: &str, reports: &[Report]) -> Value {
+    let artifacts: Vec<Value> = reports
+        .iter()
+        .map(|r| {
+            let findings: Vec<Value> = r
+                .findings
+                .iter()
+                .map(|f| {
+                    let mut v = serde_json::to_value(f).expect("findings serialize");
+                    v["severity"] =
+                        serde_json::to_value(f.severity()).expect("severity serializes");
+                    v["fix"] = Value::String(fix(f));
+                    v
+                })
+                .collect();
+            json!({
+                "path": r.artifact.display().to_string(),
+                "runtime_path": r.runtime_path,
+                "loads": r.loads(),
+                "errors": r.count(Severity::Error),
+                "warnings": r.count(Severity::Warning),
+                "unverified_symbols": r.unverified_symbols,
+                "findings": findings,
+                "closure": r.closure.as_ref().map(closure_json).unwrap_or(Value::Array(vec![])),
+            })
+        })
+        .collect();
+    json!({
+        "schema": JSON_SCHEMA,
+        "profile": profile,
+        "loads": reports.iter().all(Report::loads),
+        "artifacts": artifacts,
+    })
+}
+
+/// `tree`: the static `ldd`, with the rule that found each library.
+pub fn tree(closure: &Closure) -> String {
+    let mut out = String::new();
+    let root = &closure.objects[closure.artifact];
+    let _ = writeln!(out, "{} [{}]", root.display_name(), root.runtime_path);
+    let mut shown = std::collections::HashSet::new();
+    shown.insert(closure.artifact);
+    walk(closure, closure.artifact, "", &mut shown, &mut out);
+    let host: Vec<&str> = closure
+        .objects
+        .iter()
+        .filter(|o| {
+            o.role == Role::Host
+                || (o.role == Role::Dependency && is_host_side(closure, o.needed_by))
+        })
+        .map(|o| o.display_name())
+        .collect();
+    if !host.is_empty() {
+        let _ = writeln!(out, "loaded before it by the host: {}", host.join(", "));
+    }
+    out
+}
+
+fn is_host_side(closure: &Closure, mut parent: Option<usize>) -> bool {
+    while let Some(p) = parent {
+        let o = &closure.objects[p];
+        if o.role == Role::Host {
+            return true;
+        }
+        if o.role == Role::Artifact {
+            return false;
+        }
+        parent = o.needed_by;
+    }
+    false
+}
+
+fn walk(
+    closure: &Closure,
+    from: usize,
+    indent: &str,
+    shown: &mut std::collections::HashSet<usize>,
+    out: &mut String,
+) {
+    let edges: Vec<_> = closure.edges_from(from).collect();
+    for (i, edge) in edges.iter().enumerate() {
+        let last = i + 1 == edges.len();
+        let branch = if last { "└── " } else { "├── " };
+        let next_indent = format!("{}{}", indent, if last { "    " } else { "│   " });
+        match &edge.outcome {
+            Outcome::Found { object, rule } => {
+                let o = &closure.objects[*object];
+                let origin = match o.source {
+                    Source::Local(_) => " package",
+                    _ => "",
+                };
+                let _ = writeln!(
+                    out,
+                    "{}{}{} => {} [{}{}]",
+                    indent,
+                    branch,
+                    edge.name,
+                    o.runtime_path,
+                    rule.describe(),
+                    origin
+                );
+                if shown.insert(*object) {
+                    walk(closure, *object, &next_indent, shown, out);
+                }
+            }
+            Outcome::Missing { .. } => {
+                let _ = writeln!(out, "{}{}{} => not found", indent, branch, edge.name);
+            }
+        }
+    }
+}

@@ -1,0 +1,488 @@
+//! Resolving an artifact's `DT_NEEDED` closure as the runtime's loader would.
+//!
+//! The order follows glibc's ld.so(8): a name already loaded is reused; a name
+//! with a slash is a path; otherwise `DT_RPATH` of the object and of the
+//! objects that loaded it (only when the object has no `DT_RUNPATH`), then
+//! `LD_LIBRARY_PATH`, then the object's `DT_RUNPATH`, then the default
+//! directories (skipped under `DF_1_NODEFLIB`). `$ORIGIN`, `$LIB` and
+//! `$PLATFORM` are expanded. A candidate of another ELF class or machine is
+//! skipped, as the loader skips it. Dependencies are loaded breadth first, and
+//! the host process (the Python interpreter) and its libraries come first.
+//!
+//! Files come from two places: the runtime's libraries (the profile) and the
+//! function's package, whose directory on this machine is mapped onto the
+//! runtime's task root (`/var/task`). Nothing here reads the runtime's disk.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::elf::{read_elf, Arch, ElfFacts};
+use crate::error::Result;
+use crate::profile::Profile;
+
+/// Which search rule found a library (libtree's "which rule" column).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "rule")]
+pub enum Rule {
+    /// The file being audited.
+    Artifact,
+    /// The process that loads the artifact (the interpreter).
+    HostProgram,
+    /// Already loaded under this name (by the host or earlier in the closure).
+    AlreadyLoaded,
+    /// `DT_NEEDED` held a path.
+    Path,
+    /// `DT_RPATH` of the object or of an object that loaded it.
+    Rpath {
+        owner: String,
+    },
+    LdLibraryPath,
+    Runpath,
+    DefaultDirs,
+}
+
+impl Rule {
+    pub fn describe(&self) -> String {
+        match self {
+            Rule::Artifact => "the artifact".into(),
+            Rule::HostProgram => "the host program".into(),
+            Rule::AlreadyLoaded => "already loaded".into(),
+            Rule::Path => "path in DT_NEEDED".into(),
+            Rule::Rpath { owner } => format!("DT_RPATH of {}", owner),
+            Rule::LdLibraryPath => "LD_LIBRARY_PATH".into(),
+            Rule::Runpath => "DT_RUNPATH".into(),
+            Rule::DefaultDirs => "default directories".into(),
+        }
+    }
+}
+
+/// Where a loaded object's bytes come from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// A library of the runtime profile (index into `profile.libraries`).
+    Runtime(usize),
+    /// A file on this machine: the artifact or a file of its package.
+    Local(PathBuf),
+    /// The host program, known only through the profile.
+    Host,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    Host,
+    Artifact,
+    Dependency,
+}
+
+#[derive(Debug)]
+pub struct Object {
+    pub runtime_path: String,
+    pub soname: Option<String>,
+    /// Names by which it was requested, its soname, and its path: what "already loaded" matches.
+    pub names: Vec<String>,
+    pub source: Source,
+    pub facts: Option<ElfFacts>,
+    pub role: Role,
+    pub rule: Rule,
+    /// The object whose `DT_NEEDED` brought it in.
+    pub needed_by: Option<usize>,
+}
+
+impl Object {
+    /// The name to show: soname, else file name.
+    pub fn display_name(&self) -> &str {
+        self.soname.as_deref().unwrap_or_else(|| {
+            self.runtime_path
+                .rsplit('/')
+                .next()
+                .unwrap_or(&self.runtime_path)
+        })
+    }
+
+    pub fn is_local(&self) -> bool {
+        matches!(self.source, Source::Local(_))
+    }
+}
+
+/// One `DT_NEEDED` entry and what became of it.
+#[derive(Debug)]
+pub struct Edge {
+    pub from: usize,
+    pub name: String,
+    pub outcome: Outcome,
+}
+
+#[derive(Debug)]
+pub enum Outcome {
+    Found {
+        object: usize,
+        rule: Rule,
+    },
+    Missing {
+        searched: Vec<String>,
+        skipped: Vec<(String, String)>,
+    },
+}
+
+#[derive(Debug)]
+pub struct Closure {
+    pub objects: Vec<Object>,
+    pub edges: Vec<Edge>,
+    pub artifact: usize,
+}
+
+impl Closure {
+    pub fn edges_from(&self, from: usize) -> impl Iterator<Item = &Edge> {
+        self.edges.iter().filter(move |e| e.from == from)
+    }
+}
+
+/// The function's package as the runtime sees it.
+#[derive(Debug, Clone)]
+pub struct TaskDir {
+    /// The runtime's task root, `/var/task`.
+    pub root: String,
+    /// The package's directory on this machine, if there is one.
+    pub local: Option<PathBuf>,
+}
+
+impl TaskDir {
+    fn local_file(&self, runtime_path: &str) -> Option<PathBuf> {
+        let local = self.local.as_ref()?;
+        let rel = runtime_path.strip_prefix(&self.root)?.strip_prefix('/')?;
+        let candidate = local.join(rel);
+        candidate.is_file().then_some(candidate)
+    }
+
+    /// The runtime path of a file under the local package directory.
+    pub fn runtime_path_of(&self, file: &Path) -> Option<String> {
+        let local = self.local.as_ref()?;
+        let rel = file.strip_prefix(local).ok()?;
+        Some(normalize(&format!(
+            "{}/{}",
+            self.root,
+            rel.to_string_lossy()
+        )))
+    }
+}
+
+/// Resolves the closure of `artifact`, given the profile and the package directory.
+pub fn resolve(
+    profile: &Profile,
+    task: &TaskDir,
+    artifact: &Path,
+    artifact_facts: ElfFacts,
+) -> Result<Closure> {
+    let arch = profile.arch().unwrap_or(Arch::X86_64);
+    let mut resolver = Resolver {
+        profile,
+        task,
+        arch,
+        by_path: HashMap::new(),
+        local_facts: HashMap::new(),
+        objects: Vec::new(),
+        edges: Vec::new(),
+    };
+    for (index, lib) in profile.libraries.iter().enumerate() {
+        for path in &lib.paths {
+            resolver.by_path.entry(normalize(path)).or_insert(index);
+        }
+    }
+
+    let mut queue = VecDeque::new();
+    if let Some(host) = &profile.host {
+        resolver.objects.push(Object {
+            runtime_path: host.executable.clone(),
+            soname: None,
+            names: vec![host.executable.clone()],
+            source: Source::Host,
+            facts: None,
+            role: Role::Host,
+            rule: Rule::HostProgram,
+            needed_by: None,
+        });
+        queue.push_back(0);
+        resolver.run(&mut queue)?;
+    }
+
+    let canonical = std::fs::canonicalize(artifact).unwrap_or_else(|_| artifact.to_path_buf());
+    let runtime_path = task
+        .runtime_path_of(&canonical)
+        .or_else(|| task.runtime_path_of(artifact))
+        .unwrap_or_else(|| {
+            let file = artifact
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            format!("{}/{}", task.root, file)
+        });
+    let soname = artifact_facts.soname.clone();
+    let mut names = vec![runtime_path.clone()];
+    names.extend(soname.clone());
+    let artifact_index = resolver.objects.len();
+    resolver
+        .local_facts
+        .insert(canonical.clone(), artifact_index);
+    resolver.objects.push(Object {
+        runtime_path,
+        soname,
+        names,
+        source: Source::Local(canonical),
+        facts: Some(artifact_facts),
+        role: Role::Artifact,
+        rule: Rule::Artifact,
+        needed_by: None,
+    });
+    queue.push_back(artifact_index);
+    resolver.run(&mut queue)?;
+
+    Ok(Closure {
+        objects: resolver.objects,
+        edges: resolver.edges,
+        artifact: artifact_index,
+    })
+}
+
+struct Resolver<'a> {
+    profile: &'a Profile,
+    task: &'a TaskDir,
+    arch: Arch,
+    by_path: HashMap<String, usize>,
+    /// Local files already loaded, by canonical path (the loader's inode check).
+    local_facts: HashMap<PathBuf, usize>,
+    objects: Vec<Object>,
+    edges: Vec<Edge>,
+}
+
+enum Candidate {
+    Runtime(usize),
+    Local(PathBuf),
+}
+
+impl<'a> Resolver<'a> {
+    fn run(&mut self, queue: &mut VecDeque<usize>) -> Result<()> {
+        while let Some(index) = queue.pop_front() {
+            for name in self.needed_of(index) {
+                let outcome = self.resolve_one(index, &name, queue);
+                self.edges.push(Edge {
+                    from: index,
+                    name,
+                    outcome,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn needed_of(&self, index: usize) -> Vec<String> {
+        let object = &self.objects[index];
+        match (&object.source, &object.facts) {
+            (_, Some(facts)) => facts.needed.clone(),
+            (Source::Runtime(lib), None) => self.profile.libraries[*lib].needed.clone(),
+            (Source::Host, None) => self
+                .profile
+                .host
+                .as_ref()
+                .map(|h| h.needed.clone())
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn resolve_one(&mut self, from: usize, name: &str, queue: &mut VecDeque<usize>) -> Outcome {
+        if let Some(loaded) = self
+            .objects
+            .iter()
+            .position(|o| o.names.iter().any(|n| n == name))
+        {
+            return Outcome::Found {
+                object: loaded,
+                rule: Rule::AlreadyLoaded,
+            };
+        }
+        let tries: Vec<(String, Rule)> = if name.contains('/') {
+            let path = if name.starts_with('/') {
+                name.to_string()
+            } else {
+                format!("{}/{}", self.task.root, name)
+            };
+            vec![(normalize(&path), Rule::Path)]
+        } else {
+            self.search_dirs(from)
+                .into_iter()
+                .map(|(dir, rule)| (normalize(&format!("{}/{}", dir, name)), rule))
+                .collect()
+        };
+        let mut searched = Vec::new();
+        let mut skipped = Vec::new();
+        for (path, rule) in tries {
+            searched.push(path.clone());
+            let Some(candidate) = self.lookup(&path) else {
+                continue;
+            };
+            match self.admit(candidate, &path, name, from, rule.clone()) {
+                Ok((index, new)) => {
+                    if new {
+                        queue.push_back(index);
+                    }
+                    return Outcome::Found {
+                        object: index,
+                        rule,
+                    };
+                }
+                Err(reason) => skipped.push((path, reason)),
+            }
+        }
+        Outcome::Missing { searched, skipped }
+    }
+
+    /// The directories to try, in the loader's order, each with its rule.
+    fn search_dirs(&self, from: usize) -> Vec<(String, Rule)> {
+        let mut dirs = Vec::new();
+        let object = &self.objects[from];
+        let facts = object.facts.as_ref();
+        let has_runpath = facts.map(|f| !f.runpath.is_empty()).unwrap_or(false);
+        if !has_runpath {
+            // DT_RPATH of this object, then of each object that loaded it.
+            let mut owner = Some(from);
+            while let Some(o) = owner {
+                let obj = &self.objects[o];
+                if let Some(f) = &obj.facts {
+                    for entry in &f.rpath {
+                        dirs.push((
+                            self.expand(entry, &obj.runtime_path),
+                            Rule::Rpath {
+                                owner: obj.display_name().to_string(),
+                            },
+                        ));
+                    }
+                }
+                owner = obj.needed_by;
+            }
+        }
+        for dir in &self.profile.ld_library_path {
+            dirs.push((dir.clone(), Rule::LdLibraryPath));
+        }
+        if let Some(f) = facts {
+            for entry in &f.runpath {
+                dirs.push((self.expand(entry, &object.runtime_path), Rule::Runpath));
+            }
+        }
+        if !facts.map(|f| f.nodeflib).unwrap_or(false) {
+            for dir in &self.profile.default_dirs {
+                dirs.push((dir.clone(), Rule::DefaultDirs));
+            }
+        }
+        dirs
+    }
+
+    /// `$ORIGIN` (the object's directory), `$LIB` and `$PLATFORM`; relative entries are relative to the working directory, the task root.
+    fn expand(&self, entry: &str, object_path: &str) -> String {
+        let origin = object_path.rsplit_once('/').map(|(d, _)| d).unwrap_or("/");
+        let lib = if self.arch.bits == 64 { "lib64" } else { "lib" };
+        let platform = self.profile.arch.as_str();
+        let expanded = entry
+            .replace("${ORIGIN}", origin)
+            .replace("$ORIGIN", origin)
+            .replace("${LIB}", lib)
+            .replace("$LIB", lib)
+            .replace("${PLATFORM}", platform)
+            .replace("$PLATFORM", platform);
+        if expanded.starts_with('/') {
+            normalize(&expanded)
+        } else {
+            normalize(&format!("{}/{}", self.task.root, expanded))
+        }
+    }
+
+    fn lookup(&self, path: &str) -> Option<Candidate> {
+        if let Some(local) = self.task.local_file(path) {
+            return Some(Candidate::Local(local));
+        }
+        self.by_path.get(path).map(|i| Candidate::Runtime(*i))
+    }
+
+    /// Loads a candidate unless the loader would skip it; returns its object index.
+    fn admit(
+        &mut self,
+        candidate: Candidate,
+        path: &str,
+        name: &str,
+        from: usize,
+        rule: Rule,
+    ) -> std::result::Result<(usize, bool), String> {
+        match candidate {
+            Candidate::Runtime(lib) => {
+                if let Some(existing) = self
+                    .objects
+                    .iter()
+                    .position(|o| matches!(o.source, Source::Runtime(l) if l == lib))
+                {
+                    self.objects[existing].names.push(name.to_string());
+                    return Ok((existing, false));
+                }
+                let library = &self.profile.libraries[lib];
+                let mut names = vec![name.to_string(), path.to_string()];
+                names.extend(library.soname.clone());
+                self.objects.push(Object {
+                    runtime_path: path.to_string(),
+                    soname: library.soname.clone(),
+                    names,
+                    source: Source::Runtime(lib),
+                    facts: None,
+                    role: Role::Dependency,
+                    rule,
+                    needed_by: Some(from),
+                });
+                Ok((self.objects.len() - 1, true))
+            }
+            Candidate::Local(file) => {
+                let canonical = std::fs::canonicalize(&file).unwrap_or(file.clone());
+                if let Some(&existing) = self.local_facts.get(&canonical) {
+                    self.objects[existing].names.push(name.to_string());
+                    return Ok((existing, false));
+                }
+                let facts = read_elf(&file).map_err(|e| format!("not loadable: {}", e))?;
+                if facts.arch != self.arch {
+                    return Err(format!(
+                        "wrong ELF class or machine ({})",
+                        facts.arch.name()
+                    ));
+                }
+                let mut names = vec![name.to_string(), path.to_string()];
+                names.extend(facts.soname.clone());
+                let index = self.objects.len();
+                self.local_facts.insert(canonical.clone(), index);
+                self.objects.push(Object {
+                    runtime_path: path.to_string(),
+                    soname: facts.soname.clone(),
+                    names,
+                    source: Source::Local(canonical),
+                    facts: Some(facts),
+                    role: Role::Dependency,
+                    rule,
+                    needed_by: Some(from),
+                });
+                Ok((index, true))
+            }
+        }
+    }
+}
+
+/// Lexical normalization of an absolute path: `//`, `/./` and `/../`.
+pub fn normalize(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}

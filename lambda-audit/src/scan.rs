@@ -1,0 +1,344 @@
+//! `profile scan`: writing a profile from a real root filesystem (an extracted
+//! Lambda base image, a debootstrap tree).
+//!
+//! Every ELF shared library in the search directories is read for its soname,
+//! version definitions, exports and needs. Paths are resolved inside the root
+//! only: an absolute symlink target means ROOT/target, `..` stops at ROOT, so
+//! nothing on the host is ever read in its place. Loops, dangling links and
+//! unreadable files are reported and skipped.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Component, Path, PathBuf};
+
+use crate::elf::{read_elf, Arch, ElfKind};
+use crate::error::{AuditError, Result};
+use crate::profile::{format_export, Host, Library, Policy, Profile, SCHEMA};
+
+/// How many symlinks one path may pass through, as the kernel's limit.
+const MAX_LINKS: usize = 40;
+
+#[derive(Debug, Default, Clone)]
+pub struct ScanOptions {
+    pub name: String,
+    /// The runtime's LD_LIBRARY_PATH, in order.
+    pub search_path: Vec<String>,
+    /// Replaces the default directories read from ld.so.conf and the system defaults.
+    pub default_path: Option<Vec<String>>,
+    /// The host program (inside the root) that loads artifacts, e.g. /usr/bin/python3.
+    pub host_exe: Option<String>,
+    pub module_init_prefix: Option<String>,
+    pub task_root: String,
+    /// The policy to carry over (from the built-in profile by default).
+    pub policy: Policy,
+}
+
+/// What was passed over, one line each, for the person running the scan.
+#[derive(Debug, Default)]
+pub struct ScanReport {
+    pub skipped: Vec<String>,
+}
+
+/// Resolves `path` (absolute, as the runtime sees it) to a file under `root`.
+pub fn resolve_in_root(root: &Path, path: &str) -> std::result::Result<PathBuf, String> {
+    let mut pending: Vec<String> = components(path);
+    pending.reverse();
+    let mut current: Vec<String> = Vec::new();
+    let mut links = 0;
+    while let Some(part) = pending.pop() {
+        match part.as_str() {
+            "." => continue,
+            ".." => {
+                current.pop();
+                continue;
+            }
+            _ => {}
+        }
+        current.push(part);
+        let host = host_path(root, &current);
+        let meta = match std::fs::symlink_metadata(&host) {
+            Ok(m) => m,
+            Err(_) => return Err(format!("{} does not exist in the root", join(&current))),
+        };
+        if meta.file_type().is_symlink() {
+            links += 1;
+            if links > MAX_LINKS {
+                return Err(format!(
+                    "{}: too many levels of symbolic links (a loop)",
+                    path
+                ));
+            }
+            let target =
+                std::fs::read_link(&host).map_err(|e| format!("{}: {}", join(&current), e))?;
+            let target = target.to_string_lossy().into_owned();
+            current.pop();
+            if target.starts_with('/') {
+                current.clear();
+            }
+            let mut parts = components(&target);
+            parts.reverse();
+            pending.extend(parts);
+        }
+    }
+    Ok(host_path(root, &current))
+}
+
+fn components(path: &str) -> Vec<String> {
+    Path::new(path)
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(p) => Some(p.to_string_lossy().into_owned()),
+            Component::ParentDir => Some("..".into()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn host_path(root: &Path, parts: &[String]) -> PathBuf {
+    let mut p = root.to_path_buf();
+    for part in parts {
+        p.push(part);
+    }
+    p
+}
+
+fn join(parts: &[String]) -> String {
+    format!("/{}", parts.join("/"))
+}
+
+/// Directories named by ROOT/etc/ld.so.conf, following `include` globs.
+fn ld_so_conf_dirs(root: &Path, file: &str, depth: usize, out: &mut Vec<String>) {
+    if depth > 8 {
+        return;
+    }
+    let Ok(host) = resolve_in_root(root, file) else {
+        return;
+    };
+    let Ok(text) = std::fs::read_to_string(host) else {
+        return;
+    };
+    for line in text.lines() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if let Some(pattern) = line.strip_prefix("include").map(str::trim) {
+            for included in glob_in_root(root, pattern) {
+                ld_so_conf_dirs(root, &included, depth + 1, out);
+            }
+        } else if line.starts_with('/') {
+            out.push(line.to_string());
+        }
+    }
+}
+
+/// `dir/*.conf`-style globs (one `*` in the last component), resolved in the root.
+fn glob_in_root(root: &Path, pattern: &str) -> Vec<String> {
+    let (dir, file_pattern) = pattern.rsplit_once('/').unwrap_or(("/etc", pattern));
+    let (prefix, suffix) = file_pattern.split_once('*').unwrap_or((file_pattern, ""));
+    let Ok(host) = resolve_in_root(root, dir) else {
+        return Vec::new();
+    };
+    let Ok(entries) = std::fs::read_dir(host) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| {
+            n.starts_with(prefix)
+                && n.ends_with(suffix)
+                && (file_pattern.contains('*') || n == file_pattern)
+        })
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|n| format!("{}/{}", dir, n))
+        .collect()
+}
+
+/// The loader's own defaults: Debian's multiarch directories when present, else /lib64:/usr/lib64.
+fn system_dirs(root: &Path) -> Vec<String> {
+    let multiarch = ["x86_64-linux-gnu", "aarch64-linux-gnu", "i386-linux-gnu"]
+        .into_iter()
+        .find(|t| {
+            resolve_in_root(root, &format!("/lib/{}", t))
+                .map(|p| p.is_dir())
+                .unwrap_or(false)
+        });
+    match multiarch {
+        Some(t) => vec![
+            format!("/lib/{}", t),
+            format!("/usr/lib/{}", t),
+            "/lib".into(),
+            "/usr/lib".into(),
+        ],
+        None => vec!["/lib64".into(), "/usr/lib64".into()],
+    }
+}
+
+/// Scans `root` and returns the profile with what was skipped.
+pub fn scan(root: &Path, options: &ScanOptions) -> Result<(Profile, ScanReport)> {
+    if !root.is_dir() {
+        return Err(AuditError::Usage(format!(
+            "{}: not a directory (profile scan takes a root filesystem)",
+            root.display()
+        )));
+    }
+    let mut report = ScanReport::default();
+    let default_dirs = match &options.default_path {
+        Some(dirs) => dirs.clone(),
+        None => {
+            let mut dirs = Vec::new();
+            ld_so_conf_dirs(root, "/etc/ld.so.conf", 0, &mut dirs);
+            dirs.extend(system_dirs(root));
+            dirs
+        }
+    };
+    let mut dirs: Vec<String> = Vec::new();
+    for d in options.search_path.iter().chain(&default_dirs) {
+        if !dirs.contains(d) {
+            dirs.push(d.clone());
+        }
+    }
+
+    // One record per real file; every path that reaches it is an alias.
+    let mut by_file: BTreeMap<PathBuf, (Library, Arch)> = BTreeMap::new();
+    let mut order: Vec<PathBuf> = Vec::new();
+    for dir in &dirs {
+        if dir.starts_with(&options.task_root) {
+            continue; // the function's own package, not the runtime
+        }
+        let Ok(host_dir) = resolve_in_root(root, dir) else {
+            continue;
+        };
+        let Ok(entries) = std::fs::read_dir(&host_dir) else {
+            continue;
+        };
+        let mut names: Vec<String> = entries
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        for name in names.into_iter().filter(|n| n.contains(".so")) {
+            let runtime_path = format!("{}/{}", dir.trim_end_matches('/'), name);
+            let file = match resolve_in_root(root, &runtime_path) {
+                Ok(f) => f,
+                Err(why) => {
+                    report.skipped.push(format!("{}: {}", runtime_path, why));
+                    continue;
+                }
+            };
+            if file.is_dir() {
+                continue;
+            }
+            if let Some((lib, _)) = by_file.get_mut(&file) {
+                lib.paths.push(runtime_path);
+                continue;
+            }
+            let facts = match read_elf(&file) {
+                Ok(f) => f,
+                Err(AuditError::NotElf { .. }) => continue, // linker scripts and the like
+                Err(e) => {
+                    report.skipped.push(format!("{}: {}", runtime_path, e));
+                    continue;
+                }
+            };
+            if facts.kind != ElfKind::SharedObject {
+                continue;
+            }
+            let versions = (!facts.version_defs.is_empty())
+                .then(|| facts.version_defs.iter().map(|d| d.name.clone()).collect());
+            let mut exports: Vec<String> = facts
+                .exports
+                .iter()
+                .flat_map(|(n, defs)| defs.iter().map(move |d| format_export(n, d)))
+                .collect();
+            exports.sort();
+            let library = Library {
+                soname: facts.soname.clone(),
+                paths: vec![runtime_path],
+                versions,
+                exports: Some(exports),
+                needed: facts.needed.clone(),
+                note: None,
+            };
+            order.push(file.clone());
+            by_file.insert(file, (library, facts.arch));
+        }
+    }
+
+    let host = match &options.host_exe {
+        Some(exe) => {
+            let file = resolve_in_root(root, exe)
+                .map_err(|why| AuditError::Usage(format!("--host-exe {}: {}", exe, why)))?;
+            let facts = read_elf(&file)?;
+            let mut exports: Vec<String> = facts
+                .exports
+                .iter()
+                .flat_map(|(n, defs)| defs.iter().map(move |d| format_export(n, d)))
+                .collect();
+            exports.sort();
+            Some((
+                Host {
+                    executable: exe.clone(),
+                    module_init_prefix: options.module_init_prefix.clone(),
+                    needed: facts.needed.clone(),
+                    exports: Some(exports),
+                    export_prefixes: Vec::new(),
+                },
+                facts.arch,
+            ))
+        }
+        None => None,
+    };
+
+    // The runtime's architecture: the host program's, else the most common among the libraries.
+    let arch = match &host {
+        Some((_, arch)) => *arch,
+        None => {
+            let mut counts: HashMap<Arch, usize> = HashMap::new();
+            for (_, arch) in by_file.values() {
+                *counts.entry(*arch).or_default() += 1;
+            }
+            counts
+                .into_iter()
+                .max_by_key(|(_, c)| *c)
+                .map(|(a, _)| a)
+                .unwrap_or(Arch::X86_64)
+        }
+    };
+    let arch_name = arch.name();
+    if Arch::from_name(&arch_name).is_none() {
+        return Err(AuditError::Usage(format!(
+            "{}: unsupported architecture {}",
+            root.display(),
+            arch_name
+        )));
+    }
+    let mut libraries = Vec::new();
+    for file in order {
+        if let Some((lib, lib_arch)) = by_file.remove(&file) {
+            if lib_arch == arch {
+                libraries.push(lib);
+            }
+        }
+    }
+
+    let profile = Profile {
+        schema: SCHEMA,
+        name: options.name.clone(),
+        description: format!(
+            "scanned from {} by lambda-audit {}",
+            root.display(),
+            env!("CARGO_PKG_VERSION")
+        ),
+        sources: vec![format!("lambda-audit profile scan {}", root.display())],
+        arch: arch_name,
+        task_root: options.task_root.clone(),
+        ld_library_path: options.search_path.clone(),
+        default_dirs,
+        complete: true,
+        host: host.map(|(h, _)| h),
+        policy: options.policy.clone(),
+        libraries,
+    };
+    Ok((profile, report))
+}
