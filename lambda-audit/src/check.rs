@@ -439,15 +439,16 @@ fn undefined_symbols(
             _ => (None, true),
         };
         match table {
-            None => {
-                if matches!(object.source, Source::Host)
-                    && host_prefixes.iter().any(|p| name.starts_with(p.as_str()))
-                {
+            // A host known only by its export prefixes (the Python C API)
+            // exports names with those prefixes and nothing else.
+            None if matches!(object.source, Source::Host) && !host_prefixes.is_empty() => {
+                if host_prefixes.iter().any(|p| name.starts_with(p.as_str())) {
                     Lookup::Defined
                 } else {
-                    Lookup::Unknown
+                    Lookup::NotDefined
                 }
             }
+            None => Lookup::Unknown,
             Some(table) => match table.get(name) {
                 Some(defs) if satisfies(defs, version, versioned) => Lookup::Defined,
                 _ => Lookup::NotDefined,
