@@ -263,16 +263,15 @@ pub fn bundle(
                 } else {
                     "$ORIGIN/lib"
                 };
+                // One edit per call: patchelf 0.14.3 (Debian 12) misparses
+                // --replace-needed followed by other options in one call.
                 patchelf(
                     &staged,
-                    &[
-                        "--replace-needed".into(),
-                        name.clone(),
-                        new_name.clone(),
-                        "--force-rpath".into(),
-                        "--set-rpath".into(),
-                        rpath.into(),
-                    ],
+                    &["--replace-needed".into(), name.clone(), new_name.clone()],
+                )?;
+                patchelf(
+                    &staged,
+                    &["--force-rpath".into(), "--set-rpath".into(), rpath.into()],
                 )?;
             }
         }

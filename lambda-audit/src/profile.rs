@@ -73,6 +73,11 @@ pub struct Host {
     /// The host executable's `DT_NEEDED`: loaded before the artifact.
     #[serde(default)]
     pub needed: Vec<String>,
+    /// The host executable's `DT_RPATH` and `DT_RUNPATH` (its own libraries, e.g. libpython).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rpath: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub runpath: Vec<String>,
     /// Symbols the host executable exports, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exports: Option<Vec<String>>,

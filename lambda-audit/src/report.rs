@@ -356,7 +356,7 @@ fn walk(
             Outcome::Found { object, rule } => {
                 let o = &closure.objects[*object];
                 let origin = match o.source {
-                    Source::Local(_) => " package",
+                    Source::Local(_) => ", in the package",
                     _ => "",
                 };
                 let _ = writeln!(

@@ -343,22 +343,19 @@ impl<'a> Resolver<'a> {
     fn search_dirs(&self, from: usize) -> Vec<(String, Rule)> {
         let mut dirs = Vec::new();
         let object = &self.objects[from];
-        let facts = object.facts.as_ref();
-        let has_runpath = facts.map(|f| !f.runpath.is_empty()).unwrap_or(false);
-        if !has_runpath {
+        let (_, runpath, nodeflib) = self.paths_of(from);
+        if runpath.is_empty() {
             // DT_RPATH of this object, then of each object that loaded it.
             let mut owner = Some(from);
             while let Some(o) = owner {
                 let obj = &self.objects[o];
-                if let Some(f) = &obj.facts {
-                    for entry in &f.rpath {
-                        dirs.push((
-                            self.expand(entry, &obj.runtime_path),
-                            Rule::Rpath {
-                                owner: obj.display_name().to_string(),
-                            },
-                        ));
-                    }
+                for entry in &self.paths_of(o).0 {
+                    dirs.push((
+                        self.expand(entry, &obj.runtime_path),
+                        Rule::Rpath {
+                            owner: obj.display_name().to_string(),
+                        },
+                    ));
                 }
                 owner = obj.needed_by;
             }
@@ -366,17 +363,30 @@ impl<'a> Resolver<'a> {
         for dir in &self.profile.ld_library_path {
             dirs.push((dir.clone(), Rule::LdLibraryPath));
         }
-        if let Some(f) = facts {
-            for entry in &f.runpath {
-                dirs.push((self.expand(entry, &object.runtime_path), Rule::Runpath));
-            }
+        for entry in &runpath {
+            dirs.push((self.expand(entry, &object.runtime_path), Rule::Runpath));
         }
-        if !facts.map(|f| f.nodeflib).unwrap_or(false) {
+        if !nodeflib {
             for dir in &self.profile.default_dirs {
                 dirs.push((dir.clone(), Rule::DefaultDirs));
             }
         }
         dirs
+    }
+
+    /// An object's DT_RPATH, DT_RUNPATH and DF_1_NODEFLIB, from its file or, for the host, the profile.
+    fn paths_of(&self, index: usize) -> (Vec<String>, Vec<String>, bool) {
+        let object = &self.objects[index];
+        match (&object.source, &object.facts) {
+            (_, Some(f)) => (f.rpath.clone(), f.runpath.clone(), f.nodeflib),
+            (Source::Host, None) => self
+                .profile
+                .host
+                .as_ref()
+                .map(|h| (h.rpath.clone(), h.runpath.clone(), false))
+                .unwrap_or_default(),
+            _ => Default::default(),
+        }
     }
 
     /// `$ORIGIN` (the object's directory), `$LIB` and `$PLATFORM`; relative entries are relative to the working directory, the task root.

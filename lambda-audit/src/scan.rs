@@ -244,8 +244,16 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<(Profile, ScanReport)>
             if facts.kind != ElfKind::SharedObject {
                 continue;
             }
-            let versions = (!facts.version_defs.is_empty())
-                .then(|| facts.version_defs.iter().map(|d| d.name.clone()).collect());
+            let versions = (!facts.version_defs.is_empty()).then(|| {
+                // The base definition and a node may share a name (--default-symver): list it once.
+                let mut names: Vec<String> = Vec::new();
+                for def in &facts.version_defs {
+                    if !names.contains(&def.name) {
+                        names.push(def.name.clone());
+                    }
+                }
+                names
+            });
             let mut exports: Vec<String> = facts
                 .exports
                 .iter()
@@ -281,6 +289,8 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<(Profile, ScanReport)>
                     executable: exe.clone(),
                     module_init_prefix: options.module_init_prefix.clone(),
                     needed: facts.needed.clone(),
+                    rpath: facts.rpath.clone(),
+                    runpath: facts.runpath.clone(),
                     exports: Some(exports),
                     export_prefixes: Vec::new(),
                 },

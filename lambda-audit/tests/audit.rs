@@ -1,0 +1,732 @@
+//! The audit against ELF fixtures built at test time (tests/fixtures), run
+//! through the real binary. Each case reproduces a way an artifact fails (or
+//! does not fail) to load; the differential test against the real loader is
+//! tests/test_differential.py.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use common::*;
+use serde_json::Value;
+
+/// A profile scanned from this machine: its glibc, its Python as the host, and
+/// the 1.0.1 stand-in libcrypto.so.10 first on the search path.
+fn host_profile() -> &'static Path {
+    static PROFILE: OnceLock<PathBuf> = OnceLock::new();
+    PROFILE.get_or_init(|| {
+        let out = fixtures().join("host-profile.json");
+        let search = format!(
+            "{}:/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu",
+            fixture("runtime-lib").display()
+        );
+        let run = audit([
+            "profile",
+            "scan",
+            "/",
+            "--name",
+            "this-machine",
+            "--search-path",
+            &search,
+            "--host-exe",
+            "/usr/bin/python3",
+            "--module-init-prefix",
+            "PyInit_",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(run.code, 0, "scan of / failed: {}", run.stderr);
+        out
+    })
+}
+
+fn strings(value: &Value) -> Vec<String> {
+    value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn seed_openssl_failure_names_the_symbol_and_the_runtime_versions() {
+    let (code, report) = check_json(AL1, None, &fixture("mod_ssleay.so"));
+    assert_eq!(code, 1);
+    let missing = findings(&report, "missing-version");
+    assert_eq!(missing.len(), 1, "{:#}", report);
+    assert_eq!(missing[0]["library"], "libcrypto.so.10");
+    assert_eq!(missing[0]["version"], "OPENSSL_1.0.2");
+    assert_eq!(
+        strings(&missing[0]["symbols"]),
+        ["SSLeay_version@OPENSSL_1.0.2"]
+    );
+    assert_eq!(
+        strings(&missing[0]["runtime_versions"]),
+        ["libcrypto.so.10", "OPENSSL_1.0.1", "OPENSSL_1.0.1_EC"]
+    );
+
+    let text = audit(["check", fixture("mod_ssleay.so").to_str().unwrap()]).stdout;
+    assert!(
+        text.contains("SSLeay_version@OPENSSL_1.0.2 from libcrypto.so.10: the runtime defines libcrypto.so.10, OPENSSL_1.0.1, OPENSSL_1.0.1_EC"),
+        "{}",
+        text
+    );
+}
+
+#[test]
+fn scanned_runtime_with_openssl_1_0_1_stand_in_fails_the_same_way() {
+    let (code, report) = check_json(
+        host_profile().to_str().unwrap(),
+        None,
+        &fixture("mod_ssleay.so"),
+    );
+    assert_eq!(code, 1, "{:#}", report);
+    let missing = findings(&report, "missing-version");
+    assert_eq!(missing.len(), 1, "{:#}", report);
+    assert_eq!(
+        strings(&missing[0]["symbols"]),
+        ["SSLeay_version@OPENSSL_1.0.2"]
+    );
+    assert_eq!(
+        strings(&missing[0]["runtime_versions"]),
+        ["libcrypto.so.10", "OPENSSL_1.0.1", "OPENSSL_1.0.1_EC"]
+    );
+    assert!(missing[0]["library_path"]
+        .as_str()
+        .unwrap()
+        .ends_with("runtime-lib/libcrypto.so.10"));
+}
+
+#[test]
+fn host_built_module_needs_newer_glibc_and_passes_on_the_host() {
+    let (code, report) = check_json(AL1, None, &fixture("mod_newglibc.so"));
+    assert_eq!(code, 1);
+    let symbols: Vec<String> = findings(&report, "missing-version")
+        .iter()
+        .flat_map(|f| strings(&f["symbols"]))
+        .collect();
+    assert!(
+        symbols.contains(&"stat@GLIBC_2.33".to_string()),
+        "{:?}",
+        symbols
+    );
+    assert!(
+        symbols.contains(&"arc4random@GLIBC_2.36".to_string()),
+        "{:?}",
+        symbols
+    );
+
+    let (code, report) = check_json(
+        host_profile().to_str().unwrap(),
+        None,
+        &fixture("mod_newglibc.so"),
+    );
+    assert_eq!(code, 0, "{:#}", report);
+    assert!(
+        report["findings"].as_array().unwrap().is_empty(),
+        "{:#}",
+        report
+    );
+}
+
+/// Findings without paths, for comparing two runs.
+fn comparable(report: &Value) -> Value {
+    let mut findings = report["findings"].clone();
+    for f in findings.as_array_mut().unwrap() {
+        f.as_object_mut().unwrap().remove("library_path");
+    }
+    findings
+}
+
+#[test]
+fn stripped_copies_give_the_same_findings() {
+    let stripped = fixture("stripped");
+    let mut compared = 0;
+    for entry in std::fs::read_dir(&stripped).unwrap() {
+        let path = entry.unwrap().path();
+        let sections = Command::new("readelf")
+            .args(["-S", "-W"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            !String::from_utf8_lossy(&sections.stdout).contains(".symtab"),
+            "{} kept .symtab",
+            path.display()
+        );
+        let original = fixture(path.file_name().unwrap().to_str().unwrap());
+        for profile in [AL1, host_profile().to_str().unwrap()] {
+            let (code_a, a) = check_json(profile, None, &original);
+            let (code_b, b) = check_json(profile, None, &path);
+            assert_eq!(code_a, code_b, "{}", path.display());
+            assert_eq!(comparable(&a), comparable(&b), "{}", path.display());
+        }
+        compared += 1;
+    }
+    assert!(compared >= 10, "only {} stripped fixtures", compared);
+}
+
+#[test]
+fn a_weak_symbol_does_not_make_its_version_optional() {
+    let (code, report) = check_json(AL1, None, &fixture("mod_weaksym.so"));
+    assert_eq!(code, 1);
+    let missing = findings(&report, "missing-version");
+    assert_eq!(missing[0]["version"], "GLIBC_2.32");
+    assert_eq!(missing[0]["weak"], false);
+    assert_eq!(missing[0]["severity"], "error");
+    assert_eq!(
+        strings(&missing[0]["symbols"]),
+        ["pthread_attr_getsigmask_np@GLIBC_2.32"]
+    );
+}
+
+#[test]
+fn a_version_need_flagged_weak_only_warns() {
+    let (code, report) = check_json(AL1, None, &fixture("mod_weakver.so"));
+    assert_eq!(code, 0, "{:#}", report);
+    let missing = findings(&report, "missing-version");
+    assert_eq!(missing.len(), 1);
+    assert_eq!(missing[0]["weak"], true);
+    assert_eq!(missing[0]["severity"], "warning");
+}
+
+#[test]
+fn a_weak_undefined_symbol_nobody_defines_is_null_not_an_error() {
+    let (code, report) = check_json(AL1, None, &fixture("mod_weakabsent.so"));
+    assert_eq!(code, 0, "{:#}", report);
+    assert!(report["findings"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn an_undefined_symbol_is_named() {
+    let (code, report) = check_json(AL1, None, &fixture("mod_undefined.so"));
+    assert_eq!(code, 1);
+    let undefined = findings(&report, "undefined-symbol");
+    assert_eq!(undefined.len(), 1, "{:#}", report);
+    assert_eq!(undefined[0]["symbol"], "lambda_audit_undefined_function");
+}
+
+#[test]
+fn dynamic_libssl_fails_the_policy_with_the_static_link_hint() {
+    let (code, report) = check_json(AL1, None, &fixture("mod_ssl.so"));
+    assert_eq!(code, 1);
+    let forbidden = findings(&report, "forbidden-library");
+    assert_eq!(forbidden.len(), 1);
+    assert_eq!(forbidden[0]["library"], "libssl.so.10");
+    let fix = forbidden[0]["fix"].as_str().unwrap();
+    for var in ["OPENSSL_STATIC=1", "OPENSSL_LIB_DIR", "OPENSSL_INCLUDE_DIR"] {
+        assert!(fix.contains(var), "{}", fix);
+    }
+}
+
+#[test]
+fn a_bundled_library_shadowed_by_the_system_copy_is_reported() {
+    let package = tempfile::tempdir().unwrap();
+    std::fs::create_dir(package.path().join("lib")).unwrap();
+    std::fs::copy(fixture("mod_zlib.so"), package.path().join("mod_zlib.so")).unwrap();
+    std::fs::copy(
+        "/lib/x86_64-linux-gnu/libz.so.1",
+        package.path().join("lib/libz.so.1"),
+    )
+    .unwrap();
+    let (code, report) = check_json(
+        AL1,
+        Some(package.path()),
+        &package.path().join("mod_zlib.so"),
+    );
+    assert_eq!(
+        code, 0,
+        "shadowing alone does not stop the load: {:#}",
+        report
+    );
+    let shadowed = findings(&report, "shadowed");
+    assert_eq!(shadowed.len(), 1, "{:#}", report);
+    assert_eq!(shadowed[0]["bundled"], "/var/task/lib/libz.so.1");
+    assert_eq!(shadowed[0]["loaded"], "/lib64/libz.so.1");
+    assert_eq!(shadowed[0]["rule"], "LD_LIBRARY_PATH");
+    assert_eq!(shadowed[0]["severity"], "warning");
+}
+
+#[test]
+fn a_missing_library_lists_where_it_was_searched() {
+    let (code, report) = check_json(AL1, None, &fixture("mod_missing.so"));
+    assert_eq!(code, 1);
+    let missing = findings(&report, "missing-library");
+    assert_eq!(missing.len(), 1);
+    assert_eq!(missing[0]["library"], "libabsent.so.1");
+    let searched = strings(&missing[0]["searched"]);
+    assert_eq!(searched[0], "/var/lang/lib/libabsent.so.1");
+    assert!(searched.contains(&"/var/task/lib/libabsent.so.1".to_string()));
+}
+
+#[test]
+fn other_architectures_are_named() {
+    for (file, arch) in [
+        ("cross/plain-i386.so", "i386"),
+        ("cross/plain-aarch64.so", "aarch64"),
+    ] {
+        let (code, report) = check_json(AL1, None, &fixture(file));
+        assert_eq!(code, 1);
+        let wrong = findings(&report, "wrong-arch");
+        assert_eq!(wrong.len(), 1, "{:#}", report);
+        assert_eq!(wrong[0]["found"], arch);
+        assert_eq!(wrong[0]["expected"], "x86_64");
+    }
+}
+
+#[test]
+fn a_plain_library_is_not_an_importable_module() {
+    let (code, report) = check_json(AL1, None, &fixture("build-lib/libvendored.so.1"));
+    assert_eq!(code, 1);
+    let not_loadable = findings(&report, "not-loadable");
+    assert!(
+        not_loadable[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("PyInit_libvendored"),
+        "{:#}",
+        report
+    );
+}
+
+fn readelf_dynamic(path: &Path) -> String {
+    let out = Command::new("readelf")
+        .arg("-d")
+        .arg(path)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn bundle_vendors_what_is_missing_and_makes_it_unshadowable() {
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("package");
+    let run = audit([
+        "bundle",
+        "--out",
+        out.to_str().unwrap(),
+        "--library-path",
+        fixture("build-lib").to_str().unwrap(),
+        fixture("mod_vendored.so").to_str().unwrap(),
+        fixture("mod_newzlib.so").to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let libs: Vec<String> = std::fs::read_dir(out.join("lib"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(libs.len(), 2, "{:?}", libs);
+    let libz = libs
+        .iter()
+        .find(|n| n.starts_with("libz-"))
+        .expect("libz vendored under a unique name");
+    assert!(
+        libz.ends_with(".so.1") && libz.len() == "libz-12345678.so.1".len(),
+        "{}",
+        libz
+    );
+
+    let dynamic = readelf_dynamic(&out.join("mod_newzlib.so"));
+    assert!(
+        dynamic.contains(&format!("Shared library: [{}]", libz)),
+        "{}",
+        dynamic
+    );
+    assert!(
+        dynamic.contains("(RPATH)") && dynamic.contains("[$ORIGIN/lib]"),
+        "{}",
+        dynamic
+    );
+    assert!(!dynamic.contains("RUNPATH"), "{}", dynamic);
+    assert!(readelf_dynamic(&out.join("lib").join(libz))
+        .contains(&format!("Library soname: [{}]", libz)));
+
+    for module in ["mod_vendored.so", "mod_newzlib.so"] {
+        let (code, report) = check_json(AL1, Some(&out), &out.join(module));
+        assert_eq!(code, 0, "{:#}", report);
+        let tree = audit([
+            "tree",
+            "--bundle-dir",
+            out.to_str().unwrap(),
+            out.join(module).to_str().unwrap(),
+        ])
+        .stdout;
+        assert!(tree.contains("DT_RPATH of"), "{}", tree);
+    }
+    // The originals are untouched.
+    assert!(readelf_dynamic(&fixture("mod_newzlib.so")).contains("Shared library: [libz.so.1]"));
+}
+
+#[test]
+fn bundle_refuses_what_cannot_be_vendored_and_writes_nothing() {
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("package");
+    let run = audit([
+        "bundle",
+        "--out",
+        out.to_str().unwrap(),
+        fixture("mod_newglibc.so").to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("glibc cannot be vendored"),
+        "{}",
+        run.stderr
+    );
+    let run = audit([
+        "bundle",
+        "--out",
+        out.to_str().unwrap(),
+        fixture("mod_ssl.so").to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("OPENSSL_STATIC"), "{}", run.stderr);
+    assert!(!out.exists());
+    let leftovers: Vec<_> = std::fs::read_dir(work.path()).unwrap().collect();
+    assert!(
+        leftovers.is_empty(),
+        "half-written files left: {:?}",
+        leftovers
+    );
+}
+
+fn zip_listing(path: &Path) -> Vec<(String, u32)> {
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    (0..archive.len())
+        .map(|i| {
+            let entry = archive.by_index(i).unwrap();
+            (entry.name().to_string(), entry.unix_mode().unwrap() & 0o777)
+        })
+        .collect()
+}
+
+#[test]
+fn zip_is_reproducible_sorted_and_moded() {
+    let work = tempfile::tempdir().unwrap();
+    let package = work.path().join("package");
+    std::fs::create_dir_all(package.join("lib")).unwrap();
+    std::fs::copy(fixture("mod_vendored.so"), package.join("mod_vendored.so")).unwrap();
+    std::fs::copy(
+        fixture("build-lib/libvendored.so.1"),
+        package.join("lib/libvendored.so.1"),
+    )
+    .unwrap();
+    std::fs::write(package.join("README.txt"), "hello\n").unwrap();
+    let zip_with = |name: &str, epoch: &str| {
+        let out = work.path().join(name);
+        let output = Command::new(env!("CARGO_BIN_EXE_lambda-audit"))
+            .args([
+                "zip",
+                "--out",
+                out.to_str().unwrap(),
+                package.to_str().unwrap(),
+            ])
+            .env("SOURCE_DATE_EPOCH", epoch)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        std::fs::read(out).unwrap()
+    };
+    let a = zip_with("a.zip", "1700000000");
+    // Another mtime on disk must not change the archive.
+    std::fs::write(package.join("README.txt"), "hello\n").unwrap();
+    let b = zip_with("b.zip", "1700000000");
+    assert_eq!(a, b);
+    let c = zip_with("c.zip", "1600000000");
+    assert_ne!(a, c, "SOURCE_DATE_EPOCH must set the timestamps");
+    assert_eq!(
+        zip_listing(&work.path().join("a.zip")),
+        [
+            ("README.txt".to_string(), 0o644),
+            ("lib/libvendored.so.1".to_string(), 0o755),
+            ("mod_vendored.so".to_string(), 0o755)
+        ]
+    );
+}
+
+#[test]
+fn zip_refuses_a_package_that_would_not_load_and_writes_nothing() {
+    let work = tempfile::tempdir().unwrap();
+    let package = work.path().join("package");
+    std::fs::create_dir(&package).unwrap();
+    std::fs::copy(fixture("mod_ssleay.so"), package.join("mod_ssleay.so")).unwrap();
+    let out = work.path().join("lambda.zip");
+    let run = audit([
+        "zip",
+        "--out",
+        out.to_str().unwrap(),
+        package.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("SSLeay_version@OPENSSL_1.0.2"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        std::fs::read_dir(work.path()).unwrap().count(),
+        1,
+        "only the package directory remains"
+    );
+
+    // A symlink out of the package is refused as bad input.
+    std::fs::copy(fixture("mod_ok.so"), package.join("mod_ssleay.so")).unwrap();
+    std::os::unix::fs::symlink("/etc/hostname", package.join("escape")).unwrap();
+    let run = audit([
+        "zip",
+        "--out",
+        out.to_str().unwrap(),
+        package.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("outside the package directory"),
+        "{}",
+        run.stderr
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn zip_refuses_packages_over_lambda_limits() {
+    let work = tempfile::tempdir().unwrap();
+    let package = work.path().join("package");
+    std::fs::create_dir(&package).unwrap();
+    std::fs::copy(fixture("mod_ok.so"), package.join("mod_ok.so")).unwrap();
+    let out = work.path().join("lambda.zip");
+
+    // 251 MiB unzipped (a sparse file costs no disk).
+    let big = std::fs::File::create(package.join("big.bin")).unwrap();
+    big.set_len(251 * 1024 * 1024).unwrap();
+    let run = audit([
+        "zip",
+        "--out",
+        out.to_str().unwrap(),
+        package.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("250 MB"), "{}", run.stderr);
+    assert!(!out.exists());
+
+    // 51 MiB of incompressible data: over 50 MB zipped.
+    let mut data = vec![0u8; 51 * 1024 * 1024];
+    let mut state = 0x9e3779b97f4a7c15u64;
+    for chunk in data.chunks_mut(8) {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        chunk.copy_from_slice(&state.to_le_bytes()[..chunk.len()]);
+    }
+    std::fs::write(package.join("big.bin"), &data).unwrap();
+    let run = audit([
+        "zip",
+        "--out",
+        out.to_str().unwrap(),
+        package.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("50 MB"), "{}", run.stderr);
+    assert!(!out.exists());
+    assert_eq!(
+        std::fs::read_dir(work.path()).unwrap().count(),
+        1,
+        "no temporary file left"
+    );
+}
+
+/// Bad input: exit 2 and one line on stderr, never a panic.
+fn assert_bad_input(path: &Path, what: &str) {
+    let run = audit(["check", path.to_str().unwrap()]);
+    assert_eq!(run.code, 2, "{}: {}{}", what, run.stdout, run.stderr);
+    assert_eq!(run.stderr.lines().count(), 1, "{}: {}", what, run.stderr);
+    assert!(
+        run.stderr.starts_with("lambda-audit: "),
+        "{}: {}",
+        what,
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("internal error") && !run.stderr.contains("panicked"),
+        "{}: {}",
+        what,
+        run.stderr
+    );
+}
+
+#[test]
+fn bad_input_is_one_line_and_exit_2() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    std::fs::write(dir.join("empty.so"), b"").unwrap();
+    assert_bad_input(&dir.join("empty.so"), "empty file");
+    let random: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    std::fs::write(dir.join("random.so"), &random).unwrap();
+    assert_bad_input(&dir.join("random.so"), "random bytes");
+    let mut elf_magic_random = b"\x7fELF".to_vec();
+    elf_magic_random.extend_from_slice(&random);
+    std::fs::write(dir.join("magic-random.so"), &elf_magic_random).unwrap();
+    assert_bad_input(&dir.join("magic-random.so"), "ELF magic then random bytes");
+    assert_bad_input(dir, "a directory");
+    std::os::unix::fs::symlink(dir.join("nowhere"), dir.join("dangling.so")).unwrap();
+    assert_bad_input(&dir.join("dangling.so"), "a dangling symlink");
+    assert_bad_input(&dir.join("does-not-exist.so"), "a missing file");
+
+    // Truncated at many offsets.
+    let whole = std::fs::read(fixture("mod_ok.so")).unwrap();
+    for cut in (1..whole.len()).step_by(97) {
+        std::fs::write(dir.join("truncated.so"), &whole[..cut]).unwrap();
+        assert_bad_input(&dir.join("truncated.so"), &format!("truncated at {}", cut));
+    }
+
+    // Absurd header counts and offsets (ELF64 little-endian header fields).
+    let patches: [(&str, usize, &[u8]); 4] = [
+        ("e_phnum = 0xffff", 56, &[0xff, 0xff]),
+        ("e_shnum = 0xffff", 60, &[0xff, 0xff]),
+        (
+            "e_shoff past the end",
+            40,
+            &[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f],
+        ),
+        (
+            "e_phoff past the end",
+            32,
+            &[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00],
+        ),
+    ];
+    for (what, offset, bytes) in patches {
+        let mut bad = whole.clone();
+        bad[offset..offset + bytes.len()].copy_from_slice(bytes);
+        std::fs::write(dir.join("absurd.so"), &bad).unwrap();
+        assert_bad_input(&dir.join("absurd.so"), what);
+    }
+}
+
+#[test]
+fn bad_profiles_are_one_line_and_exit_2() {
+    let run = audit([
+        "check",
+        "--profile",
+        "no-such-runtime",
+        fixture("mod_ok.so").to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("amazonlinux-2017.03-python3.6"),
+        "{}",
+        run.stderr
+    );
+    let work = tempfile::tempdir().unwrap();
+    let bad = work.path().join("bad.json");
+    std::fs::write(&bad, "{\"schema\": 1, \"name\": 3}").unwrap();
+    let run = audit([
+        "check",
+        "--profile",
+        bad.to_str().unwrap(),
+        fixture("mod_ok.so").to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 2);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+}
+
+#[test]
+fn profile_list_and_show() {
+    let run = audit(["profile", "list"]);
+    assert_eq!(run.code, 0);
+    for name in [AL1, "amazonlinux-2", "amazonlinux-2023"] {
+        assert!(run.stdout.contains(name), "{}", run.stdout);
+        let shown = audit(["profile", "show", name]);
+        let profile: Value = serde_json::from_str(&shown.stdout).unwrap();
+        assert_eq!(profile["name"], name);
+        assert!(
+            !profile["sources"].as_array().unwrap().is_empty(),
+            "{} cites no source",
+            name
+        );
+    }
+}
+
+#[test]
+fn profile_scan_stays_in_the_root_and_skips_loops_and_dangling_links() {
+    let root = rootfs(&[(
+        "/usr/lib64/libcrypto.so.10",
+        &fixture("runtime-lib/libcrypto.so.10"),
+    )]);
+    let lib64 = root.path().join("lib64");
+    std::fs::create_dir_all(&lib64).unwrap();
+    let link =
+        |target: &str, name: &str| std::os::unix::fs::symlink(target, lib64.join(name)).unwrap();
+    link("libloop-b.so.1", "libloop-a.so.1");
+    link("libloop-a.so.1", "libloop-b.so.1");
+    link("/nonexistent/libgone.so.1", "libdangling.so.1");
+    // Absolute targets are inside the root, never the host's files.
+    link("/usr/lib64/libcrypto.so.10", "libcrypto.so.10");
+    link("/lib/x86_64-linux-gnu/libc.so.6", "libc.so.6");
+    link(
+        "../../../../../../lib/x86_64-linux-gnu/libz.so.1",
+        "libz.so.1",
+    );
+    std::fs::write(lib64.join("libnotelf.so"), "INPUT(-lc)\n").unwrap();
+
+    let out = root.path().join("profile.json");
+    let run = audit([
+        "profile",
+        "scan",
+        root.path().to_str().unwrap(),
+        "--name",
+        "fake",
+        "--search-path",
+        "/lib64",
+        "--default-path",
+        "/usr/lib64",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("too many levels of symbolic links"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("libdangling.so.1"), "{}", run.stderr);
+    let profile: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let libraries = profile["libraries"].as_array().unwrap();
+    assert_eq!(
+        libraries.len(),
+        1,
+        "only the stand-in libcrypto: {:#}",
+        profile
+    );
+    assert_eq!(
+        strings(&libraries[0]["paths"]),
+        ["/lib64/libcrypto.so.10", "/usr/lib64/libcrypto.so.10"]
+    );
+    assert_eq!(
+        strings(&libraries[0]["versions"]),
+        ["libcrypto.so.10", "OPENSSL_1.0.1", "OPENSSL_1.0.1_EC"]
+    );
+
+    // The scanned profile is usable as is.
+    let (code, _) = check_json(
+        out.to_str().unwrap(),
+        None,
+        &fixture("build-lib/libvendored.so.1"),
+    );
+    assert_eq!(code, 1, "a library is not a program");
+}
+
+#[test]
+fn profile_scan_of_a_missing_root_is_bad_input() {
+    let run = audit(["profile", "scan", "/nonexistent-root"]);
+    assert_eq!(run.code, 2);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+}

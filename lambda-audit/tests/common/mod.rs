@@ -1,0 +1,115 @@
+//! Shared helpers: the fixtures (built once per test binary by
+//! tests/fixtures/build.sh with gcc, ld and version scripts) and a runner for
+//! the real `lambda-audit` binary.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// The fixtures directory, built on first use.
+pub fn fixtures() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tempfile::Builder::new()
+            .prefix("lambda-audit-fixtures")
+            .tempdir()
+            .unwrap()
+            .keep();
+        let status = Command::new("bash")
+            .arg(repo_root().join("tests/fixtures/build.sh"))
+            .arg(&dir)
+            .status()
+            .expect("run tests/fixtures/build.sh");
+        assert!(status.success(), "building the fixtures failed");
+        dir
+    })
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    fixtures().join(name)
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub fn audit<I, S>(args: I) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = Command::new(env!("CARGO_BIN_EXE_lambda-audit"))
+        .args(args)
+        .output()
+        .expect("run lambda-audit");
+    Run {
+        code: status.code().expect("exited"),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}
+
+/// `check --json` on one artifact: (exit code, the artifact's JSON report).
+pub fn check_json(
+    profile: &str,
+    bundle_dir: Option<&Path>,
+    artifact: &Path,
+) -> (i32, serde_json::Value) {
+    let mut args: Vec<String> = vec![
+        "check".into(),
+        "--json".into(),
+        "--profile".into(),
+        profile.into(),
+    ];
+    if let Some(dir) = bundle_dir {
+        args.push("--bundle-dir".into());
+        args.push(dir.display().to_string());
+    }
+    args.push(artifact.display().to_string());
+    let run = audit(&args);
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| {
+        panic!(
+            "check --json printed no JSON ({}): {}\n{}",
+            e, run.stdout, run.stderr
+        )
+    });
+    assert_eq!(doc["schema"], "lambda-audit.check/1");
+    (run.code, doc["artifacts"][0].clone())
+}
+
+/// The findings of one kind in a JSON report.
+pub fn findings<'a>(report: &'a serde_json::Value, kind: &str) -> Vec<&'a serde_json::Value> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == kind)
+        .collect()
+}
+
+/// A root filesystem with the given files (runtime path -> source file).
+pub fn rootfs(files: &[(&str, &Path)]) -> tempfile::TempDir {
+    let root = tempfile::tempdir().unwrap();
+    for (path, source) in files {
+        let dest = root.path().join(path.trim_start_matches('/'));
+        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        std::fs::copy(source, dest).unwrap();
+    }
+    root
+}
+
+pub const AL1: &str = "amazonlinux-2017.03-python3.6";
