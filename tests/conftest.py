@@ -1,0 +1,131 @@
+"""Shared fixtures of the end-to-end tests (run by scripts/test after
+scripts/build-lambda-zip): the auditor, the ELF fixtures, the bullseye root
+filesystem and a runner that imports modules inside it with its own loader."""
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+# The Lambda python3.6 runtime's LD_LIBRARY_PATH (facts §1.3): system directories first.
+LAMBDA_LD_LIBRARY_PATH = "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib"
+AL1 = "amazonlinux-2017.03-python3.6"
+
+
+def run(cmd, **kw):
+    kw.setdefault("capture_output", True)
+    kw.setdefault("text", True)
+    return subprocess.run([str(c) for c in cmd], **kw)
+
+
+@pytest.fixture(scope="session")
+def audit_bin():
+    path = Path(os.environ.get("LAMBDA_AUDIT", TARGET / "release" / "lambda-audit"))
+    assert path.is_file(), f"{path} is missing: run scripts/build-lambda-zip first"
+    return path
+
+
+@pytest.fixture(scope="session")
+def audit(audit_bin):
+    def call(*args):
+        return run([audit_bin, *args])
+
+    return call
+
+
+@pytest.fixture(scope="session")
+def check_json(audit):
+    """`check --json` of one artifact: (exit code, its report)."""
+
+    def call(profile, artifact, bundle_dir=None):
+        args = ["check", "--json", "--profile", profile]
+        if bundle_dir:
+            args += ["--bundle-dir", bundle_dir]
+        result = audit(*args, artifact)
+        assert result.returncode in (0, 1), result.stderr
+        return result.returncode, json.loads(result.stdout)["artifacts"][0]
+
+    return call
+
+
+@pytest.fixture(scope="session")
+def fixtures(tmp_path_factory):
+    out = tmp_path_factory.mktemp("fixtures")
+    result = run(["bash", ROOT / "tests/fixtures/build.sh", out])
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+@pytest.fixture(scope="session")
+def lambda_package():
+    package = TARGET / "lambda" / "package"
+    assert (package / "liblambda.so").is_file(), "run scripts/build-lambda-zip first"
+    return package
+
+
+@pytest.fixture(scope="session")
+def lambda_zip():
+    path = TARGET / "lambda" / "lambda.zip"
+    assert path.is_file(), "run scripts/build-lambda-zip first"
+    return path
+
+
+class Rootfs:
+    """The bullseye tree: files go to /var/task, python3 runs under chroot."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.task = path / "var" / "task"
+
+    def clear_task(self):
+        shutil.rmtree(self.task, ignore_errors=True)
+        self.task.mkdir(parents=True)
+
+    def put(self, source, runtime_path):
+        dest = self.path / str(runtime_path).lstrip("/")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, dest)
+        return dest
+
+    def python(self, code, ld_library_path, env=None):
+        environment = {"PATH": "/usr/bin:/bin", "LD_LIBRARY_PATH": ld_library_path, **(env or {})}
+        argv = ["chroot", self.path, "/usr/bin/env", "-i"]
+        argv += [f"{k}={v}" for k, v in environment.items()]
+        argv += ["/usr/bin/python3", "-c", code]
+        return run(argv, timeout=120)
+
+    def import_module(self, name, ld_library_path):
+        """Imports /var/task/<name> as the Lambda bootstrap does (task root first on sys.path)."""
+        code = f"import sys; sys.path.insert(0, '/var/task'); import {name}; print('imported')"
+        return self.python(code, ld_library_path)
+
+
+@pytest.fixture(scope="session")
+def rootfs():
+    path = os.environ.get("LAMBDA_ROOTFS")
+    if not path:
+        result = run([ROOT / "scripts/bullseye-rootfs"])
+        assert result.returncode == 0, result.stderr
+        path = result.stdout.strip().splitlines()[-1]
+    fs = Rootfs(Path(path))
+    assert (fs.path / "usr/bin/python3").exists()
+    return fs
+
+
+@pytest.fixture(scope="session")
+def host_built_module():
+    """The same crate built by the host toolchain against its glibc (2.36): the negative control."""
+    target = TARGET / "host-control"
+    env = {**os.environ, "CARGO_TARGET_DIR": str(target), "PATH": f"{ROOT / '.tools/bin'}:{os.environ['PATH']}"}
+    # The same static OpenSSL as the real build: only the toolchain (and so glibc) differs.
+    openssl = run([ROOT / "scripts/build-openssl", "--print-env"], env=env)
+    assert openssl.returncode == 0, openssl.stderr
+    env.update(line.split("=", 1) for line in openssl.stdout.split())
+    result = run(["cargo", "build", "--locked", "--release", "-p", "lambda"], cwd=ROOT, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return target / "release" / "liblambda.so"

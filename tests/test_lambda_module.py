@@ -1,0 +1,256 @@
+"""The Lambda function (crate/) end to end: the module built by
+scripts/build-lambda-zip imported by real interpreters, its signatures checked
+against an independent SigV4 implementation, the zip imported inside the
+bullseye root filesystem, the audit and its negative control, bundling, and
+reproducibility."""
+
+import ast
+import hashlib
+import hmac
+import json
+import os
+import re
+import shutil
+import subprocess
+import urllib.parse
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from conftest import AL1, LAMBDA_LD_LIBRARY_PATH, ROOT, TARGET, run
+
+HANDLER = "liblambda.handler"
+KEY_ID = "AKIDEXAMPLE"
+SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+
+
+def invoke(task_root, events, env=None, python="python3"):
+    result = run(
+        [python, ROOT / "tests/invoke.py", task_root, HANDLER],
+        input=json.dumps(events),
+        env={**os.environ, **(env or {})},
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+# --- An independent SigV4 (AWS General Reference, "Signature Version 4 signing process").
+
+
+def _encode(value, safe="-_.~"):
+    return urllib.parse.quote(value, safe=safe)
+
+
+def sigv4_signature(method, path, query, headers, signed, payload, region, service, amz_date, secret):
+    canonical_uri = _encode(_encode(path, safe="/-_.~"), safe="/-_.~")
+    canonical_query = "&".join(f"{_encode(k)}={_encode(v)}" for k, v in sorted(query.items()))
+    canonical_headers = "".join(f"{name}:{' '.join(headers[name].split())}\n" for name in signed)
+    canonical_request = "\n".join(
+        [method, canonical_uri, canonical_query, canonical_headers, ";".join(signed), hashlib.sha256(payload).hexdigest()]
+    )
+    scope = f"{amz_date[:8]}/{region}/{service}/aws4_request"
+    string_to_sign = "\n".join(
+        ["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical_request.encode()).hexdigest()]
+    )
+    key = ("AWS4" + secret).encode()
+    for part in (amz_date[:8], region, service, "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    return hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
+
+
+def assert_signed_correctly(result, request, key_id=KEY_ID, secret=SECRET):
+    headers = result["headers"]
+    match = re.fullmatch(
+        r"AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request, "
+        r"SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})",
+        headers["authorization"],
+    )
+    assert match, headers["authorization"]
+    credential, day, region, service, signed, signature = match.groups()
+    assert (credential, region, service) == (key_id, request["region"], request["service"])
+    assert day == headers["x-amz-date"][:8]
+    expected_signed = {"host", "x-amz-date", "x-amz-content-sha256", "content-type"}
+    expected_signed |= {name.lower() for name in request.get("headers", {})}
+    if "x-amz-security-token" in headers:
+        expected_signed.add("x-amz-security-token")
+    assert set(signed.split(";")) == expected_signed
+    body = request.get("body", "").encode()
+    assert headers["x-amz-content-sha256"] == hashlib.sha256(body).hexdigest()
+    assert signature == sigv4_signature(
+        request["method"], request.get("path", "/"), request.get("query", {}), headers, signed.split(";"),
+        body, request["region"], request["service"], headers["x-amz-date"], secret,
+    )
+
+
+@pytest.fixture(scope="module")
+def task_root(lambda_package, tmp_path_factory):
+    root = tmp_path_factory.mktemp("task")
+    shutil.copy(lambda_package / "liblambda.so", root)
+    return root
+
+
+def test_handler_signs_like_an_independent_sigv4_and_hashes_with_openssl(task_root):
+    requests = [
+        {"method": "GET", "service": "iam", "region": "us-east-1", "path": "/",
+         "query": {"Action": "ListUsers", "Version": "2010-05-08"}},
+        {"method": "POST", "service": "dynamodb", "region": "eu-west-1", "path": "/",
+         "headers": {"X-Amz-Target": "DynamoDB_20120810.ListTables", "Content-Type": "application/x-amz-json-1.0"},
+         "body": '{"Limit": 5}'},
+        {"method": "GET", "service": "s3", "region": "us-west-2", "path": "/my-bucket/photos/cat.jpg",
+         "query": {"list-type": "2", "prefix": "a b/c"}},
+    ]
+    events = [{"request": r, "credentials": {"access_key_id": KEY_ID, "secret_access_key": SECRET},
+               "hmac_key": "secret-key"} for r in requests]
+    results = invoke(task_root, events)
+    for request, result in zip(requests, results):
+        assert "ok" in result, result
+        result = result["ok"]
+        assert_signed_correctly(result, request)
+        body = request.get("body", "").encode()
+        assert result["body_sha256"] == hashlib.sha256(body).hexdigest()
+        assert result["body_hmac_sha256"] == hmac.new(b"secret-key", body, hashlib.sha256).hexdigest()
+        assert result["openssl"]["dir"] == 'OPENSSLDIR: "/etc/pki/tls"'
+        assert result["url"].startswith("https://")
+
+
+def test_credentials_come_from_the_environment_when_the_event_has_none(task_root):
+    request = {"method": "GET", "service": "sts", "region": "us-east-1", "query": {"Action": "GetCallerIdentity"}}
+    env = {"AWS_ACCESS_KEY_ID": "AKIDENV", "AWS_SECRET_ACCESS_KEY": "env-secret", "AWS_SESSION_TOKEN": "token-1"}
+    [result] = invoke(task_root, [{"request": request}], env=env)
+    assert result["ok"]["headers"]["x-amz-security-token"] == "token-1"
+    assert_signed_correctly(result["ok"], request, key_id="AKIDENV", secret="env-secret")
+
+    clean = {k: "" for k in env}
+    [result] = invoke(task_root, [{"request": request}], env=clean)
+    assert result["error"] == "RuntimeError" and "no credentials" in result["message"], result
+
+
+def test_a_malformed_event_raises_a_python_exception_and_the_interpreter_survives(task_root):
+    good = {"request": {"method": "GET", "service": "iam", "region": "us-east-1"},
+            "credentials": {"access_key_id": KEY_ID, "secret_access_key": SECRET}}
+    bad = [
+        ([1, 2], "must be a JSON object"),
+        ({}, 'no "request"'),
+        ({"request": "GET /"}, "event.request must be an object"),
+        ({"request": {"service": "iam", "region": "us-east-1"}}, "event.request.method is required"),
+        ({**good, "request": {**good["request"], "region": "mars-north-1"}}, 'unknown AWS region "mars-north-1"'),
+        ({**good, "request": {**good["request"], "headers": {"x": 1}}}, "event.request.headers.x must be a string"),
+        ({**good, "credentials": {"access_key_id": KEY_ID}}, "event.credentials.secret_access_key is required"),
+    ]
+    results = invoke(task_root, [event for event, _ in bad] + [good])
+    for (event, message), result in zip(bad, results):
+        assert result.get("error") == "RuntimeError", (event, result)
+        assert message in result["message"], (event, result)
+    assert "ok" in results[-1], "the interpreter must still answer after errors"
+
+
+def readelf(*args):
+    result = run(["readelf", *args])
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_the_module_is_audited_for_the_2017_runtime_and_readelf_agrees(check_json, lambda_package):
+    module = lambda_package / "liblambda.so"
+    code, report = check_json(AL1, module)
+    assert code == 0 and report["loads"], report
+    assert report["findings"] == [] and report["unverified_symbols"] == 0, report
+    needed = re.findall(r"\(NEEDED\)\s+Shared library: \[([^]]+)\]", readelf("-d", module))
+    assert needed and not [n for n in needed if re.match(r"lib(ssl|crypto)", n)], needed
+    versions = re.findall(r"Name: GLIBC_(\d+)\.(\d+)", readelf("-V", "-W", module))
+    assert versions and max((int(a), int(b)) for a, b in versions) <= (2, 17), versions
+    # No path of the build machine in the artifact.
+    data = module.read_bytes()
+    for path in (str(ROOT), str(Path.home()), "/tmp/"):
+        assert path.encode() not in data, path
+
+
+def test_negative_control_the_host_toolchain_build_fails_the_audit_naming_symbols(check_json, audit, host_built_module):
+    code, report = check_json(AL1, host_built_module)
+    assert code == 1
+    missing = [f for f in report["findings"] if f["kind"] == "missing-version"]
+    assert missing, report
+    symbols = [s for f in missing for s in f["symbols"]]
+    assert all(re.fullmatch(r"\S+@GLIBC_2\.(1[89]|[2-9]\d)", s) for s in symbols), symbols
+    assert symbols, "the offending symbols must be named"
+    text = audit("check", host_built_module).stdout
+    assert "the runtime defines libc.so.6" in text and symbols[0] in text
+
+
+def test_the_zip_imports_and_answers_in_the_bullseye_chroot(rootfs, lambda_zip):
+    rootfs.clear_task()
+    with zipfile.ZipFile(lambda_zip) as archive:
+        names = archive.namelist()
+        archive.extractall(rootfs.task)
+    assert names == sorted(names) and "liblambda.so" in names
+    (rootfs.task / "liblambda.so").chmod(0o755)
+    rootfs.put(ROOT / "tests/invoke.py", "/var/runtime/invoke.py")
+    event = {"request": {"method": "GET", "service": "iam", "region": "us-east-1", "query": {"Action": "ListUsers"}},
+             "credentials": {"access_key_id": KEY_ID, "secret_access_key": SECRET}}
+    result = run(
+        ["chroot", rootfs.path, "/usr/bin/env", "-i", "PATH=/usr/bin:/bin", f"LD_LIBRARY_PATH={LAMBDA_LD_LIBRARY_PATH}",
+         "/usr/bin/python3", "/var/runtime/invoke.py", "/var/task", HANDLER],
+        input=repr([event]),
+    )
+    assert result.returncode == 0, result.stderr
+    [answer] = ast.literal_eval(result.stdout)
+    assert_signed_correctly(answer["ok"], event["request"])
+
+
+def test_bundled_libraries_load_in_the_chroot_and_the_bundled_copy_is_the_one_loaded(rootfs, fixtures, audit, tmp_path):
+    # Without bundling: libvendored is nowhere, and bullseye's zlib (1.2.11) lacks ZLIB_1.2.12.
+    rootfs.clear_task()
+    for module in ("mod_vendored", "mod_newzlib"):
+        rootfs.put(fixtures / f"{module}.so", f"/var/task/{module}.so")
+        result = rootfs.import_module(module, LAMBDA_LD_LIBRARY_PATH)
+        assert result.returncode != 0, f"{module} should not load unbundled: {result.stdout}"
+
+    package = tmp_path / "package"
+    result = audit("bundle", "--out", package, "--library-path", fixtures / "build-lib",
+                   fixtures / "mod_vendored.so", fixtures / "mod_newzlib.so")
+    assert result.returncode == 0, result.stderr
+    rootfs.clear_task()
+    shutil.copytree(package, rootfs.task, dirs_exist_ok=True)
+    for module in ("mod_vendored", "mod_newzlib"):
+        result = rootfs.import_module(module, LAMBDA_LD_LIBRARY_PATH)
+        assert result.returncode == 0, result.stderr
+    # From inside the process: which libz is mapped after the import?
+    code = ("import sys; sys.path.insert(0, '/var/task'); import mod_newzlib;"
+            "print([l.split()[-1] for l in open('/proc/self/maps') if 'libz' in l])")
+    proc = rootfs.path / "proc"
+    mounted = run(["mount", "-t", "proc", "proc", proc]).returncode == 0
+    try:
+        result = rootfs.python(code, LAMBDA_LD_LIBRARY_PATH)
+    finally:
+        if mounted:
+            run(["umount", proc])
+    assert result.returncode == 0, result.stderr
+    maps = set(ast.literal_eval(result.stdout))
+    # The interpreter itself loaded the system libz.so.1; the module's copy,
+    # under its own soname, is mapped beside it (only it has ZLIB_1.2.12).
+    bundled = [m for m in maps if re.fullmatch(r"/var/task/lib/libz-[0-9a-f]{8}\.so\.1", m)]
+    assert len(bundled) == 1, maps
+
+
+def _tracked_copy(dest):
+    files = run(["git", "ls-files", "-z"], cwd=ROOT).stdout.split("\0")
+    for name in filter(None, files):
+        source = ROOT / name
+        if source.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, dest / name)
+    return dest
+
+
+def test_two_clean_builds_in_different_directories_are_bit_for_bit_identical(tmp_path):
+    digests = []
+    for name in ("first-checkout", "second/checkout"):
+        tree = _tracked_copy(tmp_path / name)
+        env = {k: v for k, v in os.environ.items() if k not in ("CARGO_TARGET_DIR", "SOURCE_DATE_EPOCH")}
+        result = run(["bash", tree / "scripts/build-lambda-zip"], cwd=tree, env=env)
+        assert result.returncode == 0, result.stderr[-3000:]
+        module = tree / "target/x86_64-unknown-linux-gnu/release/liblambda.so"
+        archive = tree / "target/lambda/lambda.zip"
+        digests.append((hashlib.sha256(module.read_bytes()).hexdigest(), hashlib.sha256(archive.read_bytes()).hexdigest()))
+    assert digests[0] == digests[1], digests
