@@ -284,7 +284,7 @@ fn facts_of(elf: &Elf) -> std::result::Result<ElfFacts, String> {
     let nodeflib = elf
         .dynamic
         .as_ref()
-        .map(|d| d.info.flags_1 as u64 & DF_1_NODEFLIB != 0)
+        .map(|d| d.info.flags_1 & DF_1_NODEFLIB != 0)
         .unwrap_or(false);
     Ok(ElfFacts {
         arch: Arch {

@@ -199,6 +199,28 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<(Profile, ScanReport)>
         }
     }
 
+    // The host program's own DT_RPATH/DT_RUNPATH directories (libpython of a
+    // shared Python build) are part of what its loader can reach.
+    if let Some(exe) = &options.host_exe {
+        if let Ok(facts) =
+            resolve_in_root(root, exe).and_then(|f| read_elf(&f).map_err(|e| e.to_string()))
+        {
+            let origin = exe
+                .rsplit_once('/')
+                .map(|(d, _)| d)
+                .unwrap_or("/")
+                .to_string();
+            for entry in facts.rpath.iter().chain(&facts.runpath) {
+                let dir = entry
+                    .replace("${ORIGIN}", &origin)
+                    .replace("$ORIGIN", &origin);
+                if dir.starts_with('/') && !dirs.contains(&dir) {
+                    dirs.push(dir);
+                }
+            }
+        }
+    }
+
     // One record per real file; every path that reaches it is an alias.
     let mut by_file: BTreeMap<PathBuf, (Library, Arch)> = BTreeMap::new();
     let mut order: Vec<PathBuf> = Vec::new();

@@ -12,16 +12,31 @@ use std::sync::OnceLock;
 use common::*;
 use serde_json::Value;
 
+/// This machine's library directories (Debian's by default; the Nix check
+/// sets LAMBDA_AUDIT_SYSTEM_LIB_DIRS to its glibc and zlib).
+fn system_lib_dirs() -> String {
+    std::env::var("LAMBDA_AUDIT_SYSTEM_LIB_DIRS")
+        .unwrap_or_else(|_| "/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu".to_string())
+}
+
+/// A system library of this machine, by file name.
+fn system_lib(name: &str) -> PathBuf {
+    system_lib_dirs()
+        .split(':')
+        .map(|d| Path::new(d).join(name))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| panic!("{} is in none of {}", name, system_lib_dirs()))
+}
+
 /// A profile scanned from this machine: its glibc, its Python as the host, and
 /// the 1.0.1 stand-in libcrypto.so.10 first on the search path.
 fn host_profile() -> &'static Path {
     static PROFILE: OnceLock<PathBuf> = OnceLock::new();
     PROFILE.get_or_init(|| {
         let out = fixtures().join("host-profile.json");
-        let search = format!(
-            "{}:/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu",
-            fixture("runtime-lib").display()
-        );
+        let search = format!("{}:{}", fixture("runtime-lib").display(), system_lib_dirs());
+        let python = std::env::var("LAMBDA_AUDIT_HOST_PYTHON")
+            .unwrap_or_else(|_| "/usr/bin/python3".to_string());
         let run = audit([
             "profile",
             "scan",
@@ -30,8 +45,10 @@ fn host_profile() -> &'static Path {
             "this-machine",
             "--search-path",
             &search,
+            "--default-path",
+            &search,
             "--host-exe",
-            "/usr/bin/python3",
+            &python,
             "--module-init-prefix",
             "PyInit_",
             "--out",
@@ -228,7 +245,7 @@ fn a_bundled_library_shadowed_by_the_system_copy_is_reported() {
     std::fs::create_dir(package.path().join("lib")).unwrap();
     std::fs::copy(fixture("mod_zlib.so"), package.path().join("mod_zlib.so")).unwrap();
     std::fs::copy(
-        "/lib/x86_64-linux-gnu/libz.so.1",
+        system_lib("libz.so.1"),
         package.path().join("lib/libz.so.1"),
     )
     .unwrap();

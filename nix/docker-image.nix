@@ -1,0 +1,64 @@
+# The development environment as an image for CI systems (a CircleCI primary
+# container, as the seed's image was): built by dockerTools without KVM, run
+# as the non-root user circleci (uid 1000).
+{
+  pkgs,
+  lib,
+  rust,
+  sysroot,
+  lambda-audit,
+}:
+let
+  user = "circleci";
+  home = "/home/${user}";
+in
+pkgs.dockerTools.buildLayeredImage {
+  name = "lambda-rust-toolchain";
+  tag = "latest";
+  contents = [
+    pkgs.bashInteractive
+    pkgs.coreutils
+    pkgs.findutils
+    pkgs.gnugrep
+    pkgs.gnused
+    pkgs.git
+    pkgs.openssh
+    pkgs.gnutar
+    pkgs.gzip
+    pkgs.unzip
+    pkgs.python3
+    pkgs.binutils
+    pkgs.patchelf
+    pkgs.zig
+    pkgs.cargo-zigbuild
+    pkgs.stdenv.cc
+    rust
+    lambda-audit
+    pkgs.dockerTools.caCertificates
+    pkgs.dockerTools.usrBinEnv
+    pkgs.dockerTools.binSh
+    (pkgs.dockerTools.fakeNss.override {
+      extraPasswdLines = [ "${user}:x:1000:1000:CI user:${home}:/bin/bash" ];
+      extraGroupLines = [ "${user}:x:1000:" ];
+    })
+  ];
+  extraCommands = ''
+    mkdir -p tmp ${builtins.substring 1 (-1) home}/project
+    chmod 1777 tmp
+  '';
+  fakeRootCommands = ''
+    chown -R 1000:1000 ${builtins.substring 1 (-1) home}
+  '';
+  config = {
+    User = "${user}";
+    WorkingDir = "${home}/project";
+    Env = [
+      "HOME=${home}"
+      "PATH=/bin:/usr/bin"
+      "SSL_CERT_FILE=/etc/ssl/certs/ca-bundle.crt"
+      "LAMBDA_AUDIT=${lambda-audit}/bin/lambda-audit"
+    ]
+    ++ pkgs.lib.mapAttrsToList (name: value: "${name}=${value}") sysroot.env;
+    Cmd = [ "/bin/bash" ];
+  };
+}

@@ -1,0 +1,86 @@
+# Unit tests of nix/lib.nix and of the flake's wiring, in builtins-only Nix.
+# The nix/*.nix files are called with stand-ins for nixpkgs and crane (plain
+# functions returning their arguments), so what they would hand to crane and
+# stdenv can be checked here, where nixpkgs cannot be downloaded.
+# Run: nix-instantiate --eval --strict --json tests/nix/lib-test.nix
+# It evaluates to the list of failed tests' names (empty: all passed) and the count run.
+let
+  lib = import ../../nix/lib.nix;
+  target = builtins.fromJSON (builtins.readFile ../../toolchain/target.json);
+  sort = builtins.sort builtins.lessThan;
+
+  # Stand-ins: packages are their names; crane and stdenv return their arguments.
+  pkgs = {
+    cargo-zigbuild = "cargo-zigbuild";
+    zig = "zig";
+    python3 = "python3";
+    patchelf = "patchelf";
+    perl = "perl";
+    fetchurl = args: args;
+    stdenv.mkDerivation = f: f { finalPackage = "/nix/store/sysroot"; };
+  };
+  craneLib = {
+    buildPackage = args: args;
+    buildDepsOnly = args: args // { depsOnly = true; };
+  };
+  sysroot = import ../../nix/sysroot.nix { inherit pkgs lib; };
+  lambdaZip = import ../../nix/lambda-zip.nix {
+    inherit pkgs lib craneLib;
+    src = "/src";
+    sysroot = sysroot.passthru;
+    lambda-audit = "/nix/store/lambda-audit";
+  };
+
+  tests = {
+    sysrootVariablesAreTheTargetDefinition = lib.sysrootVariables == sort target.sysrootVariables;
+    sysrootEnvPointsAtThePrefix =
+      lib.sysrootEnv "/p" == {
+        OPENSSL_STATIC = "1";
+        OPENSSL_LIB_DIR = "/p/lib";
+        OPENSSL_INCLUDE_DIR = "/p/include";
+      };
+    sysrootExposesItsVariables = sysroot.passthru.env == lib.sysrootEnv "/nix/store/sysroot";
+    sysrootExposesThePython36Abi = sysroot.passthru.python36Abi == lib.python36Abi;
+    python36AbiIsTheCargoOverride =
+      lib.python36Abi.python_flags == "FLAG_WITH_THREAD=1"
+      && builtins.elem "Py_3_6" lib.python36Abi.rustc-cfg
+      && builtins.elem "py_sys_config=\"WITH_THREAD\"" lib.python36Abi.rustc-cfg;
+    opensslIsThePinnedTarball =
+      sysroot.src.sha256 == "ecd0c6ffb493dd06707d38b14bb4d8c2288bb7033735606569d8f90f89669d16"
+      && sysroot.version == "1.0.2u";
+    opensslIsCompiledByZigForGlibc217 = builtins.elem "CC=zig cc -target x86_64-linux-gnu.2.17" sysroot.makeFlags;
+    opensslDirIsAmazonLinuxs =
+      builtins.match ".*--openssldir=/etc/pki/tls.*" sysroot.configurePhase != null;
+    zigCachesAreUnderTmp =
+      builtins.attrNames (lib.zigCacheEnv "/t") == [
+        "CARGO_ZIGBUILD_CACHE_DIR"
+        "HOME"
+        "XDG_CACHE_HOME"
+        "ZIG_GLOBAL_CACHE_DIR"
+        "ZIG_LOCAL_CACHE_DIR"
+      ];
+    exportLinesExpandAtBuildTime = lib.exportLines { A = "$TMPDIR/a"; } == "export A=\"$TMPDIR/a\"";
+    targetsAreGlibc217 =
+      lib.zigbuildTarget == "x86_64-unknown-linux-gnu.2.17" && lib.zigTarget == "x86_64-linux-gnu.2.17";
+    lambdaZipBuildsWithThePipelineScript = lambdaZip.buildPhaseCargoCommand == "bash scripts/pipeline build";
+    lambdaZipPackagesWithThePipelineScript =
+      lambdaZip.installPhaseCommand == "bash scripts/pipeline package $out";
+    lambdaZipDependenciesAreBuiltByZigbuild =
+      lambdaZip.cargoArtifacts.depsOnly
+      &&
+        lambdaZip.cargoArtifacts.buildPhaseCargoCommand
+        == "cargo zigbuild --locked --release -p lambda --target x86_64-unknown-linux-gnu.2.17";
+    lambdaZipSeesTheSysroot =
+      lambdaZip.env.OPENSSL_LIB_DIR == "/nix/store/sysroot/lib"
+      && lambdaZip.env.LAMBDA_AUDIT == "/nix/store/lambda-audit/bin/lambda-audit";
+    lambdaZipHasWritableZigCaches =
+      builtins.match ".*export ZIG_GLOBAL_CACHE_DIR=\"\\$TMPDIR/zig-global-cache\".*" lambdaZip.preBuild
+      != null;
+    auditProfileIsTheTarget = lib.auditProfile == "amazonlinux-2017.03-python3.6";
+  };
+  failed = builtins.filter (name: !tests.${name}) (builtins.attrNames tests);
+in
+{
+  inherit failed;
+  count = builtins.length (builtins.attrNames tests);
+}

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# What can be tested of the Nix layer without nixpkgs (run by scripts/test):
+# every .nix file parses, the flake and its committed lock resolve offline,
+# nix/lib.nix and the wiring pass their unit tests, and the flake runs the same
+# pipeline definition and sysroot variables as the non-Nix pipeline.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+nix=(nix --extra-experimental-features "nix-command flakes")
+passed=0 failed=0
+ok() { echo "ok: $*"; passed=$((passed + 1)); }
+fail() { echo "FAILED: $*"; failed=$((failed + 1)); }
+
+for f in $(git ls-files '*.nix'); do
+  if out=$(nix-instantiate --parse "$f" 2>&1 >/dev/null); then ok "$f parses"; else fail "$f does not parse: $out"; fi
+done
+
+if out=$("${nix[@]}" flake metadata --offline --no-update-lock-file --json . 2>/tmp/flake-metadata.$$); then
+  locked=$(python3 -c 'import json,sys; d=json.load(sys.stdin)["locks"]["nodes"]; print(" ".join(sorted(k for k in d if k != "root")))' <<<"$out")
+  [ "$locked" = "crane fenix nixpkgs" ] && ok "flake metadata --offline resolves crane, fenix, nixpkgs" || fail "flake inputs: $locked"
+else
+  fail "nix flake metadata --offline: $(cat /tmp/flake-metadata.$$)"
+fi
+rm -f /tmp/flake-metadata.$$
+cmp -s flake.lock ../shared/nix/flake.lock 2>/dev/null && ok "flake.lock is the verified lock" \
+  || { [ -f ../shared/nix/flake.lock ] && fail "flake.lock differs from ../shared/nix/flake.lock" || ok "flake.lock (no shared copy to compare)"; }
+
+result=$(nix-instantiate --eval --strict --json tests/nix/lib-test.nix 2>&1)
+count=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["count"])' "$result" 2>/dev/null || echo 0)
+failures=$(python3 -c 'import json,sys; print(" ".join(json.loads(sys.argv[1])["failed"]))' "$result" 2>/dev/null || echo "$result")
+if [ "$count" -gt 0 ] && [ -z "$failures" ]; then ok "tests/nix/lib-test.nix: $count unit tests"; else fail "tests/nix/lib-test.nix: $failures"; fi
+
+# The flake's sysroot variables are exactly the ones the non-Nix pipeline sets.
+nix_vars=$(nix-instantiate --eval --strict --json -E '(import ./nix/lib.nix).sysrootVariables' | python3 -c 'import json,sys; print(" ".join(json.load(sys.stdin)))')
+script_vars=$(PATH=$PWD/.tools/bin:$PATH scripts/build-openssl --print-env | cut -d= -f1 | sort | tr '\n' ' ' | sed 's/ $//')
+[ "$nix_vars" = "$script_vars" ] && ok "sysroot variables: $nix_vars" || fail "nix sets [$nix_vars], scripts/build-openssl sets [$script_vars]"
+
+# The flake's build and package steps are the pipeline script's, and the
+# non-Nix entry point runs that same script.
+build=$(nix-instantiate --eval --strict --json -E '(import ./nix/lib.nix).pipeline.build' | tr -d '"')
+package=$(nix-instantiate --eval --strict --json -E '(import ./nix/lib.nix).pipeline.package "OUT"' | tr -d '"')
+[ "$build" = "bash scripts/pipeline build" ] && [ "$package" = "bash scripts/pipeline package OUT" ] \
+  && ok "flake steps: $build; $package" || fail "flake steps: $build; $package"
+grep -q '"$ROOT/scripts/pipeline" all' scripts/build-lambda-zip && ok "scripts/build-lambda-zip runs scripts/pipeline all" \
+  || fail "scripts/build-lambda-zip does not run scripts/pipeline all"
+grep -qx '  all) build; package "${2:-}" ;;' scripts/pipeline && ok "pipeline all = build then package" \
+  || fail "scripts/pipeline all is not build then package"
+
+echo "nix: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
