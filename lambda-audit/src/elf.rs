@@ -178,12 +178,17 @@ pub fn parse_elf(bytes: &[u8], path: &Path) -> Result<ElfFacts> {
     };
     // goblin reports bad input as errors; catch_unwind is the last line of
     // defence so that a parser bug is still a one-line error, not a crash.
-    let parsed = std::panic::catch_unwind(|| Elf::parse(bytes).map(|elf| facts_of(&elf)));
-    match parsed {
-        Ok(Ok(facts)) => facts.map_err(malformed),
-        Ok(Err(e)) => Err(malformed(e.to_string())),
+    match std::panic::catch_unwind(|| facts_from_bytes(bytes)) {
+        Ok(result) => result.map_err(malformed),
         Err(_) => Err(malformed("the ELF parser gave up on this file".into())),
     }
+}
+
+/// The parse itself, without the panic guard: what the fuzz target drives,
+/// so that any panic in it is found rather than hidden.
+pub fn facts_from_bytes(bytes: &[u8]) -> std::result::Result<ElfFacts, String> {
+    let elf = Elf::parse(bytes).map_err(|e| e.to_string())?;
+    facts_of(&elf)
 }
 
 fn facts_of(elf: &Elf) -> std::result::Result<ElfFacts, String> {
