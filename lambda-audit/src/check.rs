@@ -8,7 +8,9 @@
 //! defined somewhere in the process's scope, matching its version; a weak
 //! undefined symbol nobody defines is null, not an error.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+
+use rustc_hash::FxHashMap as HashMap;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -414,7 +416,7 @@ fn undefined_symbols(
     version_findings: &[Finding],
 ) -> (Vec<Finding>, usize) {
     // Export tables of profile libraries, parsed once.
-    let mut runtime_tables: HashMap<usize, HashMap<String, Vec<Export>>> = HashMap::new();
+    let mut runtime_tables: HashMap<usize, HashMap<String, Vec<Export>>> = HashMap::default();
     for object in &closure.objects {
         if let Source::Runtime(lib) = object.source {
             if let Some(exports) = &profile.libraries[lib].exports {

@@ -5,16 +5,22 @@
 //! from `.symtab`, so stripped files give the same facts. Files are
 //! memory-mapped; the facts keep owned copies of what later steps need.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::fs::File;
 use std::path::Path;
 
-use goblin::elf::dynamic::DF_1_NODEFLIB;
+use goblin::container::Ctx;
+use goblin::elf::dynamic::{Dynamic, DF_1_NODEFLIB, DT_NEEDED, DT_RPATH, DT_RUNPATH, DT_SONAME};
 use goblin::elf::header::{EM_386, EM_AARCH64, EM_ARM, EM_X86_64, ET_DYN, ET_EXEC};
+use goblin::elf::program_header::{ProgramHeader, PT_INTERP};
 use goblin::elf::section_header::SHN_UNDEF;
+use goblin::elf::section_header::{SectionHeader, SHT_DYNSYM};
+use goblin::elf::sym::Symtab;
 use goblin::elf::sym::{STB_GLOBAL, STB_GNU_UNIQUE, STB_WEAK, STT_TLS};
+use goblin::elf::symver::{VerdefSection, VerneedSection, VersymSection};
 use goblin::elf::symver::{VER_FLG_BASE, VER_FLG_WEAK};
 use goblin::elf::Elf;
+use goblin::strtab::Strtab;
 use serde::Serialize;
 
 use crate::error::{AuditError, Result};
@@ -187,19 +193,130 @@ pub fn parse_elf(bytes: &[u8], path: &Path) -> Result<ElfFacts> {
 /// The parse itself, without the panic guard: what the fuzz target drives,
 /// so that any panic in it is found rather than hidden.
 pub fn facts_from_bytes(bytes: &[u8]) -> std::result::Result<ElfFacts, String> {
-    let elf = Elf::parse(bytes).map_err(|e| e.to_string())?;
-    facts_of(&elf)
+    let err = |e: goblin::error::Error| e.to_string();
+    // goblin's `Elf::parse` also indexes `.symtab`/`.strtab` string by string
+    // and walks every relocation: most of the time on a large unstripped
+    // library, for nothing the loader reads. So the parts the loader reads are
+    // parsed with goblin's own per-part parsers; a file without a `.dynsym`
+    // section header (sstrip'ed) takes the full parse, which finds `.dynsym`
+    // through the dynamic section's hash tables.
+    let header = Elf::parse_header(bytes).map_err(err)?;
+    let ctx = Ctx::new(
+        header.container().map_err(err)?,
+        header.endianness().map_err(err)?,
+    );
+    let program_headers =
+        ProgramHeader::parse(bytes, header.e_phoff as usize, header.e_phnum as usize, ctx)
+            .map_err(err)?;
+    let section_headers =
+        SectionHeader::parse(bytes, header.e_shoff as usize, header.e_shnum as usize, ctx)
+            .map_err(err)?;
+    let Some(dynsym) = section_headers.iter().find(|s| s.sh_type == SHT_DYNSYM) else {
+        let elf = Elf::parse(bytes).map_err(err)?;
+        return facts_of(&Parts::of_elf(&elf));
+    };
+    let dynamic = Dynamic::parse(bytes, &program_headers, ctx).map_err(err)?;
+    // Looked up by offset only: no need to index the whole table first.
+    let dynstrtab = match &dynamic {
+        Some(d) => {
+            let end = d
+                .info
+                .strtab
+                .checked_add(d.info.strsz)
+                .filter(|end| *end <= bytes.len());
+            let end =
+                end.ok_or_else(|| "the dynamic string table lies outside the file".to_string())?;
+            StringTable::Raw(&bytes[d.info.strtab..end])
+        }
+        None => StringTable::Raw(&[]),
+    };
+    let count = dynsym.sh_size.checked_div(dynsym.sh_entsize).unwrap_or(0) as usize;
+    let dynsyms = Symtab::parse(bytes, dynsym.sh_offset as usize, count, ctx).map_err(err)?;
+    let versym = VersymSection::parse(bytes, &section_headers, ctx).map_err(err)?;
+    let verdef = VerdefSection::parse(bytes, &section_headers, ctx).map_err(err)?;
+    let verneed = VerneedSection::parse(bytes, &section_headers, ctx).map_err(err)?;
+    facts_of(&Parts {
+        header: &header,
+        is_64: ctx.container.is_big(),
+        interpreter: interpreter(bytes, &program_headers),
+        dynamic: dynamic.as_ref(),
+        dynstrtab,
+        dynsyms: &dynsyms,
+        versym: versym.as_ref(),
+        verdef: verdef.as_ref(),
+        verneed: verneed.as_ref(),
+    })
 }
 
-fn facts_of(elf: &Elf) -> std::result::Result<ElfFacts, String> {
-    let strtab = &elf.dynstrtab;
+/// PT_INTERP's path, as goblin's full parse reads it.
+fn interpreter<'a>(bytes: &'a [u8], program_headers: &[ProgramHeader]) -> Option<&'a str> {
+    let ph = program_headers
+        .iter()
+        .find(|ph| ph.p_type == PT_INTERP && ph.p_filesz != 0)?;
+    let start = ph.p_offset as usize;
+    let end = start.checked_add(ph.p_filesz as usize - 1)?;
+    std::str::from_utf8(bytes.get(start..end)?).ok()
+}
+
+/// The dynamic string table: goblin's parsed one, or the raw bytes looked up
+/// by offset (NUL-terminated UTF-8 strings, as goblin reads them).
+#[derive(Clone, Copy)]
+enum StringTable<'p, 'a> {
+    Parsed(&'p Strtab<'a>),
+    Raw(&'a [u8]),
+}
+
+impl<'p, 'a> StringTable<'p, 'a> {
+    fn get_at(&self, offset: usize) -> Option<&'a str> {
+        match self {
+            StringTable::Parsed(table) => table.get_at(offset),
+            StringTable::Raw(bytes) => {
+                let rest = bytes.get(offset..)?;
+                let end = rest.iter().position(|&b| b == 0)?;
+                std::str::from_utf8(&rest[..end]).ok()
+            }
+        }
+    }
+}
+
+/// What `facts_of` reads, from goblin's full parse or from its per-part parsers.
+struct Parts<'p, 'a> {
+    header: &'p goblin::elf::Header,
+    is_64: bool,
+    interpreter: Option<&'a str>,
+    dynamic: Option<&'p Dynamic>,
+    dynstrtab: StringTable<'p, 'a>,
+    dynsyms: &'p Symtab<'a>,
+    versym: Option<&'p VersymSection<'a>>,
+    verdef: Option<&'p VerdefSection<'a>>,
+    verneed: Option<&'p VerneedSection<'a>>,
+}
+
+impl<'p, 'a> Parts<'p, 'a> {
+    fn of_elf(elf: &'p Elf<'a>) -> Parts<'p, 'a> {
+        Parts {
+            header: &elf.header,
+            is_64: elf.is_64,
+            interpreter: elf.interpreter,
+            dynamic: elf.dynamic.as_ref(),
+            dynstrtab: StringTable::Parsed(&elf.dynstrtab),
+            dynsyms: &elf.dynsyms,
+            versym: elf.versym.as_ref(),
+            verdef: elf.verdef.as_ref(),
+            verneed: elf.verneed.as_ref(),
+        }
+    }
+}
+
+fn facts_of(elf: &Parts) -> std::result::Result<ElfFacts, String> {
+    let strtab = elf.dynstrtab;
     let string = |offset: usize| strtab.get_at(offset).map(str::to_string);
 
     // Version index -> (name, defined here?, file it is needed from, weak).
-    let mut version_names: HashMap<u16, String> = HashMap::new();
-    let mut need_file: HashMap<u16, String> = HashMap::new();
+    let mut version_names: HashMap<u16, String> = HashMap::default();
+    let mut need_file: HashMap<u16, String> = HashMap::default();
     let mut version_defs = Vec::new();
-    if let Some(verdef) = &elf.verdef {
+    if let Some(verdef) = elf.verdef {
         for def in verdef.iter() {
             let name = def
                 .iter()
@@ -214,7 +331,7 @@ fn facts_of(elf: &Elf) -> std::result::Result<ElfFacts, String> {
         }
     }
     let mut version_needs = Vec::new();
-    if let Some(verneed) = &elf.verneed {
+    if let Some(verneed) = elf.verneed {
         for need in verneed.iter() {
             let file = string(need.vn_file)
                 .ok_or_else(|| "a version need has no file name".to_string())?;
@@ -234,8 +351,8 @@ fn facts_of(elf: &Elf) -> std::result::Result<ElfFacts, String> {
         }
     }
 
-    let versym = elf.versym.as_ref();
-    let mut exports: HashMap<String, Vec<Export>> = HashMap::new();
+    let versym = elf.versym;
+    let mut exports: HashMap<String, Vec<Export>> = HashMap::default();
     let mut imports = Vec::new();
     for (i, sym) in elf.dynsyms.iter().enumerate().skip(1) {
         let Some(name) = strtab.get_at(sym.st_name).filter(|n| !n.is_empty()) else {
@@ -278,29 +395,37 @@ fn facts_of(elf: &Elf) -> std::result::Result<ElfFacts, String> {
         ET_EXEC => ElfKind::Executable,
         _ => ElfKind::Other,
     };
-    let split = |paths: &[&str]| -> Vec<String> {
-        paths
-            .iter()
-            .flat_map(|p| p.split(':'))
+    let split = |path: &str| -> Vec<String> {
+        path.split(':')
             .filter(|p| !p.is_empty())
             .map(str::to_string)
             .collect()
     };
-    let nodeflib = elf
-        .dynamic
-        .as_ref()
-        .map(|d| d.info.flags_1 & DF_1_NODEFLIB != 0)
-        .unwrap_or(false);
+    let (mut soname, mut needed, mut rpath, mut runpath, mut nodeflib) =
+        (None, Vec::new(), Vec::new(), Vec::new(), false);
+    if let Some(dynamic) = elf.dynamic {
+        for entry in &dynamic.dyns {
+            let value = || strtab.get_at(entry.d_val as usize);
+            match entry.d_tag {
+                DT_NEEDED => needed.extend(value().map(str::to_string)),
+                DT_SONAME => soname = value().map(str::to_string),
+                DT_RPATH => rpath.extend(value().map(split).unwrap_or_default()),
+                DT_RUNPATH => runpath.extend(value().map(split).unwrap_or_default()),
+                _ => {}
+            }
+        }
+        nodeflib = dynamic.info.flags_1 & DF_1_NODEFLIB != 0;
+    }
     Ok(ElfFacts {
         arch: Arch {
             bits: if elf.is_64 { 64 } else { 32 },
             machine: elf.header.e_machine,
         },
         kind,
-        soname: elf.soname.map(str::to_string),
-        needed: elf.libraries.iter().map(|s| s.to_string()).collect(),
-        rpath: split(&elf.rpaths),
-        runpath: split(&elf.runpaths),
+        soname,
+        needed,
+        rpath,
+        runpath,
         interpreter: elf.interpreter.map(str::to_string),
         nodeflib,
         versioned: versym.is_some(),

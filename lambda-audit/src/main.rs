@@ -125,7 +125,10 @@ fn main() -> ExitCode {
         }
     };
     match std::panic::catch_unwind(|| run(cli)) {
-        Ok(Ok(code)) => ExitCode::from(code),
+        Ok(Ok(code)) => {
+            let _ = std::io::stdout().flush();
+            std::process::exit(code as i32)
+        }
         Ok(Err(e)) => {
             let message = e.to_string();
             let mut lines = message.lines();
@@ -167,11 +170,16 @@ fn run(cli: Cli) -> Result<u8> {
                     print!("{}", report::human(r));
                 }
             }
-            Ok(if reports.iter().all(|r| r.loads()) {
+            let code = if reports.iter().all(|r| r.loads()) {
                 0
             } else {
                 1
-            })
+            };
+            // Freeing the facts of a large library string by string costs
+            // more than reading them, and the process ends right after this.
+            std::mem::forget(reports);
+            std::mem::forget(profile);
+            Ok(code)
         }
         Command::Tree {
             profile,

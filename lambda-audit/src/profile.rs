@@ -8,7 +8,7 @@
 //! profile is a file with the same schema (see `profiles/README.md`), usually
 //! written by `lambda-audit profile scan`.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -172,7 +172,7 @@ pub fn format_export(name: &str, export: &Export) -> String {
 
 /// Export lists turned into lookup tables, built once per check.
 pub fn export_table(entries: &[String]) -> HashMap<String, Vec<Export>> {
-    let mut table: HashMap<String, Vec<Export>> = HashMap::new();
+    let mut table: HashMap<String, Vec<Export>> = HashMap::default();
     for entry in entries {
         let (name, export) = parse_export(entry);
         table.entry(name.to_string()).or_default().push(export);
