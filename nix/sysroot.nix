@@ -4,6 +4,12 @@
 # static build is musl, and its glibc build needs GLIBC_2.38 symbols.
 # Exposes the variables openssl-sys reads and the Python 3.6 ABI (passthru).
 { pkgs, lib }:
+let
+  # zig for every compile, archive and dependency step (single-quoted: the
+  # values have spaces, which stdenv's makeFlags would split).
+  zigCc = "zig cc -target ${lib.zigTarget}";
+  makeArgs = "CC='${zigCc}' MAKEDEPPROG='${zigCc}' AR='zig ar r' RANLIB='zig ranlib'";
+in
 pkgs.stdenv.mkDerivation (finalAttrs: {
   pname = "lambda-sysroot-openssl";
   version = lib.openssl.version;
@@ -14,12 +20,6 @@ pkgs.stdenv.mkDerivation (finalAttrs: {
   ];
   # OpenSSL 1.0.2's makefiles are not safe to run in parallel.
   enableParallelBuilding = false;
-  makeFlags = [
-    "CC=zig cc -target ${lib.zigTarget}"
-    "MAKEDEPPROG=zig cc -target ${lib.zigTarget}"
-    "AR=zig ar r"
-    "RANLIB=zig ranlib"
-  ];
   configurePhase = ''
     runHook preConfigure
     ${lib.exportLines (lib.zigCacheEnv "$TMPDIR")}
@@ -27,16 +27,24 @@ pkgs.stdenv.mkDerivation (finalAttrs: {
     patchShebangs .
     ./Configure linux-x86_64 ${builtins.concatStringsSep " " lib.openssl.configureFlags} \
       --prefix=$out --openssldir=${lib.openssl.openssldir}
-    make depend "''${makeFlagsArray[@]}" $makeFlags
+    make ${makeArgs} depend
     runHook postConfigure
   '';
-  buildFlags = [ "build_libs" ];
-  installTargets = [ "install_sw" ];
-  # Only the libraries and headers are the sysroot.
-  postInstall = ''
-    rm -rf $out/bin $out/ssl $out/lib/pkgconfig $out/lib/engines
+  buildPhase = ''
+    runHook preBuild
+    make ${makeArgs} build_libs
+    runHook postBuild
+  '';
+  # Only the static libraries and the headers are the sysroot.
+  installPhase = ''
+    runHook preInstall
+    mkdir -p $out/lib $out/include/openssl
+    cp libcrypto.a libssl.a $out/lib/
+    cp -L include/openssl/*.h $out/include/openssl/
+    runHook postInstall
   '';
   passthru = {
+    inherit makeArgs;
     env = lib.sysrootEnv "${finalAttrs.finalPackage}";
     inherit (lib) python36Abi;
   };

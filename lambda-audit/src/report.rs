@@ -24,6 +24,33 @@ fn list(items: &[String]) -> String {
     }
 }
 
+fn is_glibc(library: &str) -> bool {
+    [
+        "libc.",
+        "libm.",
+        "libpthread.",
+        "libdl.",
+        "librt.",
+        "libutil.",
+        "ld-linux",
+    ]
+    .iter()
+    .any(|p| library.starts_with(p))
+}
+
+/// `2.17` from `[…, GLIBC_2.16, GLIBC_2.17, GLIBC_PRIVATE]`.
+fn newest_glibc(versions: &[String]) -> Option<String> {
+    versions
+        .iter()
+        .filter_map(|v| v.strip_prefix("GLIBC_"))
+        .filter_map(|v| {
+            let parts: Option<Vec<u32>> = v.split('.').map(|p| p.parse().ok()).collect();
+            parts.map(|p| (p, v.to_string()))
+        })
+        .max()
+        .map(|(_, v)| v)
+}
+
 /// The fix a person can act on, per kind of finding.
 fn fix(finding: &Finding) -> String {
     match finding {
@@ -34,9 +61,14 @@ fn fix(finding: &Finding) -> String {
             "link {} statically, or vendor it with `lambda-audit bundle` (it then loads from $ORIGIN/lib)",
             library
         ),
-        Finding::MissingVersion { library, .. } if library.starts_with("libc.") || library.starts_with("libm.")
-            || library.starts_with("libpthread") || library.starts_with("libdl") || library.starts_with("librt") => {
-            "link against the runtime's glibc: cargo zigbuild --target x86_64-unknown-linux-gnu.2.17 (zig's glibc 2.17 stubs)".into()
+        Finding::MissingVersion { library, runtime_versions, .. } if is_glibc(library) => {
+            match newest_glibc(runtime_versions) {
+                Some(v) => format!(
+                    "link against the runtime's glibc ({} is its newest): cargo zigbuild --target x86_64-unknown-linux-gnu.{} (zig's glibc stubs of that version)",
+                    v, v
+                ),
+                None => "link against the runtime's glibc".into(),
+            }
         }
         Finding::MissingVersion { library, .. } => format!(
             "build against the runtime's {} (or link that library statically)",

@@ -295,6 +295,38 @@ fn other_architectures_are_named() {
 }
 
 #[test]
+fn a_program_is_judged_against_the_provided_runtimes() {
+    let (code, report) = check_json("amazonlinux-2", None, &fixture("bootstrap"));
+    assert_eq!(code, 1);
+    let missing = findings(&report, "missing-version");
+    assert!(
+        missing
+            .iter()
+            .any(|f| strings(&f["symbols"]).contains(&"__libc_start_main@GLIBC_2.34".to_string())),
+        "{:#}",
+        report
+    );
+    assert!(
+        missing[0]["fix"]
+            .as_str()
+            .unwrap()
+            .contains("x86_64-unknown-linux-gnu.2.26"),
+        "{:#}",
+        report
+    );
+    let (code, report) = check_json("amazonlinux-2023", None, &fixture("bootstrap"));
+    assert_eq!(code, 0, "{:#}", report);
+    // A program is not a Python module: the python3.6 profile says so.
+    let (code, report) = check_json(AL1, None, &fixture("bootstrap"));
+    assert_eq!(code, 1);
+    assert!(
+        !findings(&report, "not-loadable").is_empty(),
+        "{:#}",
+        report
+    );
+}
+
+#[test]
 fn a_plain_library_is_not_an_importable_module() {
     let (code, report) = check_json(AL1, None, &fixture("build-lib/libvendored.so.1"));
     assert_eq!(code, 1);

@@ -48,7 +48,8 @@ let
     opensslIsThePinnedTarball =
       sysroot.src.sha256 == "ecd0c6ffb493dd06707d38b14bb4d8c2288bb7033735606569d8f90f89669d16"
       && sysroot.version == "1.0.2u";
-    opensslIsCompiledByZigForGlibc217 = builtins.elem "CC=zig cc -target x86_64-linux-gnu.2.17" sysroot.makeFlags;
+    opensslIsCompiledByZigForGlibc217 =
+      builtins.match ".*CC='zig cc -target x86_64-linux-gnu\\.2\\.17'.*" sysroot.buildPhase != null;
     opensslDirIsAmazonLinuxs =
       builtins.match ".*--openssldir=/etc/pki/tls.*" sysroot.configurePhase != null;
     zigCachesAreUnderTmp =
