@@ -1,5 +1,5 @@
 {
-  description = "Rust AWS Lambda functions for the python3.6 runtime (Amazon Linux 2017.03), built for glibc 2.17 with static OpenSSL and proven to load by lambda-audit";
+  description = "Rust Lambda functions for python3.6 on Amazon Linux 2017.03, proven to load";
 
   inputs = {
     nixpkgs.url = "github:NixOS/nixpkgs/nixos-26.05";

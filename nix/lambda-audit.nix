@@ -1,5 +1,8 @@
 # lambda-audit, the auditor, as a crane package (tests run in checks.nextest).
-{ craneLib, src }:
+{
+  craneLib,
+  src,
+}:
 let
   crate = craneLib.crateNameFromCargoToml { cargoToml = ../lambda-audit/Cargo.toml; };
   args = {

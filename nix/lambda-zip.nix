@@ -10,6 +10,7 @@
   lambda-audit,
 }:
 let
+  target = lib.zigbuildTarget;
   args = {
     inherit src;
     pname = "lambda";
@@ -38,7 +39,7 @@ craneLib.buildPackage (
     cargoArtifacts = craneLib.buildDepsOnly (
       args
       // {
-        buildPhaseCargoCommand = "cargo zigbuild --locked --release -p lambda --target ${lib.zigbuildTarget}";
+        buildPhaseCargoCommand = "cargo zigbuild --locked --release -p lambda --target ${target}";
       }
     );
     buildPhaseCargoCommand = lib.pipeline.build;

@@ -1,6 +1,9 @@
 # The source the builds see: cargo's files plus what the pipeline and the
 # tests read (profiles, scripts, the target definition, fixture sources).
-{ pkgs, craneLib }:
+{
+  pkgs,
+  craneLib,
+}:
 let
   fs = pkgs.lib.fileset;
 in

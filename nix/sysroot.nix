@@ -3,7 +3,10 @@
 # /etc/pki/tls (Amazon Linux's CA bundle). Never nixpkgs' own OpenSSL: its
 # static build is musl, and its glibc build needs GLIBC_2.38 symbols.
 # Exposes the variables openssl-sys reads and the Python 3.6 ABI (passthru).
-{ pkgs, lib }:
+{
+  pkgs,
+  lib,
+}:
 let
   # zig for every compile, archive and dependency step (single-quoted: the
   # values have spaces, which stdenv's makeFlags would split).

@@ -10,6 +10,7 @@
 let
   system = pkgs.stdenv.hostPlatform.system;
   channels = fenix.packages.${system};
+  lambdaStd = channels.targets.${lib.rustTarget}.stable.rust-std;
   rust = channels.combine (
     [
       (channels.stable.withComponents [
@@ -22,7 +23,7 @@ let
       ])
     ]
     # On other build machines, add the x86_64 std the Lambda artifact needs.
-    ++ pkgs.lib.optional (system != lib.lambdaSystem) channels.targets.${lib.rustTarget}.stable.rust-std
+    ++ pkgs.lib.optional (system != lib.lambdaSystem) lambdaStd
   );
 in
 {

@@ -62,21 +62,27 @@ let
       ];
     exportLinesExpandAtBuildTime = lib.exportLines { A = "$TMPDIR/a"; } == "export A=\"$TMPDIR/a\"";
     targetsAreGlibc217 =
-      lib.zigbuildTarget == "x86_64-unknown-linux-gnu.2.17" && lib.zigTarget == "x86_64-linux-gnu.2.17";
-    lambdaZipBuildsWithThePipelineScript = lambdaZip.buildPhaseCargoCommand == "bash scripts/pipeline build";
+      lib.zigbuildTarget == "x86_64-unknown-linux-gnu.2.17"
+      && lib.zigTarget == "x86_64-linux-gnu.2.17";
+    lambdaZipBuildsWithThePipelineScript =
+      lambdaZip.buildPhaseCargoCommand == "bash scripts/pipeline build";
     lambdaZipPackagesWithThePipelineScript =
       lambdaZip.installPhaseCommand == "bash scripts/pipeline package $out";
     lambdaZipDependenciesAreBuiltByZigbuild =
-      lambdaZip.cargoArtifacts.depsOnly
-      &&
-        lambdaZip.cargoArtifacts.buildPhaseCargoCommand
-        == "cargo zigbuild --locked --release -p lambda --target x86_64-unknown-linux-gnu.2.17";
+      let
+        deps = lambdaZip.cargoArtifacts;
+        target = "x86_64-unknown-linux-gnu.2.17";
+        command = "cargo zigbuild --locked --release -p lambda --target ${target}";
+      in
+      deps.depsOnly && deps.buildPhaseCargoCommand == command;
     lambdaZipSeesTheSysroot =
       lambdaZip.env.OPENSSL_LIB_DIR == "/nix/store/sysroot/lib"
       && lambdaZip.env.LAMBDA_AUDIT == "/nix/store/lambda-audit/bin/lambda-audit";
     lambdaZipHasWritableZigCaches =
-      builtins.match ".*export ZIG_GLOBAL_CACHE_DIR=\"\\$TMPDIR/zig-global-cache\".*" lambdaZip.preBuild
-      != null;
+      let
+        pattern = ".*export ZIG_GLOBAL_CACHE_DIR=\"\\$TMPDIR/zig-global-cache\".*";
+      in
+      builtins.match pattern lambdaZip.preBuild != null;
     auditProfileIsTheTarget = lib.auditProfile == "amazonlinux-2017.03-python3.6";
   };
   failed = builtins.filter (name: !tests.${name}) (builtins.attrNames tests);
