@@ -23,12 +23,14 @@ SEARCH_PATH = f"{RUNTIME_LIB}:/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu:/v
 FIXTURE_MODULES = [
     "mod_ok", "mod_ssleay", "mod_newglibc", "mod_weaksym", "mod_weakver", "mod_weakabsent",
     "mod_undefined", "mod_ssl", "mod_zlib", "mod_newzlib", "mod_missing", "mod_vendored",
+    "mod_rpath", "mod_runpath", "mod_norpath",
 ]
 
 
 @pytest.fixture(scope="module")
 def bullseye_profile(rootfs, fixtures, audit, tmp_path_factory):
-    rootfs.put(fixtures / "runtime-lib/libcrypto.so.10", f"{RUNTIME_LIB}/libcrypto.so.10")
+    for library in ("libcrypto.so.10", "libversioned.so.1"):
+        rootfs.put(fixtures / "runtime-lib" / library, f"{RUNTIME_LIB}/{library}")
     out = tmp_path_factory.mktemp("profile") / "bullseye.json"
     result = audit("profile", "scan", rootfs.path, "--name", "bullseye-as-lambda", "--search-path", SEARCH_PATH,
                    "--host-exe", "/usr/bin/python3", "--module-init-prefix", "PyInit_", "--out", out)
@@ -50,6 +52,12 @@ def cases(fixtures, lambda_package, host_built_module):
         ("mod_vendored with lib/", "mod_vendored",
          {"/var/task/mod_vendored.so": fixtures / "mod_vendored.so",
           "/var/task/lib/libvendored.so.1": fixtures / "build-lib/libvendored.so.1"}),
+        # The runtime-lib directory's libversioned.so.1 (VERSIONED_1) comes first on
+        # LD_LIBRARY_PATH; the package's (VERSIONED_2) wins only through DT_RPATH.
+        *[(f"{module} with lib/libversioned.so.1", module,
+           {f"/var/task/{module}.so": fixtures / f"{module}.so",
+            "/var/task/lib/libversioned.so.1": fixtures / "build-lib/libversioned.so.1"})
+          for module in ("mod_rpath", "mod_runpath", "mod_norpath")],
         # A newer libz in lib/ is shadowed by the system's: still fails.
         ("mod_newzlib with a shadowed lib/libz.so.1", "mod_newzlib",
          {"/var/task/mod_newzlib.so": fixtures / "mod_newzlib.so",
@@ -93,16 +101,18 @@ def test_lambda_audit_agrees_with_the_real_loader(rootfs, fixtures, lambda_packa
                 f"{name}:\n  lambda-audit: {'loads' if loads else 'will not load'} {json.dumps(errors, indent=1)}\n"
                 f"  python3 in bullseye: {'imported' if really_loads else 'failed'}: {imported.stderr.strip()[-800:]}"
             )
-    assert checked == len(FIXTURE_MODULES) * 2 + 7
+    assert checked == len(FIXTURE_MODULES) * 2 + 10
     assert not disagreements, "\n".join(disagreements)
 
 
 def test_the_cases_are_not_all_alike(rootfs, fixtures, bullseye_profile, check_json):
     """A differential test is only as good as its mix: some cases must load, some must not."""
     verdicts = set()
-    for module in ("mod_ok", "mod_ssleay", "mod_weakver", "mod_weaksym"):
+    for module in ("mod_ok", "mod_ssleay", "mod_weakver", "mod_weaksym", "mod_rpath"):
         rootfs.clear_task()
         rootfs.put(fixtures / f"{module}.so", f"/var/task/{module}.so")
         _, report = check_json(str(bullseye_profile), rootfs.task / f"{module}.so", bundle_dir=rootfs.task)
         verdicts.add((module, static_verdict(report)[0]))
-    assert verdicts == {("mod_ok", True), ("mod_ssleay", False), ("mod_weakver", True), ("mod_weaksym", False)}
+    # mod_rpath alone, without its lib/, finds only the runtime's old libversioned.so.1.
+    assert verdicts == {("mod_ok", True), ("mod_ssleay", False), ("mod_weakver", True), ("mod_weaksym", False),
+                        ("mod_rpath", False)}

@@ -267,6 +267,62 @@ fn a_bundled_library_shadowed_by_the_system_copy_is_reported() {
     assert_eq!(shadowed[0]["severity"], "warning");
 }
 
+/// DT_RPATH is searched before LD_LIBRARY_PATH, DT_RUNPATH after it: with the
+/// runtime's older libversioned.so.1 first on LD_LIBRARY_PATH, only the
+/// module with DT_RPATH $ORIGIN/lib gets the package's newer copy.
+#[test]
+fn rpath_wins_over_ld_library_path_and_runpath_does_not() {
+    let profile = host_profile().to_str().unwrap();
+    for (module, loads) in [
+        ("mod_rpath", true),
+        ("mod_runpath", false),
+        ("mod_norpath", false),
+    ] {
+        let package = tempfile::tempdir().unwrap();
+        std::fs::create_dir(package.path().join("lib")).unwrap();
+        let artifact = package.path().join(format!("{}.so", module));
+        std::fs::copy(fixture(&format!("{}.so", module)), &artifact).unwrap();
+        std::fs::copy(
+            fixture("build-lib/libversioned.so.1"),
+            package.path().join("lib/libversioned.so.1"),
+        )
+        .unwrap();
+        let (code, report) = check_json(profile, Some(package.path()), &artifact);
+        let versioned = report["closure"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["name"] == "libversioned.so.1")
+            .unwrap_or_else(|| {
+                panic!(
+                    "{}: libversioned.so.1 not in the closure: {:#}",
+                    module, report
+                )
+            });
+        if loads {
+            assert_eq!(code, 0, "{}: {:#}", module, report);
+            assert_eq!(versioned["path"], "/var/task/lib/libversioned.so.1");
+            assert_eq!(versioned["found_by"]["rule"], "rpath");
+        } else {
+            assert_eq!(code, 1, "{}: {:#}", module, report);
+            assert!(versioned["path"]
+                .as_str()
+                .unwrap()
+                .ends_with("runtime-lib/libversioned.so.1"));
+            assert_eq!(versioned["found_by"]["rule"], "ld-library-path");
+            let missing = findings(&report, "missing-version");
+            assert_eq!(
+                strings(&missing[0]["symbols"]),
+                ["versioned_new@VERSIONED_2"]
+            );
+            assert_eq!(
+                findings(&report, "shadowed")[0]["bundled"],
+                "/var/task/lib/libversioned.so.1"
+            );
+        }
+    }
+}
+
 #[test]
 fn a_missing_library_lists_where_it_was_searched() {
     let (code, report) = check_json(AL1, None, &fixture("mod_missing.so"));
