@@ -52,6 +52,14 @@ pub enum Finding {
         searched: Vec<String>,
         skipped: Vec<String>,
     },
+    /// The first file the search finds for a DT_NEEDED entry is not a loadable
+    /// ELF object; the loader stops there ("invalid ELF header").
+    BrokenLibrary {
+        needed_by: String,
+        library: String,
+        path: String,
+        reason: String,
+    },
     /// A version the resolved library does not define.
     MissingVersion {
         object: String,
@@ -101,6 +109,7 @@ impl Finding {
             Finding::NotLoadable { .. } => "not-loadable",
             Finding::MissingInterpreter { .. } => "missing-interpreter",
             Finding::MissingLibrary { .. } => "missing-library",
+            Finding::BrokenLibrary { .. } => "broken-library",
             Finding::MissingVersion { .. } => "missing-version",
             Finding::UndefinedSymbol { .. } => "undefined-symbol",
             Finding::ForbiddenLibrary { .. } => "forbidden-library",
@@ -289,6 +298,12 @@ fn missing_libraries(profile: &Profile, closure: &Closure) -> Vec<Finding> {
                         .collect(),
                 })
             }
+            Outcome::Broken { path, reason } => Some(Finding::BrokenLibrary {
+                needed_by: closure.objects[edge.from].display_name().to_string(),
+                library: edge.name.clone(),
+                path: path.clone(),
+                reason: reason.clone(),
+            }),
             Outcome::Found { .. } => None,
         })
         .collect()

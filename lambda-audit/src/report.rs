@@ -57,6 +57,9 @@ fn fix(finding: &Finding) -> String {
         Finding::WrongArch { expected, .. } => format!("build for the runtime's architecture ({})", expected),
         Finding::NotLoadable { fix, .. } | Finding::ForbiddenLibrary { fix, .. } => fix.clone(),
         Finding::MissingInterpreter { .. } => "link for the runtime's glibc, whose loader is in the profile".into(),
+        Finding::BrokenLibrary { path, .. } => {
+            format!("replace {} with a library built for the runtime, or remove it", path)
+        }
         Finding::MissingLibrary { library, .. } => format!(
             "link {} statically, or vendor it with `lambda-audit bundle` (it then loads from $ORIGIN/lib)",
             library
@@ -93,6 +96,15 @@ fn describe(finding: &Finding) -> Vec<String> {
             )]
         }
         Finding::NotLoadable { object, reason, .. } => vec![format!("{}: {}", object, reason)],
+        Finding::BrokenLibrary {
+            needed_by,
+            library,
+            path,
+            reason,
+        } => vec![format!(
+            "{} needs {}: the loader stops at {}, which is not a loadable ELF object ({})",
+            needed_by, library, path, reason
+        )],
         Finding::MissingInterpreter {
             object,
             interpreter,
@@ -407,6 +419,13 @@ fn walk(
             }
             Outcome::Missing { .. } => {
                 let _ = writeln!(out, "{}{}{} => not found", indent, branch, edge.name);
+            }
+            Outcome::Broken { path, reason } => {
+                let _ = writeln!(
+                    out,
+                    "{}{}{} => {}: {}",
+                    indent, branch, edge.name, path, reason
+                );
             }
         }
     }

@@ -125,6 +125,11 @@ pub enum Outcome {
         searched: Vec<String>,
         skipped: Vec<(String, String)>,
     },
+    /// The first file of that name is not a loadable ELF object: the loader stops there.
+    Broken {
+        path: String,
+        reason: String,
+    },
 }
 
 #[derive(Debug)]
@@ -257,6 +262,14 @@ struct Resolver<'a> {
     edges: Vec<Edge>,
 }
 
+/// Why a candidate file was not loaded.
+enum Skip {
+    /// The loader passes over it (another ELF class or machine) and searches on.
+    Continue(String),
+    /// The loader gives up on the name ("invalid ELF header", "file too short").
+    Stop(String),
+}
+
 enum Candidate {
     Runtime(usize),
     Local(PathBuf),
@@ -333,7 +346,9 @@ impl<'a> Resolver<'a> {
                         rule,
                     };
                 }
-                Err(reason) => skipped.push((path, reason)),
+                Err(Skip::Continue(reason)) => skipped.push((path, reason)),
+                // glibc stops at a file that is not a loadable ELF object.
+                Err(Skip::Stop(reason)) => return Outcome::Broken { path, reason },
             }
         }
         Outcome::Missing { searched, skipped }
@@ -423,7 +438,7 @@ impl<'a> Resolver<'a> {
         name: &str,
         from: usize,
         rule: Rule,
-    ) -> std::result::Result<(usize, bool), String> {
+    ) -> std::result::Result<(usize, bool), Skip> {
         match candidate {
             Candidate::Runtime(lib) => {
                 if let Some(existing) = self
@@ -455,12 +470,12 @@ impl<'a> Resolver<'a> {
                     self.objects[existing].names.push(name.to_string());
                     return Ok((existing, false));
                 }
-                let facts = read_elf(&file).map_err(|e| format!("not loadable: {}", e))?;
+                let facts = read_elf(&file).map_err(|e| Skip::Stop(e.to_string()))?;
                 if facts.arch != self.arch {
-                    return Err(format!(
+                    return Err(Skip::Continue(format!(
                         "wrong ELF class or machine ({})",
                         facts.arch.name()
-                    ));
+                    )));
                 }
                 let mut names = vec![name.to_string(), path.to_string()];
                 names.extend(facts.soname.clone());

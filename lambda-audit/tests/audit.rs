@@ -324,6 +324,45 @@ fn rpath_wins_over_ld_library_path_and_runpath_does_not() {
 }
 
 #[test]
+fn the_loader_stops_at_a_file_that_is_not_elf() {
+    // /var/task comes before /var/task/lib: the text file there ends the search.
+    let package = tempfile::tempdir().unwrap();
+    std::fs::create_dir(package.path().join("lib")).unwrap();
+    std::fs::copy(
+        fixture("mod_vendored.so"),
+        package.path().join("mod_vendored.so"),
+    )
+    .unwrap();
+    std::fs::copy(
+        fixture("not-elf.so.1"),
+        package.path().join("libvendored.so.1"),
+    )
+    .unwrap();
+    std::fs::copy(
+        fixture("build-lib/libvendored.so.1"),
+        package.path().join("lib/libvendored.so.1"),
+    )
+    .unwrap();
+    let (code, report) = check_json(
+        AL1,
+        Some(package.path()),
+        &package.path().join("mod_vendored.so"),
+    );
+    assert_eq!(code, 1, "{:#}", report);
+    let broken = findings(&report, "broken-library");
+    assert_eq!(broken.len(), 1, "{:#}", report);
+    assert_eq!(broken[0]["path"], "/var/task/libvendored.so.1");
+    // Without the text file, lib/ provides it.
+    std::fs::remove_file(package.path().join("libvendored.so.1")).unwrap();
+    let (code, report) = check_json(
+        AL1,
+        Some(package.path()),
+        &package.path().join("mod_vendored.so"),
+    );
+    assert_eq!(code, 0, "{:#}", report);
+}
+
+#[test]
 fn a_missing_library_lists_where_it_was_searched() {
     let (code, report) = check_json(AL1, None, &fixture("mod_missing.so"));
     assert_eq!(code, 1);
