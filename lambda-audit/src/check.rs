@@ -18,7 +18,7 @@ use serde::Serialize;
 use crate::elf::{read_elf, ElfKind, Export};
 use crate::error::Result;
 use crate::profile::{export_table, Profile};
-use crate::resolve::{normalize, resolve, Closure, Outcome, Role, Rule, Source, TaskDir};
+use crate::resolve::{normalize, resolve, Closure, Outcome, Role, Source, TaskDir};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -566,9 +566,11 @@ fn shadowed(task: &TaskDir, closure: &Closure) -> Vec<Finding> {
             let bundled = task
                 .runtime_path_of(&canonical)
                 .unwrap_or_else(|| entry.path().display().to_string());
-            let rule = match &winner.rule {
-                Rule::AlreadyLoaded => "already loaded".to_string(),
-                r => r.describe(),
+            // Loaded on the host's side, it was there before the module: no
+            // search path of the module can bring in its own copy.
+            let rule = match closure.loaded_by_host(winner) {
+                Some(host) => format!("already loaded by {}", host),
+                None => winner.rule.describe(),
             };
             findings.push(Finding::Shadowed {
                 bundled,

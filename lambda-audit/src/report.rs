@@ -6,7 +6,7 @@ use std::fmt::Write;
 use serde_json::{json, Value};
 
 use crate::check::{Finding, Report, Severity};
-use crate::resolve::{Closure, Outcome, Role, Source};
+use crate::resolve::{Closure, Outcome, Source};
 
 pub const JSON_SCHEMA: &str = "lambda-audit.check/1";
 
@@ -358,30 +358,13 @@ pub fn tree(closure: &Closure) -> String {
     let host: Vec<&str> = closure
         .objects
         .iter()
-        .filter(|o| {
-            o.role == Role::Host
-                || (o.role == Role::Dependency && is_host_side(closure, o.needed_by))
-        })
+        .filter(|o| closure.loaded_by_host(o).is_some())
         .map(|o| o.display_name())
         .collect();
     if !host.is_empty() {
         let _ = writeln!(out, "loaded before it by the host: {}", host.join(", "));
     }
     out
-}
-
-fn is_host_side(closure: &Closure, mut parent: Option<usize>) -> bool {
-    while let Some(p) = parent {
-        let o = &closure.objects[p];
-        if o.role == Role::Host {
-            return true;
-        }
-        if o.role == Role::Artifact {
-            return false;
-        }
-        parent = o.needed_by;
-    }
-    false
 }
 
 fn walk(

@@ -140,6 +140,20 @@ pub struct Closure {
 }
 
 impl Closure {
+    /// The host program that `object` was loaded for, if it came in on the
+    /// host's side (before the artifact): the host itself or its dependencies.
+    pub fn loaded_by_host<'a>(&'a self, object: &'a Object) -> Option<&'a str> {
+        let mut current = Some(object);
+        while let Some(o) = current {
+            match o.role {
+                Role::Host => return Some(o.display_name()),
+                Role::Artifact => return None,
+                Role::Dependency => current = o.needed_by.map(|i| &self.objects[i]),
+            }
+        }
+        None
+    }
+
     pub fn edges_from(&self, from: usize) -> impl Iterator<Item = &Edge> {
         self.edges.iter().filter(move |e| e.from == from)
     }

@@ -324,6 +324,50 @@ fn rpath_wins_over_ld_library_path_and_runpath_does_not() {
 }
 
 #[test]
+fn a_library_the_interpreter_loaded_is_not_replaced_even_through_rpath() {
+    // The built-in python3.6 profile, with an interpreter that links zlib (as
+    // Debian's python3 does): libz.so.1 is loaded before the module is.
+    let shown = audit(["profile", "show", AL1]);
+    let mut profile: Value = serde_json::from_str(&shown.stdout).unwrap();
+    profile["host"]["needed"]
+        .as_array_mut()
+        .unwrap()
+        .push("libz.so.1".into());
+    let work = tempfile::tempdir().unwrap();
+    let profile_file = work.path().join("python-with-zlib.json");
+    std::fs::write(&profile_file, profile.to_string()).unwrap();
+
+    let package = work.path().join("package");
+    std::fs::create_dir_all(package.join("lib")).unwrap();
+    let artifact = package.join("mod_newzlib_rpath.so");
+    std::fs::copy(fixture("mod_newzlib_rpath.so"), &artifact).unwrap();
+    std::fs::copy(system_lib("libz.so.1"), package.join("lib/libz.so.1")).unwrap();
+    let (code, report) = check_json(profile_file.to_str().unwrap(), Some(&package), &artifact);
+    assert_eq!(code, 1, "{:#}", report);
+    let libz = report["closure"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["name"] == "libz.so.1")
+        .unwrap();
+    assert_eq!(libz["path"], "/lib64/libz.so.1");
+    assert_eq!(libz["needed_by"], "python3.6");
+    let missing = findings(&report, "missing-version");
+    assert_eq!(
+        strings(&missing[0]["symbols"]),
+        ["crc32_combine_gen@ZLIB_1.2.12"]
+    );
+    assert_eq!(
+        findings(&report, "shadowed")[0]["rule"],
+        "already loaded by python3.6"
+    );
+
+    // With the built-in profile (zlib not preloaded) DT_RPATH finds the package's copy.
+    let (code, report) = check_json(AL1, Some(&package), &artifact);
+    assert_eq!(code, 0, "{:#}", report);
+}
+
+#[test]
 fn the_loader_stops_at_a_file_that_is_not_elf() {
     // /var/task comes before /var/task/lib: the text file there ends the search.
     let package = tempfile::tempdir().unwrap();
