@@ -63,7 +63,7 @@ in
     auditArgs
     // {
       cargoArtifacts = auditDeps;
-      env = sysroot.env;
+      env = sysroot.sysrootEnv;
       cargoExtraArgs = "--locked --workspace";
       cargoClippyExtraArgs = "--all-targets -- --deny warnings";
     }

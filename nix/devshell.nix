@@ -20,7 +20,7 @@ craneLib.devShell {
     pkgs.nixfmt
     lambda-audit
   ];
-  env = sysroot.env // {
+  env = sysroot.sysrootEnv // {
     LAMBDA_AUDIT = "${lambda-audit}/bin/lambda-audit";
   };
   shellHook = ''

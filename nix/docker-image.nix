@@ -58,7 +58,7 @@ pkgs.dockerTools.buildLayeredImage {
       "SSL_CERT_FILE=/etc/ssl/certs/ca-bundle.crt"
       "LAMBDA_AUDIT=${lambda-audit}/bin/lambda-audit"
     ]
-    ++ pkgs.lib.mapAttrsToList (name: value: "${name}=${value}") sysroot.env;
+    ++ pkgs.lib.mapAttrsToList (name: value: "${name}=${value}") sysroot.sysrootEnv;
     Cmd = [ "/bin/bash" ];
   };
 }

@@ -23,7 +23,7 @@ let
       pkgs.patchelf
       lambda-audit
     ];
-    env = sysroot.env // {
+    env = sysroot.sysrootEnv // {
       LAMBDA_AUDIT = "${lambda-audit}/bin/lambda-audit";
     };
     preBuild = ''

@@ -48,7 +48,7 @@ pkgs.stdenv.mkDerivation (finalAttrs: {
   '';
   passthru = {
     inherit makeArgs;
-    env = lib.sysrootEnv "${finalAttrs.finalPackage}";
+    sysrootEnv = lib.sysrootEnv "${finalAttrs.finalPackage}";
     inherit (lib) python36Abi;
   };
 })

@@ -27,7 +27,7 @@ let
   lambdaZip = import ../../nix/lambda-zip.nix {
     inherit pkgs lib craneLib;
     src = "/src";
-    sysroot = sysroot.passthru;
+    sysroot = sysroot // sysroot.passthru;
     lambda-audit = "/nix/store/lambda-audit";
   };
 
@@ -39,7 +39,7 @@ let
         OPENSSL_LIB_DIR = "/p/lib";
         OPENSSL_INCLUDE_DIR = "/p/include";
       };
-    sysrootExposesItsVariables = sysroot.passthru.env == lib.sysrootEnv "/nix/store/sysroot";
+    sysrootExposesItsVariables = sysroot.passthru.sysrootEnv == lib.sysrootEnv "/nix/store/sysroot";
     sysrootExposesThePython36Abi = sysroot.passthru.python36Abi == lib.python36Abi;
     python36AbiIsTheCargoOverride =
       lib.python36Abi.python_flags == "FLAG_WITH_THREAD=1"

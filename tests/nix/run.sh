@@ -24,10 +24,16 @@ rm -f /tmp/flake-metadata.$$
 cmp -s flake.lock ../shared/nix/flake.lock 2>/dev/null && ok "flake.lock is the verified lock" \
   || { [ -f ../shared/nix/flake.lock ] && fail "flake.lock differs from ../shared/nix/flake.lock" || ok "flake.lock (no shared copy to compare)"; }
 
-result=$(nix-instantiate --eval --strict --json tests/nix/lib-test.nix 2>&1)
-count=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["count"])' "$result" 2>/dev/null || echo 0)
-failures=$(python3 -c 'import json,sys; print(" ".join(json.loads(sys.argv[1])["failed"]))' "$result" 2>/dev/null || echo "$result")
-if [ "$count" -gt 0 ] && [ -z "$failures" ]; then ok "tests/nix/lib-test.nix: $count unit tests"; else fail "tests/nix/lib-test.nix: $failures"; fi
+# Builtins-only test files evaluate to { count; failed = [ names ]; }.
+nix_unit() { # nix_unit FILE WHAT
+  local result count failures
+  result=$(nix-instantiate --eval --strict --json "$1" 2>&1)
+  count=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["count"])' "$result" 2>/dev/null || echo 0)
+  failures=$(python3 -c 'import json,sys; print(" ".join(json.loads(sys.argv[1])["failed"]))' "$result" 2>/dev/null || echo "$result")
+  if [ "$count" -gt 0 ] && [ -z "$failures" ]; then ok "$1: $count $2"; else fail "$1: $failures"; fi
+}
+nix_unit tests/nix/lib-test.nix "unit tests of nix/lib.nix and the sysroot and lambda-zip wiring"
+nix_unit tests/nix/flake-test.nix "tests of every flake output's wiring, with stand-ins for nixpkgs, crane, fenix"
 
 # The flake's sysroot variables are exactly the ones the non-Nix pipeline sets.
 nix_vars=$(nix-instantiate --eval --strict --json -E '(import ./nix/lib.nix).sysrootVariables' | python3 -c 'import json,sys; print(" ".join(json.load(sys.stdin)))')
