@@ -241,14 +241,10 @@ fn dynamic_libssl_fails_the_policy_with_the_static_link_hint() {
 
 #[test]
 fn a_bundled_library_shadowed_by_the_system_copy_is_reported() {
-    let package = tempfile::tempdir().unwrap();
-    std::fs::create_dir(package.path().join("lib")).unwrap();
-    std::fs::copy(fixture("mod_zlib.so"), package.path().join("mod_zlib.so")).unwrap();
-    std::fs::copy(
-        system_lib("libz.so.1"),
-        package.path().join("lib/libz.so.1"),
-    )
-    .unwrap();
+    let package = tree(&[
+        ("/mod_zlib.so", &fixture("mod_zlib.so")),
+        ("/lib/libz.so.1", &system_lib("libz.so.1")),
+    ]);
     let (code, report) = check_json(
         AL1,
         Some(package.path()),
@@ -267,6 +263,16 @@ fn a_bundled_library_shadowed_by_the_system_copy_is_reported() {
     assert_eq!(shadowed[0]["severity"], "warning");
 }
 
+/// The closure entry for `name` in a JSON report.
+fn loaded<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["closure"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["name"] == name)
+        .unwrap_or_else(|| panic!("{} is not in the closure: {:#}", name, report))
+}
+
 /// DT_RPATH is searched before LD_LIBRARY_PATH, DT_RUNPATH after it: with the
 /// runtime's older libversioned.so.1 first on LD_LIBRARY_PATH, only the
 /// module with DT_RPATH $ORIGIN/lib gets the package's newer copy.
@@ -278,27 +284,16 @@ fn rpath_wins_over_ld_library_path_and_runpath_does_not() {
         ("mod_runpath", false),
         ("mod_norpath", false),
     ] {
-        let package = tempfile::tempdir().unwrap();
-        std::fs::create_dir(package.path().join("lib")).unwrap();
-        let artifact = package.path().join(format!("{}.so", module));
-        std::fs::copy(fixture(&format!("{}.so", module)), &artifact).unwrap();
-        std::fs::copy(
-            fixture("build-lib/libversioned.so.1"),
-            package.path().join("lib/libversioned.so.1"),
-        )
-        .unwrap();
-        let (code, report) = check_json(profile, Some(package.path()), &artifact);
-        let versioned = report["closure"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|o| o["name"] == "libversioned.so.1")
-            .unwrap_or_else(|| {
-                panic!(
-                    "{}: libversioned.so.1 not in the closure: {:#}",
-                    module, report
-                )
-            });
+        let file = format!("{}.so", module);
+        let package = tree(&[
+            (&format!("/{}", file), &fixture(&file)),
+            (
+                "/lib/libversioned.so.1",
+                &fixture("build-lib/libversioned.so.1"),
+            ),
+        ]);
+        let (code, report) = check_json(profile, Some(package.path()), &package.path().join(&file));
+        let versioned = loaded(&report, "libversioned.so.1");
         if loads {
             assert_eq!(code, 0, "{}: {:#}", module, report);
             assert_eq!(versioned["path"], "/var/task/lib/libversioned.so.1");
@@ -337,21 +332,19 @@ fn a_library_the_interpreter_loaded_is_not_replaced_even_through_rpath() {
     let profile_file = work.path().join("python-with-zlib.json");
     std::fs::write(&profile_file, profile.to_string()).unwrap();
 
-    let package = work.path().join("package");
-    std::fs::create_dir_all(package.join("lib")).unwrap();
-    let artifact = package.join("mod_newzlib_rpath.so");
-    std::fs::copy(fixture("mod_newzlib_rpath.so"), &artifact).unwrap();
-    std::fs::copy(system_lib("libz.so.1"), package.join("lib/libz.so.1")).unwrap();
-    let (code, report) = check_json(profile_file.to_str().unwrap(), Some(&package), &artifact);
+    let package = tree(&[
+        ("/mod_newzlib_rpath.so", &fixture("mod_newzlib_rpath.so")),
+        ("/lib/libz.so.1", &system_lib("libz.so.1")),
+    ]);
+    let artifact = package.path().join("mod_newzlib_rpath.so");
+    let (code, report) = check_json(
+        profile_file.to_str().unwrap(),
+        Some(package.path()),
+        &artifact,
+    );
     assert_eq!(code, 1, "{:#}", report);
-    let libz = report["closure"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|o| o["name"] == "libz.so.1")
-        .unwrap();
-    assert_eq!(libz["path"], "/lib64/libz.so.1");
-    assert_eq!(libz["needed_by"], "python3.6");
+    assert_eq!(loaded(&report, "libz.so.1")["path"], "/lib64/libz.so.1");
+    assert_eq!(loaded(&report, "libz.so.1")["needed_by"], "python3.6");
     let missing = findings(&report, "missing-version");
     assert_eq!(
         strings(&missing[0]["symbols"]),
@@ -363,46 +356,30 @@ fn a_library_the_interpreter_loaded_is_not_replaced_even_through_rpath() {
     );
 
     // With the built-in profile (zlib not preloaded) DT_RPATH finds the package's copy.
-    let (code, report) = check_json(AL1, Some(&package), &artifact);
+    let (code, report) = check_json(AL1, Some(package.path()), &artifact);
     assert_eq!(code, 0, "{:#}", report);
 }
 
 #[test]
 fn the_loader_stops_at_a_file_that_is_not_elf() {
     // /var/task comes before /var/task/lib: the text file there ends the search.
-    let package = tempfile::tempdir().unwrap();
-    std::fs::create_dir(package.path().join("lib")).unwrap();
-    std::fs::copy(
-        fixture("mod_vendored.so"),
-        package.path().join("mod_vendored.so"),
-    )
-    .unwrap();
-    std::fs::copy(
-        fixture("not-elf.so.1"),
-        package.path().join("libvendored.so.1"),
-    )
-    .unwrap();
-    std::fs::copy(
-        fixture("build-lib/libvendored.so.1"),
-        package.path().join("lib/libvendored.so.1"),
-    )
-    .unwrap();
-    let (code, report) = check_json(
-        AL1,
-        Some(package.path()),
-        &package.path().join("mod_vendored.so"),
-    );
+    let package = tree(&[
+        ("/mod_vendored.so", &fixture("mod_vendored.so")),
+        ("/libvendored.so.1", &fixture("not-elf.so.1")),
+        (
+            "/lib/libvendored.so.1",
+            &fixture("build-lib/libvendored.so.1"),
+        ),
+    ]);
+    let artifact = package.path().join("mod_vendored.so");
+    let (code, report) = check_json(AL1, Some(package.path()), &artifact);
     assert_eq!(code, 1, "{:#}", report);
     let broken = findings(&report, "broken-library");
     assert_eq!(broken.len(), 1, "{:#}", report);
     assert_eq!(broken[0]["path"], "/var/task/libvendored.so.1");
     // Without the text file, lib/ provides it.
     std::fs::remove_file(package.path().join("libvendored.so.1")).unwrap();
-    let (code, report) = check_json(
-        AL1,
-        Some(package.path()),
-        &package.path().join("mod_vendored.so"),
-    );
+    let (code, report) = check_json(AL1, Some(package.path()), &artifact);
     assert_eq!(code, 0, "{:#}", report);
 }
 
@@ -582,6 +559,16 @@ fn bundle_refuses_what_cannot_be_vendored_and_writes_nothing() {
     );
 }
 
+/// `lambda-audit zip --out OUT PACKAGE`.
+fn zip_dir(package: &Path, out: &Path) -> Run {
+    audit([
+        "zip",
+        "--out",
+        out.to_str().unwrap(),
+        package.to_str().unwrap(),
+    ])
+}
+
 fn zip_listing(path: &Path) -> Vec<(String, u32)> {
     let mut archive = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
     (0..archive.len())
@@ -647,12 +634,7 @@ fn zip_refuses_a_package_that_would_not_load_and_writes_nothing() {
     std::fs::create_dir(&package).unwrap();
     std::fs::copy(fixture("mod_ssleay.so"), package.join("mod_ssleay.so")).unwrap();
     let out = work.path().join("lambda.zip");
-    let run = audit([
-        "zip",
-        "--out",
-        out.to_str().unwrap(),
-        package.to_str().unwrap(),
-    ]);
+    let run = zip_dir(&package, &out);
     assert_eq!(run.code, 1);
     assert!(
         run.stderr.contains("SSLeay_version@OPENSSL_1.0.2"),
@@ -668,12 +650,7 @@ fn zip_refuses_a_package_that_would_not_load_and_writes_nothing() {
     // A symlink out of the package is refused as bad input.
     std::fs::copy(fixture("mod_ok.so"), package.join("mod_ssleay.so")).unwrap();
     std::os::unix::fs::symlink("/etc/hostname", package.join("escape")).unwrap();
-    let run = audit([
-        "zip",
-        "--out",
-        out.to_str().unwrap(),
-        package.to_str().unwrap(),
-    ]);
+    let run = zip_dir(&package, &out);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(
         run.stderr.contains("outside the package directory"),
@@ -694,12 +671,7 @@ fn zip_refuses_packages_over_lambda_limits() {
     // 251 MiB unzipped (a sparse file costs no disk).
     let big = std::fs::File::create(package.join("big.bin")).unwrap();
     big.set_len(251 * 1024 * 1024).unwrap();
-    let run = audit([
-        "zip",
-        "--out",
-        out.to_str().unwrap(),
-        package.to_str().unwrap(),
-    ]);
+    let run = zip_dir(&package, &out);
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(run.stderr.contains("250 MB"), "{}", run.stderr);
     assert!(!out.exists());
@@ -714,12 +686,7 @@ fn zip_refuses_packages_over_lambda_limits() {
         chunk.copy_from_slice(&state.to_le_bytes()[..chunk.len()]);
     }
     std::fs::write(package.join("big.bin"), &data).unwrap();
-    let run = audit([
-        "zip",
-        "--out",
-        out.to_str().unwrap(),
-        package.to_str().unwrap(),
-    ]);
+    let run = zip_dir(&package, &out);
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(run.stderr.contains("50 MB"), "{}", run.stderr);
     assert!(!out.exists());
@@ -845,7 +812,7 @@ fn profile_list_and_show() {
 
 #[test]
 fn profile_scan_stays_in_the_root_and_skips_loops_and_dangling_links() {
-    let root = rootfs(&[(
+    let root = tree(&[(
         "/usr/lib64/libcrypto.so.10",
         &fixture("runtime-lib/libcrypto.so.10"),
     )]);

@@ -101,8 +101,9 @@ pub fn findings<'a>(report: &'a serde_json::Value, kind: &str) -> Vec<&'a serde_
         .collect()
 }
 
-/// A root filesystem with the given files (runtime path -> source file).
-pub fn rootfs(files: &[(&str, &Path)]) -> tempfile::TempDir {
+/// A temporary directory with the given files (path inside it -> source file):
+/// a package directory, or a root filesystem to scan.
+pub fn tree(files: &[(&str, &Path)]) -> tempfile::TempDir {
     let root = tempfile::tempdir().unwrap();
     for (path, source) in files {
         let dest = root.path().join(path.trim_start_matches('/'));
