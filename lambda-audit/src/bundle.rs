@@ -100,18 +100,11 @@ fn build_search_dirs(original: &Path, options: &BundleOptions) -> Vec<PathBuf> {
         dirs.extend(env.split(':').filter(|d| !d.is_empty()).map(PathBuf::from));
     }
     // This machine's own loader directories (ld.so.conf, then the defaults).
-    if let Ok((host, _)) = crate::scan::scan(
-        Path::new("/"),
-        &crate::scan::ScanOptions {
-            name: "build-machine".into(),
-            task_root: "/nonexistent".into(),
-            ..Default::default()
-        },
-    )
-    .map(|(p, r)| (p.default_dirs, r))
-    {
-        dirs.extend(host.into_iter().map(PathBuf::from));
-    }
+    dirs.extend(
+        crate::scan::default_dirs(Path::new("/"))
+            .into_iter()
+            .map(PathBuf::from),
+    );
     dirs
 }
 

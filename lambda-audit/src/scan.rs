@@ -174,6 +174,15 @@ fn system_dirs(root: &Path) -> Vec<String> {
     }
 }
 
+/// The directories `root`'s loader searches after DT_RUNPATH: those of
+/// ld.so.conf (its cache), then its built-in ones.
+pub fn default_dirs(root: &Path) -> Vec<String> {
+    let mut dirs = Vec::new();
+    ld_so_conf_dirs(root, "/etc/ld.so.conf", 0, &mut dirs);
+    dirs.extend(system_dirs(root));
+    dirs
+}
+
 /// Scans `root` and returns the profile with what was skipped.
 pub fn scan(root: &Path, options: &ScanOptions) -> Result<(Profile, ScanReport)> {
     if !root.is_dir() {
@@ -185,12 +194,7 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<(Profile, ScanReport)>
     let mut report = ScanReport::default();
     let default_dirs = match &options.default_path {
         Some(dirs) => dirs.clone(),
-        None => {
-            let mut dirs = Vec::new();
-            ld_so_conf_dirs(root, "/etc/ld.so.conf", 0, &mut dirs);
-            dirs.extend(system_dirs(root));
-            dirs
-        }
+        None => default_dirs(root),
     };
     let mut dirs: Vec<String> = Vec::new();
     for d in options.search_path.iter().chain(&default_dirs) {
