@@ -212,9 +212,14 @@ fn run(cli: Cli) -> Result<u8> {
                 );
             }
             println!(
-                "{}: {} artifact(s) load in {}",
+                "{}: {} {} in {}",
                 out.display(),
-                done.reports.len(),
+                count(done.reports.len(), "artifact"),
+                if done.reports.len() == 1 {
+                    "loads"
+                } else {
+                    "load"
+                },
                 profile.name
             );
             Ok(0)
@@ -233,10 +238,10 @@ fn run(cli: Cli) -> Result<u8> {
             }
             let size = archive::write_zip(&entries, &out)?;
             println!(
-                "{}: {} files, {} ELF audited for {}, {}",
+                "{}: {}, {} audited for {}, {}",
                 out.display(),
-                entries.len(),
-                reports.len(),
+                count(entries.len(), "file"),
+                count(reports.len(), "ELF file"),
                 profile.name,
                 archive::bytes(size)
             );
@@ -298,6 +303,11 @@ fn profile_command(command: ProfileCommand) -> Result<u8> {
             Ok(0)
         }
     }
+}
+
+/// `1 file`, `2 files`.
+fn count(n: usize, noun: &str) -> String {
+    format!("{} {}{}", n, noun, if n == 1 { "" } else { "s" })
 }
 
 /// Writes `bytes` to a temporary file beside `path`, then renames it over `path`.
