@@ -241,7 +241,9 @@ fn run(cli: Cli) -> Result<u8> {
                 "{}: {}, {} audited for {}, {}",
                 out.display(),
                 count(entries.len(), "file"),
-                count(reports.len(), "ELF file"),
+                // Every ELF file is audited: as an entry point, in an entry
+                // point's closure, or on its own.
+                count(entries.iter().filter(|e| e.elf).count(), "ELF file"),
                 profile.name,
                 archive::bytes(size)
             );
