@@ -202,3 +202,16 @@ pub fn write_zip(entries: &[Entry], out: &Path) -> Result<u64> {
 pub fn bytes(n: u64) -> String {
     format!("{:.1} MiB ({} bytes)", n as f64 / 1048576.0, n)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::civil_from_days;
+
+    #[test]
+    fn days_become_calendar_dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(3652), (1980, 1, 1));
+        assert_eq!(civil_from_days(19675), (2023, 11, 14)); // SOURCE_DATE_EPOCH=1700000000
+        assert_eq!(civil_from_days(11016), (2000, 2, 29));
+    }
+}

@@ -309,3 +309,24 @@ fn replace_dir(from: &Path, to: &Path) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::hashed_name;
+
+    #[test]
+    fn hashed_names_keep_the_version_suffix() {
+        let name = hashed_name("libz.so.1", b"content");
+        assert!(
+            name.starts_with("libz-")
+                && name.ends_with(".so.1")
+                && name.len() == "libz-12345678.so.1".len()
+        );
+        assert_eq!(
+            name,
+            hashed_name("libz.so.1", b"content"),
+            "the name depends on the content only"
+        );
+        assert_ne!(name, hashed_name("libz.so.1", b"other content"));
+    }
+}

@@ -261,3 +261,59 @@ impl Profile {
         serde_json::to_string_pretty(self).expect("a profile always serializes") + "\n"
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn export_notation_round_trips() {
+        for entry in [
+            "memcpy@@GLIBC_2.14",
+            "memcpy@GLIBC_2.2.5",
+            "PyInit_liblambda",
+        ] {
+            let (name, export) = parse_export(entry);
+            assert_eq!(format_export(name, &export), entry);
+        }
+        assert!(parse_export("memcpy@GLIBC_2.2.5").1.hidden);
+        assert!(!parse_export("memcpy@@GLIBC_2.14").1.hidden);
+    }
+
+    #[test]
+    fn forbidden_patterns_match_sonames_and_prefixes() {
+        let rule = |pattern: &str| Forbidden {
+            pattern: pattern.into(),
+            reason: String::new(),
+            fix: String::new(),
+        };
+        assert!(rule("libssl.so*").matches("libssl.so.10"));
+        assert!(rule("libssl.so*").matches("/usr/lib64/libssl.so.1.1"));
+        assert!(!rule("libssl.so*").matches("libssl3.so"));
+        assert!(rule("libz.so.1").matches("libz.so.1"));
+        assert!(!rule("libz.so.1").matches("libz.so.1.2.8"));
+    }
+
+    #[test]
+    fn builtin_profiles_parse_and_cite_sources() {
+        assert_eq!(Profile::builtins().len(), BUILTIN.len());
+        for profile in Profile::builtins() {
+            assert!(!profile.sources.is_empty(), "{}", profile.name);
+            assert!(profile
+                .libraries
+                .iter()
+                .any(|l| l.soname.as_deref() == Some("libc.so.6")));
+        }
+    }
+
+    #[test]
+    fn a_profile_of_another_schema_is_refused() {
+        let text = include_str!("../profiles/amazonlinux-2.json").replacen(
+            "\"schema\": 1",
+            "\"schema\": 2",
+            1,
+        );
+        let error = Profile::parse("test", &text).unwrap_err().to_string();
+        assert!(error.contains("schema 2 is not supported"), "{}", error);
+    }
+}

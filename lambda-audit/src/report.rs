@@ -413,3 +413,24 @@ fn walk(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::newest_glibc;
+
+    #[test]
+    fn the_newest_glibc_is_compared_numerically() {
+        let versions: Vec<String> = [
+            "libc.so.6",
+            "GLIBC_2.2.5",
+            "GLIBC_2.9",
+            "GLIBC_2.17",
+            "GLIBC_PRIVATE",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(newest_glibc(&versions).as_deref(), Some("2.17"));
+        assert_eq!(newest_glibc(&["OPENSSL_1.0.1".to_string()]), None);
+    }
+}

@@ -525,3 +525,15 @@ pub fn normalize(path: &str) -> String {
     }
     format!("/{}", parts.join("/"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::normalize;
+
+    #[test]
+    fn normalize_is_lexical() {
+        assert_eq!(normalize("/var/task/../lib//x/./y"), "/var/lib/x/y");
+        assert_eq!(normalize("/.."), "/");
+        assert_eq!(normalize("/lib64/"), "/lib64");
+    }
+}

@@ -378,3 +378,39 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<(Profile, ScanReport)>
     };
     Ok((profile, report))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::resolve_in_root;
+
+    #[test]
+    fn symlinks_resolve_inside_the_root() {
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path();
+        std::fs::create_dir_all(r.join("usr/lib")).unwrap();
+        std::fs::write(r.join("usr/lib/libx.so.1.0"), b"x").unwrap();
+        std::os::unix::fs::symlink("usr/lib", r.join("lib")).unwrap();
+        std::os::unix::fs::symlink("/usr/lib/libx.so.1.0", r.join("usr/lib/libx.so.1")).unwrap();
+        std::os::unix::fs::symlink(
+            "../../../../usr/lib/libx.so.1.0",
+            r.join("usr/lib/libup.so.1"),
+        )
+        .unwrap();
+        std::os::unix::fs::symlink("libself.so", r.join("usr/lib/libself.so")).unwrap();
+        assert_eq!(
+            resolve_in_root(r, "/lib/libx.so.1").unwrap(),
+            r.join("usr/lib/libx.so.1.0")
+        );
+        // `..` stops at the root.
+        assert_eq!(
+            resolve_in_root(r, "/usr/lib/libup.so.1").unwrap(),
+            r.join("usr/lib/libx.so.1.0")
+        );
+        assert!(resolve_in_root(r, "/usr/lib/libself.so")
+            .unwrap_err()
+            .contains("too many levels"));
+        assert!(resolve_in_root(r, "/etc/passwd")
+            .unwrap_err()
+            .contains("does not exist in the root"));
+    }
+}
