@@ -11,8 +11,9 @@
     };
   };
 
-  # Thin wiring only: each output is one file in nix/, and every real step is
-  # a script the non-Nix pipeline runs in CI too (scripts/pipeline).
+  # Thin wiring only: each output is one file in nix/, called with the same
+  # scope (every file takes the names it needs), and every real step is a
+  # script the non-Nix pipeline runs in CI too (scripts/pipeline).
   outputs =
     {
       self,
@@ -26,88 +27,38 @@
       perSystem =
         system:
         let
-          pkgs = nixpkgs.legacyPackages.${system};
-          toolchain = import ./nix/toolchain.nix {
-            inherit
-              pkgs
-              fenix
-              crane
-              lib
-              ;
-          };
-          inherit (toolchain) craneLib rust;
-          src = import ./nix/source.nix { inherit pkgs craneLib; };
-          sysroot = import ./nix/sysroot.nix { inherit pkgs lib; };
-          lambda-audit = import ./nix/lambda-audit.nix { inherit craneLib src; };
-          lambda-zip = import ./nix/lambda-zip.nix {
-            inherit
-              pkgs
-              lib
-              craneLib
-              src
-              sysroot
-              lambda-audit
-              ;
+          call = file: import file scope;
+          scope = {
+            inherit lib crane fenix;
+            pkgs = nixpkgs.legacyPackages.${system};
+            inherit (scope.toolchain) craneLib rust;
+            toolchain = call ./nix/toolchain.nix;
+            src = call ./nix/source.nix;
+            sysroot = call ./nix/sysroot.nix;
+            lambda-audit = call ./nix/lambda-audit.nix;
+            lambda-zip = call ./nix/lambda-zip.nix;
+            docker-image = call ./nix/docker-image.nix;
+            devShell = call ./nix/devshell.nix;
+            checks = call ./nix/checks.nix;
           };
         in
-        {
-          inherit
-            pkgs
-            craneLib
-            rust
-            src
-            sysroot
-            lambda-audit
-            lambda-zip
-            ;
-        };
-      lambdaSystem = perSystem lib.lambdaSystem;
+        scope;
+      lambda = perSystem lib.lambdaSystem;
     in
     {
-      packages.${lib.lambdaSystem} = with lambdaSystem; {
-        default = lambda-zip;
-        inherit lambda-zip lambda-audit sysroot;
-        docker-image = import ./nix/docker-image.nix {
-          inherit
-            pkgs
-            lib
-            rust
-            sysroot
-            lambda-audit
-            ;
-        };
+      packages.${lib.lambdaSystem} = {
+        default = lambda.lambda-zip;
+        inherit (lambda)
+          lambda-zip
+          lambda-audit
+          sysroot
+          docker-image
+          ;
       };
-
-      devShells = forSystems (
-        system: with perSystem system; {
-          default = import ./nix/devshell.nix {
-            inherit
-              pkgs
-              lib
-              craneLib
-              sysroot
-              lambda-audit
-              ;
-          };
-        }
-      );
-
-      checks = forSystems (
-        system:
-        with perSystem system;
-        import ./nix/checks.nix {
-          inherit
-            pkgs
-            lib
-            craneLib
-            src
-            sysroot
-            lambda-audit
-            lambda-zip
-            ;
-        }
-      );
-
+      devShells = forSystems (system: {
+        default = (perSystem system).devShell;
+      });
+      checks = forSystems (system: (perSystem system).checks);
       formatter = forSystems (system: nixpkgs.legacyPackages.${system}.nixfmt);
     };
 }

@@ -8,6 +8,7 @@
   sysroot,
   lambda-audit,
   lambda-zip,
+  ...
 }:
 let
   auditArgs = lambda-audit.passthru.args;

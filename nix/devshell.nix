@@ -6,23 +6,18 @@
   pkgs,
   lib,
   craneLib,
-  sysroot,
-  lambda-audit,
+  lambda-zip,
+  ...
 }:
 craneLib.devShell {
+  # cargo-zigbuild, zig, python3, patchelf and lambda-audit, as the build has them.
+  inputsFrom = [ lambda-zip ];
   packages = [
-    pkgs.cargo-zigbuild
-    pkgs.zig
     pkgs.cargo-nextest
-    pkgs.patchelf
-    pkgs.python3
     pkgs.binutils
     pkgs.nixfmt
-    lambda-audit
   ];
-  env = sysroot.sysrootEnv // {
-    LAMBDA_AUDIT = "${lambda-audit}/bin/lambda-audit";
-  };
+  env = lambda-zip.buildEnv;
   shellHook = ''
     echo "Lambda target: ${lib.zigbuildTarget}, profile ${lib.auditProfile}, handler ${lib.handler}"
   '';

@@ -7,6 +7,7 @@
   rust,
   sysroot,
   lambda-audit,
+  ...
 }:
 let
   user = "circleci";

@@ -2,6 +2,7 @@
 {
   craneLib,
   src,
+  ...
 }:
 let
   crate = craneLib.crateNameFromCargoToml { cargoToml = ../lambda-audit/Cargo.toml; };

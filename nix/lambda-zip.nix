@@ -8,9 +8,13 @@
   src,
   sysroot,
   lambda-audit,
+  ...
 }:
 let
   target = lib.zigbuildTarget;
+  buildEnv = sysroot.sysrootEnv // {
+    LAMBDA_AUDIT = "${lambda-audit}/bin/lambda-audit";
+  };
   args = {
     inherit src;
     pname = "lambda";
@@ -23,9 +27,9 @@ let
       pkgs.patchelf
       lambda-audit
     ];
-    env = sysroot.sysrootEnv // {
-      LAMBDA_AUDIT = "${lambda-audit}/bin/lambda-audit";
-    };
+    env = buildEnv;
+    # The dev shell takes its tools (inputsFrom) and these variables from here.
+    passthru = { inherit buildEnv; };
     preBuild = ''
       ${lib.exportLines (lib.zigCacheEnv "$TMPDIR")}
       mkdir -p "$HOME"

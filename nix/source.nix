@@ -3,6 +3,7 @@
 {
   pkgs,
   craneLib,
+  ...
 }:
 let
   fs = pkgs.lib.fileset;

@@ -6,6 +6,7 @@
 {
   pkgs,
   lib,
+  ...
 }:
 let
   # zig for every compile, archive and dependency step (single-quoted: the

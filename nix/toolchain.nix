@@ -6,6 +6,7 @@
   fenix,
   crane,
   lib,
+  ...
 }:
 let
   system = pkgs.stdenv.hostPlatform.system;

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, ZipWriter};
 
+use crate::atomic;
 use crate::error::{AuditError, Result};
 
 /// Lambda's limits for a .zip deployment package (direct upload).
@@ -143,15 +144,7 @@ pub fn write_zip(entries: &[Entry], out: &Path) -> Result<u64> {
         )));
     }
     let when = timestamp()?;
-    let parent = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).map_err(|e| AuditError::io(parent, e))?;
-    let temp = tempfile::Builder::new()
-        .prefix(".lambda-audit-zip")
-        .tempfile_in(parent)
-        .map_err(|e| AuditError::io(parent, e))?;
+    let temp = atomic::temp_file_beside(out)?;
     let mut writer = ZipWriter::new(temp.reopen().map_err(|e| AuditError::io(temp.path(), e))?);
     for entry in entries {
         let options = SimpleFileOptions::default()
@@ -189,13 +182,7 @@ pub fn write_zip(entries: &[Entry], out: &Path) -> Result<u64> {
             bytes(MAX_ZIPPED)
         )));
     }
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(temp.path(), std::fs::Permissions::from_mode(0o644))
-            .map_err(|e| AuditError::io(temp.path(), e))?;
-    }
-    temp.persist(out)
-        .map_err(|e| AuditError::io(out, e.error))?;
+    atomic::persist(temp, out)?;
     Ok(zipped)
 }
 

@@ -17,29 +17,12 @@ use std::process::Command;
 
 use sha2::{Digest, Sha256};
 
+use crate::atomic;
 use crate::check::{check, Finding, Report};
 use crate::elf::read_elf;
 use crate::error::{AuditError, Result};
-use crate::profile::Profile;
+use crate::profile::{is_glibc_part, Profile};
 use crate::report;
-
-/// Parts of glibc: they come with the runtime's loader and cannot be vendored.
-const GLIBC_PARTS: &[&str] = &[
-    "ld-linux",
-    "libc.so",
-    "libm.so",
-    "libmvec.so",
-    "libpthread.so",
-    "libdl.so",
-    "librt.so",
-    "libutil.so",
-    "libresolv.so",
-    "libnsl.so",
-    "libanl.so",
-    "libBrokenLocale.so",
-    "libcrypt.so",
-    "libnss_",
-];
 
 #[derive(Debug, Default, Clone)]
 pub struct BundleOptions {
@@ -53,10 +36,6 @@ pub struct Bundled {
     /// Vendored libraries: original name -> (file on this machine, name in lib/).
     pub vendored: BTreeMap<String, (PathBuf, String)>,
     pub reports: Vec<Report>,
-}
-
-fn is_glibc(name: &str) -> bool {
-    GLIBC_PARTS.iter().any(|p| name.starts_with(p))
 }
 
 /// `libfoo.so.1` + content hash -> `libfoo-1a2b3c4d.so.1`.
@@ -115,15 +94,7 @@ pub fn bundle(
     out: &Path,
     options: &BundleOptions,
 ) -> Result<Bundled> {
-    let parent = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).map_err(|e| AuditError::io(parent, e))?;
-    let staging = tempfile::Builder::new()
-        .prefix(".lambda-audit-bundle")
-        .tempdir_in(parent)
-        .map_err(|e| AuditError::io(parent, e))?;
+    let staging = atomic::temp_dir_beside(out)?;
     let stage = staging.path().to_path_buf();
     let lib_dir = stage.join("lib");
     std::fs::create_dir_all(&lib_dir).map_err(|e| AuditError::io(&lib_dir, e))?;
@@ -197,7 +168,7 @@ pub fn bundle(
         }
         for (name, needed_by) in wanted {
             attempted.insert(name.clone());
-            if is_glibc(&name) {
+            if is_glibc_part(&name) {
                 return Err(AuditError::Refused(format!(
                     "{} needs a newer {} than the runtime's, and glibc cannot be vendored: build against the runtime's glibc (cargo zigbuild --target x86_64-unknown-linux-gnu.2.17)",
                     needed_by.file_name().unwrap_or_default().to_string_lossy(),

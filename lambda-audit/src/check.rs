@@ -147,27 +147,9 @@ impl Report {
     }
 }
 
-/// How the runtime meets the file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// Loaded directly: imported by the host, or run as the program.
-    Artifact,
-    /// A library of the package: only its own needs are judged.
-    Library,
-}
-
 /// Audits `artifact` for `profile`; `package` is the local directory the
 /// runtime sees as its task root (`/var/task`), if any.
 pub fn check(profile: &Profile, package: Option<&Path>, artifact: &Path) -> Result<Report> {
-    check_as(profile, package, artifact, Mode::Artifact)
-}
-
-pub fn check_as(
-    profile: &Profile,
-    package: Option<&Path>,
-    artifact: &Path,
-    mode: Mode,
-) -> Result<Report> {
     let facts = read_elf(artifact)?;
     let task = TaskDir {
         root: profile.task_root.clone(),
@@ -195,9 +177,7 @@ pub fn check_as(
             unverified_symbols: 0,
         });
     }
-    if mode == Mode::Artifact {
-        findings.extend(loadability(profile, &name, &facts));
-    }
+    findings.extend(loadability(profile, &name, &facts));
 
     let closure = resolve(profile, &task, artifact, facts)?;
     findings.extend(missing_libraries(profile, &closure));

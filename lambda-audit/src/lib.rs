@@ -8,6 +8,7 @@
 //! verdict; `bundle` vendors what is missing; `archive` zips reproducibly.
 
 pub mod archive;
+pub mod atomic;
 pub mod bundle;
 pub mod check;
 pub mod elf;

@@ -3,7 +3,7 @@
 //! 2 the input is unusable. Errors are one line, never a backtrace.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -294,7 +294,7 @@ fn profile_command(command: ProfileCommand) -> Result<u8> {
             }
             let text = profile.to_json();
             match out {
-                Some(path) => write_atomic(&path, text.as_bytes())?,
+                Some(path) => lambda_audit::atomic::write(&path, text.as_bytes())?,
                 None => print!("{}", text),
             }
             eprintln!(
@@ -310,24 +310,4 @@ fn profile_command(command: ProfileCommand) -> Result<u8> {
 /// `1 file`, `2 files`.
 fn count(n: usize, noun: &str) -> String {
     format!("{} {}{}", n, noun, if n == 1 { "" } else { "s" })
-}
-
-/// Writes `bytes` to a temporary file beside `path`, then renames it over `path`.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let parent = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut temp =
-        tempfile::NamedTempFile::new_in(parent).map_err(|e| AuditError::io(parent, e))?;
-    temp.write_all(bytes)
-        .map_err(|e| AuditError::io(temp.path(), e))?;
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(temp.path(), std::fs::Permissions::from_mode(0o644))
-            .map_err(|e| AuditError::io(temp.path(), e))?;
-    }
-    temp.persist(path)
-        .map_err(|e| AuditError::io(path, e.error))?;
-    Ok(())
 }

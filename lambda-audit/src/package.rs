@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use crate::archive::Entry;
-use crate::check::{check_as, Mode, Report};
+use crate::check::{check, Finding, Report};
 use crate::error::{AuditError, Result};
 use crate::profile::Profile;
 use crate::resolve::Source;
@@ -19,15 +19,15 @@ pub fn audit_package(profile: &Profile, dir: &Path, entries: &[Entry]) -> Result
     let mut reports = Vec::new();
     let mut libraries = Vec::new();
     for file in &elf_files {
-        let report = check_as(profile, Some(dir), file, Mode::Artifact)?;
-        let entry_point = !report
+        let report = check(profile, Some(dir), file)?;
+        if report
             .findings
             .iter()
-            .any(|f| matches!(f, crate::check::Finding::NotLoadable { .. }));
-        if entry_point {
-            reports.push(report);
+            .any(|f| matches!(f, Finding::NotLoadable { .. }))
+        {
+            libraries.push((*file, report));
         } else {
-            libraries.push(*file);
+            reports.push(report);
         }
     }
     if reports.is_empty() {
@@ -58,10 +58,15 @@ pub fn audit_package(profile: &Profile, dir: &Path, entries: &[Entry]) -> Result
             _ => None,
         })
         .collect();
-    for library in libraries {
+    // A library no entry point reaches is judged on its own needs: its report
+    // without the findings that only say it is not an entry point.
+    for (library, mut report) in libraries {
         let canonical = std::fs::canonicalize(library).unwrap_or_else(|_| library.clone());
         if !reached.contains(&canonical) {
-            reports.push(check_as(profile, Some(dir), library, Mode::Library)?);
+            report
+                .findings
+                .retain(|f| !matches!(f, Finding::NotLoadable { .. }));
+            reports.push(report);
         }
     }
     Ok(reports)

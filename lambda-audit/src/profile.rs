@@ -132,6 +132,29 @@ pub struct Library {
     pub note: Option<String>,
 }
 
+/// Parts of glibc, by soname prefix: they come with the runtime's loader, so
+/// they can be neither vendored nor linked against any glibc but the runtime's.
+const GLIBC_PARTS: &[&str] = &[
+    "ld-linux",
+    "libc.so",
+    "libm.so",
+    "libmvec.so",
+    "libpthread.so",
+    "libdl.so",
+    "librt.so",
+    "libutil.so",
+    "libresolv.so",
+    "libnsl.so",
+    "libanl.so",
+    "libBrokenLocale.so",
+    "libcrypt.so",
+    "libnss_",
+];
+
+pub fn is_glibc_part(soname: &str) -> bool {
+    GLIBC_PARTS.iter().any(|p| soname.starts_with(p))
+}
+
 /// Parses the `name@@VER` / `name@VER` / `name` notation of profile exports.
 pub fn parse_export(entry: &str) -> (&str, Export) {
     if let Some((name, version)) = entry.split_once("@@") {

@@ -6,6 +6,7 @@ use std::fmt::Write;
 use serde_json::{json, Value};
 
 use crate::check::{Finding, Report, Severity};
+use crate::profile::is_glibc_part;
 use crate::resolve::{Closure, Outcome, Source};
 
 pub const JSON_SCHEMA: &str = "lambda-audit.check/1";
@@ -22,20 +23,6 @@ fn list(items: &[String]) -> String {
             items.len()
         )
     }
-}
-
-fn is_glibc(library: &str) -> bool {
-    [
-        "libc.",
-        "libm.",
-        "libpthread.",
-        "libdl.",
-        "librt.",
-        "libutil.",
-        "ld-linux",
-    ]
-    .iter()
-    .any(|p| library.starts_with(p))
 }
 
 /// `2.17` from `[…, GLIBC_2.16, GLIBC_2.17, GLIBC_PRIVATE]`.
@@ -64,7 +51,7 @@ fn fix(finding: &Finding) -> String {
             "link {} statically, or vendor it with `lambda-audit bundle` (it then loads from $ORIGIN/lib)",
             library
         ),
-        Finding::MissingVersion { library, runtime_versions, .. } if is_glibc(library) => {
+        Finding::MissingVersion { library, runtime_versions, .. } if is_glibc_part(library) => {
             match newest_glibc(runtime_versions) {
                 Some(v) => format!(
                     "link against the runtime's glibc ({} is its newest): cargo zigbuild --target x86_64-unknown-linux-gnu.{} (zig's glibc stubs of that version)",

@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Component, Path, PathBuf};
 
-use crate::elf::{read_elf, Arch, ElfKind};
+use crate::elf::{read_elf, Arch, ElfFacts, ElfKind};
 use crate::error::{AuditError, Result};
 use crate::profile::{format_export, Host, Library, Policy, Profile, SCHEMA};
 
@@ -183,6 +183,17 @@ pub fn default_dirs(root: &Path) -> Vec<String> {
     dirs
 }
 
+/// A file's exports in the profile notation, sorted.
+fn export_list(facts: &ElfFacts) -> Vec<String> {
+    let mut exports: Vec<String> = facts
+        .exports
+        .iter()
+        .flat_map(|(n, defs)| defs.iter().map(move |d| format_export(n, d)))
+        .collect();
+    exports.sort();
+    exports
+}
+
 /// Scans `root` and returns the profile with what was skipped.
 pub fn scan(root: &Path, options: &ScanOptions) -> Result<(Profile, ScanReport)> {
     if !root.is_dir() {
@@ -203,24 +214,42 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<(Profile, ScanReport)>
         }
     }
 
+    let host = match &options.host_exe {
+        Some(exe) => {
+            let file = resolve_in_root(root, exe)
+                .map_err(|why| AuditError::Usage(format!("--host-exe {}: {}", exe, why)))?;
+            let facts = read_elf(&file)?;
+            let exports = export_list(&facts);
+            Some((
+                Host {
+                    executable: exe.clone(),
+                    module_init_prefix: options.module_init_prefix.clone(),
+                    needed: facts.needed.clone(),
+                    rpath: facts.rpath.clone(),
+                    runpath: facts.runpath.clone(),
+                    exports: Some(exports),
+                    export_prefixes: Vec::new(),
+                },
+                facts.arch,
+            ))
+        }
+        None => None,
+    };
+
     // The host program's own DT_RPATH/DT_RUNPATH directories (libpython of a
     // shared Python build) are part of what its loader can reach.
-    if let Some(exe) = &options.host_exe {
-        if let Ok(facts) =
-            resolve_in_root(root, exe).and_then(|f| read_elf(&f).map_err(|e| e.to_string()))
-        {
-            let origin = exe
-                .rsplit_once('/')
-                .map(|(d, _)| d)
-                .unwrap_or("/")
-                .to_string();
-            for entry in facts.rpath.iter().chain(&facts.runpath) {
-                let dir = entry
-                    .replace("${ORIGIN}", &origin)
-                    .replace("$ORIGIN", &origin);
-                if dir.starts_with('/') && !dirs.contains(&dir) {
-                    dirs.push(dir);
-                }
+    if let Some((host, _)) = &host {
+        let origin = host
+            .executable
+            .rsplit_once('/')
+            .map(|(d, _)| d)
+            .unwrap_or("/");
+        for entry in host.rpath.iter().chain(&host.runpath) {
+            let dir = entry
+                .replace("${ORIGIN}", origin)
+                .replace("$ORIGIN", origin);
+            if dir.starts_with('/') && !dirs.contains(&dir) {
+                dirs.push(dir);
             }
         }
     }
@@ -280,12 +309,7 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<(Profile, ScanReport)>
                 }
                 names
             });
-            let mut exports: Vec<String> = facts
-                .exports
-                .iter()
-                .flat_map(|(n, defs)| defs.iter().map(move |d| format_export(n, d)))
-                .collect();
-            exports.sort();
+            let exports = export_list(&facts);
             let library = Library {
                 soname: facts.soname.clone(),
                 paths: vec![runtime_path],
@@ -298,33 +322,6 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<(Profile, ScanReport)>
             by_file.insert(file, (library, facts.arch));
         }
     }
-
-    let host = match &options.host_exe {
-        Some(exe) => {
-            let file = resolve_in_root(root, exe)
-                .map_err(|why| AuditError::Usage(format!("--host-exe {}: {}", exe, why)))?;
-            let facts = read_elf(&file)?;
-            let mut exports: Vec<String> = facts
-                .exports
-                .iter()
-                .flat_map(|(n, defs)| defs.iter().map(move |d| format_export(n, d)))
-                .collect();
-            exports.sort();
-            Some((
-                Host {
-                    executable: exe.clone(),
-                    module_init_prefix: options.module_init_prefix.clone(),
-                    needed: facts.needed.clone(),
-                    rpath: facts.rpath.clone(),
-                    runpath: facts.runpath.clone(),
-                    exports: Some(exports),
-                    export_prefixes: Vec::new(),
-                },
-                facts.arch,
-            ))
-        }
-        None => None,
-    };
 
     // The runtime's architecture: the host program's, else the most common among the libraries.
     let arch = match &host {

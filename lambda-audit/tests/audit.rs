@@ -59,6 +59,14 @@ fn host_profile() -> &'static Path {
     })
 }
 
+/// Every `name@VERSION` the report says the runtime lacks a version for.
+fn missing_symbols(report: &Value) -> Vec<String> {
+    findings(report, "missing-version")
+        .iter()
+        .flat_map(|f| strings(&f["symbols"]))
+        .collect()
+}
+
 fn strings(value: &Value) -> Vec<String> {
     value
         .as_array()
@@ -121,10 +129,7 @@ fn scanned_runtime_with_openssl_1_0_1_stand_in_fails_the_same_way() {
 fn host_built_module_needs_newer_glibc_and_passes_on_the_host() {
     let (code, report) = check_json(AL1, None, &fixture("mod_newglibc.so"));
     assert_eq!(code, 1);
-    let symbols: Vec<String> = findings(&report, "missing-version")
-        .iter()
-        .flat_map(|f| strings(&f["symbols"]))
-        .collect();
+    let symbols = missing_symbols(&report);
     assert!(
         symbols.contains(&"stat@GLIBC_2.33".to_string()),
         "{:?}",
@@ -305,11 +310,7 @@ fn rpath_wins_over_ld_library_path_and_runpath_does_not() {
                 .unwrap()
                 .ends_with("runtime-lib/libversioned.so.1"));
             assert_eq!(versioned["found_by"]["rule"], "ld-library-path");
-            let missing = findings(&report, "missing-version");
-            assert_eq!(
-                strings(&missing[0]["symbols"]),
-                ["versioned_new@VERSIONED_2"]
-            );
+            assert_eq!(missing_symbols(&report), ["versioned_new@VERSIONED_2"]);
             assert_eq!(
                 findings(&report, "shadowed")[0]["bundled"],
                 "/var/task/lib/libversioned.so.1"
@@ -345,11 +346,7 @@ fn a_library_the_interpreter_loaded_is_not_replaced_even_through_rpath() {
     assert_eq!(code, 1, "{:#}", report);
     assert_eq!(loaded(&report, "libz.so.1")["path"], "/lib64/libz.so.1");
     assert_eq!(loaded(&report, "libz.so.1")["needed_by"], "python3.6");
-    let missing = findings(&report, "missing-version");
-    assert_eq!(
-        strings(&missing[0]["symbols"]),
-        ["crc32_combine_gen@ZLIB_1.2.12"]
-    );
+    assert_eq!(missing_symbols(&report), ["crc32_combine_gen@ZLIB_1.2.12"]);
     assert_eq!(
         findings(&report, "shadowed")[0]["rule"],
         "already loaded by python3.6"
