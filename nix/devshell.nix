@@ -1,7 +1,7 @@
 # `nix develop`: the same toolchain, zig, cargo-zigbuild, lambda-audit and the
-# sysroot's variables, so `cargo zigbuild --release -p lambda --target
-# x86_64-unknown-linux-gnu.2.17` (or scripts/pipeline all target/lambda) gives
-# the artifact `nix build .#lambda-zip` gives.
+# sysroot's variables, so `scripts/pipeline all target/lambda` runs what
+# `nix build .#lambda-zip` runs (and `cargo zigbuild --release -p lambda
+# --target x86_64-unknown-linux-gnu.2.17` is its bare build step).
 {
   pkgs,
   lib,
