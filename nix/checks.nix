@@ -22,6 +22,8 @@ let
   ];
 in
 {
+  # The seed's ldd rule and the symbol-version rules, on the built zip: the
+  # same `scripts/pipeline verify` that ends every non-Nix build.
   lambda-zip-audit =
     pkgs.runCommand "lambda-zip-audit"
       {
@@ -29,19 +31,12 @@ in
           lambda-audit
           pkgs.binutils
           pkgs.unzip
+          pkgs.python3
         ];
       }
       ''
-        module=${lambda-zip}/package/${lib.target.artifact}
-        # The seed's ldd assertion, made statically: no dynamic libssl/libcrypto.
-        if readelf -d "$module" | grep -qiE 'NEEDED.*lib(ssl|crypto)'; then
-          readelf -d "$module" >&2
-          echo "ERROR: ${lib.target.artifact} is linked to libssl and/or libcrypto." >&2
-          exit 1
-        fi
-        # Every NEEDED, version node and symbol against the runtime's profile.
-        lambda-audit check --profile ${lib.auditProfile} "$module"
-        unzip -l ${lambda-zip}/${lib.target.zipName} | grep -q ' ${lib.target.artifact}$'
+        cd ${src}
+        ${lib.pipeline.verify "${lambda-zip}"}
         touch $out
       '';
 

@@ -5,8 +5,8 @@
   pkgs,
   lib,
   rust,
-  sysroot,
   lambda-audit,
+  lambda-zip,
   ...
 }:
 let
@@ -57,9 +57,9 @@ pkgs.dockerTools.buildLayeredImage {
       "HOME=${home}"
       "PATH=/bin:/usr/bin"
       "SSL_CERT_FILE=/etc/ssl/certs/ca-bundle.crt"
-      "LAMBDA_AUDIT=${lambda-audit}/bin/lambda-audit"
     ]
-    ++ pkgs.lib.mapAttrsToList (name: value: "${name}=${value}") sysroot.sysrootEnv;
+    # The build's variables: the sysroot's OPENSSL_* and LAMBDA_AUDIT.
+    ++ pkgs.lib.mapAttrsToList (name: value: "${name}=${value}") lambda-zip.buildEnv;
     Cmd = [ "/bin/bash" ];
   };
 }

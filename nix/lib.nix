@@ -71,5 +71,6 @@ rec {
   pipeline = {
     build = "bash scripts/pipeline build";
     package = out: "bash scripts/pipeline package ${out}";
+    verify = out: "bash scripts/pipeline verify ${out}";
   };
 }

@@ -178,6 +178,32 @@ def test_negative_control_the_host_toolchain_build_fails_the_audit_naming_symbol
     assert "the runtime defines libc.so.6" in text and symbols[0] in text
 
 
+def test_pipeline_verify_passes_the_build_and_refuses_the_seed_failures(audit_bin, fixtures, host_built_module, tmp_path):
+    """`scripts/pipeline verify`, which `nix flake check` runs on the built zip,
+    passes the real package and refuses dynamic OpenSSL and a newer glibc."""
+
+    def verify(out):
+        return run(["bash", ROOT / "scripts/pipeline", "verify", out], env={**os.environ, "LAMBDA_AUDIT": str(audit_bin)})
+
+    def package_of(module):
+        out = tmp_path / module.parent.name
+        (out / "package").mkdir(parents=True)
+        shutil.copy(module, out / "package" / "liblambda.so")
+        with zipfile.ZipFile(out / "lambda.zip", "w") as zip_file:
+            zip_file.write(module, "liblambda.so")
+        return out
+
+    passed = verify(TARGET / "lambda")
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    dynamic_openssl = verify(package_of(fixtures / "mod_ssl.so"))
+    assert dynamic_openssl.returncode == 1, dynamic_openssl.stderr
+    assert "links libssl/libcrypto dynamically" in dynamic_openssl.stderr
+    assert "libssl.so.10" in dynamic_openssl.stderr
+    newer_glibc = verify(package_of(host_built_module))
+    assert newer_glibc.returncode == 1, newer_glibc.stdout + newer_glibc.stderr
+    assert re.search(r"@GLIBC_2\.(1[89]|[2-9]\d)", newer_glibc.stdout), newer_glibc.stdout
+
+
 def test_the_zip_imports_and_answers_in_the_bullseye_chroot(rootfs, lambda_zip):
     rootfs.clear_task()
     with zipfile.ZipFile(lambda_zip) as archive:

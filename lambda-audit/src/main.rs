@@ -125,10 +125,7 @@ fn main() -> ExitCode {
         }
     };
     match std::panic::catch_unwind(|| run(cli)) {
-        Ok(Ok(code)) => {
-            let _ = std::io::stdout().flush();
-            std::process::exit(code as i32)
-        }
+        Ok(Ok(code)) => ExitCode::from(code),
         Ok(Err(e)) => {
             let message = e.to_string();
             let mut lines = message.lines();

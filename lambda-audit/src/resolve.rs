@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::elf::{read_elf, Arch, ElfFacts};
-use crate::error::Result;
+use crate::error::{AuditError, Result};
 use crate::profile::Profile;
 
 /// Which search rule found a library (libtree's "which rule" column).
@@ -378,7 +378,7 @@ impl<'a> Resolver<'a> {
             let mut owner = Some(from);
             while let Some(o) = owner {
                 let obj = &self.objects[o];
-                for entry in &self.paths_of(o).0 {
+                for entry in self.paths_of(o).0 {
                     dirs.push((
                         self.expand(entry, &obj.runtime_path),
                         Rule::Rpath {
@@ -392,7 +392,7 @@ impl<'a> Resolver<'a> {
         for dir in &self.profile.ld_library_path {
             dirs.push((dir.clone(), Rule::LdLibraryPath));
         }
-        for entry in &runpath {
+        for entry in runpath {
             dirs.push((self.expand(entry, &object.runtime_path), Rule::Runpath));
         }
         if !nodeflib {
@@ -404,32 +404,21 @@ impl<'a> Resolver<'a> {
     }
 
     /// An object's DT_RPATH, DT_RUNPATH and DF_1_NODEFLIB, from its file or, for the host, the profile.
-    fn paths_of(&self, index: usize) -> (Vec<String>, Vec<String>, bool) {
+    fn paths_of(&self, index: usize) -> (&[String], &[String], bool) {
         let object = &self.objects[index];
         match (&object.source, &object.facts) {
-            (_, Some(f)) => (f.rpath.clone(), f.runpath.clone(), f.nodeflib),
-            (Source::Host, None) => self
-                .profile
-                .host
-                .as_ref()
-                .map(|h| (h.rpath.clone(), h.runpath.clone(), false))
-                .unwrap_or_default(),
-            _ => Default::default(),
+            (_, Some(f)) => (&f.rpath, &f.runpath, f.nodeflib),
+            (Source::Host, None) => match &self.profile.host {
+                Some(h) => (&h.rpath, &h.runpath, false),
+                None => (&[], &[], false),
+            },
+            _ => (&[], &[], false),
         }
     }
 
-    /// `$ORIGIN` (the object's directory), `$LIB` and `$PLATFORM`; relative entries are relative to the working directory, the task root.
+    /// An entry expanded (see `expand_tokens`); relative entries are relative to the working directory, the task root.
     fn expand(&self, entry: &str, object_path: &str) -> String {
-        let origin = object_path.rsplit_once('/').map(|(d, _)| d).unwrap_or("/");
-        let lib = if self.arch.bits == 64 { "lib64" } else { "lib" };
-        let platform = self.profile.arch.as_str();
-        let expanded = entry
-            .replace("${ORIGIN}", origin)
-            .replace("$ORIGIN", origin)
-            .replace("${LIB}", lib)
-            .replace("$LIB", lib)
-            .replace("${PLATFORM}", platform)
-            .replace("$PLATFORM", platform);
+        let expanded = expand_tokens(entry, object_path, self.arch);
         if expanded.starts_with('/') {
             normalize(&expanded)
         } else {
@@ -484,7 +473,16 @@ impl<'a> Resolver<'a> {
                     self.objects[existing].names.push(name.to_string());
                     return Ok((existing, false));
                 }
-                let facts = read_elf(&file).map_err(|e| Skip::Stop(e.to_string()))?;
+                let facts = read_elf(&file).map_err(|e| match &e {
+                    // glibc's open_path searches on past a file it may not
+                    // open (EACCES), and stops at any other failure.
+                    AuditError::Io { source, .. }
+                        if source.kind() == std::io::ErrorKind::PermissionDenied =>
+                    {
+                        Skip::Continue(e.to_string())
+                    }
+                    _ => Skip::Stop(e.to_string()),
+                })?;
                 if facts.arch != self.arch {
                     return Err(Skip::Continue(format!(
                         "wrong ELF class or machine ({})",
@@ -511,6 +509,22 @@ impl<'a> Resolver<'a> {
     }
 }
 
+/// The loader's dynamic string tokens in a DT_RPATH or DT_RUNPATH entry:
+/// `$ORIGIN` (the directory of the object at `object_path`, a runtime path),
+/// `$LIB` and `$PLATFORM` (for `arch`), each also as `${…}`.
+pub fn expand_tokens(entry: &str, object_path: &str, arch: Arch) -> String {
+    let origin = object_path.rsplit_once('/').map(|(d, _)| d).unwrap_or("/");
+    let lib = if arch.bits == 64 { "lib64" } else { "lib" };
+    let platform = arch.name();
+    entry
+        .replace("${ORIGIN}", origin)
+        .replace("$ORIGIN", origin)
+        .replace("${LIB}", lib)
+        .replace("$LIB", lib)
+        .replace("${PLATFORM}", &platform)
+        .replace("$PLATFORM", &platform)
+}
+
 /// Lexical normalization of an absolute path: `//`, `/./` and `/../`.
 pub fn normalize(path: &str) -> String {
     let mut parts: Vec<&str> = Vec::new();
@@ -528,7 +542,21 @@ pub fn normalize(path: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::normalize;
+    use super::{expand_tokens, normalize};
+    use crate::elf::Arch;
+
+    #[test]
+    fn dynamic_string_tokens_expand_in_both_spellings() {
+        assert_eq!(
+            expand_tokens(
+                "$ORIGIN/../${LIB}:${ORIGIN}/$PLATFORM",
+                "/usr/bin/python3",
+                Arch::X86_64
+            ),
+            "/usr/bin/../lib64:/usr/bin/x86_64"
+        );
+        assert_eq!(expand_tokens("lib", "/var/task/m.so", Arch::X86_64), "lib");
+    }
 
     #[test]
     fn normalize_is_lexical() {

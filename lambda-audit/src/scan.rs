@@ -13,6 +13,7 @@ use std::path::{Component, Path, PathBuf};
 use crate::elf::{read_elf, Arch, ElfFacts, ElfKind};
 use crate::error::{AuditError, Result};
 use crate::profile::{format_export, Host, Library, Policy, Profile, SCHEMA};
+use crate::resolve::{expand_tokens, normalize};
 
 /// How many symlinks one path may pass through, as the kernel's limit.
 const MAX_LINKS: usize = 40;
@@ -238,17 +239,12 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<(Profile, ScanReport)>
 
     // The host program's own DT_RPATH/DT_RUNPATH directories (libpython of a
     // shared Python build) are part of what its loader can reach.
-    if let Some((host, _)) = &host {
-        let origin = host
-            .executable
-            .rsplit_once('/')
-            .map(|(d, _)| d)
-            .unwrap_or("/");
+    if let Some((host, arch)) = &host {
         for entry in host.rpath.iter().chain(&host.runpath) {
-            let dir = entry
-                .replace("${ORIGIN}", origin)
-                .replace("$ORIGIN", origin);
-            if dir.starts_with('/') && !dirs.contains(&dir) {
+            // A relative entry depends on the working directory: not a fixed place.
+            let expanded = expand_tokens(entry, &host.executable, *arch);
+            let dir = normalize(&expanded);
+            if expanded.starts_with('/') && !dirs.contains(&dir) {
                 dirs.push(dir);
             }
         }

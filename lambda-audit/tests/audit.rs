@@ -463,20 +463,29 @@ fn readelf_dynamic(path: &Path) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// `lambda-audit bundle --out OUT ARGS…`.
+fn bundle(out: &Path, args: &[&str]) -> Run {
+    audit(
+        ["bundle", "--out", out.to_str().unwrap()]
+            .iter()
+            .chain(args),
+    )
+}
+
 #[test]
 fn bundle_vendors_what_is_missing_and_makes_it_unshadowable() {
     let work = tempfile::tempdir().unwrap();
     let out = work.path().join("package");
-    let run = audit([
-        "bundle",
-        "--out",
-        out.to_str().unwrap(),
-        "--library-path",
-        // This machine's libz (newer than the runtime's) is vendored too.
-        &format!("{}:{}", fixture("build-lib").display(), system_lib_dirs()),
-        fixture("mod_vendored.so").to_str().unwrap(),
-        fixture("mod_newzlib.so").to_str().unwrap(),
-    ]);
+    let run = bundle(
+        &out,
+        &[
+            "--library-path",
+            // This machine's libz (newer than the runtime's) is vendored too.
+            &format!("{}:{}", fixture("build-lib").display(), system_lib_dirs()),
+            fixture("mod_vendored.so").to_str().unwrap(),
+            fixture("mod_newzlib.so").to_str().unwrap(),
+        ],
+    );
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     let libs: Vec<String> = std::fs::read_dir(out.join("lib"))
         .unwrap()
@@ -528,24 +537,14 @@ fn bundle_vendors_what_is_missing_and_makes_it_unshadowable() {
 fn bundle_refuses_what_cannot_be_vendored_and_writes_nothing() {
     let work = tempfile::tempdir().unwrap();
     let out = work.path().join("package");
-    let run = audit([
-        "bundle",
-        "--out",
-        out.to_str().unwrap(),
-        fixture("mod_newglibc.so").to_str().unwrap(),
-    ]);
+    let run = bundle(&out, &[fixture("mod_newglibc.so").to_str().unwrap()]);
     assert_eq!(run.code, 1);
     assert!(
         run.stderr.contains("glibc cannot be vendored"),
         "{}",
         run.stderr
     );
-    let run = audit([
-        "bundle",
-        "--out",
-        out.to_str().unwrap(),
-        fixture("mod_ssl.so").to_str().unwrap(),
-    ]);
+    let run = bundle(&out, &[fixture("mod_ssl.so").to_str().unwrap()]);
     assert_eq!(run.code, 1);
     assert!(run.stderr.contains("OPENSSL_STATIC"), "{}", run.stderr);
     assert!(!out.exists());

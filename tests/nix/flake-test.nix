@@ -187,22 +187,21 @@ let
         "nextest"
         "nixfmt"
       ];
-    auditCheckUsesTheProfile =
+    auditCheckRunsThePipelineVerifyOnTheZip =
       let
-        pattern = ".*lambda-audit check --profile amazonlinux-2017.03-python3.6.*";
+        script = checks.lambda-zip-audit.script;
       in
-      builtins.match pattern checks.lambda-zip-audit.script != null;
-    auditCheckAssertsTheLddRule =
-      let
-        pattern = ".*grep -qiE 'NEEDED.*lib\\(ssl\\|crypto\\)'.*";
-      in
-      builtins.match pattern checks.lambda-zip-audit.script != null;
+      builtins.match ".*\n${lib.pipeline.verify "${x86.lambda-zip}"}\n.*" script != null
+      && builtins.match "cd /nix/store/source\n.*" script != null
+      && builtins.elem x86.lambda-audit checks.lambda-zip-audit.env.nativeBuildInputs;
     clippyDeniesWarnings =
       builtins.match ".*--deny warnings.*" checks.clippy.cargoClippyExtraArgs != null;
     nextestRunsTheAuditTests = checks.nextest.cargoNextestExtraArgs == "-p lambda-audit";
     imageRunsAsNonRoot =
       image.config.User == "circleci" && image.config.WorkingDir == "/home/circleci/project";
-    imageHasTheSysrootVariables = builtins.elem "OPENSSL_STATIC=1" image.config.Env;
+    imageHasTheBuildVariables =
+      builtins.elem "OPENSSL_STATIC=1" image.config.Env
+      && builtins.elem "LAMBDA_AUDIT=${x86.lambda-audit}/bin/lambda-audit" image.config.Env;
     imageHasTheTools = builtins.all (p: builtins.elem p image.contents) [
       "/nix/store/bashInteractive"
       "/nix/store/coreutils"

@@ -68,6 +68,7 @@ let
       lambdaZip.buildPhaseCargoCommand == "bash scripts/pipeline build";
     lambdaZipPackagesWithThePipelineScript =
       lambdaZip.installPhaseCommand == "bash scripts/pipeline package $out";
+    checksVerifyWithThePipelineScript = lib.pipeline.verify "OUT" == "bash scripts/pipeline verify OUT";
     lambdaZipDependenciesAreBuiltByZigbuild =
       let
         deps = lambdaZip.cargoArtifacts;

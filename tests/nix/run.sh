@@ -2,7 +2,8 @@
 # What can be tested of the Nix layer without nixpkgs (run by scripts/test):
 # every .nix file parses, the flake and its committed lock resolve offline,
 # nix/lib.nix and the wiring pass their unit tests, and the flake runs the same
-# pipeline definition and sysroot variables as the non-Nix pipeline.
+# pipeline definition (build, package, verify) and sysroot variables as the
+# non-Nix pipeline.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 nix=(nix --extra-experimental-features "nix-command flakes")
@@ -37,19 +38,18 @@ nix_unit tests/nix/flake-test.nix "tests of every flake output's wiring, with st
 
 # The flake's sysroot variables are exactly the ones the non-Nix pipeline sets.
 nix_vars=$(nix-instantiate --eval --strict --json -E '(import ./nix/lib.nix).sysrootVariables' | python3 -c 'import json,sys; print(" ".join(json.load(sys.stdin)))')
-script_vars=$(PATH=$PWD/.tools/bin:$PATH scripts/build-openssl --print-env | cut -d= -f1 | sort | tr '\n' ' ' | sed 's/ $//')
+script_vars=$(scripts/build-openssl --print-env | cut -d= -f1 | sort | tr '\n' ' ' | sed 's/ $//')
 [ "$nix_vars" = "$script_vars" ] && ok "sysroot variables: $nix_vars" || fail "nix sets [$nix_vars], scripts/build-openssl sets [$script_vars]"
 
-# The flake's build and package steps are the pipeline script's, and the
-# non-Nix entry point runs that same script.
-build=$(nix-instantiate --eval --strict --json -E '(import ./nix/lib.nix).pipeline.build' | tr -d '"')
-package=$(nix-instantiate --eval --strict --json -E '(import ./nix/lib.nix).pipeline.package "OUT"' | tr -d '"')
-[ "$build" = "bash scripts/pipeline build" ] && [ "$package" = "bash scripts/pipeline package OUT" ] \
-  && ok "flake steps: $build; $package" || fail "flake steps: $build; $package"
+# The flake's build, package and verify steps are the pipeline script's, and
+# the non-Nix entry point runs that same script, all three steps.
+steps=$(nix-instantiate --eval --strict --json -E 'let p = (import ./nix/lib.nix).pipeline; in [ p.build (p.package "OUT") (p.verify "OUT") ]')
+[ "$steps" = '["bash scripts/pipeline build","bash scripts/pipeline package OUT","bash scripts/pipeline verify OUT"]' ] \
+  && ok "flake steps: $steps" || fail "flake steps: $steps"
 grep -q '"$ROOT/scripts/pipeline" all' scripts/build-lambda-zip && ok "scripts/build-lambda-zip runs scripts/pipeline all" \
   || fail "scripts/build-lambda-zip does not run scripts/pipeline all"
-grep -qx '  all) build; package "${2:-}" ;;' scripts/pipeline && ok "pipeline all = build then package" \
-  || fail "scripts/pipeline all is not build then package"
+grep -qx '  all) build; package "${2:-}"; verify "${2:-}" ;;' scripts/pipeline && ok "pipeline all = build, package, verify" \
+  || fail "scripts/pipeline all is not build, package, verify"
 
 echo "nix: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
