@@ -270,13 +270,19 @@ def _tracked_copy(dest):
 
 
 def test_two_clean_builds_in_different_directories_are_bit_for_bit_identical(tmp_path):
+    """Each build has its own checkout, target directory and toolchain cache,
+    so OpenSSL is compiled twice too (an hour apart, it must not differ)."""
     digests = []
     for name in ("first-checkout", "second/checkout"):
         tree = _tracked_copy(tmp_path / name)
         env = {k: v for k, v in os.environ.items() if k not in ("CARGO_TARGET_DIR", "SOURCE_DATE_EPOCH")}
+        env["LAMBDA_TOOLCHAIN_CACHE"] = str(tmp_path / f"cache-of-{name.replace('/', '-')}")
         result = run(["bash", tree / "scripts/build-lambda-zip"], cwd=tree, env=env)
         assert result.returncode == 0, result.stderr[-3000:]
         module = tree / "target/x86_64-unknown-linux-gnu/release/liblambda.so"
         archive = tree / "target/lambda/lambda.zip"
+        # OpenSSL records a build date; it must be the fixed epoch, not the day of the build.
+        built_on = re.findall(rb"built on: ([^\0]*)", module.read_bytes())
+        assert built_on == [b"Tue Jan  1 00:00:00 1980 UTC"], built_on
         digests.append((hashlib.sha256(module.read_bytes()).hexdigest(), hashlib.sha256(archive.read_bytes()).hexdigest()))
     assert digests[0] == digests[1], digests

@@ -13,6 +13,11 @@ target() { # target KEY: one value from toolchain/target.json
     "$ROOT/toolchain/target.json" "$1"
 }
 
+# The one build timestamp (1980-01-01, Nix stdenv's SOURCE_DATE_EPOCH too).
+# Not 0: OpenSSL's mkbuildinf.pl reads `$ENV{SOURCE_DATE_EPOCH} || time()`,
+# and Perl takes 0 as false, so 0 would record the build's own date.
+FIXED_EPOCH=315532800
+
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 2; }
 
