@@ -23,7 +23,7 @@
     }:
     let
       lib = import ./nix/lib.nix;
-      forSystems = nixpkgs.lib.genAttrs lib.devSystems;
+      forSystems = nixpkgs.lib.genAttrs lib.systems;
       perSystem =
         system:
         let
@@ -33,6 +33,7 @@
             pkgs = nixpkgs.legacyPackages.${system};
             inherit (scope.toolchain) craneLib rust;
             toolchain = call ./nix/toolchain.nix;
+            tools = call ./nix/tools.nix;
             src = call ./nix/source.nix;
             sysroot = call ./nix/sysroot.nix;
             lambda-audit = call ./nix/lambda-audit.nix;
@@ -43,22 +44,30 @@
           };
         in
         scope;
-      lambda = perSystem lib.lambdaSystem;
+      # Every system offers every output, built by that system: the Lambda
+      # artifact is x86_64 glibc 2.17 wherever it is built (zig cross-links).
+      scopes = forSystems perSystem;
     in
     {
-      packages.${lib.lambdaSystem} = {
-        default = lambda.lambda-zip;
-        inherit (lambda)
-          lambda-zip
-          lambda-audit
-          sysroot
-          docker-image
-          ;
-      };
+      packages = forSystems (
+        system:
+        let
+          scope = scopes.${system};
+        in
+        {
+          default = scope.lambda-zip;
+          inherit (scope)
+            lambda-zip
+            lambda-audit
+            sysroot
+            docker-image
+            ;
+        }
+      );
       devShells = forSystems (system: {
-        default = (perSystem system).devShell;
+        default = scopes.${system}.devShell;
       });
-      checks = forSystems (system: (perSystem system).checks);
+      checks = forSystems (system: scopes.${system}.checks);
       formatter = forSystems (system: nixpkgs.legacyPackages.${system}.nixfmt);
     };
 }

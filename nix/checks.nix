@@ -6,6 +6,7 @@
   craneLib,
   src,
   sysroot,
+  tools,
   lambda-audit,
   lambda-zip,
   ...
@@ -16,7 +17,7 @@ let
   testTools = [
     pkgs.gcc
     pkgs.binutils
-    pkgs.zig
+    tools
     pkgs.python3
     pkgs.patchelf
   ];
@@ -47,6 +48,9 @@ in
       cargoNextestExtraArgs = "-p lambda-audit";
       nativeBuildInputs = testTools;
       buildInputs = [ pkgs.zlib ];
+      # The fixture script calls scripts/bootstrap-tools, which finds the
+      # pinned zig on PATH (tools) and installs nothing.
+      postPatch = "patchShebangs --build scripts tests/fixtures";
       preCheck = lib.exportLines (lib.zigCacheEnv "$TMPDIR") + ''
         mkdir -p "$HOME"
         export LAMBDA_AUDIT_SYSTEM_LIB_DIRS="${pkgs.stdenv.cc.libc}/lib:${pkgs.zlib}/lib"

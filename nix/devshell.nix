@@ -2,6 +2,9 @@
 # sysroot's variables, so `scripts/pipeline all target/lambda` runs what
 # `nix build .#lambda-zip` runs (and `cargo zigbuild --release -p lambda
 # --target x86_64-unknown-linux-gnu.2.17` is its bare build step).
+# The build's tools are listed, not inherited with inputsFrom: that would also
+# bring crane's setup hooks into the shell (a traced `cargo` function, and a
+# temporary directory made in the checkout on entry).
 {
   pkgs,
   lib,
@@ -10,9 +13,7 @@
   ...
 }:
 craneLib.devShell {
-  # cargo-zigbuild, zig, python3, patchelf and lambda-audit, as the build has them.
-  inputsFrom = [ lambda-zip ];
-  packages = [
+  packages = lambda-zip.buildTools ++ [
     pkgs.cargo-nextest
     pkgs.binutils
     pkgs.nixfmt

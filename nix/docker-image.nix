@@ -5,7 +5,6 @@
   pkgs,
   lib,
   rust,
-  lambda-audit,
   lambda-zip,
   ...
 }:
@@ -26,15 +25,9 @@ pkgs.dockerTools.buildLayeredImage {
     pkgs.openssh
     pkgs.gnutar
     pkgs.gzip
-    pkgs.unzip
-    pkgs.python3
     pkgs.binutils
-    pkgs.patchelf
-    pkgs.zig
-    pkgs.cargo-zigbuild
     pkgs.stdenv.cc
     rust
-    lambda-audit
     pkgs.dockerTools.caCertificates
     pkgs.dockerTools.usrBinEnv
     pkgs.dockerTools.binSh
@@ -42,7 +35,9 @@ pkgs.dockerTools.buildLayeredImage {
       extraPasswdLines = [ "${user}:x:1000:1000:CI user:${home}:/bin/bash" ];
       extraGroupLines = [ "${user}:x:1000:" ];
     })
-  ];
+  ]
+  # zig, cargo-zigbuild, python3, patchelf, unzip and lambda-audit, as the build has them.
+  ++ lambda-zip.buildTools;
   extraCommands = ''
     mkdir -p tmp ${builtins.substring 1 (-1) home}/project
     chmod 1777 tmp

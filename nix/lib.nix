@@ -18,12 +18,19 @@ rec {
   auditProfile = target.auditProfile;
   handler = target.handler;
 
-  # Systems the flake evaluates on; the Lambda artifact itself is x86_64.
+  # The build systems the flake offers, each with every output: the Lambda
+  # artifact is always x86_64 glibc 2.17 (zig cross-links it on aarch64-linux),
+  # and each system's packages are built by that system. Darwin is not
+  # offered: zig's wheel for it exists, but crane's Linux sandbox steps and the
+  # tests' gcc/ELF fixtures do not run there (use a Linux builder).
   lambdaSystem = "x86_64-linux";
-  devSystems = [
-    "x86_64-linux"
-    "aarch64-linux"
-  ];
+  systems = builtins.attrNames target.toolWheels;
+
+  # The pinned zig and cargo-zigbuild wheels for one build system.
+  toolWheelsFor =
+    system:
+    target.toolWheels.${system}
+      or (throw "lambda toolchain: no zig/cargo-zigbuild wheels pinned for ${system} (toolchain/target.json offers ${builtins.concatStringsSep ", " systems})");
 
   # What openssl-sys reads: the same three variables scripts/build-openssl
   # prints, pointing at a static OpenSSL installed under `prefix`.
@@ -33,13 +40,23 @@ rec {
     OPENSSL_INCLUDE_DIR = "${prefix}/include";
   };
 
+  # The one OpenSSL recipe (both paths run it), as a store file of its own so
+  # that no other script change rebuilds the sysroot.
+  opensslRecipe = ../scripts/openssl-recipe;
+
   # The names, checked against toolchain/target.json by tests/nix/lib-test.nix.
   sysrootVariables = builtins.attrNames (sysrootEnv "/prefix");
 
   # OpenSSL for the runtime: the flake builds 1.0.2u from the upstream tarball.
   openssl = {
     version = "1.0.2u";
-    url = "https://www.openssl.org/source/openssl-1.0.2u.tar.gz";
+    # The release location, where openssl.org keeps superseded releases, and
+    # the project's own release assets (fetchurl tries them in order, one hash).
+    urls = [
+      "https://www.openssl.org/source/openssl-1.0.2u.tar.gz"
+      "https://www.openssl.org/source/old/1.0.2/openssl-1.0.2u.tar.gz"
+      "https://github.com/openssl/openssl/releases/download/OpenSSL_1_0_2u/openssl-1.0.2u.tar.gz"
+    ];
     sha256 = "ecd0c6ffb493dd06707d38b14bb4d8c2288bb7033735606569d8f90f89669d16";
     openssldir = target.opensslDir;
     configureFlags = target.opensslConfigureFlags;
@@ -59,12 +76,18 @@ rec {
   };
 
   # Shell lines exporting an attribute set; values are double-quoted so that
-  # $TMPDIR and the like expand when the build runs.
+  # $TMPDIR and the like expand when the build runs. Every line ends with a
+  # newline, so whatever is appended starts a line of its own.
   exportLines =
     env:
-    builtins.concatStringsSep "\n" (
-      map (name: "export ${name}=\"${builtins.getAttr name env}\"") (builtins.attrNames env)
+    builtins.concatStringsSep "" (
+      map (name: "export ${name}=\"${builtins.getAttr name env}\"\n") (builtins.attrNames env)
     );
+
+  # The hook both the dependency-only and the final build of the zip run
+  # before cargo: the same --remap-path-prefix flags in both (cargo
+  # fingerprints them), so the final build reuses every dependency.
+  remapPathsHook = vendorDir: "vendor_dir=${vendorDir}\n" + builtins.readFile ./remap-paths.sh;
 
   # The pipeline steps the flake runs: the same script CI runs (scripts/pipeline).
   # (Called through bash: the sandbox has no /usr/bin/env for the shebang.)

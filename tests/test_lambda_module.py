@@ -204,6 +204,41 @@ def test_pipeline_verify_passes_the_build_and_refuses_the_seed_failures(audit_bi
     assert re.search(r"@GLIBC_2\.(1[89]|[2-9]\d)", newer_glibc.stdout), newer_glibc.stdout
 
 
+def test_pipeline_verify_refuses_a_package_changed_after_zipping_or_holding_a_store_path(audit_bin, tmp_path):
+    """What crane's post-install hooks did to the flake's output (rewrote
+    package/ after lambda.zip was written), and a build-machine path in the zip."""
+
+    def verify(out):
+        return run(["bash", ROOT / "scripts/pipeline", "verify", out], env={**os.environ, "LAMBDA_AUDIT": str(audit_bin)})
+
+    def copy_of_the_build(name):
+        out = tmp_path / name
+        shutil.copytree(TARGET / "lambda", out)
+        return out
+
+    rewritten = copy_of_the_build("rewritten")
+    module = rewritten / "package" / "liblambda.so"
+    data = bytearray(module.read_bytes())
+    data[-1] ^= 0xFF
+    module.write_bytes(bytes(data))
+    result = verify(rewritten)
+    assert result.returncode == 1
+    assert "liblambda.so differs between the zip and" in result.stderr
+
+    extra = copy_of_the_build("extra")
+    (extra / "package" / "notes.txt").write_text("not zipped")
+    result = verify(extra)
+    assert result.returncode == 1 and "notes.txt is in" in result.stderr and "but not in the zip" in result.stderr
+
+    store = copy_of_the_build("store-path")
+    (store / "package" / "paths.txt").write_text("/nix/store/0123456789abcdfghijklmnpqrsvwxyz0-vendor-cargo-deps/x\n")
+    with zipfile.ZipFile(store / "lambda.zip", "a") as archive:
+        archive.write(store / "package" / "paths.txt", "paths.txt")
+    result = verify(store)
+    assert result.returncode == 1
+    assert "paths.txt contains the build-machine path /nix/store/" in result.stderr
+
+
 def test_the_zip_imports_and_answers_in_the_bullseye_chroot(rootfs, lambda_zip):
     rootfs.clear_task()
     with zipfile.ZipFile(lambda_zip) as archive:

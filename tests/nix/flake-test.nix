@@ -26,8 +26,9 @@ let
     };
   };
 
-  pkgsFor = system: {
+  pkgsFor = system: rec {
     lib = stubLib;
+    built = builtOn system;
     stdenv = {
       hostPlatform.system = system;
       cc = {
@@ -38,16 +39,17 @@ let
       mkDerivation =
         f:
         let
-          args = f { finalPackage = "/nix/store/sysroot"; };
+          args = if builtins.isFunction f then f { finalPackage = "/nix/store/sysroot"; } else f;
         in
-        built "sysroot" (args // args.passthru or { });
+        built "drv" (args // args.passthru or { });
     };
     fetchurl = args: args;
+    unzip = "/nix/store/unzip";
     runCommand =
       name: env: script:
       built "run" { inherit name env script; };
     dockerTools = {
-      buildLayeredImage = args: args;
+      buildLayeredImage = built "image";
       caCertificates = "ca-certificates";
       usrBinEnv = "usr-bin-env";
       binSh = "bin-sh";
@@ -78,30 +80,30 @@ let
         "patchelf"
         "perl"
         "python3"
-        "unzip"
-        "zig"
         "zlib"
       ]
   );
 
-  # A stand-in derivation: its arguments, what built it, and a store path.
-  built =
-    kind: args:
+  # A stand-in derivation: its arguments, what built it, for which system,
+  # and a store path that names both.
+  builtOn =
+    system: kind: args:
     args
     // args.passthru or { }
     // {
-      inherit kind;
-      outPath = "/nix/store/${kind}-${args.pname or "x"}";
+      inherit kind system;
+      outPath = "/nix/store/${system}-${kind}-${args.pname or "x"}";
     };
 
   craneLibFor = pkgs: toolchain: {
     inherit toolchain;
-    buildPackage = built "package";
-    buildDepsOnly = built "deps";
-    cargoNextest = built "nextest";
-    cargoClippy = built "clippy";
-    cargoFmt = built "fmt";
-    devShell = built "shell";
+    buildPackage = pkgs.built "package";
+    buildDepsOnly = pkgs.built "deps";
+    cargoNextest = pkgs.built "nextest";
+    cargoClippy = pkgs.built "clippy";
+    cargoFmt = pkgs.built "fmt";
+    devShell = pkgs.built "shell";
+    vendorCargoDeps = args: pkgs.built "vendor" (args // { pname = "cargo-deps"; });
     crateNameFromCargoToml =
       { cargoToml }:
       let
@@ -118,12 +120,12 @@ let
     self = { };
     nixpkgs = {
       lib = stubLib;
-      legacyPackages = stubLib.genAttrs lib.devSystems pkgsFor;
+      legacyPackages = stubLib.genAttrs lib.systems pkgsFor;
     };
     crane.mkLib = pkgs: {
       overrideToolchain = f: craneLibFor pkgs (f pkgs);
     };
-    fenix.packages = stubLib.genAttrs lib.devSystems (system: {
+    fenix.packages = stubLib.genAttrs lib.systems (system: {
       combine = parts: { combined = parts; };
       stable.withComponents = components: { inherit components; };
       targets.${lib.rustTarget}.stable.rust-std = "rust-std-${lib.rustTarget}";
@@ -139,10 +141,65 @@ let
       inherit lib;
     }).rust.combined;
   x86 = outputs.packages.x86_64-linux;
+  arm = outputs.packages.aarch64-linux;
+  zip = x86.lambda-zip;
+  deps = zip.cargoArtifacts;
   image = x86.docker-image;
   shell = outputs.devShells.aarch64-linux.default;
-  buildTools = (builtins.head shell.inputsFrom).nativeBuildInputs;
   checks = outputs.checks.x86_64-linux;
+  names = set: builtins.attrNames set;
+  tools = builtins.head zip.nativeBuildInputs;
+  # Every derivation a system's outputs are made of, as far as the stand-ins show.
+  derivationsOf =
+    system:
+    let
+      packages = outputs.packages.${system};
+      checks = outputs.checks.${system};
+    in
+    builtins.attrValues packages
+    ++ builtins.attrValues checks
+    ++ [
+      outputs.devShells.${system}.default
+      packages.lambda-zip.cargoArtifacts
+      (builtins.head packages.lambda-zip.nativeBuildInputs)
+    ];
+
+  # The shell strings each derivation hands to stdenv and crane, by name;
+  # tests/nix/hooks-test.sh runs them under bash (syntax, and set -eu).
+  hookAttrs = [
+    "postPatch"
+    "configurePhase"
+    "preBuild"
+    "buildPhase"
+    "buildPhaseCargoCommand"
+    "preCheck"
+    "installPhase"
+    "installPhaseCommand"
+    "shellHook"
+    "script"
+    "extraCommands"
+    "fakeRootCommands"
+  ];
+  hooks = builtins.listToAttrs (
+    builtins.concatMap (
+      system:
+      builtins.concatMap (
+        drv:
+        builtins.concatMap (
+          attr:
+          if builtins.isString (drv.${attr} or null) then
+            [
+              {
+                name = "${system} ${drv.kind}-${drv.pname or drv.name or "x"} ${attr}";
+                value = drv.${attr};
+              }
+            ]
+          else
+            [ ]
+        ) hookAttrs
+      ) (derivationsOf system)
+    ) lib.systems
+  );
 
   tests = {
     inputsAreThePinnedOnes =
@@ -150,26 +207,81 @@ let
       && flake.inputs.crane.url == "github:ipetkov/crane/v0.23.4"
       && flake.inputs.fenix.inputs.rust-analyzer-src.follows == ""
       && flake.inputs.fenix.inputs.nixpkgs.follows == "nixpkgs";
-    packagesAreAllThere =
-      builtins.attrNames x86 == [
+    # Every system offers the same outputs, each built by that system.
+    systemsAreTheOnesWithPinnedTools = lib.systems == [
+      "aarch64-linux"
+      "x86_64-linux"
+    ];
+    packagesAreAllThereOnEverySystem = builtins.all (
+      system:
+      names outputs.packages.${system} == [
         "default"
         "docker-image"
         "lambda-audit"
         "lambda-zip"
         "sysroot"
-      ];
+      ]
+    ) lib.systems;
+    outputSetsCoverTheSameSystems = builtins.all (set: names set == lib.systems) [
+      outputs.packages
+      outputs.checks
+      outputs.devShells
+      outputs.formatter
+    ];
+    eachSystemBuildsItsOwnOutputs = builtins.all (
+      system: builtins.all (drv: drv.system == system) (derivationsOf system)
+    ) lib.systems;
+    aarch64AuditsItsOwnZip =
+      builtins.match ".*${arm.lambda-zip}.*" outputs.checks.aarch64-linux.lambda-zip-audit.script != null;
     defaultIsTheZip = x86.default == x86.lambda-zip;
     lambdaZipRunsThePipeline =
-      x86.lambda-zip.buildPhaseCargoCommand == lib.pipeline.build
-      && x86.lambda-zip.installPhaseCommand == lib.pipeline.package "$out";
+      zip.buildPhaseCargoCommand == lib.pipeline.build
+      && zip.installPhaseCommand == lib.pipeline.package "$out";
+    # Build-breaker 1: crane's post-build hook wants a cargo build log.
+    lambdaZipSkipsCranesBuildLogInstall = zip.doNotPostBuildInstallCargoBinaries or false;
+    # Nothing may change package/ after the zip was written from it.
+    lambdaZipIsNotRewrittenAfterZipping =
+      builtins.all (attr: zip.${attr} or false) [
+        "dontFixup"
+        "doNotRemoveReferencesToVendorDir"
+        "doNotRemoveReferencesToRustToolchain"
+      ];
+    # Dependencies compile once: both builds get the same flags and vendored crates.
+    dependencyAndFinalBuildShareRemaps =
+      deps.preBuild == zip.preBuild
+      && deps.cargoVendorDir == zip.cargoVendorDir
+      && builtins.match ".*vendor_dir=${zip.cargoVendorDir}\n.*CARGO_ENCODED_RUSTFLAGS.*" zip.preBuild != null;
+    dependenciesAreBuiltByZigbuild =
+      deps.buildPhaseCargoCommand
+      == "cargo zigbuild --locked --release -p lambda --target x86_64-unknown-linux-gnu.2.17";
+    # The sandbox has no /usr/bin/env: scripts the builds run are patched first.
+    scriptsArePatchedWhereTheyRun =
+      zip.postPatch or "" == "patchShebangs --build scripts"
+      && checks.nextest.postPatch or "" == "patchShebangs --build scripts tests/fixtures"
+      && builtins.match ".*patchShebangs --build \..*" x86.sysroot.buildPhase != null;
+    # One zig and cargo-zigbuild: the pinned wheels, in every build that compiles.
+    theBuildsUseThePinnedWheels =
+      map (f: f.url) tools.srcs == map (w: w.url) lib.target.toolWheels.x86_64-linux
+      && map (f: f.sha256) tools.srcs == map (w: w.sha256) lib.target.toolWheels.x86_64-linux
+      && builtins.elem tools x86.sysroot.nativeBuildInputs
+      && builtins.elem tools checks.nextest.nativeBuildInputs
+      && !(builtins.any (p: p == "/nix/store/zig" || p == "/nix/store/cargo-zigbuild") (
+        zip.nativeBuildInputs ++ checks.nextest.nativeBuildInputs ++ image.contents
+      ));
+    aarch64BuildsUseTheAarch64Wheels =
+      map (f: f.url) (builtins.head arm.lambda-zip.nativeBuildInputs).srcs
+      == map (w: w.url) lib.target.toolWheels.aarch64-linux;
+    sysrootRunsTheSharedRecipe =
+      builtins.match ".*\nbash /nix/store/[a-z0-9]{32}-openssl-recipe \"\\$PWD\" [^\n]* x86_64-linux-gnu\.2\.17 /etc/pki/tls no-shared.*" x86.sysroot.buildPhase != null
+      && x86.sysroot.version == "1.0.2u";
     lambdaAuditIsItsOwnPackage =
       x86.lambda-audit.pname == "lambda-audit"
       && x86.lambda-audit.cargoExtraArgs == "--locked -p lambda-audit";
-    sysrootIsOpenSSL102u = x86.sysroot.version == "1.0.2u";
-    devShellsOnBothSystems = builtins.attrNames outputs.devShells == sort lib.devSystems;
-    devShellHasTheSysrootAndAudit =
-      shell.env.OPENSSL_STATIC == "1"
-      && builtins.elem "/nix/store/cargo-zigbuild" buildTools
+    # `nix develop` gets the build's tools without crane's build hooks.
+    devShellHasTheBuildToolsButNoHooks =
+      !(shell ? inputsFrom)
+      && builtins.all (p: builtins.elem p shell.packages) arm.lambda-zip.buildTools or [ null ]
+      && shell.env.OPENSSL_STATIC == "1"
       && builtins.match ".*/bin/lambda-audit" shell.env.LAMBDA_AUDIT != null;
     aarch64ToolchainAddsTheLambdaStd =
       builtins.elem "rust-std-x86_64-unknown-linux-gnu" (toolchainOn "aarch64-linux")
@@ -180,7 +292,7 @@ let
       in
       builtins.elem "clippy" components && builtins.elem "rustfmt" components;
     checksAreAllThere =
-      builtins.attrNames checks == [
+      names checks == [
         "clippy"
         "fmt"
         "lambda-zip-audit"
@@ -202,23 +314,23 @@ let
     imageHasTheBuildVariables =
       builtins.elem "OPENSSL_STATIC=1" image.config.Env
       && builtins.elem "LAMBDA_AUDIT=${x86.lambda-audit}/bin/lambda-audit" image.config.Env;
-    imageHasTheTools = builtins.all (p: builtins.elem p image.contents) [
-      "/nix/store/bashInteractive"
-      "/nix/store/coreutils"
-      "/nix/store/git"
-      "/nix/store/openssh"
-      "/nix/store/gnutar"
-      "/nix/store/gzip"
-      "ca-certificates"
-    ];
-    formatterOnBothSystems = builtins.attrNames outputs.formatter == sort lib.devSystems;
-    checksOnBothSystems = builtins.attrNames outputs.checks == sort lib.devSystems;
-    aarch64ChecksBuildTheX86Zip =
-      outputs.checks.aarch64-linux.lambda-zip-audit.env.nativeBuildInputs != [ ];
+    imageHasTheTools = builtins.all (p: builtins.elem p image.contents) (
+      [
+        "/nix/store/bashInteractive"
+        "/nix/store/coreutils"
+        "/nix/store/git"
+        "/nix/store/openssh"
+        "/nix/store/gnutar"
+        "/nix/store/gzip"
+        "ca-certificates"
+      ]
+      ++ zip.buildTools
+    );
+    hooksAreCollected = builtins.length (builtins.attrNames hooks) > 10;
   };
   failed = builtins.filter (name: !tests.${name}) (builtins.attrNames tests);
 in
 {
-  inherit failed;
+  inherit failed hooks;
   count = builtins.length (builtins.attrNames tests);
 }

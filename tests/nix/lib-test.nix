@@ -11,21 +11,22 @@ let
 
   # Stand-ins: packages are their names; crane and stdenv return their arguments.
   pkgs = {
-    cargo-zigbuild = "cargo-zigbuild";
-    zig = "zig";
     python3 = "python3";
     patchelf = "patchelf";
     perl = "perl";
+    unzip = "unzip";
     fetchurl = args: args;
     stdenv.mkDerivation = f: f { finalPackage = "/nix/store/sysroot"; };
   };
   craneLib = {
     buildPackage = args: args;
     buildDepsOnly = args: args // { depsOnly = true; };
+    vendorCargoDeps = args: "/nix/store/vendor";
   };
-  sysroot = import ../../nix/sysroot.nix { inherit pkgs lib; };
+  tools = "/nix/store/tools";
+  sysroot = import ../../nix/sysroot.nix { inherit pkgs lib tools; };
   lambdaZip = import ../../nix/lambda-zip.nix {
-    inherit pkgs lib craneLib;
+    inherit pkgs lib craneLib tools;
     src = "/src";
     sysroot = sysroot // sysroot.passthru;
     lambda-audit = "/nix/store/lambda-audit";
@@ -48,10 +49,14 @@ let
     opensslIsThePinnedTarball =
       sysroot.src.sha256 == "ecd0c6ffb493dd06707d38b14bb4d8c2288bb7033735606569d8f90f89669d16"
       && sysroot.version == "1.0.2u";
-    opensslIsCompiledByZigForGlibc217 =
-      builtins.match ".*CC='zig cc -target x86_64-linux-gnu\\.2\\.17'.*" sysroot.buildPhase != null;
-    opensslDirIsAmazonLinuxs =
-      builtins.match ".*--openssldir=/etc/pki/tls.*" sysroot.configurePhase != null;
+    # openssl.org moves superseded releases to source/old/<series>/.
+    opensslHasTheOldReleasesLocationAndAMirror =
+      builtins.elem "https://www.openssl.org/source/old/1.0.2/openssl-1.0.2u.tar.gz" sysroot.src.urls
+      && builtins.length sysroot.src.urls >= 3;
+    opensslIsCompiledByThePinnedZigForGlibc217 =
+      builtins.match ".* x86_64-linux-gnu\\.2\\.17 .*" sysroot.buildPhase != null
+      && builtins.elem tools sysroot.nativeBuildInputs;
+    opensslDirIsAmazonLinuxs = builtins.match ".* /etc/pki/tls no-shared .*" sysroot.buildPhase != null;
     zigCachesAreUnderTmp =
       builtins.attrNames (lib.zigCacheEnv "/t") == [
         "CARGO_ZIGBUILD_CACHE_DIR"
@@ -60,7 +65,25 @@ let
         "ZIG_GLOBAL_CACHE_DIR"
         "ZIG_LOCAL_CACHE_DIR"
       ];
-    exportLinesExpandAtBuildTime = lib.exportLines { A = "$TMPDIR/a"; } == "export A=\"$TMPDIR/a\"";
+    exportLinesExpandAtBuildTime = lib.exportLines { A = "$TMPDIR/a"; } == "export A=\"$TMPDIR/a\"\n";
+    # Whatever is appended to the exports starts a line of its own (build-breaker 3).
+    exportLinesEndEveryLine =
+      lib.exportLines {
+        A = "a";
+        B = "b";
+      } == "export A=\"a\"\nexport B=\"b\"\n";
+    toolWheelsAreThePinnedVersions = builtins.all (
+      system:
+      map (w: w.name) (lib.toolWheelsFor system) == [
+        "ziglang"
+        "cargo-zigbuild"
+      ]
+      && builtins.all (
+        w: builtins.match ".*-(${target.zigVersion}|${target.cargoZigbuildVersion})-py3-none-.*\\.whl" w.url != null
+      ) (lib.toolWheelsFor system)
+    ) lib.systems;
+    toolWheelsFailClearlyElsewhere =
+      !(builtins.tryEval (lib.toolWheelsFor "x86_64-darwin")).success;
     targetsAreGlibc217 =
       lib.zigbuildTarget == "x86_64-unknown-linux-gnu.2.17"
       && lib.zigTarget == "x86_64-linux-gnu.2.17";
@@ -79,6 +102,9 @@ let
     lambdaZipSeesTheSysroot =
       lambdaZip.env.OPENSSL_LIB_DIR == "/nix/store/sysroot/lib"
       && lambdaZip.env.LAMBDA_AUDIT == "/nix/store/lambda-audit/bin/lambda-audit";
+    lambdaZipRemapsTheVendoredCrates =
+      builtins.match ".*vendor_dir=/nix/store/vendor\n.*--remap-path-prefix=.*" lambdaZip.preBuild != null
+      && lambdaZip.cargoArtifacts.preBuild == lambdaZip.preBuild;
     lambdaZipHasWritableZigCaches =
       let
         pattern = ".*export ZIG_GLOBAL_CACHE_DIR=\"\\$TMPDIR/zig-global-cache\".*";

@@ -51,5 +51,20 @@ grep -q '"$ROOT/scripts/pipeline" all' scripts/build-lambda-zip && ok "scripts/b
 grep -qx '  all) build; package "${2:-}"; verify "${2:-}" ;;' scripts/pipeline && ok "pipeline all = build, package, verify" \
   || fail "scripts/pipeline all is not build, package, verify"
 
+# CircleCI builds in the image its publish job pushes (under one parameter).
+image_param=$(sed -n 's/^ *- image: << pipeline.parameters.\(.*\) >>$/\1/p' .circleci/config.yml)
+pushes=$(grep -c 'docker push "<< pipeline.parameters.'"$image_param"' >>"' .circleci/config.yml)
+[ "$image_param" = toolchain-image ] && [ "$pushes" = 1 ] && grep -q 'nix build .#docker-image' .circleci/config.yml \
+  && ok "CircleCI builds in the image its publish job builds (.#docker-image) and pushes" \
+  || fail "CircleCI: the build image ($image_param) is not the one the publish job pushes"
+
+# The flake's shell strings and the scripts it relies on, run for real.
+if out=$(bash tests/nix/hooks-test.sh 2>&1); then
+  ok "tests/nix/hooks-test.sh: $(echo "$out" | tail -1)"
+else
+  echo "$out" | grep -v '^ok: '
+  fail "tests/nix/hooks-test.sh"
+fi
+
 echo "nix: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

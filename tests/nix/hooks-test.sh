@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# What evaluation alone cannot show of the flake's build steps, run for real:
+#  1. every shell string the flake hands to stdenv and crane (hooks, phases,
+#     crane's cargo commands, runCommand scripts), taken from the outputs as
+#     tests/nix/flake-test.nix evaluates them, parses as bash;
+#  2. the hooks that only set up (postPatch, preBuild, preCheck, shellHook)
+#     run under stdenv's `set -eu -o pipefail` with stand-in variables;
+#  3. the path-remap hook names every vendored registry and crate, and the
+#     pipeline keeps the remaps it is given (so dependencies compile once);
+#  4. no step needs the network: with the pinned zig and cargo-zigbuild on
+#     PATH (as the flake puts them there), scripts/bootstrap-tools installs
+#     nothing and offers them.
+# Prints "ok: ..." / "FAILED: ..." lines and a closing count; exit 1 on failure.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+root=$PWD
+passed=0 failed=0
+ok() { echo "ok: $*"; passed=$((passed + 1)); }
+fail() { echo "FAILED: $*"; failed=$((failed + 1)); }
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+
+hooks=$scratch/hooks.json
+if ! nix-instantiate --eval --strict --json tests/nix/flake-test.nix -A hooks >"$hooks" 2>"$scratch/err"; then
+  fail "tests/nix/flake-test.nix does not evaluate: $(head -3 "$scratch/err")"
+  echo "nix hooks: $passed passed, $failed failed"
+  exit 1
+fi
+count=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$hooks")
+[ "$count" -ge 20 ] && ok "$count hook strings collected from both systems' outputs" || fail "only $count hook strings collected"
+
+# One file per hook: NAME (system, derivation, attribute) -> its script.
+mkdir -p "$scratch/h"
+python3 - "$hooks" "$scratch/h" <<'PY'
+import json, os, sys
+for i, (name, script) in enumerate(sorted(json.load(open(sys.argv[1])).items())):
+    with open(os.path.join(sys.argv[2], f"{i:03d}"), "w") as f:
+        f.write(f"# {name}\n{script}\n")
+PY
+
+for file in "$scratch"/h/*; do
+  name=$(head -1 "$file" | cut -c3-)
+  if out=$(bash -n "$file" 2>&1); then ok "parses: $name"; else fail "does not parse: $name: $out"; fi
+  case "$name" in
+    *" postPatch" | *" preBuild" | *" preCheck" | *" shellHook") ;;
+    *) continue ;;
+  esac
+  # As stdenv runs it: errexit, nounset, pipefail; stdenv's functions stand in.
+  work=$scratch/run; rm -rf "$work"; mkdir -p "$work/tmp" "$work/source/scripts" "$work/source/tests/fixtures"
+  if out=$(cd "$work/source" && TMPDIR=$work/tmp NIX_BUILD_TOP=$work bash -c '
+      set -eu -o pipefail
+      patchShebangs() { [ "$1" = --build ] || { echo "patchShebangs without --build"; return 1; }; shift; for d; do [ -e "$d" ] || { echo "no $d"; return 1; }; done; }
+      runHook() { :; }
+      source "$1"
+      if [ -n "${CARGO_ENCODED_RUSTFLAGS+set}" ]; then
+        case "$CARGO_ENCODED_RUSTFLAGS" in *--remap-path-prefix=$PWD=/build*) ;; *) echo "no remap of the source root"; exit 1 ;; esac
+      fi' _ "$file" 2>&1); then
+    ok "runs under set -eu -o pipefail: $name"
+  else
+    fail "fails under set -eu -o pipefail: $name: $(echo "$out" | tr '\n' ' ' | cut -c1-300)"
+  fi
+done
+
+# 3. The remap hook over a vendored tree shaped as crane's vendorCargoDeps makes it.
+v=$scratch/vendor
+mkdir -p "$v/deps" "$v/registry" "$v/crate-src/serde-1.0.0"
+ln -s "$v/registry" "$v/deps/c19b7c6f"
+ln -s "$v/crate-src/serde-1.0.0" "$v/registry/serde-1.0.0"
+printf '[source.crates-io]\nreplace-with = "nix-sources-c19b7c6f"\n[source.nix-sources-c19b7c6f]\n  directory = "%s"\n' "$v/deps/c19b7c6f" >"$v/deps/config.toml"
+hook=$(nix-instantiate --eval --strict --json -E "(import $root/nix/lib.nix).remapPathsHook \"$v/deps\"" | python3 -c 'import json,sys; print(json.load(sys.stdin))')
+flags=$(mkdir -p "$scratch/source with space" && cd "$scratch/source with space" && bash -c "set -eu -o pipefail; $hook"$'\n''printf "%s" "$CARGO_ENCODED_RUSTFLAGS"' | tr '\037' '\n')
+expected="--remap-path-prefix=$scratch/source with space=/build
+--remap-path-prefix=$v/deps=/cargo/vendor
+--remap-path-prefix=$v/deps/c19b7c6f=/cargo/registry
+--remap-path-prefix=$v/crate-src/serde-1.0.0=/cargo/registry/serde-1.0.0"
+[ "$flags" = "$expected" ] && ok "remap hook: source root (with a space), vendor dir, registry, each crate's store path" \
+  || fail "remap hook gave:"$'\n'"$flags"
+
+# The pipeline keeps remaps it is given, and encodes its own so that a path
+# with a space survives. A stand-in cargo-zigbuild records what cargo gives it.
+stub=$scratch/stub-bin
+mkdir -p "$stub"
+cat >"$stub/cargo-zigbuild" <<'SH'
+#!/usr/bin/env bash
+printf '%s' "${CARGO_ENCODED_RUSTFLAGS:-}" >"$RECORD"
+mkdir -p "$CARGO_TARGET_DIR/x86_64-unknown-linux-gnu/release" && : >"$CARGO_TARGET_DIR/x86_64-unknown-linux-gnu/release/liblambda.so"
+SH
+chmod +x "$stub/cargo-zigbuild"
+pipeline_flags() { # pipeline_flags ENV...: the flags cargo received from scripts/pipeline build
+  env PATH="$stub:$PATH" OPENSSL_STATIC=1 OPENSSL_LIB_DIR=/x OPENSSL_INCLUDE_DIR=/x RECORD="$scratch/record" \
+    CARGO_TARGET_DIR="$scratch/target dir" CARGO_HOME="$scratch/cargo home" "$@" \
+    bash scripts/pipeline build >/dev/null 2>"$scratch/pipeline.err" || { cat "$scratch/pipeline.err"; return 1; }
+  tr '\037' '\n' <"$scratch/record"
+}
+given=$'--remap-path-prefix=/build/source=/build\x1f--remap-path-prefix=/nix/store/v=/cargo/vendor'
+got=$(pipeline_flags CARGO_ENCODED_RUSTFLAGS="$given")
+[ "$got" = "$(printf '%s' "$given" | tr '\037' '\n')" ] && ok "pipeline build keeps the remaps the flake gives both builds" \
+  || fail "pipeline build changed the given remaps: $got"
+got=$(pipeline_flags RUSTFLAGS="-C target-cpu=x86-64")
+expected="--remap-path-prefix=$root=/build
+--remap-path-prefix=$scratch/cargo home=/cargo
+--remap-path-prefix=$scratch/target dir=/target
+-C
+target-cpu=x86-64"
+[ "$got" = "$expected" ] && ok "pipeline build: its own remaps as encoded flags (paths with spaces intact), the caller's RUSTFLAGS kept" \
+  || fail "pipeline build flags:"$'\n'"$got"
+
+# 4. No network in the sandbox: the pinned tools on PATH are used as they are.
+if tools=$(bash scripts/bootstrap-tools 2>"$scratch/bootstrap.err"); then
+  copy=$scratch/checkout
+  mkdir -p "$copy"
+  cp -R scripts toolchain "$copy/"
+  offered=$(env PATH="$tools:$PATH" PIP_NO_INDEX=1 PIP_INDEX_URL=http://127.0.0.1:9/ bash "$copy/scripts/bootstrap-tools" 2>&1)
+  if [ "$offered" = "$tools" ] && [ ! -e "$copy/.tools" ]; then
+    ok "bootstrap-tools offers the pinned zig and cargo-zigbuild on PATH and installs nothing"
+  else
+    fail "bootstrap-tools with the pinned tools on PATH: '$offered' (installed: $(ls "$copy" | tr '\n' ' '))"
+  fi
+  mkdir -p "$scratch/old-zig"
+  printf '#!/bin/sh\necho 0.9.0\n' >"$scratch/old-zig/zig"; chmod +x "$scratch/old-zig/zig"
+  ln -s "$tools/cargo-zigbuild" "$scratch/old-zig/cargo-zigbuild"
+  out=$(env PATH="$scratch/old-zig:$PATH" PIP_NO_INDEX=1 bash "$copy/scripts/bootstrap-tools" 2>&1)
+  [ "$out" != "$scratch/old-zig" ] && ok "bootstrap-tools does not take another zig version from PATH" \
+    || fail "bootstrap-tools took zig 0.9.0 from PATH"
+else
+  fail "scripts/bootstrap-tools: $(tail -3 "$scratch/bootstrap.err")"
+fi
+
+echo "nix hooks: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
