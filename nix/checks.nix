@@ -71,8 +71,19 @@ in
 
   fmt = craneLib.cargoFmt { inherit src; };
 
-  nixfmt = pkgs.runCommand "nixfmt-check" { nativeBuildInputs = [ pkgs.nixfmt ]; } ''
-    nixfmt --check ${../flake.nix} ${../nix}/*.nix ${../tests/nix}/*.nix
-    touch $out
-  '';
+  # The files and the command scripts/test runs with the pinned nixfmt_rs
+  # (toolchain/target.json: nixFiles), here with nixpkgs' nixfmt: the judge.
+  nixfmt =
+    let
+      fs = pkgs.lib.fileset;
+      nixSources = fs.toSource {
+        root = ../.;
+        fileset = fs.fileFilter (file: file.hasExt "nix") ../.;
+      };
+    in
+    pkgs.runCommand "nixfmt-check" { nativeBuildInputs = [ pkgs.nixfmt ]; } ''
+      cd ${nixSources}
+      nixfmt --check ${builtins.concatStringsSep " " lib.target.nixFiles}
+      touch $out
+    '';
 }

@@ -33,9 +33,12 @@ let
     strictDeps = true;
     nativeBuildInputs = buildTools;
     env = buildEnv;
-    preBuild = lib.exportLines (lib.zigCacheEnv "$TMPDIR") + ''
-      mkdir -p "$HOME"
-    '' + lib.remapPathsHook cargoVendorDir;
+    preBuild =
+      lib.exportLines (lib.zigCacheEnv "$TMPDIR")
+      + ''
+        mkdir -p "$HOME"
+      ''
+      + lib.remapPathsHook cargoVendorDir;
     doCheck = false;
   };
 in

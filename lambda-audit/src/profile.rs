@@ -329,6 +329,39 @@ mod tests {
         }
     }
 
+    /// The project stands alone: each built-in profile cites the project's own
+    /// docs (or a script of the project), never a path outside the repository,
+    /// and every section it cites of docs/runtime-facts.md exists.
+    #[test]
+    fn builtin_profiles_cite_only_the_projects_own_sources() {
+        let facts = include_str!("../../docs/runtime-facts.md");
+        let headings: Vec<&str> = facts.lines().filter(|l| l.starts_with('#')).collect();
+        for profile in Profile::builtins() {
+            for source in &profile.sources {
+                assert!(!source.contains(".."), "{}: {source}", profile.name);
+                assert!(
+                    source.starts_with("docs/runtime-facts.md §") || source.contains("(scripts/"),
+                    "{}: {source}",
+                    profile.name
+                );
+                let cited = source
+                    .split('§')
+                    .skip(1)
+                    .map(|s| s.split([' ', ',']).next().unwrap_or(""));
+                for section in cited {
+                    let (sub, top) = (format!(" {section} "), format!(" {section}. "));
+                    assert!(
+                        headings
+                            .iter()
+                            .any(|h| h.contains(&sub) || h.contains(&top)),
+                        "{} cites §{section}, which docs/runtime-facts.md does not have",
+                        profile.name
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn a_profile_of_another_schema_is_refused() {
         let text = include_str!("../profiles/amazonlinux-2.json").replacen(

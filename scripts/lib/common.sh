@@ -1,6 +1,8 @@
 # Sourced by every script in scripts/: paths, caches and the target
 # definition (toolchain/target.json, which nix/lib.nix reads too).
 set -euo pipefail
+# $(...) fails when a command in it fails, as the rest of the script does.
+shopt -s inherit_errexit
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # Downloads and slow builds are cached outside the checkout, under a stable
@@ -24,4 +26,54 @@ die() { printf 'error: %s\n' "$*" >&2; exit 2; }
 # Writes files into place only when complete: DEST appears whole or not at all.
 atomic_dir() { # atomic_dir TMPDIR DEST
   rm -rf "$2.old"; [ ! -e "$2" ] || mv "$2" "$2.old"; mv "$1" "$2"; rm -rf "$2.old"
+}
+
+# timed NAME COMMAND...: says NAME, runs it, then says how long it took, so a
+# long run shows where the minutes go. (Not `"$@" || ...`: that would switch
+# off errexit inside a function it runs; a failure exits as it would untimed.)
+timed() {
+  local name=$1 started=$SECONDS
+  shift
+  say "$name"
+  "$@"
+  say "$name: done in $((SECONDS - started)) s"
+}
+
+# ensure_debs "PACKAGE:PROBE:WHY"...: installs each Debian package whose PROBE
+# (a command, or a file when it starts with /) is missing, with apt-get when
+# run as root, one line per package saying why; otherwise stops with one line
+# naming them all.
+ensure_debs() {
+  local spec package probe why missing=() reasons=()
+  for spec in "$@"; do
+    IFS=: read -r package probe why <<<"$spec"
+    if [[ $probe == /* ]]; then [ -e "$probe" ] && continue; else command -v "$probe" >/dev/null && continue; fi
+    missing+=("$package")
+    reasons+=("$package ($why)")
+  done
+  [ ${#missing[@]} -gt 0 ] || return 0
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+    die "missing: $(IFS=,; echo "${reasons[*]}"); on Debian/Ubuntu: sudo apt-get install ${missing[*]}"
+  fi
+  local reason
+  for reason in "${reasons[@]}"; do say "installing $reason"; done
+  timed "apt-get install ${missing[*]}" apt_install "${missing[@]}"
+}
+apt_install() {
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"; } >/dev/null \
+    || die "apt-get install $* failed"
+}
+
+# What building the zip needs beyond Rust: cargo itself comes from rustup.
+build_debs=(
+  "patchelf:patchelf:lambda-audit bundle rewrites sonames and DT_RPATH"
+  "gcc:cc:cargo links build scripts with the host C compiler"
+  "make:make:OpenSSL's build"
+  "perl:perl:OpenSSL's Configure"
+  "binutils:readelf:the verify step reads the module with readelf"
+  "unzip:unzip:the verify step lists the zip"
+  "python3-pip:pip3:installs the pinned zig and cargo-zigbuild wheels"
+)
+ensure_cargo() {
+  command -v cargo >/dev/null || die "cargo is missing: install Rust with rustup (https://rustup.rs), then run again"
 }

@@ -23,66 +23,69 @@ let
     fileset = {
       unions = sets: { inherit sets; };
       toSource = args: "/nix/store/source";
+      fileFilter = predicate: path: { inherit predicate path; };
     };
   };
 
-  pkgsFor = system: rec {
-    lib = stubLib;
-    built = builtOn system;
-    stdenv = {
-      hostPlatform.system = system;
-      cc = {
-        outPath = "/nix/store/cc";
-        libc = "/nix/store/glibc";
+  pkgsFor =
+    system:
+    rec {
+      lib = stubLib;
+      built = builtOn system;
+      stdenv = {
+        hostPlatform.system = system;
+        cc = {
+          outPath = "/nix/store/cc";
+          libc = "/nix/store/glibc";
+        };
+        # Like stdenv: passthru attributes are attributes of the result.
+        mkDerivation =
+          f:
+          let
+            args = if builtins.isFunction f then f { finalPackage = "/nix/store/sysroot"; } else f;
+          in
+          built "drv" (args // args.passthru or { });
       };
-      # Like stdenv: passthru attributes are attributes of the result.
-      mkDerivation =
-        f:
-        let
-          args = if builtins.isFunction f then f { finalPackage = "/nix/store/sysroot"; } else f;
-        in
-        built "drv" (args // args.passthru or { });
-    };
-    fetchurl = args: args;
-    unzip = "/nix/store/unzip";
-    runCommand =
-      name: env: script:
-      built "run" { inherit name env script; };
-    dockerTools = {
-      buildLayeredImage = built "image";
-      caCertificates = "ca-certificates";
-      usrBinEnv = "usr-bin-env";
-      binSh = "bin-sh";
-      fakeNss.override = args: { fakeNss = args; };
-    };
-  }
-  // builtins.listToAttrs (
-    map
-      (name: {
-        inherit name;
-        value = "/nix/store/${name}";
-      })
-      [
-        "bashInteractive"
-        "binutils"
-        "cargo-nextest"
-        "cargo-zigbuild"
-        "coreutils"
-        "findutils"
-        "gcc"
-        "git"
-        "gnugrep"
-        "gnused"
-        "gnutar"
-        "gzip"
-        "nixfmt"
-        "openssh"
-        "patchelf"
-        "perl"
-        "python3"
-        "zlib"
-      ]
-  );
+      fetchurl = args: args;
+      unzip = "/nix/store/unzip";
+      runCommand =
+        name: env: script:
+        built "run" { inherit name env script; };
+      dockerTools = {
+        buildLayeredImage = built "image";
+        caCertificates = "ca-certificates";
+        usrBinEnv = "usr-bin-env";
+        binSh = "bin-sh";
+        fakeNss.override = args: { fakeNss = args; };
+      };
+    }
+    // builtins.listToAttrs (
+      map
+        (name: {
+          inherit name;
+          value = "/nix/store/${name}";
+        })
+        [
+          "bashInteractive"
+          "binutils"
+          "cargo-nextest"
+          "cargo-zigbuild"
+          "coreutils"
+          "findutils"
+          "gcc"
+          "git"
+          "gnugrep"
+          "gnused"
+          "gnutar"
+          "gzip"
+          "nixfmt"
+          "openssh"
+          "patchelf"
+          "perl"
+          "python3"
+          "zlib"
+        ]
+    );
 
   # A stand-in derivation: its arguments, what built it, for which system,
   # and a store path that names both.
@@ -208,10 +211,11 @@ let
       && flake.inputs.fenix.inputs.rust-analyzer-src.follows == ""
       && flake.inputs.fenix.inputs.nixpkgs.follows == "nixpkgs";
     # Every system offers the same outputs, each built by that system.
-    systemsAreTheOnesWithPinnedTools = lib.systems == [
-      "aarch64-linux"
-      "x86_64-linux"
-    ];
+    systemsAreTheOnesWithPinnedTools =
+      lib.systems == [
+        "aarch64-linux"
+        "x86_64-linux"
+      ];
     packagesAreAllThereOnEverySystem = builtins.all (
       system:
       names outputs.packages.${system} == [
@@ -240,17 +244,18 @@ let
     # Build-breaker 1: crane's post-build hook wants a cargo build log.
     lambdaZipSkipsCranesBuildLogInstall = zip.doNotPostBuildInstallCargoBinaries or false;
     # Nothing may change package/ after the zip was written from it.
-    lambdaZipIsNotRewrittenAfterZipping =
-      builtins.all (attr: zip.${attr} or false) [
-        "dontFixup"
-        "doNotRemoveReferencesToVendorDir"
-        "doNotRemoveReferencesToRustToolchain"
-      ];
+    lambdaZipIsNotRewrittenAfterZipping = builtins.all (attr: zip.${attr} or false) [
+      "dontFixup"
+      "doNotRemoveReferencesToVendorDir"
+      "doNotRemoveReferencesToRustToolchain"
+    ];
     # Dependencies compile once: both builds get the same flags and vendored crates.
     dependencyAndFinalBuildShareRemaps =
       deps.preBuild == zip.preBuild
       && deps.cargoVendorDir == zip.cargoVendorDir
-      && builtins.match ".*vendor_dir=${zip.cargoVendorDir}\n.*CARGO_ENCODED_RUSTFLAGS.*" zip.preBuild != null;
+      &&
+        builtins.match ".*vendor_dir=${zip.cargoVendorDir}\n.*CARGO_ENCODED_RUSTFLAGS.*" zip.preBuild
+        != null;
     dependenciesAreBuiltByZigbuild =
       deps.buildPhaseCargoCommand
       == "cargo zigbuild --locked --release -p lambda --target x86_64-unknown-linux-gnu.2.17";
@@ -272,7 +277,8 @@ let
       map (f: f.url) (builtins.head arm.lambda-zip.nativeBuildInputs).srcs
       == map (w: w.url) lib.target.toolWheels.aarch64-linux;
     sysrootRunsTheSharedRecipe =
-      builtins.match ".*\nbash /nix/store/[a-z0-9]{32}-openssl-recipe \"\\$PWD\" [^\n]* x86_64-linux-gnu\.2\.17 /etc/pki/tls no-shared.*" x86.sysroot.buildPhase != null
+      builtins.match ".*\nbash /nix/store/[a-z0-9]{32}-openssl-recipe \"\\$PWD\" [^\n]* x86_64-linux-gnu\.2\.17 /etc/pki/tls no-shared.*" x86.sysroot.buildPhase
+      != null
       && x86.sysroot.version == "1.0.2u";
     lambdaAuditIsItsOwnPackage =
       x86.lambda-audit.pname == "lambda-audit"

@@ -26,7 +26,12 @@ let
   tools = "/nix/store/tools";
   sysroot = import ../../nix/sysroot.nix { inherit pkgs lib tools; };
   lambdaZip = import ../../nix/lambda-zip.nix {
-    inherit pkgs lib craneLib tools;
+    inherit
+      pkgs
+      lib
+      craneLib
+      tools
+      ;
     src = "/src";
     sysroot = sysroot // sysroot.passthru;
     lambda-audit = "/nix/store/lambda-audit";
@@ -79,14 +84,14 @@ let
         "cargo-zigbuild"
       ]
       && builtins.all (
-        w: builtins.match ".*-(${target.zigVersion}|${target.cargoZigbuildVersion})-py3-none-.*\\.whl" w.url != null
+        w:
+        builtins.match ".*-(${target.zigVersion}|${target.cargoZigbuildVersion})-py3-none-.*\\.whl" w.url
+        != null
       ) (lib.toolWheelsFor system)
     ) lib.systems;
-    toolWheelsFailClearlyElsewhere =
-      !(builtins.tryEval (lib.toolWheelsFor "x86_64-darwin")).success;
+    toolWheelsFailClearlyElsewhere = !(builtins.tryEval (lib.toolWheelsFor "x86_64-darwin")).success;
     targetsAreGlibc217 =
-      lib.zigbuildTarget == "x86_64-unknown-linux-gnu.2.17"
-      && lib.zigTarget == "x86_64-linux-gnu.2.17";
+      lib.zigbuildTarget == "x86_64-unknown-linux-gnu.2.17" && lib.zigTarget == "x86_64-linux-gnu.2.17";
     lambdaZipBuildsWithThePipelineScript =
       lambdaZip.buildPhaseCargoCommand == "bash scripts/pipeline build";
     lambdaZipPackagesWithThePipelineScript =

@@ -48,7 +48,7 @@ steps=$(nix-instantiate --eval --strict --json -E 'let p = (import ./nix/lib.nix
   && ok "flake steps: $steps" || fail "flake steps: $steps"
 grep -q '"$ROOT/scripts/pipeline" all' scripts/build-lambda-zip && ok "scripts/build-lambda-zip runs scripts/pipeline all" \
   || fail "scripts/build-lambda-zip does not run scripts/pipeline all"
-grep -qx '  all) build; package "${2:-}"; verify "${2:-}" ;;' scripts/pipeline && ok "pipeline all = build, package, verify" \
+grep -qx '  all) timed "pipeline build" build; timed "pipeline package" package "${2:-}"; timed "pipeline verify" verify "${2:-}" ;;' scripts/pipeline && ok "pipeline all = build, package, verify" \
   || fail "scripts/pipeline all is not build, package, verify"
 
 # CircleCI builds in the image its publish job pushes (under one parameter).
