@@ -94,6 +94,7 @@ pub fn bundle(
     out: &Path,
     options: &BundleOptions,
 ) -> Result<Bundled> {
+    let out = &package_dir(out, artifacts)?;
     let staging = atomic::temp_dir_beside(out)?;
     let stage = staging.path().to_path_buf();
     let lib_dir = stage.join("lib");
@@ -267,10 +268,59 @@ pub fn bundle(
     Ok(Bundled { vendored, reports })
 }
 
+/// The package directory, checked before anything is written, as a canonical
+/// path. `bundle` replaces `out` whole, so it must be a new directory or an
+/// earlier package: never a file, nor the working directory or a directory
+/// holding it (`.`, `..`), nor a directory holding an input.
+fn package_dir(out: &Path, artifacts: &[PathBuf]) -> Result<PathBuf> {
+    let named = out.display();
+    if let Ok(meta) = std::fs::symlink_metadata(out) {
+        if !meta.is_dir() {
+            return Err(AuditError::Usage(format!(
+                "--out {named} exists and is not a directory: bundle writes a package directory there; name a new one"
+            )));
+        }
+    }
+    let absolute = std::path::absolute(out).map_err(|e| AuditError::io(out, e))?;
+    let real = match std::fs::canonicalize(&absolute) {
+        Ok(real) => real,
+        // A new directory: its parent must exist (the package is staged beside it).
+        Err(_) => match (absolute.parent(), absolute.file_name()) {
+            (Some(parent), Some(name)) => std::fs::canonicalize(parent)
+                .map_err(|e| AuditError::io(parent, e))?
+                .join(name),
+            _ => {
+                return Err(AuditError::Usage(format!(
+                    "--out {named}: not a directory name"
+                )))
+            }
+        },
+    };
+    let cwd = std::env::current_dir()
+        .and_then(std::fs::canonicalize)
+        .map_err(|e| AuditError::io(Path::new("."), e))?;
+    if cwd.starts_with(&real) {
+        return Err(AuditError::Usage(format!(
+            "--out {named} is the working directory or holds it, and bundle replaces --out whole: name a new directory, e.g. --out package"
+        )));
+    }
+    for artifact in artifacts {
+        if std::fs::canonicalize(artifact).is_ok_and(|input| input.starts_with(&real)) {
+            return Err(AuditError::Usage(format!(
+                "--out {named} holds the input {}, and bundle replaces --out whole: name another directory",
+                artifact.display()
+            )));
+        }
+    }
+    Ok(real)
+}
+
 /// Moves `from` to `to`, replacing an earlier package directory there.
 fn replace_dir(from: &Path, to: &Path) -> Result<()> {
     if to.exists() {
-        let old = to.with_extension("old-lambda-audit");
+        // A sibling of `to` (a canonical path with a file name, see package_dir).
+        let name = to.file_name().unwrap_or_default().to_string_lossy();
+        let old = to.with_file_name(format!(".{name}.old-lambda-audit"));
         let _ = std::fs::remove_dir_all(&old);
         std::fs::rename(to, &old).map_err(|e| AuditError::io(to, e))?;
         std::fs::rename(from, to).map_err(|e| AuditError::io(to, e))?;

@@ -556,6 +556,75 @@ fn bundle_refuses_what_cannot_be_vendored_and_writes_nothing() {
     );
 }
 
+/// `bundle` replaces --out whole, so an --out that is the working directory,
+/// holds it, holds an input, or is a file is refused before anything is
+/// touched (it used to delete the working directory's content).
+#[test]
+fn bundle_refuses_an_out_it_would_destroy_and_touches_nothing() {
+    let work = tempfile::tempdir().unwrap();
+    let project = work.path().join("proj");
+    std::fs::create_dir_all(project.join("sub")).unwrap();
+    std::fs::write(project.join("keep.txt"), "mine").unwrap();
+    std::fs::copy(fixture("mod_ok.so"), project.join("mod.so")).unwrap();
+    let file = project.join("notes.txt");
+    std::fs::write(&file, "a file").unwrap();
+    let before = |dir: &Path| {
+        let mut names: Vec<String> = walkdir(dir);
+        names.sort();
+        names
+    };
+    let listing = before(work.path());
+    let in_project = |out: &str, input: &str| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_lambda-audit"))
+            .current_dir(project.join("sub"))
+            .args(["bundle", "--out", out, input])
+            .output()
+            .unwrap();
+        (
+            output.status.code().unwrap(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let module = project.join("mod.so");
+    let module = module.to_str().unwrap();
+    for (out, says) in [
+        (".", "is the working directory or holds it"),
+        ("..", "is the working directory or holds it"),
+        ("../sub/..", "is the working directory or holds it"),
+        (
+            project.to_str().unwrap(),
+            "is the working directory or holds it",
+        ),
+        (file.to_str().unwrap(), "exists and is not a directory"),
+    ] {
+        let (code, stderr) = in_project(out, module);
+        assert_eq!(code, 2, "--out {out}: {stderr}");
+        assert!(
+            stderr.contains(says) && stderr.trim().lines().count() == 1,
+            "--out {out}: {stderr}"
+        );
+        assert_eq!(before(work.path()), listing, "--out {out} changed the tree");
+    }
+    // An --out that holds the input (from outside it).
+    let run = bundle(&project, &[module]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("holds the input"), "{}", run.stderr);
+    assert_eq!(before(work.path()), listing);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "a file");
+}
+
+fn walkdir(dir: &Path) -> Vec<String> {
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        names.push(path.display().to_string());
+        if path.is_dir() && !path.is_symlink() {
+            names.extend(walkdir(&path));
+        }
+    }
+    names
+}
+
 /// `lambda-audit zip --out OUT PACKAGE`.
 fn zip_dir(package: &Path, out: &Path) -> Run {
     audit([
