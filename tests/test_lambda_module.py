@@ -306,12 +306,14 @@ def _tracked_copy(dest):
 
 def test_two_clean_builds_in_different_directories_are_bit_for_bit_identical(tmp_path):
     """Each build has its own checkout, target directory and toolchain cache,
-    so OpenSSL is compiled twice too (an hour apart, it must not differ)."""
+    so OpenSSL is compiled twice too (an hour apart, it must not differ). The
+    second checkout's path has a space: cargo splits RUSTFLAGS on spaces, so
+    the path remaps travel as CARGO_ENCODED_RUSTFLAGS."""
     digests = []
-    for name in ("first-checkout", "second/checkout"):
+    for name in ("first-checkout", "second dir/checkout"):
         tree = _tracked_copy(tmp_path / name)
         env = {k: v for k, v in os.environ.items() if k not in ("CARGO_TARGET_DIR", "SOURCE_DATE_EPOCH")}
-        env["LAMBDA_TOOLCHAIN_CACHE"] = str(tmp_path / f"cache-of-{name.replace('/', '-')}")
+        env["LAMBDA_TOOLCHAIN_CACHE"] = str(tmp_path / f"cache-of-{name.replace('/', '-').replace(' ', '-')}")
         result = run(["bash", tree / "scripts/build-lambda-zip"], cwd=tree, env=env)
         assert result.returncode == 0, result.stderr[-3000:]
         module = tree / "target/x86_64-unknown-linux-gnu/release/liblambda.so"

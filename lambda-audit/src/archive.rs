@@ -26,11 +26,63 @@ pub struct Entry {
     pub name: String,
     pub file: PathBuf,
     pub elf: bool,
+    /// Stored 0755: an ELF file, or a file with an execute bit (a `bootstrap`
+    /// script); the rest 0644.
+    pub executable: bool,
     pub size: u64,
 }
 
-/// Lists DIR's files, sorted, refusing anything that leads outside it.
-pub fn collect(dir: &Path) -> Result<Vec<Entry>> {
+/// What a non-regular file is, for messages.
+fn special_kind(meta: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let kind = meta.file_type();
+    if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_char_device() {
+        "a character device"
+    } else if kind.is_block_device() {
+        "a block device"
+    } else if kind.is_socket() {
+        "a socket"
+    } else if kind.is_dir() {
+        "a directory"
+    } else {
+        "a special file"
+    }
+}
+
+/// The archive's path, checked before anything is read: it is written by
+/// renaming a finished file over it, so only a regular file (or nothing) may
+/// be there; a symlink or a device would be replaced, not written through.
+/// Returned canonical (parent resolved), to leave it out of the package.
+pub fn out_path(out: &Path) -> Result<PathBuf> {
+    if let Ok(meta) = std::fs::symlink_metadata(out) {
+        if !meta.is_file() {
+            let kind = if meta.file_type().is_symlink() {
+                "a symlink"
+            } else {
+                special_kind(&meta)
+            };
+            return Err(AuditError::Usage(format!(
+                "--out {}: {kind}, not a regular file; zip writes a new file there and would replace it: name a file path",
+                out.display()
+            )));
+        }
+    }
+    let absolute = std::path::absolute(out).map_err(|e| AuditError::io(out, e))?;
+    Ok(match (absolute.parent(), absolute.file_name()) {
+        (Some(parent), Some(name)) => std::fs::canonicalize(parent)
+            .map(|p| p.join(name))
+            .unwrap_or(absolute.clone()),
+        _ => absolute,
+    })
+}
+
+/// Lists DIR's files, sorted, refusing anything that leads outside it or is
+/// not a regular file (a FIFO would block the read, a device never ends), and
+/// any name an extractor could read as another path. `out`, the archive being
+/// written, and bundle's marker are left out.
+pub fn collect(dir: &Path, out: &Path) -> Result<Vec<Entry>> {
     let root = std::fs::canonicalize(dir).map_err(|e| AuditError::io(dir, e))?;
     if !root.is_dir() {
         return Err(AuditError::Usage(format!(
@@ -38,6 +90,8 @@ pub fn collect(dir: &Path) -> Result<Vec<Entry>> {
             dir.display()
         )));
     }
+    // Where the archive goes, if that is inside DIR (it is not packaged).
+    let out = out_path(out)?;
     let mut entries = Vec::new();
     for item in walkdir::WalkDir::new(&root)
         .follow_links(false)
@@ -51,9 +105,20 @@ pub fn collect(dir: &Path) -> Result<Vec<Entry>> {
         if rel.as_os_str().is_empty() || item.file_type().is_dir() {
             continue;
         }
+        if path == out || (rel == Path::new(crate::bundle::MARKER) && item.file_type().is_file()) {
+            continue;
+        }
         let name = rel.to_str().ok_or_else(|| {
             AuditError::Usage(format!("{}: file name is not UTF-8", path.display()))
         })?;
+        // Some extractors take `\` for a separator: `..\x` would leave the
+        // directory they extract to.
+        if name.contains('\\') {
+            return Err(AuditError::Usage(format!(
+                "{}: a name with a backslash, which some extractors read as a path separator: rename it",
+                path.display()
+            )));
+        }
         let file = if item.file_type().is_symlink() {
             let target = std::fs::canonicalize(path).map_err(|e| {
                 AuditError::Usage(format!("{}: dangling symlink ({})", path.display(), e))
@@ -72,14 +137,23 @@ pub fn collect(dir: &Path) -> Result<Vec<Entry>> {
         } else {
             path.to_path_buf()
         };
-        let size = std::fs::metadata(&file)
-            .map_err(|e| AuditError::io(&file, e))?
-            .len();
+        // Decided from the metadata, before anything is opened.
+        let meta = std::fs::metadata(&file).map_err(|e| AuditError::io(&file, e))?;
+        if !meta.is_file() {
+            return Err(AuditError::Usage(format!(
+                "{}: {}, not a regular file: a package holds files only",
+                path.display(),
+                special_kind(&meta)
+            )));
+        }
+        use std::os::unix::fs::PermissionsExt;
+        let elf = is_elf(&file);
         entries.push(Entry {
-            name: name.replace('\\', "/"),
-            elf: is_elf(&file),
+            name: name.to_string(),
+            executable: elf || meta.permissions().mode() & 0o111 != 0,
+            elf,
             file,
-            size,
+            size: meta.len(),
         });
     }
     Ok(entries)
@@ -135,8 +209,10 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 
 /// Writes `entries` to `out` atomically; returns the archive's size.
 pub fn write_zip(entries: &[Entry], out: &Path) -> Result<u64> {
+    out_path(out)?;
     let unzipped: u64 = entries.iter().map(|e| e.size).sum();
-    if unzipped > MAX_UNZIPPED {
+    // AWS: "Unzipped size must be smaller than 262144000 bytes".
+    if unzipped >= MAX_UNZIPPED {
         return Err(AuditError::Refused(format!(
             "the package is {} unzipped, over Lambda's limit of {} (250 MB): nothing written",
             bytes(unzipped),
@@ -151,7 +227,7 @@ pub fn write_zip(entries: &[Entry], out: &Path) -> Result<u64> {
             .compression_method(CompressionMethod::Deflated)
             .compression_level(Some(9))
             .last_modified_time(when)
-            .unix_permissions(if entry.elf { 0o755 } else { 0o644 })
+            .unix_permissions(if entry.executable { 0o755 } else { 0o644 })
             .large_file(entry.size >= u32::MAX as u64);
         let zip_error = |e: zip::result::ZipError| AuditError::Tool {
             what: "zip".into(),

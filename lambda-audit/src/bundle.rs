@@ -62,17 +62,67 @@ fn patchelf(file: &Path, args: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// The DT_NEEDED edits that make a file name vendored libraries by their new
+/// names: every entry that names one (by its DT_NEEDED string, which may be a
+/// path), in the file's order. Pure, so the renaming of a whole package is
+/// decided by the set of vendored libraries alone, not by the order they
+/// were found in.
+pub fn rewrites(needed: &[String], renames: &BTreeMap<String, String>) -> Vec<(String, String)> {
+    needed
+        .iter()
+        .filter_map(|name| renames.get(name).map(|new| (name.clone(), new.clone())))
+        .collect()
+}
+
+/// The file name a vendored library takes in lib/ (before its hash): the
+/// last component of its DT_NEEDED string, which for a library linked by
+/// path is a path (the loader opens it as is). Never a name with `/`, so
+/// nothing is ever written outside lib/.
+pub fn vendored_file_name(needed: &str) -> Result<&str> {
+    match needed.rsplit('/').next() {
+        Some(name) if !name.is_empty() && name != "." && name != ".." => Ok(name),
+        _ => Err(AuditError::Refused(format!(
+            "cannot bundle a library named {needed:?}: it has no file name"
+        ))),
+    }
+}
+
+/// The file on this machine a needed library is taken from: a DT_NEEDED that
+/// is a path is opened as is (by the loader too); a name is searched for.
+fn find_on_this_machine(name: &str, original: &Path, options: &BundleOptions) -> Result<PathBuf> {
+    if name.contains('/') {
+        let path = Path::new(name);
+        return if path.is_absolute() && path.is_file() {
+            Ok(path.to_path_buf())
+        } else {
+            Err(AuditError::Refused(format!(
+                "cannot bundle {name}: the artifact names this library by a path that is not a file on this machine"
+            )))
+        };
+    }
+    let dirs = build_search_dirs(original, options);
+    dirs.iter()
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+        .ok_or_else(|| {
+            AuditError::Refused(format!(
+            "cannot bundle {}: not found on this machine (searched {}); pass --library-path DIR",
+            name,
+            dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(":")
+        ))
+        })
+}
+
 /// Directories of this machine to find a library in, for the object at `original`.
 fn build_search_dirs(original: &Path, options: &BundleOptions) -> Vec<PathBuf> {
     let mut dirs = options.library_path.clone();
     if let Ok(facts) = read_elf(original) {
-        let origin = original.parent().unwrap_or(Path::new("/"));
+        let path = original.to_string_lossy();
         for entry in facts.rpath.iter().chain(&facts.runpath) {
-            dirs.push(PathBuf::from(
-                entry
-                    .replace("$ORIGIN", &origin.to_string_lossy())
-                    .replace("${ORIGIN}", &origin.to_string_lossy()),
-            ));
+            // The loader's token expansion, on this machine's path of the file.
+            dirs.push(PathBuf::from(crate::resolve::expand_tokens(
+                entry, &path, facts.arch,
+            )));
         }
     }
     if let Ok(env) = std::env::var("LD_LIBRARY_PATH") {
@@ -129,7 +179,15 @@ pub fn bundle(
         let mut wanted: BTreeMap<String, PathBuf> = BTreeMap::new(); // name -> staged file that needs it
         for artifact in &staged_artifacts {
             let report = check(profile, Some(&stage), artifact)?;
-            let closure = report.closure.as_ref().expect("resolved");
+            // No closure: the file itself cannot load here (another
+            // architecture, not a loadable kind): the verdict `check` gives.
+            let Some(closure) = report.closure.as_ref() else {
+                return Err(AuditError::Refused(format!(
+                    "{} cannot be bundled:\n{}",
+                    artifact.file_name().unwrap_or_default().to_string_lossy(),
+                    report::human(&report).trim_end()
+                )));
+            };
             let staged_object = |object_name: &str| -> Option<PathBuf> {
                 closure
                     .objects
@@ -169,7 +227,8 @@ pub fn bundle(
         }
         for (name, needed_by) in wanted {
             attempted.insert(name.clone());
-            if is_glibc_part(&name) {
+            let file_name = vendored_file_name(&name)?;
+            if is_glibc_part(file_name) {
                 return Err(AuditError::Refused(format!(
                     "{} needs a newer {} than the runtime's, and glibc cannot be vendored: build against the runtime's glibc (cargo zigbuild --target x86_64-unknown-linux-gnu.2.17)",
                     needed_by.file_name().unwrap_or_default().to_string_lossy(),
@@ -191,16 +250,10 @@ pub fn bundle(
                 .get(&needed_by)
                 .cloned()
                 .unwrap_or(needed_by.clone());
-            let dirs = build_search_dirs(&original, options);
-            let source = dirs.iter().map(|d| d.join(&name)).find(|p| p.is_file()).ok_or_else(|| {
-                AuditError::Refused(format!(
-                    "cannot bundle {}: not found on this machine (searched {}); pass --library-path DIR",
-                    name,
-                    dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(":")
-                ))
-            })?;
+            let source = find_on_this_machine(&name, &original, options)?;
             let content = std::fs::read(&source).map_err(|e| AuditError::io(&source, e))?;
-            let new_name = hashed_name(&name, &content);
+            let new_name = hashed_name(file_name, &content);
+            // A file name (no `/`, see vendored_file_name): always inside lib/.
             let dest = lib_dir.join(&new_name);
             std::fs::write(&dest, &content).map_err(|e| AuditError::io(&dest, e))?;
             patchelf(
@@ -216,29 +269,35 @@ pub fn bundle(
                 std::fs::canonicalize(&source).unwrap_or(source.clone()),
             );
             vendored.insert(name.clone(), (source, new_name.clone()));
-
-            // Rewrite every staged file that names it, and let it find lib/.
-            for staged in origins.keys().cloned().collect::<Vec<_>>() {
-                let facts = read_elf(&staged)?;
-                if !facts.needed.iter().any(|n| n == &name) {
-                    continue;
-                }
-                let rpath = if staged.parent() == Some(lib_dir.as_path()) {
-                    "$ORIGIN"
-                } else {
-                    "$ORIGIN/lib"
-                };
+        }
+        // Every staged file, the libraries vendored earlier included, names
+        // every vendored library by its new name: the order they were found
+        // in does not matter (a library vendored after its dependency is
+        // rewritten too).
+        let renames: BTreeMap<String, String> = vendored
+            .iter()
+            .map(|(name, (_, new_name))| (name.clone(), new_name.clone()))
+            .collect();
+        for staged in origins.keys() {
+            let facts = read_elf(staged)?;
+            let edits = rewrites(&facts.needed, &renames);
+            if edits.is_empty() {
+                continue;
+            }
+            for (old, new) in edits {
                 // One edit per call: patchelf 0.14.3 (Debian 12) misparses
                 // --replace-needed followed by other options in one call.
-                patchelf(
-                    &staged,
-                    &["--replace-needed".into(), name.clone(), new_name.clone()],
-                )?;
-                patchelf(
-                    &staged,
-                    &["--force-rpath".into(), "--set-rpath".into(), rpath.into()],
-                )?;
+                patchelf(staged, &["--replace-needed".into(), old, new])?;
             }
+            let rpath = if staged.parent() == Some(lib_dir.as_path()) {
+                "$ORIGIN"
+            } else {
+                "$ORIGIN/lib"
+            };
+            patchelf(
+                staged,
+                &["--force-rpath".into(), "--set-rpath".into(), rpath.into()],
+            )?;
         }
     }
 
@@ -258,15 +317,27 @@ pub fn bundle(
     if vendored.is_empty() {
         std::fs::remove_dir(&lib_dir).map_err(|e| AuditError::io(&lib_dir, e))?;
     }
+    let marker = stage.join(MARKER);
+    std::fs::write(
+        &marker,
+        "written by lambda-audit bundle; replaced whole by the next run\n",
+    )
+    .map_err(|e| AuditError::io(&marker, e))?;
     let kept = staging.keep();
+    // Still removed on a signal until it is in place.
     {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&kept, std::fs::Permissions::from_mode(0o755))
             .map_err(|e| AuditError::io(&kept, e))?;
     }
     replace_dir(&kept, out)?;
+    atomic::untrack(&kept);
     Ok(Bundled { vendored, reports })
 }
+
+/// The file that marks a directory as a package `bundle` wrote (and may
+/// replace); `zip` leaves it out of the archive.
+pub const MARKER: &str = ".lambda-audit-bundle";
 
 /// The package directory, checked before anything is written, as a canonical
 /// path. `bundle` replaces `out` whole, so it must be a new directory or an
@@ -309,6 +380,14 @@ fn package_dir(out: &Path, artifacts: &[PathBuf]) -> Result<PathBuf> {
             return Err(AuditError::Usage(format!(
                 "--out {named} holds the input {}, and bundle replaces --out whole: name another directory",
                 artifact.display()
+            )));
+        }
+    }
+    if real.is_dir() && !real.join(MARKER).is_file() {
+        let mut entries = std::fs::read_dir(&real).map_err(|e| AuditError::io(&real, e))?;
+        if entries.next().is_some() {
+            return Err(AuditError::Usage(format!(
+                "--out {named} is a directory bundle did not write (it has no {MARKER}), and bundle replaces --out whole: name a new or empty directory"
             )));
         }
     }

@@ -10,14 +10,13 @@
 
 use std::collections::HashSet;
 
-use rustc_hash::FxHashMap as HashMap;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use crate::elf::{read_elf, ElfKind, Export};
 use crate::error::Result;
-use crate::profile::{export_table, Profile};
+use crate::profile::Profile;
 use crate::resolve::{normalize, resolve, Closure, Outcome, Role, Source, TaskDir};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -150,11 +149,17 @@ impl Report {
 /// Audits `artifact` for `profile`; `package` is the local directory the
 /// runtime sees as its task root (`/var/task`), if any.
 pub fn check(profile: &Profile, package: Option<&Path>, artifact: &Path) -> Result<Report> {
+    check_in(
+        profile,
+        &TaskDir::new(&profile.task_root, package),
+        artifact,
+    )
+}
+
+/// `check` against a task directory shared by many checks (its package
+/// listing is read once: `zip` checks every ELF file of a package).
+pub fn check_in(profile: &Profile, task: &TaskDir, artifact: &Path) -> Result<Report> {
     let facts = read_elf(artifact)?;
-    let task = TaskDir {
-        root: profile.task_root.clone(),
-        local: package.map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())),
-    };
     let name = artifact
         .file_name()
         .map(|f| f.to_string_lossy().into_owned())
@@ -179,7 +184,7 @@ pub fn check(profile: &Profile, package: Option<&Path>, artifact: &Path) -> Resu
     }
     findings.extend(loadability(profile, &name, &facts));
 
-    let closure = resolve(profile, &task, artifact, facts)?;
+    let closure = resolve(profile, task, artifact, facts)?;
     findings.extend(missing_libraries(profile, &closure));
     findings.extend(forbidden_libraries(profile, &closure));
     let version_findings = missing_versions(profile, &closure);
@@ -187,7 +192,7 @@ pub fn check(profile: &Profile, package: Option<&Path>, artifact: &Path) -> Resu
         undefined_symbols(profile, &closure, &version_findings);
     findings.extend(version_findings);
     findings.extend(symbol_findings);
-    findings.extend(shadowed(&task, &closure));
+    findings.extend(shadowed(task, &closure));
 
     Ok(Report {
         artifact: artifact.to_path_buf(),
@@ -410,29 +415,15 @@ fn undefined_symbols(
     closure: &Closure,
     version_findings: &[Finding],
 ) -> (Vec<Finding>, usize) {
-    // Export tables of profile libraries, parsed once.
-    let mut runtime_tables: HashMap<usize, HashMap<String, Vec<Export>>> = HashMap::default();
-    for object in &closure.objects {
-        if let Source::Runtime(lib) = object.source {
-            if let Some(exports) = &profile.libraries[lib].exports {
-                runtime_tables
-                    .entry(lib)
-                    .or_insert_with(|| export_table(exports));
-            }
-        }
-    }
     let host = profile.host.as_ref();
-    let host_table = host
-        .and_then(|h| h.exports.as_ref())
-        .map(|e| export_table(e));
     let host_prefixes: &[String] = host.map(|h| h.export_prefixes.as_slice()).unwrap_or(&[]);
 
     let lookup = |index: usize, name: &str, version: Option<&str>| -> Lookup {
         let object = &closure.objects[index];
         let (table, versioned) = match (&object.source, &object.facts) {
             (_, Some(facts)) => (Some(&facts.exports), facts.versioned),
-            (Source::Runtime(lib), None) => (runtime_tables.get(lib), true),
-            (Source::Host, None) => (host_table.as_ref(), true),
+            (Source::Runtime(lib), None) => (profile.library_exports(*lib), true),
+            (Source::Host, None) => (profile.host_exports(), true),
             _ => (None, true),
         };
         match table {
@@ -508,44 +499,39 @@ fn undefined_symbols(
 
 /// Packaged libraries that a file of the same name elsewhere beats.
 fn shadowed(task: &TaskDir, closure: &Closure) -> Vec<Finding> {
-    let Some(local) = &task.local else {
-        return Vec::new();
-    };
-    let loaded: HashSet<PathBuf> = closure
+    let loaded: HashSet<&PathBuf> = closure
         .objects
         .iter()
         .filter_map(|o| match &o.source {
-            Source::Local(p) => Some(p.clone()),
+            Source::Local(p) => Some(p),
             _ => None,
         })
         .collect();
+    // Packaged libraries a loaded object's name or soname matches, looked up
+    // by name (linear in the closure, whatever the package's size), reported
+    // in the package's order.
+    let mut candidates = std::collections::BTreeSet::new();
+    for object in closure.objects.iter().filter(|o| o.role != Role::Artifact) {
+        for name in &object.names {
+            candidates.extend(task.packaged_named(name).iter().copied());
+        }
+    }
+    let packaged = task.packaged_libraries();
     let mut findings = Vec::new();
-    for entry in walkdir::WalkDir::new(local)
-        .follow_links(false)
-        .sort_by_file_name()
-        .into_iter()
-        .flatten()
-    {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if !entry.file_type().is_file() || !name.contains(".so") {
+    for library in candidates.into_iter().map(|i| &packaged[i]) {
+        if loaded.contains(&library.canonical) {
             continue;
         }
-        let canonical =
-            std::fs::canonicalize(entry.path()).unwrap_or_else(|_| entry.path().to_path_buf());
-        if loaded.contains(&canonical) {
-            continue;
-        }
-        let soname = read_elf(entry.path()).ok().and_then(|f| f.soname);
         let winner = closure.objects.iter().find(|o| {
             o.role != Role::Artifact
                 && o.names
                     .iter()
-                    .any(|n| *n == name || Some(n) == soname.as_ref())
+                    .any(|n| *n == library.name || Some(n) == library.soname.as_ref())
         });
         if let Some(winner) = winner {
             let bundled = task
-                .runtime_path_of(&canonical)
-                .unwrap_or_else(|| entry.path().display().to_string());
+                .runtime_path_of(&library.canonical)
+                .unwrap_or_else(|| library.path.display().to_string());
             // Loaded on the host's side, it was there before the module: no
             // search path of the module can bring in its own copy.
             let rule = match closure.loaded_by_host(winner) {
@@ -554,7 +540,7 @@ fn shadowed(task: &TaskDir, closure: &Closure) -> Vec<Finding> {
             };
             findings.push(Finding::Shadowed {
                 bundled,
-                name,
+                name: library.name.clone(),
                 loaded: winner.runtime_path.clone(),
                 rule,
             });

@@ -25,25 +25,40 @@ use serde::Serialize;
 
 use crate::error::{AuditError, Result};
 
-/// The ELF class and machine together: what the loader compares.
+/// The ELF class, byte order and machine together: what the loader compares
+/// (glibc's `elf_machine_matches_host` and its check of `EI_DATA`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub struct Arch {
     pub bits: u8,
     pub machine: u16,
+    /// Every runtime here is little-endian; a big-endian file never loads.
+    #[serde(skip)]
+    pub big_endian: bool,
 }
 
 impl Arch {
     pub const X86_64: Arch = Arch {
         bits: 64,
         machine: EM_X86_64,
+        big_endian: false,
     };
     pub const AARCH64: Arch = Arch {
         bits: 64,
         machine: EM_AARCH64,
+        big_endian: false,
     };
 
     /// The name used in profiles (`x86_64`, `aarch64`, ...).
     pub fn name(&self) -> String {
+        let name = self.little_endian_name();
+        if self.big_endian {
+            format!("{name} (big-endian)")
+        } else {
+            name
+        }
+    }
+
+    fn little_endian_name(&self) -> String {
         match (self.bits, self.machine) {
             (64, EM_X86_64) => "x86_64".into(),
             (64, EM_AARCH64) => "aarch64".into(),
@@ -61,10 +76,12 @@ impl Arch {
             "i386" | "i686" => Some(Arch {
                 bits: 32,
                 machine: EM_386,
+                big_endian: false,
             }),
             "arm" => Some(Arch {
                 bits: 32,
                 machine: EM_ARM,
+                big_endian: false,
             }),
             _ => None,
         }
@@ -205,6 +222,15 @@ pub fn facts_from_bytes(bytes: &[u8]) -> std::result::Result<ElfFacts, String> {
         header.container().map_err(err)?,
         header.endianness().map_err(err)?,
     );
+    // glibc's loader refuses a program header size other than its own
+    // ("ELF file's phentsize not the expected size").
+    let phentsize = if ctx.container.is_big() { 56 } else { 32 };
+    if header.e_phnum > 0 && header.e_phentsize != phentsize {
+        return Err(format!(
+            "e_phentsize is {}, not the {} bytes of a program header: the loader refuses the file",
+            header.e_phentsize, phentsize
+        ));
+    }
     let program_headers =
         ProgramHeader::parse(bytes, header.e_phoff as usize, header.e_phnum as usize, ctx)
             .map_err(err)?;
@@ -213,7 +239,7 @@ pub fn facts_from_bytes(bytes: &[u8]) -> std::result::Result<ElfFacts, String> {
             .map_err(err)?;
     let Some(dynsym) = section_headers.iter().find(|s| s.sh_type == SHT_DYNSYM) else {
         let elf = Elf::parse(bytes).map_err(err)?;
-        return facts_of(&Parts::of_elf(&elf));
+        return facts_of(&Parts::of_elf(&elf, bytes.len()));
     };
     let dynamic = Dynamic::parse(bytes, &program_headers, ctx).map_err(err)?;
     // Looked up by offset only: no need to index the whole table first.
@@ -236,6 +262,7 @@ pub fn facts_from_bytes(bytes: &[u8]) -> std::result::Result<ElfFacts, String> {
     let verdef = VerdefSection::parse(bytes, &section_headers, ctx).map_err(err)?;
     let verneed = VerneedSection::parse(bytes, &section_headers, ctx).map_err(err)?;
     facts_of(&Parts {
+        file_len: bytes.len(),
         header: &header,
         is_64: ctx.container.is_big(),
         interpreter: interpreter(bytes, &program_headers),
@@ -267,6 +294,22 @@ enum StringTable<'p, 'a> {
 }
 
 impl<'p, 'a> StringTable<'p, 'a> {
+    /// A name the loader uses as bytes (DT_NEEDED, DT_SONAME, DT_RPATH,
+    /// DT_RUNPATH): `Err` when `offset` is not the start of a NUL-terminated
+    /// string in the table (the loader would read past it); bytes that are not
+    /// UTF-8 are kept, shown as `\xNN`, so such a name is judged (it is no
+    /// library's name), never dropped.
+    fn name_at(&self, offset: usize) -> std::result::Result<String, ()> {
+        match self {
+            StringTable::Parsed(table) => table.get_at(offset).map(str::to_string).ok_or(()),
+            StringTable::Raw(bytes) => {
+                let rest = bytes.get(offset..).ok_or(())?;
+                let end = rest.iter().position(|&b| b == 0).ok_or(())?;
+                Ok(escaped(&rest[..end]))
+            }
+        }
+    }
+
     fn get_at(&self, offset: usize) -> Option<&'a str> {
         match self {
             StringTable::Parsed(table) => table.get_at(offset),
@@ -279,8 +322,24 @@ impl<'p, 'a> StringTable<'p, 'a> {
     }
 }
 
+/// Bytes as text: UTF-8 as it is, any other byte as `\xNN`.
+pub fn escaped(bytes: &[u8]) -> String {
+    let mut text = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        text.push_str(chunk.valid());
+        for byte in chunk.invalid() {
+            text.push_str(&format!("\\x{byte:02x}"));
+        }
+    }
+    text
+}
+
 /// What `facts_of` reads, from goblin's full parse or from its per-part parsers.
 struct Parts<'p, 'a> {
+    /// The file's size: version entries are 16 bytes or more each, so a file
+    /// cannot hold more of them than `file_len / 16` (entries may be shared by
+    /// offset, which would make their count quadratic in the file's size).
+    file_len: usize,
     header: &'p goblin::elf::Header,
     is_64: bool,
     interpreter: Option<&'a str>,
@@ -293,8 +352,9 @@ struct Parts<'p, 'a> {
 }
 
 impl<'p, 'a> Parts<'p, 'a> {
-    fn of_elf(elf: &'p Elf<'a>) -> Parts<'p, 'a> {
+    fn of_elf(elf: &'p Elf<'a>, file_len: usize) -> Parts<'p, 'a> {
         Parts {
+            file_len,
             header: &elf.header,
             is_64: elf.is_64,
             interpreter: elf.interpreter,
@@ -313,11 +373,25 @@ fn facts_of(elf: &Parts) -> std::result::Result<ElfFacts, String> {
     let string = |offset: usize| strtab.get_at(offset).map(str::to_string);
 
     // Version index -> (name, defined here?, file it is needed from, weak).
+    let max_entries = elf.file_len / 16;
+    let mut entries = 0usize;
+    let mut count_entry = || {
+        entries += 1;
+        if entries > max_entries {
+            Err(format!(
+                "more version entries than a file of {} bytes can hold: they overlap",
+                elf.file_len
+            ))
+        } else {
+            Ok(())
+        }
+    };
     let mut version_names: HashMap<u16, String> = HashMap::default();
     let mut need_file: HashMap<u16, String> = HashMap::default();
     let mut version_defs = Vec::new();
     if let Some(verdef) = elf.verdef {
         for def in verdef.iter() {
+            count_entry()?;
             let name = def
                 .iter()
                 .next()
@@ -333,9 +407,11 @@ fn facts_of(elf: &Parts) -> std::result::Result<ElfFacts, String> {
     let mut version_needs = Vec::new();
     if let Some(verneed) = elf.verneed {
         for need in verneed.iter() {
+            count_entry()?;
             let file = string(need.vn_file)
                 .ok_or_else(|| "a version need has no file name".to_string())?;
             for aux in need.iter() {
+                count_entry()?;
                 let version =
                     string(aux.vna_name).ok_or_else(|| "a version need has no name".to_string())?;
                 let index = aux.vna_other & 0x7fff;
@@ -405,13 +481,26 @@ fn facts_of(elf: &Parts) -> std::result::Result<ElfFacts, String> {
         (None, Vec::new(), Vec::new(), Vec::new(), false);
     if let Some(dynamic) = elf.dynamic {
         for entry in &dynamic.dyns {
-            let value = || strtab.get_at(entry.d_val as usize);
+            let tag = match entry.d_tag {
+                DT_NEEDED => "DT_NEEDED",
+                DT_SONAME => "DT_SONAME",
+                DT_RPATH => "DT_RPATH",
+                DT_RUNPATH => "DT_RUNPATH",
+                _ => continue,
+            };
+            let value = strtab.name_at(entry.d_val as usize).map_err(|()| {
+                format!(
+                    "{tag} names string offset {}, which is not a string of the dynamic string table",
+                    entry.d_val
+                )
+            })?;
             match entry.d_tag {
-                DT_NEEDED => needed.extend(value().map(str::to_string)),
-                DT_SONAME => soname = value().map(str::to_string),
-                DT_RPATH => rpath.extend(value().map(split).unwrap_or_default()),
-                DT_RUNPATH => runpath.extend(value().map(split).unwrap_or_default()),
-                _ => {}
+                // glibc loads nothing for an empty DT_NEEDED name.
+                DT_NEEDED if value.is_empty() => {}
+                DT_NEEDED => needed.push(value),
+                DT_SONAME => soname = Some(value),
+                DT_RPATH => rpath.extend(split(&value)),
+                _ => runpath.extend(split(&value)),
             }
         }
         nodeflib = dynamic.info.flags_1 & DF_1_NODEFLIB != 0;
@@ -420,6 +509,8 @@ fn facts_of(elf: &Parts) -> std::result::Result<ElfFacts, String> {
         arch: Arch {
             bits: if elf.is_64 { 64 } else { 32 },
             machine: elf.header.e_machine,
+            big_endian: elf.header.e_ident[goblin::elf::header::EI_DATA]
+                == goblin::elf::header::ELFDATA2MSB,
         },
         kind,
         soname,

@@ -116,6 +116,12 @@ fn main() -> ExitCode {
     std::panic::set_hook(Box::new(|info| {
         let _ = writeln!(std::io::stderr(), "lambda-audit: internal error: {}", info);
     }));
+    // Interrupted or terminated: no half-written temporary output is left
+    // (a later zip of that directory would pick it up).
+    let _ = ctrlc::set_handler(|| {
+        lambda_audit::atomic::remove_pending();
+        std::process::exit(130);
+    });
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -152,6 +158,7 @@ fn run(cli: Cli) -> Result<u8> {
             artifacts,
         } => {
             let profile = Profile::load(&profile)?;
+            check_bundle_dir(bundle_dir.as_deref())?;
             let reports = artifacts
                 .iter()
                 .map(|a| check(&profile, bundle_dir.as_deref(), a))
@@ -184,6 +191,7 @@ fn run(cli: Cli) -> Result<u8> {
             artifact,
         } => {
             let profile = Profile::load(&profile)?;
+            check_bundle_dir(bundle_dir.as_deref())?;
             let r = check(&profile, bundle_dir.as_deref(), &artifact)?;
             match &r.closure {
                 Some(closure) => print!("{}", report::tree(closure)),
@@ -223,8 +231,22 @@ fn run(cli: Cli) -> Result<u8> {
         }
         Command::Zip { profile, out, dir } => {
             let profile = Profile::load(&profile)?;
-            let entries = archive::collect(&dir)?;
-            let reports = audit_package(&profile, &dir, &entries)?;
+            let entries = archive::collect(&dir, &out)?;
+            // A custom runtime runs DIR/bootstrap: it must be executable.
+            if profile.host.is_none() {
+                if let Some(bootstrap) = entries.iter().find(|e| e.name == "bootstrap") {
+                    if !bootstrap.executable {
+                        return Err(AuditError::Refused(format!(
+                            "{}: not executable, and Lambda runs bootstrap as a program: chmod +x it",
+                            bootstrap.file.display()
+                        )));
+                    }
+                }
+            }
+            let (reports, skipped) = audit_package(&profile, &dir, &entries)?;
+            for note in &skipped {
+                eprintln!("lambda-audit: zip: {}", note);
+            }
             if let Some(bad) = reports.iter().find(|r| !r.loads()) {
                 return Err(AuditError::Refused(format!(
                     "{} would not load, so {} was not written:\n{}",
@@ -301,6 +323,18 @@ fn profile_command(command: ProfileCommand) -> Result<u8> {
             );
             Ok(0)
         }
+    }
+}
+
+/// `--bundle-dir` must name a directory (a missing one would make every
+/// packaged library "missing").
+fn check_bundle_dir(dir: Option<&std::path::Path>) -> Result<()> {
+    match dir {
+        Some(dir) if !dir.is_dir() => Err(AuditError::Usage(format!(
+            "--bundle-dir {}: not a directory",
+            dir.display()
+        ))),
+        _ => Ok(()),
     }
 }
 

@@ -9,21 +9,40 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use crate::archive::Entry;
-use crate::check::{check, Finding, Report};
+use crate::check::{check_in, Finding, Report};
 use crate::error::{AuditError, Result};
 use crate::profile::Profile;
-use crate::resolve::Source;
+use crate::resolve::{Source, TaskDir};
 
-pub fn audit_package(profile: &Profile, dir: &Path, entries: &[Entry]) -> Result<Vec<Report>> {
+/// The reports, and one line for each ELF-looking file that was passed over:
+/// a file no entry point reaches that the loader could never load anyway
+/// (malformed, or of another architecture, as wheels sometimes carry) does
+/// not block the package, since the runtime never opens it.
+pub fn audit_package(
+    profile: &Profile,
+    dir: &Path,
+    entries: &[Entry],
+) -> Result<(Vec<Report>, Vec<String>)> {
     let elf_files: Vec<&PathBuf> = entries.iter().filter(|e| e.elf).map(|e| &e.file).collect();
+    let task = TaskDir::new(&profile.task_root, Some(dir));
     let mut reports = Vec::new();
     let mut libraries = Vec::new();
+    let mut skipped = Vec::new();
     for file in &elf_files {
-        let report = check(profile, Some(dir), file)?;
+        let report = match check_in(profile, &task, file) {
+            Ok(report) => report,
+            // Not a file the loader can read: an entry point it cannot be,
+            // and one that is needed shows as broken in that closure.
+            Err(e @ (AuditError::MalformedElf { .. } | AuditError::NotElf { .. })) => {
+                skipped.push(format!("skipped {}: {}", file.display(), e));
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         if report
             .findings
             .iter()
-            .any(|f| matches!(f, Finding::NotLoadable { .. }))
+            .any(|f| matches!(f, Finding::NotLoadable { .. } | Finding::WrongArch { .. }))
         {
             libraries.push((*file, report));
         } else {
@@ -42,11 +61,28 @@ pub fn audit_package(profile: &Profile, dir: &Path, entries: &[Entry]) -> Result
             ),
             None => "an executable".to_string(),
         };
+        let foreign: Vec<String> = libraries
+            .iter()
+            .flat_map(|(file, report)| {
+                report.findings.iter().filter_map(move |f| match f {
+                    Finding::WrongArch { found, .. } => {
+                        Some(format!("{} is {}", file.display(), found))
+                    }
+                    _ => None,
+                })
+            })
+            .collect();
+        let also = if foreign.is_empty() {
+            String::new()
+        } else {
+            format!(" ({}; the runtime is {})", foreign.join(", "), profile.arch)
+        };
         return Err(AuditError::Refused(format!(
-            "{} holds no entry point for {}: expected {}",
+            "{} holds no entry point for {}: expected {}{}",
             dir.display(),
             profile.name,
-            what
+            what,
+            also
         )));
     }
     let reached: HashSet<PathBuf> = reports
@@ -62,12 +98,25 @@ pub fn audit_package(profile: &Profile, dir: &Path, entries: &[Entry]) -> Result
     // without the findings that only say it is not an entry point.
     for (library, mut report) in libraries {
         let canonical = std::fs::canonicalize(library).unwrap_or_else(|_| library.clone());
-        if !reached.contains(&canonical) {
-            report
-                .findings
-                .retain(|f| !matches!(f, Finding::NotLoadable { .. }));
-            reports.push(report);
+        if reached.contains(&canonical) {
+            continue;
         }
+        // Unreached and of another architecture: the runtime never loads it.
+        if report
+            .findings
+            .iter()
+            .any(|f| matches!(f, Finding::WrongArch { .. }))
+        {
+            skipped.push(format!(
+                "skipped {}: another architecture, and no entry point loads it",
+                library.display()
+            ));
+            continue;
+        }
+        report
+            .findings
+            .retain(|f| !matches!(f, Finding::NotLoadable { .. }));
+        reports.push(report);
     }
-    Ok(reports)
+    Ok((reports, skipped))
 }

@@ -60,6 +60,49 @@ pub struct Profile {
     #[serde(default)]
     pub policy: Policy,
     pub libraries: Vec<Library>,
+    /// The export lists as lookup tables, parsed once per profile however
+    /// many files are checked (`zip` checks every ELF file of a package).
+    #[serde(skip)]
+    pub tables: ExportTables,
+}
+
+/// Export lookup tables of a profile's libraries and host, made on first use.
+#[derive(Debug, Clone, Default)]
+pub struct ExportTables {
+    libraries: std::sync::OnceLock<Vec<Option<ExportTable>>>,
+    host: std::sync::OnceLock<Option<ExportTable>>,
+}
+
+/// Symbol name -> its definitions.
+pub type ExportTable = HashMap<String, Vec<Export>>;
+
+impl Profile {
+    /// The export table of `libraries[index]`, if its exports are known.
+    pub fn library_exports(&self, index: usize) -> Option<&ExportTable> {
+        self.tables
+            .libraries
+            .get_or_init(|| {
+                self.libraries
+                    .iter()
+                    .map(|l| l.exports.as_deref().map(export_table))
+                    .collect()
+            })
+            .get(index)?
+            .as_ref()
+    }
+
+    /// The host's export table, if its exports are listed.
+    pub fn host_exports(&self) -> Option<&ExportTable> {
+        self.tables
+            .host
+            .get_or_init(|| {
+                self.host
+                    .as_ref()
+                    .and_then(|h| h.exports.as_deref())
+                    .map(export_table)
+            })
+            .as_ref()
+    }
 }
 
 /// The process that loads the artifact. Absent: the artifact is the program.
@@ -193,7 +236,7 @@ pub fn format_export(name: &str, export: &Export) -> String {
     }
 }
 
-/// Export lists turned into lookup tables, built once per check.
+/// Export lists turned into lookup tables (see `Profile::library_exports`).
 pub fn export_table(entries: &[String]) -> HashMap<String, Vec<Export>> {
     let mut table: HashMap<String, Vec<Export>> = HashMap::default();
     for entry in entries {
@@ -218,16 +261,26 @@ impl Profile {
                 names.join(", ")
             )));
         }
+        // Decided before opening: a FIFO would block the read.
+        let meta = std::fs::metadata(path).map_err(|e| AuditError::io(path, e))?;
+        if !meta.is_file() {
+            return Err(AuditError::Usage(format!(
+                "--profile {name_or_path}: not a regular file"
+            )));
+        }
         let text = std::fs::read_to_string(path).map_err(|e| AuditError::io(path, e))?;
         Profile::parse(name_or_path, &text)
     }
 
     pub fn parse(origin: &str, text: &str) -> Result<Profile> {
-        let profile: Profile = serde_json::from_str(text).map_err(|e| AuditError::Profile {
+        let mut profile: Profile = serde_json::from_str(text).map_err(|e| AuditError::Profile {
             name: origin.to_string(),
             reason: e.to_string(),
         })?;
         profile.validate(origin)?;
+        // `/var/task/` and `/var/task` are one directory: paths are compared
+        // as strings after this.
+        profile.task_root = crate::resolve::normalize(&profile.task_root);
         Ok(profile)
     }
 

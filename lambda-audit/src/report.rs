@@ -250,13 +250,16 @@ pub fn human(report: &Report) -> String {
                 "warning"
             };
             let _ = writeln!(out, "  {}[{}]", label, kind);
+            // Each distinct fix once, in order (a set: a group can hold
+            // thousands of findings, each with its own fix).
             let mut fixes: Vec<String> = Vec::new();
+            let mut known_fixes = std::collections::HashSet::new();
             for finding in &group {
                 for line in describe(finding) {
                     let _ = writeln!(out, "    {}", line);
                 }
                 let f = fix(finding);
-                if !fixes.contains(&f) {
+                if known_fixes.insert(f.clone()) {
                     fixes.push(f);
                 }
             }

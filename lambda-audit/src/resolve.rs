@@ -166,9 +166,79 @@ pub struct TaskDir {
     pub root: String,
     /// The package's directory on this machine, if there is one.
     pub local: Option<PathBuf>,
+    /// The package's shared libraries, listed and read once per TaskDir
+    /// however many files are checked against it.
+    packaged: std::sync::OnceLock<Vec<PackagedLibrary>>,
+    /// File name or soname -> indices into the packaged libraries.
+    packaged_by_name: std::sync::OnceLock<HashMap<String, Vec<usize>>>,
+}
+
+/// A shared library in the package directory.
+#[derive(Debug, Clone)]
+pub struct PackagedLibrary {
+    /// Its file name.
+    pub name: String,
+    pub path: PathBuf,
+    pub canonical: PathBuf,
+    pub soname: Option<String>,
 }
 
 impl TaskDir {
+    /// The task root of `profile`, with the package directory `package`.
+    pub fn new(root: &str, package: Option<&Path>) -> TaskDir {
+        TaskDir {
+            root: root.to_string(),
+            local: package.map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())),
+            packaged: std::sync::OnceLock::new(),
+            packaged_by_name: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The packaged libraries whose file name or soname is `name`.
+    pub fn packaged_named(&self, name: &str) -> &[usize] {
+        let index = self.packaged_by_name.get_or_init(|| {
+            let mut index: HashMap<String, Vec<usize>> = HashMap::new();
+            for (i, library) in self.packaged_libraries().iter().enumerate() {
+                index.entry(library.name.clone()).or_default().push(i);
+                if let Some(soname) = library.soname.as_ref().filter(|s| **s != library.name) {
+                    index.entry(soname.clone()).or_default().push(i);
+                }
+            }
+            index
+        });
+        index.get(name).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// Every regular file named like a shared object (`*.so*`) under the
+    /// package directory, sorted, with its soname.
+    pub fn packaged_libraries(&self) -> &[PackagedLibrary] {
+        self.packaged.get_or_init(|| {
+            let Some(local) = &self.local else {
+                return Vec::new();
+            };
+            walkdir::WalkDir::new(local)
+                .follow_links(false)
+                .sort_by_file_name()
+                .into_iter()
+                .flatten()
+                .filter(|entry| entry.file_type().is_file())
+                .filter_map(|entry| {
+                    let name = entry.file_name().to_string_lossy().into_owned();
+                    if !name.contains(".so") {
+                        return None;
+                    }
+                    let path = entry.path().to_path_buf();
+                    Some(PackagedLibrary {
+                        canonical: std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone()),
+                        soname: read_elf(&path).ok().and_then(|f| f.soname),
+                        name,
+                        path,
+                    })
+                })
+                .collect()
+        })
+    }
+
     fn local_file(&self, runtime_path: &str) -> Option<PathBuf> {
         let local = self.local.as_ref()?;
         let rel = runtime_path.strip_prefix(&self.root)?.strip_prefix('/')?;
@@ -516,13 +586,40 @@ pub fn expand_tokens(entry: &str, object_path: &str, arch: Arch) -> String {
     let origin = object_path.rsplit_once('/').map(|(d, _)| d).unwrap_or("/");
     let lib = if arch.bits == 64 { "lib64" } else { "lib" };
     let platform = arch.name();
-    entry
-        .replace("${ORIGIN}", origin)
-        .replace("$ORIGIN", origin)
-        .replace("${LIB}", lib)
-        .replace("$LIB", lib)
-        .replace("${PLATFORM}", &platform)
-        .replace("$PLATFORM", &platform)
+    let tokens = [
+        ("ORIGIN", origin),
+        ("LIB", lib),
+        ("PLATFORM", platform.as_str()),
+    ];
+    let mut out = String::with_capacity(entry.len());
+    let mut rest = entry;
+    'scan: while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        for (name, value) in tokens {
+            // `${NAME}`, or `$NAME` not followed by more of a name (glibc's
+            // is_dst: `$ORIGINAL` is no token, and stays as it is).
+            let braced = format!("{{{name}}}");
+            let length = if after.starts_with(&braced) {
+                Some(braced.len())
+            } else if after.starts_with(name)
+                && !after[name.len()..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+            {
+                Some(name.len())
+            } else {
+                None
+            };
+            if let Some(length) = length {
+                out.push_str(value);
+                rest = &after[length..];
+                continue 'scan;
+            }
+        }
+        out.push('$');
+        rest = after;
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Lexical normalization of an absolute path: `//`, `/./` and `/../`.
@@ -556,6 +653,15 @@ mod tests {
             "/usr/bin/../lib64:/usr/bin/x86_64"
         );
         assert_eq!(expand_tokens("lib", "/var/task/m.so", Arch::X86_64), "lib");
+        // Not a token: a longer name, or an unknown one, stays as written.
+        assert_eq!(
+            expand_tokens(
+                "$ORIGINAL/x:$ORIGIN_2:$FOO:$",
+                "/var/task/m.so",
+                Arch::X86_64
+            ),
+            "$ORIGINAL/x:$ORIGIN_2:$FOO:$"
+        );
     }
 
     #[test]

@@ -120,7 +120,15 @@ fn ld_so_conf_dirs(root: &Path, file: &str, depth: usize, out: &mut Vec<String>)
     for line in text.lines() {
         let line = line.split('#').next().unwrap_or("").trim();
         if let Some(pattern) = line.strip_prefix("include").map(str::trim) {
-            for included in glob_in_root(root, pattern) {
+            // ldconfig reads a relative pattern from the including file's
+            // directory (Amazon Linux and RHEL write `include ld.so.conf.d/*.conf`).
+            let pattern = if pattern.starts_with('/') {
+                pattern.to_string()
+            } else {
+                let base = file.rsplit_once('/').map(|(dir, _)| dir).unwrap_or("");
+                format!("{base}/{pattern}")
+            };
+            for included in glob_in_root(root, &pattern) {
                 ld_so_conf_dirs(root, &included, depth + 1, out);
             }
         } else if line.starts_with('/') {
@@ -202,6 +210,22 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<(Profile, ScanReport)>
             "{}: not a directory (profile scan takes a root filesystem)",
             root.display()
         )));
+    }
+    for (what, dir) in std::iter::once(("--task-root", &options.task_root))
+        .chain(options.search_path.iter().map(|d| ("--search-path", d)))
+        .chain(
+            options
+                .default_path
+                .iter()
+                .flatten()
+                .map(|d| ("--default-path", d)),
+        )
+    {
+        if !dir.starts_with('/') {
+            return Err(AuditError::Usage(format!(
+                "{what} {dir}: not an absolute path (the runtime's directories are absolute)"
+            )));
+        }
     }
     let mut report = ScanReport::default();
     let default_dirs = match &options.default_path {
@@ -351,6 +375,12 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<(Profile, ScanReport)>
         }
     }
 
+    if libraries.is_empty() {
+        return Err(AuditError::Usage(format!(
+            "{}: no shared libraries found in its loader's directories: not a root filesystem",
+            root.display()
+        )));
+    }
     let profile = Profile {
         schema: SCHEMA,
         name: options.name.clone(),
@@ -361,13 +391,14 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<(Profile, ScanReport)>
         ),
         sources: vec![format!("lambda-audit profile scan {}", root.display())],
         arch: arch_name,
-        task_root: options.task_root.clone(),
+        task_root: crate::resolve::normalize(&options.task_root),
         ld_library_path: options.search_path.clone(),
         default_dirs,
         complete: true,
         host: host.map(|(h, _)| h),
         policy: options.policy.clone(),
         libraries,
+        tables: Default::default(),
     };
     Ok((profile, report))
 }

@@ -1,0 +1,937 @@
+//! Hostile input: what must never happen (data loss, writes outside --out,
+//! hangs, blow-ups) and verdicts the loader disagreed with. Each test failed
+//! before its fix. Fixtures are built here with gcc or crafted from real files.
+
+mod common;
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{audit, check_json, findings, fixture, Run, AL1};
+
+/// Builds a shared library with gcc: `soname`, written to `path`, needing `deps`.
+fn shared_library(path: &Path, soname: Option<&OsStr>, deps: &[&Path]) {
+    let dir = path.parent().unwrap();
+    std::fs::create_dir_all(dir).unwrap();
+    let source = dir.join(format!("{}.c", path.file_name().unwrap().to_string_lossy()));
+    std::fs::write(&source, "int answer(void) { return 42; }\n").unwrap();
+    let mut gcc = Command::new("gcc");
+    gcc.args(["-shared", "-fPIC", "-O1", "-Wl,--no-as-needed", "-o"])
+        .arg(path)
+        .arg(&source);
+    if let Some(soname) = soname {
+        let mut flag = std::ffi::OsString::from("-Wl,-soname,");
+        flag.push(soname);
+        gcc.arg(flag);
+    }
+    gcc.args(deps);
+    let out = gcc.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A Python 3.6-style extension module `name.so` in `dir`, needing `deps`.
+fn module(dir: &Path, name: &str, deps: &[&Path]) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let source = dir.join(format!("{name}.c"));
+    std::fs::write(
+        &source,
+        format!("void *PyInit_{name}(void) {{ return 0; }}\n"),
+    )
+    .unwrap();
+    let path = dir.join(format!("{name}.so"));
+    let out = Command::new("gcc")
+        .args(["-shared", "-fPIC", "-O1", "-Wl,--no-as-needed", "-o"])
+        .arg(&path)
+        .arg(&source)
+        .args(deps)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    path
+}
+
+fn needed(path: &Path) -> Vec<String> {
+    lambda_audit::elf::read_elf(path).unwrap().needed
+}
+
+/// Every path under `dir`, sorted (files and directories).
+fn listing(dir: &Path) -> Vec<PathBuf> {
+    let mut all: Vec<PathBuf> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .map(|e| e.unwrap().path().to_path_buf())
+        .collect();
+    all.sort();
+    all
+}
+
+fn bundle(out: &Path, library_path: &Path, artifacts: &[&Path]) -> Run {
+    let mut args: Vec<&OsStr> = vec![
+        OsStr::new("bundle"),
+        OsStr::new("--out"),
+        out.as_os_str(),
+        OsStr::new("--library-path"),
+        library_path.as_os_str(),
+    ];
+    args.extend(artifacts.iter().map(|a| a.as_os_str()));
+    audit(args)
+}
+
+fn zip(package: &Path, out: &Path, profile: &str) -> Run {
+    audit([
+        OsStr::new("zip"),
+        OsStr::new("--profile"),
+        OsStr::new(profile),
+        OsStr::new("--out"),
+        out.as_os_str(),
+        package.as_os_str(),
+    ])
+}
+
+/// Runs lambda-audit with a deadline: a hang is a failure, not a stuck suite.
+fn audit_within(seconds: u64, args: &[&OsStr]) -> (Option<i32>, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lambda-audit"))
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut stderr = String::new();
+            std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+            return (status.code(), stderr);
+        }
+        if started.elapsed() > Duration::from_secs(seconds) {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            return (None, format!("still running after {seconds} s: killed"));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn zip_modes(path: &Path) -> Vec<(String, u32)> {
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    (0..archive.len())
+        .map(|i| {
+            let entry = archive.by_index(i).unwrap();
+            (entry.name().to_string(), entry.unix_mode().unwrap() & 0o777)
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------- bundle ---
+
+/// (1) A non-empty directory bundle did not write is never replaced; one it
+/// wrote (marked) is, and a new bundle there works.
+#[test]
+fn bundle_replaces_only_a_directory_it_wrote() {
+    let work = tempfile::tempdir().unwrap();
+    let libs = work.path().join("libs");
+    shared_library(
+        &libs.join("libdep.so.1"),
+        Some(OsStr::new("libdep.so.1")),
+        &[],
+    );
+    let module = module(
+        &work.path().join("src"),
+        "mod",
+        &[&libs.join("libdep.so.1")],
+    );
+
+    let users = work.path().join("users-dir");
+    std::fs::create_dir_all(&users).unwrap();
+    std::fs::write(users.join("thesis.txt"), "years of work").unwrap();
+    let run = bundle(&users, &libs, &[&module]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("a directory bundle did not write"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(users.join("thesis.txt")).unwrap(),
+        "years of work"
+    );
+
+    let out = work.path().join("package");
+    for round in 0..2 {
+        let run = bundle(&out, &libs, &[&module]);
+        assert_eq!(run.code, 0, "round {round}: {}{}", run.stdout, run.stderr);
+        assert!(out.join(lambda_audit::bundle::MARKER).is_file());
+    }
+    let siblings: Vec<_> = std::fs::read_dir(work.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(
+        !siblings
+            .iter()
+            .any(|n| n.to_string_lossy().contains("old-lambda-audit")),
+        "{siblings:?}"
+    );
+}
+
+/// (2) A library linked by path (no SONAME: DT_NEEDED is its absolute path) is
+/// vendored under lib/ and the entry rewritten; nothing is written beside it.
+#[test]
+fn bundle_of_a_library_linked_by_path_writes_only_under_out() {
+    let work = tempfile::tempdir().unwrap();
+    let host_dir = work.path().join("host-libs");
+    let library = host_dir.join("libbypath.so");
+    shared_library(&library, None, &[]);
+    let module = module(&work.path().join("src"), "mod", &[&library]);
+    assert_eq!(
+        needed(&module).first().map(String::as_str),
+        library.to_str()
+    );
+    let before = listing(&host_dir);
+
+    let out = work.path().join("package");
+    let run = bundle(&out, &work.path().join("empty"), &[&module]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(
+        listing(&host_dir),
+        before,
+        "bundle wrote beside the original library"
+    );
+    let vendored: Vec<String> = std::fs::read_dir(out.join("lib"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(vendored.len(), 1, "{vendored:?}");
+    assert!(vendored[0].starts_with("libbypath-") && vendored[0].ends_with(".so"));
+    let now = needed(&out.join("mod.so"));
+    assert!(
+        now.contains(&vendored[0]) && !now.iter().any(|n| n.contains('/')),
+        "{now:?}"
+    );
+}
+
+/// (7) A diamond: the module needs A and B, B needs A, all vendored. B must
+/// name A's new name whatever order the names sort in.
+#[test]
+fn bundle_of_a_diamond_renames_every_edge_in_either_order() {
+    for (a, b) in [("liba.so.1", "libb.so.1"), ("libz.so.7", "liby.so.7")] {
+        let work = tempfile::tempdir().unwrap();
+        let libs = work.path().join("libs");
+        shared_library(&libs.join(a), Some(OsStr::new(a)), &[]);
+        shared_library(&libs.join(b), Some(OsStr::new(b)), &[&libs.join(a)]);
+        let module = module(
+            &work.path().join("src"),
+            "mod",
+            &[&libs.join(a), &libs.join(b)],
+        );
+        let out = work.path().join("package");
+        let run = bundle(&out, &libs, &[&module]);
+        assert_eq!(run.code, 0, "{a} {b}: {}{}", run.stdout, run.stderr);
+        assert_every_needed_is_vendored(&out, &[a, b]);
+    }
+}
+
+/// Every DT_NEEDED in the package that named one of `originals` now names a
+/// file in lib/, and lib/ holds each of them exactly once.
+fn assert_every_needed_is_vendored(out: &Path, originals: &[&str]) {
+    let lib: Vec<String> = std::fs::read_dir(out.join("lib"))
+        .map(|d| {
+            d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    for original in originals {
+        let stem = &original[..original.find(".so").unwrap()];
+        let copies = lib
+            .iter()
+            .filter(|n| n.starts_with(&format!("{stem}-")))
+            .count();
+        assert_eq!(copies, 1, "{original} vendored {copies} times: {lib:?}");
+    }
+    for entry in walkdir::WalkDir::new(out) {
+        let path = entry.unwrap().path().to_path_buf();
+        if !path.is_file() || path.file_name() == Some(OsStr::new(lambda_audit::bundle::MARKER)) {
+            continue;
+        }
+        for name in needed(&path) {
+            assert!(
+                !originals.contains(&name.as_str()),
+                "{} still needs {name}",
+                path.display()
+            );
+        }
+    }
+}
+
+/// Bundle planning over random dependency graphs (diamonds, cycles, shared
+/// leaves, both name orders): every reachable library is vendored once, every
+/// DT_NEEDED is rewritten, the result loads, and nothing is written outside
+/// --out. A small xorshift generator keeps each case reproducible by seed.
+#[test]
+fn bundle_planning_holds_on_random_dependency_graphs() {
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move |bound: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % bound
+    };
+    for case in 0..12 {
+        let work = tempfile::tempdir().unwrap();
+        let count = 2 + next(4) as usize; // 2..5 libraries
+        let names: Vec<String> = (0..count)
+            .map(|i| format!("libg{}x{}.so.1", (count - i) * 7 % 10, i))
+            .collect();
+        // Edges i -> j for any i != j (cycles allowed), each with probability 1/3.
+        let deps: Vec<Vec<usize>> = (0..count)
+            .map(|i| (0..count).filter(|&j| j != i && next(3) == 0).collect())
+            .collect();
+        // Stubs first (same sonames, no needs), so cycles can be linked.
+        let stubs = work.path().join("stubs");
+        for name in &names {
+            shared_library(&stubs.join(name), Some(OsStr::new(name)), &[]);
+        }
+        let libs = work.path().join("libs");
+        for (i, name) in names.iter().enumerate() {
+            let dep_paths: Vec<PathBuf> = deps[i].iter().map(|&j| stubs.join(&names[j])).collect();
+            let dep_refs: Vec<&Path> = dep_paths.iter().map(PathBuf::as_path).collect();
+            shared_library(&libs.join(name), Some(OsStr::new(name)), &dep_refs);
+        }
+        let roots: Vec<usize> = {
+            let chosen: Vec<usize> = (0..count).filter(|_| next(2) == 0).collect();
+            if chosen.is_empty() {
+                vec![0]
+            } else {
+                chosen
+            }
+        };
+        let root_paths: Vec<PathBuf> = roots.iter().map(|&j| stubs.join(&names[j])).collect();
+        let root_refs: Vec<&Path> = root_paths.iter().map(PathBuf::as_path).collect();
+        let module = module(&work.path().join("src"), "mod", &root_refs);
+
+        // What the loader would reach from the module.
+        let mut reached: Vec<usize> = Vec::new();
+        let mut queue = roots.clone();
+        while let Some(j) = queue.pop() {
+            if !reached.contains(&j) {
+                reached.push(j);
+                queue.extend(&deps[j]);
+            }
+        }
+        let before = listing(work.path());
+        let out = work.path().join("package");
+        let run = bundle(&out, &libs, &[&module]);
+        assert_eq!(
+            run.code, 0,
+            "case {case} ({names:?}, {deps:?}, roots {roots:?}): {}{}",
+            run.stdout, run.stderr
+        );
+        let after: Vec<PathBuf> = listing(work.path())
+            .into_iter()
+            .filter(|p| !p.starts_with(&out))
+            .collect();
+        assert_eq!(after, before, "case {case}: written outside --out");
+        let originals: Vec<&str> = reached.iter().map(|&j| names[j].as_str()).collect();
+        assert_every_needed_is_vendored(&out, &originals);
+        let lib_count = std::fs::read_dir(out.join("lib")).unwrap().count();
+        assert_eq!(
+            lib_count,
+            reached.len(),
+            "case {case}: only what is reached is vendored"
+        );
+        let (code, report) = check_json(AL1, Some(&out), &out.join("mod.so"));
+        assert_eq!(code, 0, "case {case}: {report:#}");
+    }
+}
+
+/// (8) Another architecture: bundle gives check's verdict (exit 1), no panic.
+#[test]
+fn bundle_of_another_architecture_is_refused_like_check() {
+    let work = tempfile::tempdir().unwrap();
+    let artifact = fixture("cross/plain-aarch64.so");
+    let check = audit([OsStr::new("check"), artifact.as_os_str()]);
+    assert_eq!(check.code, 1);
+    let run = bundle(&work.path().join("package"), work.path(), &[&artifact]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("aarch64") && !run.stderr.contains("internal error"),
+        "{}",
+        run.stderr
+    );
+    assert!(!work.path().join("package").exists());
+}
+
+// --------------------------------------------------------------- verdicts ---
+
+/// Copies `source` to `dest` and lets `edit` change its bytes.
+fn crafted(source: &Path, dest: &Path, edit: impl FnOnce(&mut Vec<u8>)) -> PathBuf {
+    let mut bytes = std::fs::read(source).unwrap();
+    edit(&mut bytes);
+    std::fs::write(dest, &bytes).unwrap();
+    dest.to_path_buf()
+}
+
+/// The file offsets of the dynamic section's entries with `tag`.
+fn dynamic_entries(bytes: &[u8], tag: u64) -> Vec<usize> {
+    let elf = goblin::elf::Elf::parse(bytes).unwrap();
+    let dynamic = elf
+        .program_headers
+        .iter()
+        .find(|p| p.p_type == goblin::elf::program_header::PT_DYNAMIC)
+        .unwrap();
+    let dyns = elf.dynamic.as_ref().unwrap();
+    dyns.dyns
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| d.d_tag == tag)
+        .map(|(i, _)| dynamic.p_offset as usize + i * 16)
+        .collect()
+}
+
+/// (5) Byte order: a big-endian file never loads on these little-endian runtimes.
+#[test]
+fn a_big_endian_x86_64_file_is_another_architecture() {
+    let work = tempfile::tempdir().unwrap();
+    // An ELF header alone, big-endian, ET_DYN, EM_X86_64, no headers after it.
+    let mut header = vec![0u8; 64];
+    header[..4].copy_from_slice(b"\x7fELF");
+    header[4] = 2; // ELFCLASS64
+    header[5] = 2; // ELFDATA2MSB
+    header[6] = 1;
+    header[16..18].copy_from_slice(&3u16.to_be_bytes()); // ET_DYN
+    header[18..20].copy_from_slice(&62u16.to_be_bytes()); // EM_X86_64
+    header[20..24].copy_from_slice(&1u32.to_be_bytes());
+    header[52..54].copy_from_slice(&64u16.to_be_bytes()); // e_ehsize
+    let path = work.path().join("mod.so");
+    std::fs::write(&path, &header).unwrap();
+    let (code, report) = check_json(AL1, None, &path);
+    assert_eq!(code, 1, "{report:#}");
+    let wrong = findings(&report, "wrong-arch");
+    assert_eq!(wrong.len(), 1, "{report:#}");
+    assert!(wrong[0].to_string().contains("big-endian"), "{report:#}");
+}
+
+/// (6) Names are bytes: a DT_NEEDED that is not UTF-8 is judged (missing), not
+/// dropped; one whose string offset lies outside .dynstr is a malformed file.
+#[test]
+fn dt_needed_names_are_bytes_and_bad_offsets_are_malformed() {
+    let work = tempfile::tempdir().unwrap();
+    let libs = work.path().join("libs");
+    let odd_name = OsStr::from_bytes(b"libodd\xff.so.1");
+    let library = libs.join(odd_name);
+    shared_library(&library, Some(odd_name), &[]);
+    let module = module(&work.path().join("src"), "mod", &[&library]);
+    let (code, report) = check_json(AL1, None, &module);
+    assert_eq!(code, 1, "{report:#}");
+    let missing = findings(&report, "missing-library");
+    assert!(
+        missing.iter().any(|f| f["library"] == "libodd\\xff.so.1"),
+        "{report:#}"
+    );
+
+    let bad = crafted(
+        &fixture("mod_zlib.so"),
+        &work.path().join("bad.so"),
+        |bytes| {
+            let at = dynamic_entries(bytes, goblin::elf::dynamic::DT_NEEDED)[0];
+            bytes[at + 8..at + 16].copy_from_slice(&0x7fff_ffffu64.to_le_bytes());
+        },
+    );
+    let run = audit([OsStr::new("check"), bad.as_os_str()]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("DT_NEEDED names string offset"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
+}
+
+/// Decided with the loader as the judge: glibc loads nothing for an empty
+/// DT_NEEDED (offset 0 of .dynstr is always ""), and refuses a program
+/// header size other than its own.
+#[test]
+fn empty_dt_needed_is_ignored_and_a_wrong_phentsize_is_malformed() {
+    let work = tempfile::tempdir().unwrap();
+    let with_empty = crafted(
+        &fixture("mod_zlib.so"),
+        &work.path().join("mod_empty.so"),
+        |bytes| {
+            let needed = dynamic_entries(bytes, goblin::elf::dynamic::DT_NEEDED);
+            let at = *needed.first().unwrap();
+            bytes[at + 8..at + 16].copy_from_slice(&0u64.to_le_bytes());
+        },
+    );
+    let (_, report) = check_json(AL1, None, &with_empty);
+    assert!(
+        !findings(&report, "missing-library")
+            .iter()
+            .any(|f| f["library"] == ""),
+        "{report:#}"
+    );
+    let phentsize = crafted(
+        &fixture("mod_ok.so"),
+        &work.path().join("mod_ph.so"),
+        |bytes| {
+            bytes[54..56].copy_from_slice(&8u16.to_le_bytes());
+        },
+    );
+    let run = audit([OsStr::new("check"), phentsize.as_os_str()]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("e_phentsize is 8"), "{}", run.stderr);
+}
+
+/// (12) 4096 version-need entries that all point at one shared chain of 4096
+/// aux entries: 128 KiB of file, 16.7 million (need, version) pairs if
+/// followed naively. Bounded by the file's size and refused as malformed,
+/// quickly and in little memory.
+#[test]
+fn version_entries_that_overlap_are_malformed_not_quadratic() {
+    const N: usize = 4096;
+    let work = tempfile::tempdir().unwrap();
+    let path = crafted(
+        &fixture("mod_zlib.so"),
+        &work.path().join("mod_vn.so"),
+        |bytes| {
+            let elf = goblin::elf::Elf::parse(bytes).unwrap();
+            let index = elf
+                .section_headers
+                .iter()
+                .position(|s| s.sh_type == goblin::elf::section_header::SHT_GNU_VERNEED)
+                .unwrap();
+            let offset = elf.section_headers[index].sh_offset as usize;
+            let header_at = elf.header.e_shoff as usize + index * 64;
+            let read32 =
+                |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
+            // The strings the real entry names (a file, a version), reused.
+            let vn_file = read32(bytes, offset + 4);
+            let aux = offset + read32(bytes, offset + 8) as usize;
+            let (vna_hash, vna_name) = (read32(bytes, aux), read32(bytes, aux + 8));
+            drop(elf);
+            let base = bytes.len().next_multiple_of(8);
+            bytes.resize(base, 0);
+            let aux_base = base + N * 16;
+            for i in 0..N {
+                let at = base + i * 16;
+                let mut need = [0u8; 16];
+                need[0..2].copy_from_slice(&1u16.to_le_bytes());
+                need[2..4].copy_from_slice(&(N as u16).to_le_bytes());
+                need[4..8].copy_from_slice(&vn_file.to_le_bytes());
+                need[8..12].copy_from_slice(&((aux_base - at) as u32).to_le_bytes());
+                let next: u32 = if i + 1 < N { 16 } else { 0 };
+                need[12..16].copy_from_slice(&next.to_le_bytes());
+                bytes.extend_from_slice(&need);
+            }
+            for i in 0..N {
+                let mut entry = [0u8; 16];
+                entry[0..4].copy_from_slice(&vna_hash.to_le_bytes());
+                entry[6..8].copy_from_slice(&2u16.to_le_bytes());
+                entry[8..12].copy_from_slice(&vna_name.to_le_bytes());
+                let next: u32 = if i + 1 < N { 16 } else { 0 };
+                entry[12..16].copy_from_slice(&next.to_le_bytes());
+                bytes.extend_from_slice(&entry);
+            }
+            // The section header: sh_offset (at 24), sh_size (at 32), sh_info (at 44).
+            bytes[header_at + 24..header_at + 32].copy_from_slice(&(base as u64).to_le_bytes());
+            bytes[header_at + 32..header_at + 40].copy_from_slice(&((N * 32) as u64).to_le_bytes());
+            bytes[header_at + 44..header_at + 48].copy_from_slice(&(N as u32).to_le_bytes());
+        },
+    );
+    let (code, stderr) = audit_within(20, &[OsStr::new("check"), path.as_os_str()]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("more version entries than a file of"),
+        "{stderr}"
+    );
+}
+
+// ------------------------------------------------------------- validation ---
+
+/// (9) Inputs are normalised or refused at the edge, the same way everywhere.
+#[test]
+fn task_roots_and_bundle_dirs_are_normalised_or_refused() {
+    let work = tempfile::tempdir().unwrap();
+    // A profile whose task root ends in "/": the same directory as without.
+    let profile_text = audit(["profile", "show", AL1]).stdout.replace(
+        "\"task_root\": \"/var/task\"",
+        "\"task_root\": \"/var/task/\"",
+    );
+    assert!(profile_text.contains("\"/var/task/\""));
+    let profile = work.path().join("profile.json");
+    std::fs::write(&profile, profile_text).unwrap();
+    let package = work.path().join("package");
+    std::fs::create_dir_all(package.join("lib")).unwrap();
+    std::fs::copy(fixture("mod_vendored.so"), package.join("mod_vendored.so")).unwrap();
+    // mod_vendored finds libvendored in /var/task/lib through LD_LIBRARY_PATH.
+    std::fs::copy(
+        fixture("build-lib/libvendored.so.1"),
+        package.join("lib/libvendored.so.1"),
+    )
+    .unwrap();
+    let run = audit([
+        OsStr::new("check"),
+        OsStr::new("--profile"),
+        profile.as_os_str(),
+        OsStr::new("--bundle-dir"),
+        package.as_os_str(),
+        package.join("mod_vendored.so").as_os_str(),
+    ]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+
+    for bundle_dir in [work.path().join("missing"), profile.clone()] {
+        let run = audit([
+            OsStr::new("check"),
+            OsStr::new("--bundle-dir"),
+            bundle_dir.as_os_str(),
+            fixture("mod_ok.so").as_os_str(),
+        ]);
+        assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+        assert!(run.stderr.contains("not a directory"), "{}", run.stderr);
+    }
+
+    let rootfs = common::tree(&[("/lib64/libc.so.6", &fixture("runtime-lib/libcrypto.so.10"))]);
+    let run = audit([
+        OsStr::new("profile"),
+        OsStr::new("scan"),
+        rootfs.path().as_os_str(),
+        OsStr::new("--task-root"),
+        OsStr::new("relative/task"),
+    ]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("--task-root relative/task: not an absolute path"),
+        "{}",
+        run.stderr
+    );
+
+    // A directory with no libraries is no root filesystem.
+    let empty = tempfile::tempdir().unwrap();
+    let run = audit([
+        OsStr::new("profile"),
+        OsStr::new("scan"),
+        empty.path().as_os_str(),
+    ]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("no shared libraries found"),
+        "{}",
+        run.stderr
+    );
+
+    // A FIFO as --profile is refused, not read (which would block).
+    let fifo = work.path().join("profile-fifo");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let (code, stderr) = audit_within(
+        10,
+        &[
+            OsStr::new("check"),
+            OsStr::new("--profile"),
+            fifo.as_os_str(),
+            fixture("mod_ok.so").as_os_str(),
+        ],
+    );
+    assert_eq!(code, Some(2), "{stderr}");
+}
+
+/// (10) `include ld.so.conf.d/*.conf` is read relative to /etc, as ldconfig does.
+#[test]
+fn scan_follows_relative_includes_from_the_including_file() {
+    let rootfs = common::tree(&[
+        ("/lib64/libc.so.6", &fixture("runtime-lib/libcrypto.so.10")),
+        (
+            "/opt/vendor/lib/libvendored.so.1",
+            &fixture("build-lib/libvendored.so.1"),
+        ),
+    ]);
+    let etc = rootfs.path().join("etc");
+    std::fs::create_dir_all(etc.join("ld.so.conf.d")).unwrap();
+    std::fs::write(etc.join("ld.so.conf"), "include ld.so.conf.d/*.conf\n").unwrap();
+    std::fs::write(etc.join("ld.so.conf.d/vendor.conf"), "/opt/vendor/lib\n").unwrap();
+    let run = audit([
+        OsStr::new("profile"),
+        OsStr::new("scan"),
+        rootfs.path().as_os_str(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let profile: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let dirs: Vec<&str> = profile["default_dirs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_str().unwrap())
+        .collect();
+    assert_eq!(dirs.first(), Some(&"/opt/vendor/lib"), "{dirs:?}");
+    assert!(run.stdout.contains("libvendored.so.1"));
+    // ldconfig, the oracle, reads the same directory from the same file.
+    let ldconfig = Command::new("ldconfig")
+        .args(["-r"])
+        .arg(rootfs.path())
+        .args(["-N", "-X", "-v"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&ldconfig.stdout);
+    assert!(
+        text.contains("/opt/vendor/lib:"),
+        "ldconfig -r: {text}{}",
+        String::from_utf8_lossy(&ldconfig.stderr)
+    );
+}
+
+// -------------------------------------------------------------------- zip ---
+
+/// A package with one Python module that loads in the python3.6 profile.
+fn python_package(dir: &Path) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::copy(fixture("mod_ok.so"), dir.join("mod_ok.so")).unwrap();
+    dir.to_path_buf()
+}
+
+/// (4) --out that is a symlink or a FIFO is refused, not replaced.
+#[test]
+fn zip_refuses_an_out_that_is_not_a_regular_file() {
+    let work = tempfile::tempdir().unwrap();
+    let package = python_package(&work.path().join("package"));
+    let target = work.path().join("precious.txt");
+    std::fs::write(&target, "keep").unwrap();
+    let link = work.path().join("link.zip");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let run = zip(&package, &link, AL1);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("a symlink, not a regular file"),
+        "{}",
+        run.stderr
+    );
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep");
+
+    let fifo = work.path().join("fifo.zip");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let run = zip(&package, &fifo, AL1);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("a FIFO, not a regular file"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// (11) A FIFO in the package is refused before it is opened (it blocked).
+#[test]
+fn zip_refuses_special_files_without_opening_them() {
+    let work = tempfile::tempdir().unwrap();
+    let package = python_package(&work.path().join("package"));
+    assert!(Command::new("mkfifo")
+        .arg(package.join("pipe"))
+        .status()
+        .unwrap()
+        .success());
+    let out = work.path().join("out.zip");
+    let (code, stderr) = audit_within(
+        10,
+        &[
+            OsStr::new("zip"),
+            OsStr::new("--out"),
+            out.as_os_str(),
+            package.as_os_str(),
+        ],
+    );
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("a FIFO, not a regular file"), "{stderr}");
+    assert!(!out.exists());
+}
+
+/// (15) --out inside the package directory is not packaged (nor bundle's mark).
+#[test]
+fn zip_leaves_out_its_own_output_and_bundles_mark() {
+    let work = tempfile::tempdir().unwrap();
+    let package = python_package(&work.path().join("package"));
+    std::fs::write(package.join(lambda_audit::bundle::MARKER), "mark").unwrap();
+    let out = package.join("lambda.zip");
+    for _ in 0..2 {
+        let run = zip(&package, &out, AL1);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+    }
+    assert_eq!(zip_modes(&out), vec![("mod_ok.so".to_string(), 0o755)]);
+}
+
+/// (16) Executable bits are kept (a bootstrap script), and a bootstrap that is
+/// not executable is refused for a custom runtime.
+#[test]
+fn zip_keeps_execute_bits_and_refuses_a_non_executable_bootstrap() {
+    let work = tempfile::tempdir().unwrap();
+    let package = work.path().join("package");
+    std::fs::create_dir_all(package.join("bin")).unwrap();
+    std::fs::copy(fixture("bootstrap"), package.join("bin/app")).unwrap();
+    std::fs::write(
+        package.join("bootstrap"),
+        "#!/bin/sh\nexec \"$LAMBDA_TASK_ROOT/bin/app\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        package.join("bootstrap"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    std::fs::write(package.join("README"), "hello\n").unwrap();
+    let out = work.path().join("function.zip");
+    // The fixture program is linked against this machine's glibc: AL2023's is new enough.
+    let run = zip(&package, &out, "amazonlinux-2023");
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(
+        zip_modes(&out),
+        vec![
+            ("README".to_string(), 0o644),
+            ("bin/app".to_string(), 0o755),
+            ("bootstrap".to_string(), 0o755)
+        ]
+    );
+    std::fs::set_permissions(
+        package.join("bootstrap"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    std::fs::remove_file(&out).unwrap();
+    let run = zip(&package, &out, "amazonlinux-2023");
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("bootstrap: not executable"),
+        "{}",
+        run.stderr
+    );
+    assert!(!out.exists());
+}
+
+/// (17) A name with a backslash is refused (zip-slip for some extractors).
+#[test]
+fn zip_refuses_names_an_extractor_could_read_as_paths() {
+    let work = tempfile::tempdir().unwrap();
+    let package = python_package(&work.path().join("package"));
+    std::fs::write(package.join("..\\..\\..\\tmp\\evil.txt"), "x").unwrap();
+    let run = zip(&package, &work.path().join("out.zip"), AL1);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("a name with a backslash"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// (14) SIGTERM (and SIGINT) during zip: the temporary file is removed.
+#[test]
+fn zip_interrupted_leaves_no_temporary_file() {
+    let work = tempfile::tempdir().unwrap();
+    let package = python_package(&work.path().join("package"));
+    // 40 MB of incompressible data, so the write takes long enough to interrupt.
+    let mut data = vec![0u8; 40 * 1024 * 1024];
+    let mut x: u32 = 12345;
+    for byte in data.iter_mut() {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        *byte = x as u8;
+    }
+    std::fs::write(package.join("data.bin"), &data).unwrap();
+    let out_dir = work.path().join("out");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    for signal in ["TERM", "INT"] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_lambda-audit"))
+            .args([
+                OsStr::new("zip"),
+                OsStr::new("--out"),
+                out_dir.join("f.zip").as_os_str(),
+                package.as_os_str(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        let temp_seen = loop {
+            let temps = std::fs::read_dir(&out_dir).unwrap().count();
+            if temps > 0 || started.elapsed() > Duration::from_secs(20) {
+                break temps > 0;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        };
+        assert!(temp_seen, "no temporary file appeared");
+        Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(child.id().to_string())
+            .status()
+            .unwrap();
+        let status = child.wait().unwrap();
+        let left: Vec<_> = std::fs::read_dir(&out_dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert!(
+            left.is_empty()
+                || (status.success() && left == vec![std::ffi::OsString::from("f.zip")]),
+            "SIG{signal}: left {left:?} (status {status})"
+        );
+        let _ = std::fs::remove_file(out_dir.join("f.zip"));
+    }
+}
+
+/// Decided (AWS: the unzipped size "must be smaller than 262144000 bytes"):
+/// exactly the limit is refused. A sparse file: no disk is used.
+#[test]
+fn zip_refuses_exactly_the_unzipped_limit() {
+    let work = tempfile::tempdir().unwrap();
+    let package = python_package(&work.path().join("package"));
+    let module_size = std::fs::metadata(package.join("mod_ok.so")).unwrap().len();
+    let filler = std::fs::File::create(package.join("filler.bin")).unwrap();
+    filler.set_len(262_144_000 - module_size).unwrap();
+    let run = zip(&package, &work.path().join("out.zip"), AL1);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("over Lambda's limit"), "{}", run.stderr);
+}
+
+/// Decided: a file the runtime never loads does not block the package: an
+/// unused library of another architecture, or data that merely starts like
+/// an ELF file. Each is named on standard error.
+#[test]
+fn zip_passes_over_files_the_runtime_never_loads() {
+    let work = tempfile::tempdir().unwrap();
+    let package = python_package(&work.path().join("package"));
+    std::fs::create_dir_all(package.join("tests")).unwrap();
+    std::fs::copy(
+        fixture("cross/plain-i386.so"),
+        package.join("tests/plain-i386.so"),
+    )
+    .unwrap();
+    std::fs::write(package.join("tests/truncated.bin"), b"\x7fELF\x02\x01").unwrap();
+    let run = zip(&package, &work.path().join("out.zip"), AL1);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("skipped")
+            && run.stderr.contains("plain-i386.so: another architecture"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("truncated.bin"), "{}", run.stderr);
+}
