@@ -37,7 +37,14 @@
             src = call ./nix/source.nix;
             sysroot = call ./nix/sysroot.nix;
             lambda-audit = call ./nix/lambda-audit.nix;
-            lambda-zip = call ./nix/lambda-zip.nix;
+            pipelineSrc = call ./nix/pipeline-source.nix;
+            buildLambdaZip = call ./nix/build-lambda-zip.nix;
+            verifyLambdaZip = call ./nix/verify-lambda-zip.nix;
+            # This project's function, built the way a user's is.
+            lambda-zip = scope.buildLambdaZip {
+              inherit (scope) src;
+              cargoPackage = "lambda";
+            };
             docker-image = call ./nix/docker-image.nix;
             devShell = call ./nix/devshell.nix;
             checks = call ./nix/checks.nix;
@@ -68,6 +75,19 @@
         default = scopes.${system}.devShell;
       });
       checks = forSystems (system: scopes.${system}.checks);
+      # For other flakes: build and check any crowbar crate the same way
+      # (`nix flake init -t <this flake>` starts one).
+      lib = forSystems (system: {
+        inherit (scopes.${system}) buildLambdaZip verifyLambdaZip;
+      });
+      overlays.default = final: prev: {
+        inherit (self.packages.${prev.stdenv.hostPlatform.system}) lambda-audit;
+      };
+      templates.default = {
+        path = ./templates/default;
+        description = "A Rust function for AWS Lambda's python3.6 runtime (crowbar), built and proven to load";
+        welcomeText = builtins.readFile ./templates/default/WELCOME.md;
+      };
       formatter = forSystems (system: nixpkgs.legacyPackages.${system}.nixfmt);
     };
 }

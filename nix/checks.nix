@@ -9,6 +9,7 @@
   tools,
   lambda-audit,
   lambda-zip,
+  verifyLambdaZip,
   ...
 }:
 let
@@ -24,22 +25,9 @@ let
 in
 {
   # The seed's ldd rule and the symbol-version rules, on the built zip: the
-  # same `scripts/pipeline verify` that ends every non-Nix build.
-  lambda-zip-audit =
-    pkgs.runCommand "lambda-zip-audit"
-      {
-        nativeBuildInputs = [
-          lambda-audit
-          pkgs.binutils
-          pkgs.unzip
-          pkgs.python3
-        ];
-      }
-      ''
-        cd ${src}
-        ${lib.pipeline.verify "${lambda-zip}"}
-        touch $out
-      '';
+  # same `scripts/pipeline verify` that ends every non-Nix build, as a user's
+  # flake checks its own zip (lib.verifyLambdaZip).
+  lambda-zip-audit = verifyLambdaZip lambda-zip;
 
   nextest = craneLib.cargoNextest (
     auditArgs

@@ -89,11 +89,14 @@ rec {
   # fingerprints them), so the final build reuses every dependency.
   remapPathsHook = vendorDir: "vendor_dir=${vendorDir}\n" + builtins.readFile ./remap-paths.sh;
 
-  # The pipeline steps the flake runs: the same script CI runs (scripts/pipeline).
-  # (Called through bash: the sandbox has no /usr/bin/env for the shebang.)
-  pipeline = {
-    build = "bash scripts/pipeline build";
-    package = out: "bash scripts/pipeline package ${out}";
-    verify = out: "bash scripts/pipeline verify ${out}";
+  # The pipeline steps the flake runs: the same script CI runs
+  # (scripts/pipeline), from `root`, this flake's pipeline source
+  # (nix/pipeline-source.nix), whichever crate is built. Called through bash:
+  # the sandbox has no /usr/bin/env for the shebang.
+  pipeline = root: {
+    build = "bash ${root}/scripts/pipeline build";
+    package = out: "bash ${root}/scripts/pipeline package ${out}";
+    verify = out: "bash ${root}/scripts/pipeline verify ${out}";
   };
+
 }

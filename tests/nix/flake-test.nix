@@ -120,7 +120,7 @@ let
   };
 
   inputs = {
-    self = { };
+    self = outputs;
     nixpkgs = {
       lib = stubLib;
       legacyPackages = stubLib.genAttrs lib.systems pkgsFor;
@@ -144,6 +144,16 @@ let
       inherit lib;
     }).rust.combined;
   x86 = outputs.packages.x86_64-linux;
+  # The template's flake, with this flake (its stand-in evaluation) as input.
+  template = (import ../../templates/default/flake.nix).outputs {
+    self = template;
+    lambda-toolchain = outputs;
+  };
+  templateX86 = {
+    packages = template.packages.x86_64-linux;
+    checks = template.checks.x86_64-linux;
+    devShells = template.devShells.x86_64-linux;
+  };
   arm = outputs.packages.aarch64-linux;
   zip = x86.lambda-zip;
   deps = zip.cargoArtifacts;
@@ -238,9 +248,13 @@ let
     aarch64AuditsItsOwnZip =
       builtins.match ".*${arm.lambda-zip}.*" outputs.checks.aarch64-linux.lambda-zip-audit.script != null;
     defaultIsTheZip = x86.default == x86.lambda-zip;
+    # The project's zip is buildLambdaZip on crate/, run by the pipeline script
+    # from the flake's own pipeline source.
     lambdaZipRunsThePipeline =
-      zip.buildPhaseCargoCommand == lib.pipeline.build
-      && zip.installPhaseCommand == lib.pipeline.package "$out";
+      zip.buildPhaseCargoCommand
+      == "LAMBDA_MANIFEST_PATH=$PWD/Cargo.toml ${(lib.pipeline "/nix/store/source").build}"
+      && zip.installPhaseCommand == (lib.pipeline "/nix/store/source").package "$out"
+      && zip.env.LAMBDA_PACKAGE == "lambda";
     # Build-breaker 1: crane's post-build hook wants a cargo build log.
     lambdaZipSkipsCranesBuildLogInstall = zip.doNotPostBuildInstallCargoBinaries or false;
     # Nothing may change package/ after the zip was written from it.
@@ -258,10 +272,11 @@ let
         != null;
     dependenciesAreBuiltByZigbuild =
       deps.buildPhaseCargoCommand
-      == "cargo zigbuild --locked --release -p lambda --target x86_64-unknown-linux-gnu.2.17";
+      == "cargo zigbuild --locked --release -p lambda --target x86_64-unknown-linux-gnu.2.17 --config /nix/store/source/.cargo/config.toml";
     # The sandbox has no /usr/bin/env: scripts the builds run are patched first.
+    # (The zip's pipeline is called through bash from the flake's own source.)
     scriptsArePatchedWhereTheyRun =
-      zip.postPatch or "" == "patchShebangs --build scripts"
+      builtins.match "bash /nix/store/source/scripts/pipeline.*" zip.installPhaseCommand != null
       && checks.nextest.postPatch or "" == "patchShebangs --build scripts tests/fixtures"
       && builtins.match ".*patchShebangs --build \..*" x86.sysroot.buildPhase != null;
     # One zig and cargo-zigbuild: the pinned wheels, in every build that compiles.
@@ -309,9 +324,29 @@ let
       let
         script = checks.lambda-zip-audit.script;
       in
-      builtins.match ".*\n${lib.pipeline.verify "${x86.lambda-zip}"}\n.*" script != null
-      && builtins.match "cd /nix/store/source\n.*" script != null
+      builtins.match ".*${(lib.pipeline "/nix/store/source").verify "${x86.lambda-zip}"}\n.*" script
+      != null
       && builtins.elem x86.lambda-audit checks.lambda-zip-audit.env.nativeBuildInputs;
+    # For other flakes: the library, the overlay, the template.
+    libOffersTheBuildOnEverySystem = builtins.all (
+      system:
+      names outputs.lib.${system} == [
+        "buildLambdaZip"
+        "verifyLambdaZip"
+      ]
+    ) lib.systems;
+    overlayProvidesLambdaAudit =
+      (outputs.overlays.default { } { stdenv.hostPlatform.system = "x86_64-linux"; }).lambda-audit
+      == x86.lambda-audit;
+    templateBuildsItsOwnCrateWithTheLibrary =
+      templateX86.packages.default.src == ../../templates/default
+      && templateX86.packages.default.buildPhaseCargoCommand == zip.buildPhaseCargoCommand
+      && !(templateX86.packages.default.env ? LAMBDA_PACKAGE)
+      &&
+        builtins.match ".*scripts/pipeline verify ${templateX86.packages.default}\n.*" templateX86.checks.audit.script
+        != null
+      && templateX86.devShells.default == outputs.devShells.x86_64-linux.default
+      && outputs.templates.default.path == ../../templates/default;
     clippyDeniesWarnings =
       builtins.match ".*--deny warnings.*" checks.clippy.cargoClippyExtraArgs != null;
     nextestRunsTheAuditTests = checks.nextest.cargoNextestExtraArgs == "-p lambda-audit";

@@ -25,17 +25,22 @@ let
   };
   tools = "/nix/store/tools";
   sysroot = import ../../nix/sysroot.nix { inherit pkgs lib tools; };
-  lambdaZip = import ../../nix/lambda-zip.nix {
+  buildLambdaZip = import ../../nix/build-lambda-zip.nix {
     inherit
       pkgs
       lib
       craneLib
       tools
       ;
-    src = "/src";
     sysroot = sysroot // sysroot.passthru;
     lambda-audit = "/nix/store/lambda-audit";
+    pipelineSrc = "/nix/store/pipeline";
   };
+  lambdaZip = buildLambdaZip {
+    src = "/src";
+    cargoPackage = "lambda";
+  };
+  usersZip = buildLambdaZip { src = "/users-crate"; };
 
   tests = {
     sysrootVariablesAreTheTargetDefinition = lib.sysrootVariables == sort target.sysrootVariables;
@@ -93,17 +98,29 @@ let
     targetsAreGlibc217 =
       lib.zigbuildTarget == "x86_64-unknown-linux-gnu.2.17" && lib.zigTarget == "x86_64-linux-gnu.2.17";
     lambdaZipBuildsWithThePipelineScript =
-      lambdaZip.buildPhaseCargoCommand == "bash scripts/pipeline build";
+      lambdaZip.buildPhaseCargoCommand
+      == "LAMBDA_MANIFEST_PATH=$PWD/Cargo.toml bash /nix/store/pipeline/scripts/pipeline build";
     lambdaZipPackagesWithThePipelineScript =
-      lambdaZip.installPhaseCommand == "bash scripts/pipeline package $out";
-    checksVerifyWithThePipelineScript = lib.pipeline.verify "OUT" == "bash scripts/pipeline verify OUT";
+      lambdaZip.installPhaseCommand == "bash /nix/store/pipeline/scripts/pipeline package $out";
+    checksVerifyWithThePipelineScript =
+      (lib.pipeline "/p").verify "OUT" == "bash /p/scripts/pipeline verify OUT";
+    # The dependency build's command line is the pipeline's (the Python 3.6
+    # ABI given with --config), so the final build reuses every dependency.
     lambdaZipDependenciesAreBuiltByZigbuild =
       let
         deps = lambdaZip.cargoArtifacts;
         target = "x86_64-unknown-linux-gnu.2.17";
-        command = "cargo zigbuild --locked --release -p lambda --target ${target}";
+        command = "cargo zigbuild --locked --release -p lambda --target ${target} --config /nix/store/pipeline/.cargo/config.toml";
       in
-      deps.depsOnly && deps.buildPhaseCargoCommand == command;
+      deps.depsOnly && deps.buildPhaseCargoCommand == command && lambdaZip.env.LAMBDA_PACKAGE == "lambda";
+    # A user's crate: its own source, the one cdylib package, the same pipeline.
+    aUsersCrateBuildsTheSameWay =
+      usersZip.src == "/users-crate"
+      && !(usersZip.env ? LAMBDA_PACKAGE)
+      && usersZip.buildPhaseCargoCommand == lambdaZip.buildPhaseCargoCommand
+      &&
+        usersZip.cargoArtifacts.buildPhaseCargoCommand
+        == "cargo zigbuild --locked --release --target x86_64-unknown-linux-gnu.2.17 --config /nix/store/pipeline/.cargo/config.toml";
     lambdaZipSeesTheSysroot =
       lambdaZip.env.OPENSSL_LIB_DIR == "/nix/store/sysroot/lib"
       && lambdaZip.env.LAMBDA_AUDIT == "/nix/store/lambda-audit/bin/lambda-audit";

@@ -44,8 +44,8 @@ script_vars=$(scripts/build-openssl --print-env | cut -d= -f1 | sort | tr '\n' '
 
 # The flake's build, package and verify steps are the pipeline script's, and
 # the non-Nix entry point runs that same script, all three steps.
-steps=$(nix-instantiate --eval --strict --json -E 'let p = (import ./nix/lib.nix).pipeline; in [ p.build (p.package "OUT") (p.verify "OUT") ]')
-[ "$steps" = '["bash scripts/pipeline build","bash scripts/pipeline package OUT","bash scripts/pipeline verify OUT"]' ] \
+steps=$(nix-instantiate --eval --strict --json -E 'let p = (import ./nix/lib.nix).pipeline "ROOT"; in [ p.build (p.package "OUT") (p.verify "OUT") ]')
+[ "$steps" = '["bash ROOT/scripts/pipeline build","bash ROOT/scripts/pipeline package OUT","bash ROOT/scripts/pipeline verify OUT"]' ] \
   && ok "flake steps: $steps" || fail "flake steps: $steps"
 grep -q '"$ROOT/scripts/pipeline" all' scripts/build-lambda-zip && ok "scripts/build-lambda-zip runs scripts/pipeline all" \
   || fail "scripts/build-lambda-zip does not run scripts/pipeline all"

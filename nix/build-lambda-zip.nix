@@ -1,21 +1,35 @@
-# The Lambda zip: crane builds the dependencies, then the pipeline script that
-# CI runs without Nix (scripts/pipeline) builds, audits, bundles and zips:
-# $out/lambda.zip and the unzipped $out/package, byte for byte the zip's content.
+# `lib.<system>.buildLambdaZip { src, … }`: any crowbar crate, built with the
+# pinned toolchain and sysroot, then audited, bundled and zipped by the
+# pipeline script that CI runs without Nix (scripts/pipeline, from this
+# flake): $out/lambda.zip and the unzipped $out/package, byte for byte the
+# zip's content. The project's own `lambda-zip` is this function on crate/.
+#   src           the crate's source (its Cargo.toml and Cargo.lock at the root)
+#   cargoPackage  the package to build, when the workspace has several
+#   pname, version  the derivation's name
 {
   pkgs,
   lib,
   craneLib,
-  src,
   sysroot,
   tools,
   lambda-audit,
+  pipelineSrc,
   ...
+}:
+{
+  src,
+  cargoPackage ? null,
+  pname ? "lambda",
+  version ? "0.1.0",
 }:
 let
   target = lib.zigbuildTarget;
-  buildEnv = sysroot.sysrootEnv // {
-    LAMBDA_AUDIT = "${lambda-audit}/bin/lambda-audit";
-  };
+  buildEnv =
+    sysroot.sysrootEnv
+    // {
+      LAMBDA_AUDIT = "${lambda-audit}/bin/lambda-audit";
+    }
+    // (if cargoPackage == null then { } else { LAMBDA_PACKAGE = cargoPackage; });
   # What the build runs; the dev shell and the image offer the same.
   buildTools = [
     tools
@@ -27,9 +41,12 @@ let
   # One vendored crate set for both builds, so the remapped paths agree.
   cargoVendorDir = craneLib.vendorCargoDeps { inherit src; };
   args = {
-    inherit src cargoVendorDir;
-    pname = "lambda";
-    version = "0.1.0";
+    inherit
+      src
+      cargoVendorDir
+      pname
+      version
+      ;
     strictDeps = true;
     nativeBuildInputs = buildTools;
     env = buildEnv;
@@ -41,20 +58,22 @@ let
       + lib.remapPathsHook cargoVendorDir;
     doCheck = false;
   };
+  package = if cargoPackage == null then "" else " -p ${cargoPackage}";
 in
 craneLib.buildPackage (
   args
   // {
+    # The same command line as the pipeline's build, the Python 3.6 ABI
+    # (this flake's .cargo/config.toml) included, so no dependency is
+    # compiled twice.
     cargoArtifacts = craneLib.buildDepsOnly (
       args
       // {
-        buildPhaseCargoCommand = "cargo zigbuild --locked --release -p lambda --target ${target}";
+        buildPhaseCargoCommand = "cargo zigbuild --locked --release${package} --target ${target} --config ${pipelineSrc}/.cargo/config.toml";
       }
     );
-    # The pipeline's scripts call each other; the sandbox has no /usr/bin/env.
-    postPatch = "patchShebangs --build scripts";
-    buildPhaseCargoCommand = lib.pipeline.build;
-    installPhaseCommand = lib.pipeline.package "$out";
+    buildPhaseCargoCommand = "LAMBDA_MANIFEST_PATH=$PWD/Cargo.toml ${(lib.pipeline pipelineSrc).build}";
+    installPhaseCommand = (lib.pipeline pipelineSrc).package "$out";
     # The pipeline installs the package itself: crane's install-from-build-log
     # hook would stop the build, as no cargo build log is written.
     doNotPostBuildInstallCargoBinaries = true;

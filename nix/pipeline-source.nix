@@ -1,0 +1,15 @@
+# What the pipeline script needs of this flake, as its own store path: the
+# scripts, the target definition and the Python 3.6 ABI. A crate built by
+# buildLambdaZip (this flake's or a user's) is run against it.
+{ pkgs, ... }:
+let
+  fs = pkgs.lib.fileset;
+in
+fs.toSource {
+  root = ../.;
+  fileset = fs.unions [
+    ../scripts
+    ../toolchain
+    ../.cargo/config.toml
+  ];
+}

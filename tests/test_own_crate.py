@@ -1,0 +1,94 @@
+"""Your own function: a crowbar crate outside this workspace (the template,
+templates/default, with its own Cargo.toml and Cargo.lock and a different
+handler) built by the non-Nix entry point with --manifest-path, audited,
+zipped, and invoked from its zip in the bullseye root as the python3.6
+runtime's bootstrap does. And the one-line messages for the mistakes a new
+adopter makes."""
+
+import ast
+import os
+import zipfile
+
+import pytest
+
+from conftest import LAMBDA_LD_LIBRARY_PATH, ROOT, run
+
+TEMPLATE = ROOT / "templates" / "default"
+
+
+@pytest.fixture(scope="module")
+def own_zip(tmp_path_factory):
+    out = tmp_path_factory.mktemp("own") / "out"
+    env = {k: v for k, v in os.environ.items() if k != "CARGO_TARGET_DIR"}
+    env["CARGO_TARGET_DIR"] = str(out.parent / "target")
+    result = run(["bash", ROOT / "scripts/build-lambda-zip", "--manifest-path", TEMPLATE / "Cargo.toml", "--out", out],
+                 env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "handler liblambda.handler" in result.stderr
+    return out / "lambda.zip"
+
+
+def test_an_outside_crate_is_built_audited_and_answers_in_the_bullseye_root(own_zip, rootfs, audit):
+    rootfs.clear_task()
+    with zipfile.ZipFile(own_zip) as archive:
+        assert archive.namelist() == ["liblambda.so"]
+        archive.extractall(rootfs.task)
+    assert audit("check", rootfs.task / "liblambda.so").returncode == 0
+    rootfs.put(ROOT / "tests/invoke.py", "/var/runtime/invoke.py")
+    events = [{"name": "Ada"}, {"name": 7}, {}, {"name": "Grace"}]
+    result = run(
+        ["chroot", rootfs.path, "/usr/bin/env", "-i", "PATH=/usr/bin:/bin", f"LD_LIBRARY_PATH={LAMBDA_LD_LIBRARY_PATH}",
+         "/usr/bin/python3", "/var/runtime/invoke.py", "/var/task", "liblambda.handler"],
+        input=repr(events), timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    answers = ast.literal_eval(result.stdout)
+    assert answers[0] == {"ok": {"greeting": "Hello, Ada!", "characters": 3}}
+    for bad in answers[1:3]:
+        assert bad.get("error") == "RuntimeError" and 'needs a string "name"' in bad["message"], bad
+    assert answers[3] == {"ok": {"greeting": "Hello, Grace!", "characters": 5}}, "it keeps serving after errors"
+
+
+def adopter_crate(tmp_path, cargo_toml):
+    crate = tmp_path / "crate"
+    (crate / "src").mkdir(parents=True)
+    (crate / "Cargo.toml").write_text(cargo_toml)
+    (crate / "src" / "lib.rs").write_text("")
+    return run(["bash", ROOT / "scripts/pipeline", "build"],
+               env={**os.environ, "LAMBDA_MANIFEST_PATH": str(crate / "Cargo.toml")})
+
+
+HEAD = '[package]\nname = "mine"\nversion = "0.1.0"\nedition = "2021"\n[workspace]\n'
+
+
+@pytest.mark.parametrize("cargo_toml, says", [
+    (HEAD + '[dependencies]\ncrowbar = "0.2"\n', 'builds no shared library: add `[lib] crate-type = ["cdylib"]`'),
+    (HEAD + '[lib]\ncrate-type = ["cdylib"]\n', 'does not depend on crowbar: add `crowbar = "0.2"`'),
+])
+def test_an_adopters_mistakes_get_one_line_with_the_fix(tmp_path, cargo_toml, says):
+    result = adopter_crate(tmp_path, cargo_toml)
+    assert result.returncode == 2
+    # One line, after the step's name.
+    lines = [line for line in result.stderr.strip().splitlines() if not line.startswith("==> ")]
+    assert len(lines) == 1 and says in lines[0], result.stderr
+
+
+def test_an_openssl_sys_that_refuses_openssl_102_is_named_before_the_build(tmp_path):
+    """The Nix sysroot links OpenSSL 1.0.2u; openssl-sys 0.9.112 and later
+    refuse it deep in their build script. The pipeline says so first."""
+    include = tmp_path / "openssl" / "include"
+    (include / "openssl").mkdir(parents=True)
+    (include / "openssl" / "opensslv.h").write_text('# define OPENSSL_VERSION_TEXT    "OpenSSL 1.0.2u  20 Dec 2019"\n')
+    crate = tmp_path / "crate"
+    (crate / "src").mkdir(parents=True)
+    (crate / "Cargo.toml").write_text(HEAD + '[lib]\ncrate-type = ["cdylib"]\n[dependencies]\ncrowbar = "0.2"\n')
+    (crate / "src" / "lib.rs").write_text("")
+    (crate / "Cargo.lock").write_text('version = 3\n[[package]]\nname = "openssl-sys"\nversion = "0.9.112"\n')
+    env = {**os.environ, "LAMBDA_MANIFEST_PATH": str(crate / "Cargo.toml"), "OPENSSL_STATIC": "1",
+           "OPENSSL_LIB_DIR": str(tmp_path / "openssl" / "lib"), "OPENSSL_INCLUDE_DIR": str(include)}
+    tools = run(["bash", ROOT / "scripts/bootstrap-tools"]).stdout.strip()
+    env["PATH"] = f"{tools}:{env['PATH']}"
+    result = run(["bash", ROOT / "scripts/pipeline", "build"], env=env)
+    assert result.returncode == 2, result.stderr
+    assert "openssl-sys 0.9.112 refuses OpenSSL 1.0.2" in result.stderr
+    assert "cargo update -p openssl-sys --precise 0.9.111" in result.stderr
