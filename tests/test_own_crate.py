@@ -92,3 +92,27 @@ def test_an_openssl_sys_that_refuses_openssl_102_is_named_before_the_build(tmp_p
     assert result.returncode == 2, result.stderr
     assert "openssl-sys 0.9.112 refuses OpenSSL 1.0.2" in result.stderr
     assert "cargo update -p openssl-sys --precise 0.9.111" in result.stderr
+
+
+def test_a_cdylib_not_named_lambda_gets_the_module_and_handler_it_implies(tmp_path):
+    """crowbar's lambda! exports PyInit_liblambda unless told otherwise: a
+    cdylib named `kappa` is told, in one line, its module, its handler and the
+    macro form that names them (before cargo runs; here a stand-in
+    cargo-zigbuild stops the build right after)."""
+    crate = tmp_path / "crate"
+    (crate / "src").mkdir(parents=True)
+    (crate / "Cargo.toml").write_text(HEAD.replace('name = "mine"', 'name = "kappa-fn"')
+                                      + '[lib]\nname = "kappa"\ncrate-type = ["cdylib"]\n[dependencies]\ncrowbar = "0.2"\n')
+    (crate / "src" / "lib.rs").write_text("")
+    stub = tmp_path / "bin"
+    stub.mkdir()
+    (stub / "cargo-zigbuild").write_text("#!/bin/sh\nexit 101\n")
+    (stub / "cargo-zigbuild").chmod(0o755)
+    env = {**os.environ, "LAMBDA_MANIFEST_PATH": str(crate / "Cargo.toml"), "OPENSSL_STATIC": "1",
+           "OPENSSL_LIB_DIR": str(tmp_path), "OPENSSL_INCLUDE_DIR": str(tmp_path), "PATH": f"{stub}:{os.environ['PATH']}"}
+    result = run(["bash", ROOT / "scripts/pipeline", "build"], env=env)
+    assert result.returncode != 0
+    notes = [line for line in result.stderr.splitlines() if "note:" in line]
+    assert len(notes) == 1, result.stderr
+    assert "the module is libkappa.so and the handler libkappa.handler" in notes[0]
+    assert "PyInit_libkappa" in notes[0]
