@@ -568,11 +568,7 @@ fn bundle_refuses_an_out_it_would_destroy_and_touches_nothing() {
     std::fs::copy(fixture("mod_ok.so"), project.join("mod.so")).unwrap();
     let file = project.join("notes.txt");
     std::fs::write(&file, "a file").unwrap();
-    let before = |dir: &Path| {
-        let mut names: Vec<String> = walkdir(dir);
-        names.sort();
-        names
-    };
+    let before = |dir: &Path| common::tree_listing(dir);
     let listing = before(work.path());
     let in_project = |out: &str, input: &str| {
         let output = std::process::Command::new(env!("CARGO_BIN_EXE_lambda-audit"))
@@ -613,18 +609,6 @@ fn bundle_refuses_an_out_it_would_destroy_and_touches_nothing() {
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "a file");
 }
 
-fn walkdir(dir: &Path) -> Vec<String> {
-    let mut names = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        names.push(path.display().to_string());
-        if path.is_dir() && !path.is_symlink() {
-            names.extend(walkdir(&path));
-        }
-    }
-    names
-}
-
 /// `lambda-audit zip --out OUT PACKAGE`.
 fn zip_dir(package: &Path, out: &Path) -> Run {
     audit([
@@ -633,16 +617,6 @@ fn zip_dir(package: &Path, out: &Path) -> Run {
         out.to_str().unwrap(),
         package.to_str().unwrap(),
     ])
-}
-
-fn zip_listing(path: &Path) -> Vec<(String, u32)> {
-    let mut archive = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
-    (0..archive.len())
-        .map(|i| {
-            let entry = archive.by_index(i).unwrap();
-            (entry.name().to_string(), entry.unix_mode().unwrap() & 0o777)
-        })
-        .collect()
 }
 
 #[test]

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{audit, check_json, findings, fixture, Run, AL1};
+use common::{audit, check_json, findings, fixture, tree_listing, zip_listing, Run, AL1};
 
 /// Builds a shared library with gcc: `soname`, written to `path`, needing `deps`.
 fn shared_library(path: &Path, soname: Option<&OsStr>, deps: &[&Path]) {
@@ -66,16 +66,6 @@ fn needed(path: &Path) -> Vec<String> {
     lambda_audit::elf::read_elf(path).unwrap().needed
 }
 
-/// Every path under `dir`, sorted (files and directories).
-fn listing(dir: &Path) -> Vec<PathBuf> {
-    let mut all: Vec<PathBuf> = walkdir::WalkDir::new(dir)
-        .into_iter()
-        .map(|e| e.unwrap().path().to_path_buf())
-        .collect();
-    all.sort();
-    all
-}
-
 fn bundle(out: &Path, library_path: &Path, artifacts: &[&Path]) -> Run {
     let mut args: Vec<&OsStr> = vec![
         OsStr::new("bundle"),
@@ -121,16 +111,6 @@ fn audit_within(seconds: u64, args: &[&OsStr]) -> (Option<i32>, String) {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-}
-
-fn zip_modes(path: &Path) -> Vec<(String, u32)> {
-    let mut archive = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
-    (0..archive.len())
-        .map(|i| {
-            let entry = archive.by_index(i).unwrap();
-            (entry.name().to_string(), entry.unix_mode().unwrap() & 0o777)
-        })
-        .collect()
 }
 
 // ---------------------------------------------------------------- bundle ---
@@ -198,13 +178,13 @@ fn bundle_of_a_library_linked_by_path_writes_only_under_out() {
         needed(&module).first().map(String::as_str),
         library.to_str()
     );
-    let before = listing(&host_dir);
+    let before = tree_listing(&host_dir);
 
     let out = work.path().join("package");
     let run = bundle(&out, &work.path().join("empty"), &[&module]);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     assert_eq!(
-        listing(&host_dir),
+        tree_listing(&host_dir),
         before,
         "bundle wrote beside the original library"
     );
@@ -329,7 +309,7 @@ fn bundle_planning_holds_on_random_dependency_graphs() {
                 queue.extend(&deps[j]);
             }
         }
-        let before = listing(work.path());
+        let before = tree_listing(work.path());
         let out = work.path().join("package");
         let run = bundle(&out, &libs, &[&module]);
         assert_eq!(
@@ -337,7 +317,7 @@ fn bundle_planning_holds_on_random_dependency_graphs() {
             "case {case} ({names:?}, {deps:?}, roots {roots:?}): {}{}",
             run.stdout, run.stderr
         );
-        let after: Vec<PathBuf> = listing(work.path())
+        let after: Vec<PathBuf> = tree_listing(work.path())
             .into_iter()
             .filter(|p| !p.starts_with(&out))
             .collect();
@@ -775,7 +755,7 @@ fn zip_leaves_out_its_own_output_and_bundles_mark() {
         let run = zip(&package, &out, AL1);
         assert_eq!(run.code, 0, "{}", run.stderr);
     }
-    assert_eq!(zip_modes(&out), vec![("mod_ok.so".to_string(), 0o755)]);
+    assert_eq!(zip_listing(&out), vec![("mod_ok.so".to_string(), 0o755)]);
 }
 
 /// (16) Executable bits are kept (a bootstrap script), and a bootstrap that is
@@ -802,7 +782,7 @@ fn zip_keeps_execute_bits_and_refuses_a_non_executable_bootstrap() {
     let run = zip(&package, &out, "amazonlinux-2023");
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     assert_eq!(
-        zip_modes(&out),
+        zip_listing(&out),
         vec![
             ("README".to_string(), 0o644),
             ("bin/app".to_string(), 0o755),

@@ -114,3 +114,25 @@ pub fn tree(files: &[(&str, &Path)]) -> tempfile::TempDir {
 }
 
 pub const AL1: &str = "amazonlinux-2017.03-python3.6";
+
+/// Every path under `dir` (files and directories), sorted: what a test
+/// compares before and after to prove nothing else was written or deleted.
+pub fn tree_listing(dir: &Path) -> Vec<PathBuf> {
+    let mut all: Vec<PathBuf> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .map(|e| e.unwrap().path().to_path_buf())
+        .collect();
+    all.sort();
+    all
+}
+
+/// A zip's entries: (name, permission bits).
+pub fn zip_listing(path: &Path) -> Vec<(String, u32)> {
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    (0..archive.len())
+        .map(|i| {
+            let entry = archive.by_index(i).unwrap();
+            (entry.name().to_string(), entry.unix_mode().unwrap() & 0o777)
+        })
+        .collect()
+}
