@@ -13,7 +13,7 @@ fn greet(event: Value, _context: LambdaContext) -> LambdaResult {
     let name = event
         .get("name")
         .and_then(Value::as_str)
-        .ok_or("the event needs a string \"name\"")?;
+        .ok_or("the event needs a name (a string)")?;
     Ok(serde_json::json!({
         "greeting": format!("Hello, {name}!"),
         "characters": name.chars().count(),
