@@ -109,7 +109,7 @@ class Rootfs:
 def rootfs():
     path = os.environ.get("LAMBDA_ROOTFS")
     if not path:
-        result = run([ROOT / "scripts/bullseye-rootfs"])
+        result = run([ROOT / "scripts/debian-rootfs", "bullseye"])
         assert result.returncode == 0, result.stderr
         path = result.stdout.strip().splitlines()[-1]
     fs = Rootfs(Path(path))

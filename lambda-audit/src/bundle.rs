@@ -23,6 +23,7 @@ use crate::elf::read_elf;
 use crate::error::{AuditError, Result};
 use crate::profile::{is_glibc_part, Profile};
 use crate::report;
+use crate::resolve::{expand_tokens, normalize, search_order, Loader, Rule};
 
 #[derive(Debug, Default, Clone)]
 pub struct BundleOptions {
@@ -87,9 +88,23 @@ pub fn vendored_file_name(needed: &str) -> Result<&str> {
     }
 }
 
+/// Where a staged file came from on this machine, and which staged file
+/// needed it: the chain the loader would search along.
+struct Origin {
+    original: PathBuf,
+    needed_by: Option<PathBuf>,
+}
+
 /// The file on this machine a needed library is taken from: a DT_NEEDED that
-/// is a path is opened as is (by the loader too); a name is searched for.
-fn find_on_this_machine(name: &str, original: &Path, options: &BundleOptions) -> Result<PathBuf> {
+/// is a path is opened as is (by the loader too); a name is searched for as
+/// this machine's loader would search for it from `needed_by` (see
+/// `search_dirs`).
+fn find_on_this_machine(
+    name: &str,
+    needed_by: &Path,
+    origins: &BTreeMap<PathBuf, Origin>,
+    options: &BundleOptions,
+) -> Result<PathBuf> {
     if name.contains('/') {
         let path = Path::new(name);
         return if path.is_absolute() && path.is_file() {
@@ -100,41 +115,106 @@ fn find_on_this_machine(name: &str, original: &Path, options: &BundleOptions) ->
             )))
         };
     }
-    let dirs = build_search_dirs(original, options);
+    let dirs = search_dirs(needed_by, origins, options);
     dirs.iter()
-        .map(|d| d.join(name))
+        .map(|(d, _)| Path::new(d).join(name))
         .find(|p| p.is_file())
         .ok_or_else(|| {
             AuditError::Refused(format!(
-            "cannot bundle {}: not found on this machine (searched {}); pass --library-path DIR",
-            name,
-            dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(":")
-        ))
+                "cannot bundle {}: not found on this machine (searched {}); pass --library-path DIR",
+                name,
+                dirs.iter().map(|(d, _)| d.as_str()).collect::<Vec<_>>().join(":")
+            ))
         })
 }
 
-/// Directories of this machine to find a library in, for the object at `original`.
-fn build_search_dirs(original: &Path, options: &BundleOptions) -> Vec<PathBuf> {
-    let mut dirs = options.library_path.clone();
-    if let Ok(facts) = read_elf(original) {
-        let path = original.to_string_lossy();
-        for entry in facts.rpath.iter().chain(&facts.runpath) {
-            // The loader's token expansion, on this machine's path of the file.
-            dirs.push(PathBuf::from(crate::resolve::expand_tokens(
-                entry, &path, facts.arch,
-            )));
+/// Directories of this machine to find a library in, for the staged file
+/// `needed_by`: `--library-path` first, then the loader's own order
+/// (`resolve::search_order`) along the chain of originals that loaded it,
+/// with this machine's LD_LIBRARY_PATH and loader directories. A relative
+/// entry is relative to the working directory, which at run time is the
+/// package root: here, the directory the first artifact came from.
+fn search_dirs(
+    needed_by: &Path,
+    origins: &BTreeMap<PathBuf, Origin>,
+    options: &BundleOptions,
+) -> Vec<(String, Rule)> {
+    let mut originals = Vec::new();
+    let mut at = Some(needed_by.to_path_buf());
+    while let Some(staged) = at {
+        let Some(origin) = origins.get(&staged) else {
+            break;
+        };
+        if originals.len() > origins.len() {
+            break; // a cycle cannot happen (each file is vendored once), but stay finite
         }
+        let facts = read_elf(&origin.original).ok();
+        originals.push((origin.original.to_string_lossy().into_owned(), facts));
+        at = origin.needed_by.clone();
     }
-    if let Ok(env) = std::env::var("LD_LIBRARY_PATH") {
-        dirs.extend(env.split(':').filter(|d| !d.is_empty()).map(PathBuf::from));
-    }
-    // This machine's own loader directories (ld.so.conf, then the defaults).
-    dirs.extend(
-        crate::scan::default_dirs(Path::new("/"))
-            .into_iter()
-            .map(PathBuf::from),
-    );
+    let workdir = originals
+        .last()
+        .and_then(|(p, _)| {
+            Path::new(p)
+                .parent()
+                .map(|d| d.to_string_lossy().into_owned())
+        })
+        .unwrap_or_else(|| ".".into());
+    let arch = originals
+        .iter()
+        .find_map(|(_, f)| f.as_ref().map(|f| f.arch))
+        .unwrap_or(crate::elf::Arch::X86_64);
+    let chain: Vec<Loader> = originals
+        .iter()
+        .map(|(path, facts)| Loader {
+            name: path,
+            path,
+            rpath: facts.as_ref().map_or(&[], |f| f.rpath.as_slice()),
+            runpath: facts.as_ref().map_or(&[], |f| f.runpath.as_slice()),
+            nodeflib: facts.as_ref().is_some_and(|f| f.nodeflib),
+        })
+        .collect();
+    let env: Vec<String> = std::env::var("LD_LIBRARY_PATH")
+        .unwrap_or_default()
+        .split(':')
+        .filter(|d| !d.is_empty())
+        .map(String::from)
+        .collect();
+    let defaults = crate::scan::default_dirs(Path::new("/"));
+    let expand = |entry: &str, path: &str| {
+        let expanded = expand_tokens(entry, path, arch);
+        if expanded.starts_with('/') {
+            normalize(&expanded)
+        } else {
+            normalize(&format!("{workdir}/{expanded}"))
+        }
+    };
+    let mut dirs: Vec<(String, Rule)> = options
+        .library_path
+        .iter()
+        .map(|d| (d.to_string_lossy().into_owned(), Rule::LdLibraryPath))
+        .collect();
+    dirs.extend(search_order(&chain, &env, &defaults, &expand));
     dirs
+}
+
+/// The runtime's glibc release: the newest `GLIBC_2.x` node its libc defines.
+fn runtime_glibc(profile: &Profile) -> Option<String> {
+    let libc = profile
+        .libraries
+        .iter()
+        .find(|l| l.soname.as_deref() == Some("libc.so.6"))?;
+    libc.versions
+        .iter()
+        .flatten()
+        .filter_map(|v| v.strip_prefix("GLIBC_"))
+        .filter(|v| v.split('.').all(|n| n.parse::<u32>().is_ok()))
+        .max_by_key(|v| {
+            v.split('.')
+                .map(|n| n.parse::<u32>().unwrap_or(0))
+                .collect::<Vec<_>>()
+        })
+        .map(String::from)
 }
 
 /// Bundles `artifacts` for `profile` into the package directory `out`.
@@ -151,7 +231,7 @@ pub fn bundle(
     std::fs::create_dir_all(&lib_dir).map_err(|e| AuditError::io(&lib_dir, e))?;
 
     // Staged file -> where it came from on this machine (for its RPATH/RUNPATH).
-    let mut origins: BTreeMap<PathBuf, PathBuf> = BTreeMap::new();
+    let mut origins: BTreeMap<PathBuf, Origin> = BTreeMap::new();
     let mut staged_artifacts = Vec::new();
     for artifact in artifacts {
         read_elf(artifact)?;
@@ -168,7 +248,10 @@ pub fn bundle(
         std::fs::copy(artifact, &dest).map_err(|e| AuditError::io(artifact, e))?;
         origins.insert(
             dest.clone(),
-            std::fs::canonicalize(artifact).unwrap_or(artifact.clone()),
+            Origin {
+                original: std::fs::canonicalize(artifact).unwrap_or(artifact.clone()),
+                needed_by: None,
+            },
         );
         staged_artifacts.push(dest);
     }
@@ -176,7 +259,8 @@ pub fn bundle(
     let mut vendored: BTreeMap<String, (PathBuf, String)> = BTreeMap::new();
     let mut attempted: HashSet<String> = HashSet::new();
     loop {
-        let mut wanted: BTreeMap<String, PathBuf> = BTreeMap::new(); // name -> staged file that needs it
+        // name -> (staged file that needs it, whether the runtime lacks it altogether)
+        let mut wanted: BTreeMap<String, (PathBuf, bool)> = BTreeMap::new();
         for artifact in &staged_artifacts {
             let report = check(profile, Some(&stage), artifact)?;
             // No closure: the file itself cannot load here (another
@@ -199,25 +283,25 @@ pub fn bundle(
                     })
             };
             for finding in &report.findings {
-                let (object, library) = match finding {
+                let (object, library, absent) = match finding {
                     Finding::MissingLibrary {
                         needed_by, library, ..
-                    } => (needed_by, library),
+                    } => (needed_by, library, true),
                     Finding::MissingVersion {
                         object,
                         library,
                         weak: false,
                         ..
-                    } => (object, library),
+                    } => (object, library, false),
                     Finding::UndefinedSymbol {
                         object,
                         library: Some(library),
                         ..
-                    } => (object, library),
+                    } => (object, library, false),
                     _ => continue,
                 };
                 if let Some(file) = staged_object(object) {
-                    wanted.entry(library.clone()).or_insert(file);
+                    wanted.entry(library.clone()).or_insert((file, absent));
                 }
             }
         }
@@ -225,15 +309,22 @@ pub fn bundle(
         if wanted.is_empty() {
             break;
         }
-        for (name, needed_by) in wanted {
+        for (name, (needed_by, absent)) in wanted {
             attempted.insert(name.clone());
             let file_name = vendored_file_name(&name)?;
             if is_glibc_part(file_name) {
-                return Err(AuditError::Refused(format!(
-                    "{} needs a newer {} than the runtime's, and glibc cannot be vendored: build against the runtime's glibc (cargo zigbuild --target x86_64-unknown-linux-gnu.2.17)",
-                    needed_by.file_name().unwrap_or_default().to_string_lossy(),
-                    name
-                )));
+                let who = needed_by.file_name().unwrap_or_default().to_string_lossy();
+                let glibc = runtime_glibc(profile).unwrap_or_else(|| "?".into());
+                return Err(AuditError::Refused(if absent {
+                    format!(
+                        "{who} needs {name}, a part of glibc that {} does not have, and glibc's libraries cannot be vendored (they must match the runtime's loader): drop that dependency",
+                        profile.name
+                    )
+                } else {
+                    format!(
+                        "{who} needs a newer {name} than the runtime's (glibc {glibc}), and glibc cannot be vendored: build against the runtime's glibc (cargo zigbuild --target x86_64-unknown-linux-gnu.{glibc})"
+                    )
+                }));
             }
             if let Some(rule) = profile
                 .policy
@@ -246,11 +337,7 @@ pub fn bundle(
                     name, rule.fix
                 )));
             }
-            let original = origins
-                .get(&needed_by)
-                .cloned()
-                .unwrap_or(needed_by.clone());
-            let source = find_on_this_machine(&name, &original, options)?;
+            let source = find_on_this_machine(&name, &needed_by, &origins, options)?;
             let content = std::fs::read(&source).map_err(|e| AuditError::io(&source, e))?;
             let new_name = hashed_name(file_name, &content);
             // A file name (no `/`, see vendored_file_name): always inside lib/.
@@ -266,7 +353,10 @@ pub fn bundle(
             )?;
             origins.insert(
                 dest.clone(),
-                std::fs::canonicalize(&source).unwrap_or(source.clone()),
+                Origin {
+                    original: std::fs::canonicalize(&source).unwrap_or(source.clone()),
+                    needed_by: Some(needed_by.clone()),
+                },
             );
             vendored.insert(name.clone(), (source, new_name.clone()));
         }

@@ -222,7 +222,26 @@ fn loadability(profile: &Profile, name: &str, facts: &crate::elf::ElfFacts) -> V
                 });
             }
             if let Some(prefix) = &host.module_init_prefix {
-                let module = name.split('.').next().unwrap_or(name);
+                let Some(module) = host.module_of(name) else {
+                    let module = name.split('.').next().unwrap_or(name);
+                    findings.push(Finding::NotLoadable {
+                        object: name.into(),
+                        reason: format!(
+                            "`import {module}` in {} looks only for {}, so it never opens {name}",
+                            host.executable,
+                            host.extension_suffixes
+                                .iter()
+                                .map(|s| format!("{module}{s}"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                        fix: format!(
+                            "use the build of {module} for this interpreter (its own {} suffix, or an abi3 build its version supports)",
+                            host.extension_suffixes.first().map(String::as_str).unwrap_or(".so")
+                        ),
+                    });
+                    return findings;
+                };
                 let init = format!("{}{}", prefix, module);
                 if !facts.exports.contains_key(&init) {
                     findings.push(Finding::NotLoadable {

@@ -32,6 +32,21 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "amazonlinux-2023",
         include_str!("../profiles/amazonlinux-2023.json"),
     ),
+    ("python3.6", include_str!("../profiles/python3.6.json")),
+    ("python3.8", include_str!("../profiles/python3.8.json")),
+    ("python3.9", include_str!("../profiles/python3.9.json")),
+    ("python3.10", include_str!("../profiles/python3.10.json")),
+    ("python3.11", include_str!("../profiles/python3.11.json")),
+    ("python3.12", include_str!("../profiles/python3.12.json")),
+    ("python3.13", include_str!("../profiles/python3.13.json")),
+    (
+        "provided.al2",
+        include_str!("../profiles/provided.al2.json"),
+    ),
+    (
+        "provided.al2023",
+        include_str!("../profiles/provided.al2023.json"),
+    ),
 ];
 
 pub const DEFAULT_PROFILE: &str = "amazonlinux-2017.03-python3.6";
@@ -42,6 +57,11 @@ pub struct Profile {
     pub schema: u32,
     pub name: String,
     pub description: String,
+    /// The built-in profile this one adds to (a runtime over its OS: `python3.12`
+    /// over `amazonlinux-2023`). Resolved by `Profile::parse`: the base's fields,
+    /// then this file's, with both `sources` lists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extends: Option<String>,
     #[serde(default)]
     pub sources: Vec<String>,
     /// `x86_64`, `aarch64`, ...
@@ -127,6 +147,27 @@ pub struct Host {
     /// Name prefixes the host is known to export when the full list is not (the C API: `Py`, `_Py`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub export_prefixes: Vec<String>,
+    /// The file name endings the host's importer accepts for an extension
+    /// module, in its order (Python 3.9: `.cpython-39-x86_64-linux-gnu.so`,
+    /// `.abi3.so`, `.so`). Empty: not checked.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extension_suffixes: Vec<String>,
+}
+
+impl Host {
+    /// The module a file name gives under this host's importer: the name
+    /// without the longest accepted suffix, if that leaves a module name
+    /// (`import a.b` never looks for a file named `a.b.so`).
+    pub fn module_of<'n>(&self, file_name: &'n str) -> Option<&'n str> {
+        if self.extension_suffixes.is_empty() {
+            return file_name.split('.').next();
+        }
+        self.extension_suffixes
+            .iter()
+            .filter_map(|suffix| file_name.strip_suffix(suffix.as_str()))
+            .filter(|stem| !stem.is_empty() && !stem.contains('.'))
+            .min_by_key(|stem| stem.len())
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -246,6 +287,46 @@ pub fn export_table(entries: &[String]) -> HashMap<String, Vec<Export>> {
     table
 }
 
+/// A profile that `extends` a built-in one: the base's fields, overridden
+/// field by field by its own; `sources` are the base's and then its own. The
+/// base must itself extend nothing (one level: a runtime over its OS).
+fn with_base(mut value: serde_json::Value) -> std::result::Result<serde_json::Value, String> {
+    let Some(base_name) = value
+        .get("extends")
+        .and_then(|v| v.as_str())
+        .map(String::from)
+    else {
+        return Ok(value);
+    };
+    let (_, base_text) = BUILTIN
+        .iter()
+        .find(|(name, _)| *name == base_name)
+        .ok_or_else(|| format!("extends {base_name:?}, which is not a built-in profile"))?;
+    let mut base: serde_json::Value = serde_json::from_str(base_text).map_err(|e| e.to_string())?;
+    if base.get("extends").is_some() {
+        return Err(format!(
+            "extends {base_name:?}, which itself extends another profile"
+        ));
+    }
+    let (Some(base_fields), Some(own)) = (base.as_object_mut(), value.as_object_mut()) else {
+        return Err("a profile is a JSON object".into());
+    };
+    let mut sources = base_fields
+        .get("sources")
+        .cloned()
+        .unwrap_or(serde_json::Value::Array(Vec::new()));
+    if let (Some(all), Some(serde_json::Value::Array(more))) =
+        (sources.as_array_mut(), own.get("sources"))
+    {
+        all.extend(more.iter().cloned());
+    }
+    for (key, field) in std::mem::take(own) {
+        base_fields.insert(key, field);
+    }
+    base_fields.insert("sources".into(), sources);
+    Ok(base)
+}
+
 impl Profile {
     /// A built-in profile's name, or a path to a profile file.
     pub fn load(name_or_path: &str) -> Result<Profile> {
@@ -273,10 +354,14 @@ impl Profile {
     }
 
     pub fn parse(origin: &str, text: &str) -> Result<Profile> {
-        let mut profile: Profile = serde_json::from_str(text).map_err(|e| AuditError::Profile {
+        let bad = |reason: String| AuditError::Profile {
             name: origin.to_string(),
-            reason: e.to_string(),
-        })?;
+            reason,
+        };
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
+        let value = with_base(value).map_err(bad)?;
+        let mut profile: Profile = serde_json::from_value(value).map_err(|e| bad(e.to_string()))?;
         profile.validate(origin)?;
         // `/var/task/` and `/var/task` are one directory: paths are compared
         // as strings after this.
@@ -413,6 +498,50 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_runtime_profile_is_its_os_plus_what_it_adds() {
+        let os = Profile::load("amazonlinux-2023").unwrap();
+        let runtime = Profile::load("python3.12").unwrap();
+        assert_eq!(runtime.extends.as_deref(), Some("amazonlinux-2023"));
+        assert_eq!(runtime.ld_library_path, os.ld_library_path);
+        assert_eq!(runtime.libraries.len(), os.libraries.len());
+        let host = runtime.host.as_ref().expect("python3.12 has a host");
+        assert_eq!(host.executable, "/var/lang/bin/python3.12");
+        assert_eq!(
+            host.extension_suffixes[0],
+            ".cpython-312-x86_64-linux-gnu.so"
+        );
+        // The OS's sources, then the runtime's own.
+        assert!(runtime.sources.starts_with(&os.sources));
+        assert!(runtime.sources.len() > os.sources.len());
+        assert!(Profile::load("provided.al2023").unwrap().host.is_none());
+    }
+
+    #[test]
+    fn extends_names_a_builtin_base_of_one_level() {
+        let error = |text: &str| Profile::parse("test", text).unwrap_err().to_string();
+        assert!(error(r#"{"extends": "amazonlinux-1999"}"#).contains("not a built-in profile"));
+        assert!(error(r#"{"extends": "python3.12"}"#).contains("itself extends"));
+    }
+
+    #[test]
+    fn a_module_is_named_by_the_suffixes_its_importer_accepts() {
+        let host = Profile::load("python3.9").unwrap().host.unwrap();
+        assert_eq!(
+            host.module_of("_psycopg.cpython-39-x86_64-linux-gnu.so"),
+            Some("_psycopg")
+        );
+        assert_eq!(host.module_of("_rust.abi3.so"), Some("_rust"));
+        assert_eq!(host.module_of("liblambda.so"), Some("liblambda"));
+        // Another version's suffix leaves a dotted stem: no `import` opens it.
+        assert_eq!(
+            host.module_of("_psycopg.cpython-311-x86_64-linux-gnu.so"),
+            None
+        );
+        assert_eq!(host.module_of("libfoo.so.1"), None);
+        assert_eq!(host.module_of(".so"), None);
     }
 
     #[test]

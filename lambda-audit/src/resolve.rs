@@ -440,37 +440,26 @@ impl<'a> Resolver<'a> {
 
     /// The directories to try, in the loader's order, each with its rule.
     fn search_dirs(&self, from: usize) -> Vec<(String, Rule)> {
-        let mut dirs = Vec::new();
-        let object = &self.objects[from];
-        let (_, runpath, nodeflib) = self.paths_of(from);
-        if runpath.is_empty() {
-            // DT_RPATH of this object, then of each object that loaded it.
-            let mut owner = Some(from);
-            while let Some(o) = owner {
-                let obj = &self.objects[o];
-                for entry in self.paths_of(o).0 {
-                    dirs.push((
-                        self.expand(entry, &obj.runtime_path),
-                        Rule::Rpath {
-                            owner: obj.display_name().to_string(),
-                        },
-                    ));
-                }
-                owner = obj.needed_by;
-            }
+        let mut chain = Vec::new();
+        let mut at = Some(from);
+        while let Some(o) = at {
+            let object = &self.objects[o];
+            let (rpath, runpath, nodeflib) = self.paths_of(o);
+            chain.push(Loader {
+                name: object.display_name(),
+                path: &object.runtime_path,
+                rpath,
+                runpath,
+                nodeflib,
+            });
+            at = object.needed_by;
         }
-        for dir in &self.profile.ld_library_path {
-            dirs.push((dir.clone(), Rule::LdLibraryPath));
-        }
-        for entry in runpath {
-            dirs.push((self.expand(entry, &object.runtime_path), Rule::Runpath));
-        }
-        if !nodeflib {
-            for dir in &self.profile.default_dirs {
-                dirs.push((dir.clone(), Rule::DefaultDirs));
-            }
-        }
-        dirs
+        search_order(
+            &chain,
+            &self.profile.ld_library_path,
+            &self.profile.default_dirs,
+            &|entry, path| self.expand(entry, path),
+        )
     }
 
     /// An object's DT_RPATH, DT_RUNPATH and DF_1_NODEFLIB, from its file or, for the host, the profile.
@@ -577,6 +566,61 @@ impl<'a> Resolver<'a> {
             }
         }
     }
+}
+
+/// One object of a loading chain: what the search order needs of it.
+pub struct Loader<'a> {
+    /// How findings name it (the owner in `Rule::Rpath`).
+    pub name: &'a str,
+    /// Its path, for `$ORIGIN`.
+    pub path: &'a str,
+    pub rpath: &'a [String],
+    pub runpath: &'a [String],
+    pub nodeflib: bool,
+}
+
+/// The directories glibc's loader tries for a name that `chain[0]` needs,
+/// in order, each with its rule: `chain` is the needing object, then the
+/// object that loaded it, and so on up to the first. Without a DT_RUNPATH
+/// of its own, the DT_RPATH of every object in the chain (inherited
+/// DT_RPATH: how a wheel's `.libs` reach the libraries they need), then
+/// `ld_library_path`, then its DT_RUNPATH, then `default_dirs` unless
+/// DF_1_NODEFLIB. `expand` turns an entry of an object at a path into a
+/// directory. `check` (the runtime) and `bundle` (this machine) both use it.
+pub fn search_order(
+    chain: &[Loader],
+    ld_library_path: &[String],
+    default_dirs: &[String],
+    expand: &dyn Fn(&str, &str) -> String,
+) -> Vec<(String, Rule)> {
+    let mut dirs = Vec::new();
+    let Some(object) = chain.first() else {
+        return dirs;
+    };
+    if object.runpath.is_empty() {
+        for loader in chain {
+            for entry in loader.rpath {
+                dirs.push((
+                    expand(entry, loader.path),
+                    Rule::Rpath {
+                        owner: loader.name.to_string(),
+                    },
+                ));
+            }
+        }
+    }
+    for dir in ld_library_path {
+        dirs.push((dir.clone(), Rule::LdLibraryPath));
+    }
+    for entry in object.runpath {
+        dirs.push((expand(entry, object.path), Rule::Runpath));
+    }
+    if !object.nodeflib {
+        for dir in default_dirs {
+            dirs.push((dir.clone(), Rule::DefaultDirs));
+        }
+    }
+    dirs
 }
 
 /// The loader's dynamic string tokens in a DT_RPATH or DT_RUNPATH entry:

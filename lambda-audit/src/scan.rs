@@ -203,6 +203,47 @@ fn export_list(facts: &ElfFacts) -> Vec<String> {
     exports
 }
 
+/// The file name suffixes a CPython importer accepts for extension modules:
+/// its table (`_PyImport_DynLoadFiletab` in Python/dynload_shlib.c) is
+/// `"." SOABI ".so"`, `".abi3.so"`, `".so"`, so the one string to find in the
+/// interpreter's bytes is its `.cpython-<version><flags>-<platform>.so`. None
+/// found: an empty list (not a Python, or the table is elsewhere).
+pub fn extension_suffixes(file: &Path) -> Result<Vec<String>> {
+    let bytes = std::fs::read(file).map_err(|e| AuditError::io(file, e))?;
+    let marker = b".cpython-";
+    let mut found: Vec<String> = Vec::new();
+    let mut at = 0;
+    while let Some(offset) = bytes[at..].windows(marker.len()).position(|w| w == marker) {
+        let start = at + offset;
+        let end = bytes[start..]
+            .iter()
+            .position(|b| *b == 0)
+            .map_or(bytes.len(), |n| start + n);
+        let text = &bytes[start..end];
+        let plausible = text.len() < 64
+            && text.ends_with(b".so")
+            && text
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(b));
+        if plausible {
+            let suffix = String::from_utf8_lossy(text).into_owned();
+            if !found.contains(&suffix) {
+                found.push(suffix);
+            }
+        }
+        at = start + marker.len();
+    }
+    match found.as_slice() {
+        [] => Ok(Vec::new()),
+        [own] => Ok(vec![own.clone(), ".abi3.so".into(), ".so".into()]),
+        _ => Err(AuditError::Usage(format!(
+            "{}: more than one extension module suffix in it ({}): which one its importer uses is not clear",
+            file.display(),
+            found.join(", ")
+        ))),
+    }
+}
+
 /// Scans `root` and returns the profile with what was skipped.
 pub fn scan(root: &Path, options: &ScanOptions) -> Result<(Profile, ScanReport)> {
     if !root.is_dir() {
@@ -239,7 +280,7 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<(Profile, ScanReport)>
         }
     }
 
-    let host = match &options.host_exe {
+    let mut host = match &options.host_exe {
         Some(exe) => {
             let file = resolve_in_root(root, exe)
                 .map_err(|why| AuditError::Usage(format!("--host-exe {}: {}", exe, why)))?;
@@ -254,6 +295,10 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<(Profile, ScanReport)>
                     runpath: facts.runpath.clone(),
                     exports: Some(exports),
                     export_prefixes: Vec::new(),
+                    extension_suffixes: match options.module_init_prefix {
+                        Some(_) => extension_suffixes(&file)?,
+                        None => Vec::new(),
+                    },
                 },
                 facts.arch,
             ))
@@ -343,6 +388,24 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<(Profile, ScanReport)>
         }
     }
 
+    // A shared Python build keeps its importer (and its suffix table) in libpython.
+    if let Some((host, _)) = host.as_mut() {
+        if host.module_init_prefix.is_some() && host.extension_suffixes.is_empty() {
+            for (file, (library, _)) in &by_file {
+                let name = library.soname.as_deref().unwrap_or_default();
+                if name.starts_with("libpython") && host.needed.iter().any(|n| n == name) {
+                    host.extension_suffixes = extension_suffixes(file)?;
+                }
+            }
+            if host.extension_suffixes.is_empty() {
+                report.skipped.push(format!(
+                    "{}: no extension module suffix (.cpython-…so) found in it or its libpython: module file names will not be checked",
+                    host.executable
+                ));
+            }
+        }
+    }
+
     // The runtime's architecture: the host program's, else the most common among the libraries.
     let arch = match &host {
         Some((_, arch)) => *arch,
@@ -384,6 +447,7 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<(Profile, ScanReport)>
     let profile = Profile {
         schema: SCHEMA,
         name: options.name.clone(),
+        extends: None,
         description: format!(
             "scanned from {} by lambda-audit {}",
             root.display(),

@@ -441,7 +441,11 @@ fn a_program_is_judged_against_the_provided_runtimes() {
 
 #[test]
 fn a_plain_library_is_not_an_importable_module() {
-    let (code, report) = check_json(AL1, None, &fixture("build-lib/libvendored.so.1"));
+    // Named as a module file (`.so`), it still lacks the init function.
+    let work = tempfile::tempdir().unwrap();
+    let module = work.path().join("libvendored.so");
+    std::fs::copy(fixture("build-lib/libvendored.so.1"), &module).unwrap();
+    let (code, report) = check_json(AL1, None, &module);
     assert_eq!(code, 1);
     let not_loadable = findings(&report, "not-loadable");
     assert!(
@@ -451,6 +455,18 @@ fn a_plain_library_is_not_an_importable_module() {
             .contains("PyInit_libvendored"),
         "{:#}",
         report
+    );
+    // Under its versioned name no `import` ever opens it (python3.6 accepts
+    // .cpython-36m-x86_64-linux-gnu.so, .abi3.so and .so only).
+    let (code, report) = check_json(AL1, None, &fixture("build-lib/libvendored.so.1"));
+    assert_eq!(code, 1);
+    let reason = findings(&report, "not-loadable")[0]["reason"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        reason.contains("libvendored.abi3.so") && reason.contains("never opens libvendored.so.1"),
+        "{reason}"
     );
 }
 
@@ -540,10 +556,51 @@ fn bundle_refuses_what_cannot_be_vendored_and_writes_nothing() {
     let run = bundle(&out, &[fixture("mod_newglibc.so").to_str().unwrap()]);
     assert_eq!(run.code, 1);
     assert!(
-        run.stderr.contains("glibc cannot be vendored"),
+        run.stderr.contains("glibc cannot be vendored")
+            && run.stderr.contains("(glibc 2.17)")
+            && run.stderr.contains("x86_64-unknown-linux-gnu.2.17"),
         "{}",
         run.stderr
     );
+    // A glibc library the runtime lacks altogether (Amazon Linux 2023 builds
+    // glibc without libcrypt) is not "a newer" one.
+    let program = work.path().join("bootstrap");
+    let source = work.path().join("bootstrap.c");
+    std::fs::write(
+        &source,
+        "char *crypt(const char *, const char *);\n\
+         int main(void) { return crypt(\"k\", \"$1$salt\") == 0; }\n",
+    )
+    .unwrap();
+    let built = Command::new("gcc")
+        .args(["-O1", "-Wl,--no-as-needed", "-o"])
+        .arg(&program)
+        .arg(&source)
+        .arg("-lcrypt")
+        .output()
+        .unwrap();
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let run = audit([
+        "bundle",
+        "--profile",
+        "provided.al2023",
+        "--out",
+        out.to_str().unwrap(),
+        program.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("needs libcrypt.so.1, a part of glibc that provided.al2023 does not have"),
+        "{}",
+        run.stderr
+    );
+    std::fs::remove_file(&program).unwrap();
+    std::fs::remove_file(&source).unwrap();
     let run = bundle(&out, &[fixture("mod_ssl.so").to_str().unwrap()]);
     assert_eq!(run.code, 1);
     assert!(run.stderr.contains("OPENSSL_STATIC"), "{}", run.stderr);
@@ -924,4 +981,141 @@ fn profile_scan_of_a_missing_root_is_bad_input() {
     let run = audit(["profile", "scan", "/nonexistent-root"]);
     assert_eq!(run.code, 2);
     assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+}
+
+/// `gcc -shared` of `source` into `out`, with extra arguments.
+fn shared(out: &Path, source: &str, args: &[&str]) {
+    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+    let c = out.with_extension("c");
+    std::fs::write(&c, source).unwrap();
+    let run = Command::new("gcc")
+        .args(["-shared", "-fPIC", "-O1", "-Wl,--no-as-needed", "-o"])
+        .arg(out)
+        .arg(&c)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+}
+
+/// A wheel laid out as auditwheel repairs it: the module's DT_RPATH
+/// `$ORIGIN/../pkg.libs` finds liba, and liba (no RPATH of its own) finds
+/// libb there through the module's inherited DT_RPATH, as the loader does.
+/// `bundle` searches the same way (issue: it looked only at liba's own).
+#[test]
+fn bundle_finds_libraries_through_inherited_and_relative_rpath() {
+    let work = tempfile::tempdir().unwrap();
+    let libs = work.path().join("wheel/pkg.libs");
+    shared(
+        &libs.join("libb.so.1"),
+        "int b(void) { return 2; }\n",
+        &["-Wl,-soname,libb.so.1"],
+    );
+    let libs_arg = format!("-L{}", libs.display());
+    shared(
+        &libs.join("liba.so.1"),
+        "int b(void); int a(void) { return b(); }\n",
+        &["-Wl,-soname,liba.so.1", &libs_arg, "-l:libb.so.1"],
+    );
+    let module = work.path().join("wheel/pkg/inherits.so");
+    shared(
+        &module,
+        "int a(void); void *PyInit_inherits(void) { return (void *)(long)a(); }\n",
+        &[
+            &libs_arg,
+            "-l:liba.so.1",
+            "-Wl,--disable-new-dtags",
+            "-Wl,-rpath,$ORIGIN/../pkg.libs",
+        ],
+    );
+    let out = work.path().join("package");
+    let run = bundle(&out, &[module.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let mut vendored: Vec<String> = std::fs::read_dir(out.join("lib"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .map(|n| n.split('-').next().unwrap().to_string())
+        .collect();
+    vendored.sort();
+    assert_eq!(vendored, ["liba", "libb"]);
+
+    // A relative DT_RPATH is relative to the working directory, at run time
+    // the package root: where the artifact sits, not where bundle runs.
+    let relative = work.path().join("wheel/relative.so");
+    shared(
+        &relative,
+        "int a(void); void *PyInit_relative(void) { return (void *)(long)a(); }\n",
+        &[
+            &libs_arg,
+            "-l:liba.so.1",
+            "-Wl,--disable-new-dtags",
+            "-Wl,-rpath,pkg.libs",
+        ],
+    );
+    let out = work.path().join("package2");
+    let run = bundle(&out, &[relative.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(std::fs::read_dir(out.join("lib")).unwrap().count(), 2);
+}
+
+/// The gcc runtime and zlib are checked by name, not only by version node:
+/// libz's original API (no version node), libstdc++ and libgcc_s. A name the
+/// library never had is an error; before, all of these were "unverified".
+#[test]
+fn gcc_runtime_and_zlib_symbols_are_checked_by_name() {
+    let (code, report) = check_json(AL1, None, &fixture("mod_zlib.so"));
+    assert_eq!(code, 0, "{:#}", report);
+    assert_eq!(report["unverified_symbols"], 0, "{:#}", report);
+
+    let work = tempfile::tempdir().unwrap();
+    let source = work.path().join("cxx.cc");
+    std::fs::write(
+        &source,
+        "#include <stdexcept>\n\
+         extern \"C\" int lambda_audit_no_such_zlib_function(void);\n\
+         extern \"C\" void *PyInit_cxx(void) {\n\
+           try { throw std::runtime_error(\"x\"); } catch (...) {}\n\
+           return (void *)(long)lambda_audit_no_such_zlib_function;\n\
+         }\n",
+    )
+    .unwrap();
+    let module = work.path().join("cxx.so");
+    // (Its runtime_error(const char*)@GLIBCXX_3.4.21 is a missing version
+    // on this runtime too: a separate finding, not counted below.)
+    let run = Command::new("g++")
+        .args([
+            "-shared",
+            "-fPIC",
+            "-O1",
+            "-D_GLIBCXX_USE_CXX11_ABI=0",
+            "-Wl,--no-as-needed",
+            "-o",
+        ])
+        .arg(&module)
+        .arg(&source)
+        .args(["-Wl,--unresolved-symbols=ignore-all", "-lz"])
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let (code, report) = check_json(AL1, None, &module);
+    assert_eq!(code, 1, "{:#}", report);
+    assert_eq!(report["unverified_symbols"], 0, "{:#}", report);
+    let undefined: Vec<String> = findings(&report, "undefined-symbol")
+        .iter()
+        .map(|f| f["symbol"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        undefined,
+        ["lambda_audit_no_such_zlib_function"],
+        "{:#}",
+        report
+    );
 }

@@ -1,0 +1,267 @@
+"""Real wheels from PyPI against the built-in runtime profiles, with real
+interpreters as the oracle.
+
+The wheels (pinned by sha256, downloaded at test time with `pip download`)
+are the kinds people deploy: psycopg2-binary for cp36 and cp39 (libpq and
+OpenSSL in `psycopg2_binary.libs`, reached through the module's DT_RPATH;
+glibc's libresolv), psycopg-binary for cp311 (a version-specific module
+suffix) and cryptography as cp311-abi3 and cp39-abi3 (the stable ABI of one
+version: 3.11's adds PyType_GetName and more).
+
+Each module is judged by the built-in `python3.X` profiles and, where an
+interpreter of that version runs here, compared with a real import: the
+bullseye tree's python3.9 (in a chroot, against both the built-in python3.9
+profile and a profile scanned from the tree) and this machine's python3.11
+(the built-in python3.11 profile). The wheels are all manylinux2014 (glibc
+2.17), so the glibc of the oracle does not decide anything: the interpreter's
+C API and its module suffixes do."""
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, Rootfs, run
+
+CACHE = Path(os.environ.get("LAMBDA_TOOLCHAIN_CACHE") or Path.home() / ".cache" / "lambda-toolchain") / "wheels"
+
+# name: (requirement, --python-version (a release: 3.9 alone means 3.9.0, which cryptography excludes), --abi or None, wheel file, sha256, the module in it)
+WHEELS = {
+    "psycopg2-cp36": ("psycopg2-binary==2.9.5", "3.6.15", None,
+                      "psycopg2_binary-2.9.5-cp36-cp36m-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+                      "6f8a9bcab7b6db2e3dbf65b214dfc795b4c6b3bb3af922901b6a67f7cb47d5f8", "psycopg2/_psycopg"),
+    "psycopg2-cp39": ("psycopg2-binary==2.9.5", "3.9.2", None,
+                      "psycopg2_binary-2.9.5-cp39-cp39-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+                      "e59137cdb970249ae60be2a49774c6dfb015bd0403f05af1fe61862e9626642d", "psycopg2/_psycopg"),
+    "psycopg-cp311": ("psycopg-binary==3.2.3", "3.11.2", None,
+                      "psycopg_binary-3.2.3-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+                      "7d784f614e4d53050cbe8abf2ae9d1aaacf8ed31ce57b42ce3bf2a48a66c3a5c", "psycopg_binary/_psycopg"),
+    "cryptography-cp311-abi3": ("cryptography==48.0.0", "3.11.2", "abi3",
+                                "cryptography-48.0.0-cp311-abi3-manylinux2014_x86_64.manylinux_2_17_x86_64.whl",
+                                "7995ef305d7165c3f11ae07f2517e5a4f1d5c18da1376a0a9ed496336b69e5f3", "cryptography/hazmat/bindings/_rust"),
+    "cryptography-cp39-abi3": ("cryptography==44.0.0", "3.9.2", "abi3",
+                               "cryptography-44.0.0-cp39-abi3-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+                               "404fdc66ee5f83a1388be54300ae978b2efd538018de18556dde92575e05defc", "cryptography/hazmat/bindings/_rust"),
+}
+
+
+def sha256(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def packages(tmp_path_factory):
+    """name -> (package directory as /var/task would hold it, the extension module in it)."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    found = {}
+    for name, (requirement, python, abi, wheel, digest, module) in WHEELS.items():
+        path = CACHE / wheel
+        if not path.exists() or sha256(path) != digest:
+            download = tmp_path_factory.mktemp("download")
+            args = ["python3", "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--no-deps",
+                    "--only-binary=:all:", "--platform", "manylinux2014_x86_64", "--python-version", python,
+                    "-d", download, requirement]
+            if abi:
+                args[-1:-1] = ["--abi", abi]
+            result = run(args, timeout=600)
+            assert result.returncode == 0, result.stderr[-2000:]
+            assert (download / wheel).exists(), f"pip chose another wheel: {os.listdir(download)}"
+            assert sha256(download / wheel) == digest, f"{wheel}: not the pinned file"
+            shutil.move(download / wheel, path)
+        package = tmp_path_factory.mktemp(name)
+        with zipfile.ZipFile(path) as archive:
+            archive.extractall(package)  # what pip install --target does with a wheel's files
+        modules = [p for p in package.rglob("*.so") if str(p.relative_to(package)).startswith(module + ".")]
+        assert len(modules) == 1, modules
+        found[name] = (package, modules[0])
+    return found
+
+
+def verdict(check_json, profile, package, module):
+    code, report = check_json(profile, module, bundle_dir=package)
+    return code, report
+
+
+def kinds(report):
+    return {f["kind"] for f in report["findings"] if f["severity"] == "error"}
+
+
+def undefined(report):
+    return {f["symbol"] for f in report["findings"] if f["kind"] == "undefined-symbol"}
+
+
+def test_glibc_family_libresolv_is_in_the_runtime(packages, check_json, audit, tmp_path):
+    """psycopg2-binary's cp36 wheel: its libraries need libresolv.so.2, which
+    every glibc installs; it was 'missing' on all three Amazon Linux profiles."""
+    package, module = packages["psycopg2-cp36"]
+    for profile in ("python3.6", "amazonlinux-2017.03-python3.6"):
+        code, report = verdict(check_json, profile, package, module)
+        assert code == 0, json.dumps(report["findings"], indent=1)
+    # bundle follows the module's DT_RPATH into psycopg2_binary.libs for the
+    # libraries that libpq needs (inherited DT_RPATH), and vendors them.
+    out = tmp_path / "bundled"
+    result = audit("bundle", "--profile", "python3.6", "--out", out, module)
+    assert result.returncode == 0, result.stderr
+    vendored = sorted(p.name.split("-")[0] for p in (out / "lib").iterdir())
+    assert {"libpq", "libssl", "libcrypto", "libldap_r"} <= set(vendored), vendored
+
+
+def test_the_interpreter_api_is_the_versions_own(packages, check_json):
+    """cryptography's cp311-abi3 module uses 3.11's stable ABI: named as
+    undefined on 3.6, 3.9 and 3.10, loading on 3.11 and later."""
+    package, module = packages["cryptography-cp311-abi3"]
+    for profile in ("python3.6", "python3.9", "python3.10"):
+        code, report = verdict(check_json, profile, package, module)
+        assert code == 1, profile
+        assert kinds(report) == {"undefined-symbol"}, report["findings"]
+        assert {"PyType_GetName", "PyType_GetQualName"} <= undefined(report), (profile, undefined(report))
+    for profile in ("python3.11", "python3.12", "python3.13"):
+        code, report = verdict(check_json, profile, package, module)
+        assert code == 0, (profile, report["findings"])
+        # Every symbol checked by name: libc, libpthread and libdl (glibc
+        # 2.34 moved their functions into libc, keeping the old versions
+        # there), libgcc_s's unwinder, the interpreter.
+        assert report["unverified_symbols"] == 0, profile
+
+
+def test_a_module_suffix_of_another_version_is_never_imported(packages, check_json):
+    package, module = packages["psycopg-cp311"]
+    code, report = verdict(check_json, "python3.9", package, module)
+    assert code == 1
+    reasons = [f["reason"] for f in report["findings"] if f["kind"] == "not-loadable"]
+    assert reasons and "_psycopg.cpython-39-x86_64-linux-gnu.so" in reasons[0], report["findings"]
+    code, report = verdict(check_json, "python3.11", package, module)
+    assert code == 0, report["findings"]
+
+
+# (No json: bullseye's python3-minimal has no json module.)
+IMPORT = """
+import sys
+directory, name, path = sys.argv[1:]
+sys.path.insert(0, directory)
+try:
+    __import__(name)
+    outcome, loaded = "imported", True
+except ModuleNotFoundError as e:
+    # The importer found no file it accepts for the name (the suffix rule).
+    outcome, loaded = f"ModuleNotFoundError: {e}", e.name != name
+except ImportError as e:
+    # The dynamic load failed (dlopen's error, or no PyInit_): CPython sets
+    # the module's path on exactly these errors.
+    outcome, loaded = f"ImportError: {e}", e.path != path
+except BaseException as e:
+    # Loaded and initialised; it failed later in Python code.
+    outcome, loaded = f"{type(e).__name__}: {e}", True
+print(loaded, outcome.replace(chr(10), " "), sep="\t")
+"""
+
+
+def real_import(argv_prefix, directory, name, path):
+    result = run([*argv_prefix, "-c", IMPORT, directory, name, path], timeout=120)
+    assert result.returncode == 0, result.stderr
+    loaded, outcome = result.stdout.rstrip("\n").split("\t", 1)
+    return {"loaded": loaded == "True", "outcome": outcome}
+
+
+def module_name(module):
+    return module.name.split(".")[0]
+
+
+# What each interpreter does with each module (the oracle checked too: an
+# oracle that never loads anything would agree with a profile that refuses all).
+LOADS_ON = {
+    "3.9": {"psycopg2-cp39", "cryptography-cp39-abi3"},
+    "3.11": {"psycopg-cp311", "cryptography-cp311-abi3", "cryptography-cp39-abi3"},
+    "3.13": {"cryptography-cp311-abi3", "cryptography-cp39-abi3"},
+}
+# Debian trees with a real interpreter: suite -> Python version.
+TREES = {"bullseye": "3.9", "trixie": "3.13"}
+
+
+@pytest.fixture(scope="module")
+def trees(rootfs, packages, audit, tmp_path_factory):
+    """suite -> (the tree with every wheel in /var/task/<name>, a profile scanned from it)."""
+    found = {}
+    for suite, version in TREES.items():
+        if suite == "bullseye":
+            tree = rootfs
+        else:
+            result = run([ROOT / "scripts/debian-rootfs", suite], timeout=900)
+            assert result.returncode == 0, result.stderr[-2000:]
+            tree = Rootfs(Path(result.stdout.strip().splitlines()[-1]))
+        tree.clear_task()
+        for name, (package, _) in packages.items():
+            shutil.copytree(package, tree.task / name, symlinks=True)
+        out = tmp_path_factory.mktemp("profile") / f"{suite}-python{version}.json"
+        result = audit("profile", "scan", tree.path, "--name", f"{suite}-python{version}",
+                       "--search-path", "/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu:/var/task",
+                       "--host-exe", f"/usr/bin/python{version}", "--module-init-prefix", "PyInit_", "--out", out)
+        assert result.returncode == 0, result.stderr
+        found[suite] = (tree, out)
+    return found
+
+
+def c_api(exports):
+    return sorted(e for e in exports if e.startswith(("Py", "_Py")) and not e.startswith("PyInit_"))
+
+
+@pytest.mark.parametrize("suite", sorted(TREES))
+def test_scanned_interpreter_gives_the_builtin_exports_and_suffixes(trees, audit, suite):
+    """profile scan --host-exe reads the interpreter's exports and its module
+    suffix; for bullseye's python3.9 and trixie's python3.13 they are the
+    built-in lists (taken from those releases' builds by
+    scripts/profile-runtime-data)."""
+    version = TREES[suite]
+    host = json.loads(trees[suite][1].read_text())["host"]
+    builtin = json.loads(audit("profile", "show", f"python{version}").stdout)["host"]
+    nodot = version.replace(".", "")
+    assert host["extension_suffixes"] == builtin["extension_suffixes"] == [
+        f".cpython-{nodot}-x86_64-linux-gnu.so", ".abi3.so", ".so"]
+    assert c_api(host["exports"]) == builtin["exports"]
+
+
+@pytest.mark.parametrize("suite,name", [(suite, name) for suite in sorted(TREES) for name in sorted(WHEELS)])
+def test_verdicts_agree_with_the_trees_interpreter(trees, packages, check_json, suite, name):
+    """The built-in python3.X profile, the profile scanned from the tree and a
+    real import in the tree (chroot) agree on every wheel."""
+    version = TREES[suite]
+    tree, scanned = trees[suite]
+    package, module = packages[name]
+    runtime_path = f"/var/task/{name}/{module.relative_to(package)}"
+    local = tree.path / runtime_path.lstrip("/")
+    chroot = ["chroot", tree.path, "/usr/bin/env", "-i", "PATH=/usr/bin:/bin", f"/usr/bin/python{version}"]
+    oracle = real_import(chroot, str(Path(runtime_path).parent), module_name(module), runtime_path)
+    assert oracle["loaded"] == (name in LOADS_ON[version]), oracle
+    for profile in (f"python{version}", str(scanned)):
+        code, report = check_json(profile, local, bundle_dir=tree.task / name)
+        assert (code == 0) == oracle["loaded"], (profile, oracle, report["findings"])
+
+
+HOST_PYTHON311 = "/usr/bin/python3.11"  # Debian 12's, installed by scripts/test
+
+
+def test_this_machines_python311_gives_the_builtin_exports_and_suffixes(audit, tmp_path):
+    out = tmp_path / "host.json"
+    result = audit("profile", "scan", "/", "--name", "this-machine", "--host-exe", HOST_PYTHON311,
+                   "--module-init-prefix", "PyInit_", "--out", out)
+    assert result.returncode == 0, result.stderr
+    host = json.loads(out.read_text())["host"]
+    builtin = json.loads(audit("profile", "show", "python3.11").stdout)["host"]
+    assert host["extension_suffixes"] == builtin["extension_suffixes"]
+    assert c_api(host["exports"]) == builtin["exports"]
+
+
+def test_the_python311_profile_agrees_with_this_machines_python311(packages, check_json):
+    """The built-in python3.11 against this machine's own interpreter: Debian's
+    python3.11, the build the profile's list is read from."""
+    python = HOST_PYTHON311
+    for name, (package, module) in sorted(packages.items()):
+        oracle = real_import([python, "-I"], str(module.parent), module_name(module), str(module))
+        assert oracle["loaded"] == (name in LOADS_ON["3.11"]), (name, oracle)
+        code, report = check_json("python3.11", module, bundle_dir=package)
+        assert (code == 0) == oracle["loaded"], (name, oracle, report["findings"])
