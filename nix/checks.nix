@@ -35,7 +35,11 @@ in
       cargoArtifacts = auditDeps;
       cargoNextestExtraArgs = "-p lambda-audit";
       nativeBuildInputs = testTools;
-      buildInputs = [ pkgs.zlib ];
+      # zlib and libcrypt: fixtures link them (nixpkgs' glibc has no libcrypt).
+      buildInputs = [
+        pkgs.zlib
+        pkgs.libxcrypt
+      ];
       # The fixture script calls scripts/bootstrap-tools, which finds the
       # pinned zig on PATH (tools) and installs nothing.
       postPatch = "patchShebangs --build scripts tests/fixtures";

@@ -593,9 +593,12 @@ fn bundle_refuses_what_cannot_be_vendored_and_writes_nothing() {
         program.to_str().unwrap(),
     ]);
     assert_eq!(run.code, 1, "{}", run.stderr);
+    // (libcrypt.so.1 here; a libxcrypt without glibc's API names it .so.2)
     assert!(
-        run.stderr
-            .contains("needs libcrypt.so.1, a part of glibc that provided.al2023 does not have"),
+        run.stderr.contains("needs libcrypt.so.")
+            && run
+                .stderr
+                .contains("a part of glibc that provided.al2023 does not have"),
         "{}",
         run.stderr
     );
