@@ -35,11 +35,7 @@ in
       cargoArtifacts = auditDeps;
       cargoNextestExtraArgs = "-p lambda-audit";
       nativeBuildInputs = testTools;
-      # zlib and libcrypt: fixtures link them (nixpkgs' glibc has no libcrypt).
-      buildInputs = [
-        pkgs.zlib
-        pkgs.libxcrypt
-      ];
+      buildInputs = [ pkgs.zlib ];
       # The fixture script calls scripts/bootstrap-tools, which finds the
       # pinned zig on PATH (tools) and installs nothing.
       postPatch = "patchShebangs --build scripts tests/fixtures";
