@@ -83,6 +83,17 @@ pub fn out_path(out: &Path) -> Result<PathBuf> {
 /// any name an extractor could read as another path. `out`, the archive being
 /// written, and bundle's marker are left out.
 pub fn collect(dir: &Path, out: &Path) -> Result<Vec<Entry>> {
+    let out = out_path(out)?;
+    entries(dir, Some(&out))
+}
+
+/// `collect` for a package that is only read (`check DIR`): nothing is left out
+/// but bundle's marker.
+pub fn list(dir: &Path) -> Result<Vec<Entry>> {
+    entries(dir, None)
+}
+
+fn entries(dir: &Path, out: Option<&Path>) -> Result<Vec<Entry>> {
     let root = std::fs::canonicalize(dir).map_err(|e| AuditError::io(dir, e))?;
     if !root.is_dir() {
         return Err(AuditError::Usage(format!(
@@ -90,8 +101,6 @@ pub fn collect(dir: &Path, out: &Path) -> Result<Vec<Entry>> {
             dir.display()
         )));
     }
-    // Where the archive goes, if that is inside DIR (it is not packaged).
-    let out = out_path(out)?;
     let mut entries = Vec::new();
     for item in walkdir::WalkDir::new(&root)
         .follow_links(false)
@@ -105,7 +114,10 @@ pub fn collect(dir: &Path, out: &Path) -> Result<Vec<Entry>> {
         if rel.as_os_str().is_empty() || item.file_type().is_dir() {
             continue;
         }
-        if path == out || (rel == Path::new(crate::bundle::MARKER) && item.file_type().is_file()) {
+        // Where the archive goes, if that is inside DIR (it is not packaged).
+        if Some(path) == out
+            || (rel == Path::new(crate::bundle::MARKER) && item.file_type().is_file())
+        {
             continue;
         }
         let name = rel.to_str().ok_or_else(|| {

@@ -23,7 +23,7 @@ fn parent_of(path: &Path) -> Result<&Path> {
 /// removes (a killed process runs no destructors).
 static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
-fn track(path: &Path) {
+pub fn track(path: &Path) {
     if let Ok(mut pending) = PENDING.lock() {
         pending.push(path.to_path_buf());
     }

@@ -42,6 +42,13 @@ pub enum Finding {
         reason: String,
         fix: String,
     },
+    /// A Python extension module (it exports `PyInit_<name>`) whose file name
+    /// the host's importer never opens: built for another interpreter.
+    ForeignModule {
+        object: String,
+        reason: String,
+        fix: String,
+    },
     /// The program's interpreter (PT_INTERP) is not in the runtime.
     MissingInterpreter { object: String, interpreter: String },
     /// A DT_NEEDED entry that nothing in the search order provides.
@@ -106,6 +113,7 @@ impl Finding {
         match self {
             Finding::WrongArch { .. } => "wrong-arch",
             Finding::NotLoadable { .. } => "not-loadable",
+            Finding::ForeignModule { .. } => "foreign-module",
             Finding::MissingInterpreter { .. } => "missing-interpreter",
             Finding::MissingLibrary { .. } => "missing-library",
             Finding::BrokenLibrary { .. } => "broken-library",
@@ -129,6 +137,9 @@ pub struct Report {
     /// Undefined symbols that could not be proven present or absent: the
     /// profile does not list the exports of a library in scope.
     pub unverified_symbols: usize,
+    /// The Python distribution that installed the file (`name version`, from
+    /// its `*.dist-info/RECORD`), when the file is part of a checked package.
+    pub distribution: Option<String>,
 }
 
 impl Report {
@@ -180,6 +191,7 @@ pub fn check_in(profile: &Profile, task: &TaskDir, artifact: &Path) -> Result<Re
             findings,
             closure: None,
             unverified_symbols: 0,
+            distribution: None,
         });
     }
     findings.extend(loadability(profile, &name, &facts));
@@ -201,6 +213,7 @@ pub fn check_in(profile: &Profile, task: &TaskDir, artifact: &Path) -> Result<Re
         findings,
         closure: Some(closure),
         unverified_symbols,
+        distribution: None,
     })
 }
 
@@ -224,22 +237,38 @@ fn loadability(profile: &Profile, name: &str, facts: &crate::elf::ElfFacts) -> V
             if let Some(prefix) = &host.module_init_prefix {
                 let Some(module) = host.module_of(name) else {
                     let module = name.split('.').next().unwrap_or(name);
-                    findings.push(Finding::NotLoadable {
-                        object: name.into(),
-                        reason: format!(
-                            "`import {module}` in {} looks only for {}, so it never opens {name}",
-                            host.executable,
-                            host.extension_suffixes
-                                .iter()
-                                .map(|s| format!("{module}{s}"))
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ),
-                        fix: format!(
-                            "use the build of {module} for this interpreter (its own {} suffix, or an abi3 build its version supports)",
-                            host.extension_suffixes.first().map(String::as_str).unwrap_or(".so")
-                        ),
-                    });
+                    // Exporting the init function of its name, it is a module
+                    // for another interpreter; otherwise a library (judged as
+                    // one inside a package).
+                    let reason = format!(
+                        "`import {module}` in {} looks only for {}, so it never opens {name}",
+                        host.executable,
+                        host.extension_suffixes
+                            .iter()
+                            .map(|s| format!("{module}{s}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    );
+                    let fix = format!(
+                        "use the build of {module} for this interpreter (its own {} suffix, or an abi3 build its version supports)",
+                        host.extension_suffixes.first().map(String::as_str).unwrap_or(".so")
+                    );
+                    let object = name.to_string();
+                    findings.push(
+                        if facts.exports.contains_key(&format!("{prefix}{module}")) {
+                            Finding::ForeignModule {
+                                object,
+                                reason,
+                                fix,
+                            }
+                        } else {
+                            Finding::NotLoadable {
+                                object,
+                                reason,
+                                fix,
+                            }
+                        },
+                    );
                     return findings;
                 };
                 let init = format!("{}{}", prefix, module);

@@ -5,7 +5,8 @@
 //! `elf` reads facts from a file; `profile` holds a runtime as data (`scan`
 //! writes one from a root filesystem); `resolve` finds each needed library as
 //! the runtime's loader would; `check` judges the closure; `report` shows the
-//! verdict; `bundle` vendors what is missing; `archive` zips reproducibly.
+//! verdict; `bundle` vendors what is missing; `archive` zips reproducibly;
+//! `package` audits a whole package, which `unzip` reads from a zip.
 
 pub mod archive;
 pub mod atomic;
@@ -18,3 +19,4 @@ pub mod profile;
 pub mod report;
 pub mod resolve;
 pub mod scan;
+pub mod unzip;

@@ -12,10 +12,12 @@ use lambda_audit::archive;
 use lambda_audit::bundle::{bundle, BundleOptions};
 use lambda_audit::check::check;
 use lambda_audit::error::{AuditError, Result};
+use lambda_audit::package;
 use lambda_audit::package::audit_package;
 use lambda_audit::profile::{Profile, DEFAULT_PROFILE};
 use lambda_audit::report;
 use lambda_audit::scan::{scan, ScanOptions};
+use lambda_audit::unzip;
 
 #[derive(Parser)]
 #[command(
@@ -31,6 +33,9 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Judge whether each artifact will load in the runtime (exit 0 loads, 1 will not, 2 bad input).
+    /// An ARTIFACT that is a directory or a .zip is a deployment package (or,
+    /// with --layer, a layer): every ELF file in it is judged where the runtime
+    /// places it.
     Check {
         /// A built-in profile name or a profile file.
         #[arg(long, short, default_value = DEFAULT_PROFILE)]
@@ -38,6 +43,9 @@ enum Command {
         /// The package directory the runtime sees as its task root (/var/task).
         #[arg(long)]
         bundle_dir: Option<PathBuf>,
+        /// Packages given are layers, unpacked at /opt (not the function's /var/task).
+        #[arg(long)]
+        layer: bool,
         /// Print the versioned JSON report (schema lambda-audit.check/1).
         #[arg(long)]
         json: bool,
@@ -154,15 +162,29 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Check {
             profile,
             bundle_dir,
+            layer,
             json,
             artifacts,
         } => {
             let profile = Profile::load(&profile)?;
             check_bundle_dir(bundle_dir.as_deref())?;
-            let reports = artifacts
-                .iter()
-                .map(|a| check(&profile, bundle_dir.as_deref(), a))
-                .collect::<Result<Vec<_>>>()?;
+            let place = if layer {
+                LAYER_ROOT
+            } else {
+                profile.task_root.as_str()
+            };
+            let mut reports = Vec::new();
+            for artifact in &artifacts {
+                if artifact.is_dir() || unzip::is_zip(artifact) {
+                    let (found, skipped) = check_package(&profile, artifact, place)?;
+                    for note in &skipped {
+                        eprintln!("lambda-audit: check: {}", note);
+                    }
+                    reports.extend(found);
+                } else {
+                    reports.push(check(&profile, bundle_dir.as_deref(), artifact)?);
+                }
+            }
             if json {
                 println!(
                     "{}",
@@ -243,7 +265,7 @@ fn run(cli: Cli) -> Result<u8> {
                     }
                 }
             }
-            let (reports, skipped) = audit_package(&profile, &dir, &entries)?;
+            let (reports, skipped) = audit_package(&profile, &dir, &entries, true)?;
             for note in &skipped {
                 eprintln!("lambda-audit: zip: {}", note);
             }
@@ -324,6 +346,55 @@ fn profile_command(command: ProfileCommand) -> Result<u8> {
             Ok(0)
         }
     }
+}
+
+/// Where Lambda unpacks layers.
+const LAYER_ROOT: &str = "/opt";
+
+/// `check` of a deployment package or layer (a directory, or a zip unpacked
+/// into a private temporary directory): every ELF file in it, judged where
+/// the runtime places the package (`place`), each named by the Python
+/// distribution that installed it when a `*.dist-info/RECORD` says so.
+fn check_package(
+    profile: &Profile,
+    package: &std::path::Path,
+    place: &str,
+) -> Result<(Vec<lambda_audit::check::Report>, Vec<String>)> {
+    let unpacked = if package.is_dir() {
+        None
+    } else {
+        Some(unzip::unpack(package)?)
+    };
+    let dir = unpacked.as_ref().map_or(package, |d| d.path());
+    let entries = archive::list(dir)?;
+    let placed = Profile {
+        task_root: place.to_string(),
+        ..profile.clone()
+    };
+    // A function package without an entry point is nothing to judge: bad input.
+    let (mut reports, skipped) = audit_package(&placed, dir, &entries, place != LAYER_ROOT)
+        .map_err(|e| match e {
+            AuditError::Refused(why) => AuditError::Usage(why),
+            e => e,
+        })?;
+    let owners = package::distributions(dir);
+    let root = std::fs::canonicalize(dir).map_err(|e| AuditError::io(dir, e))?;
+    for report in &mut reports {
+        let canonical = std::fs::canonicalize(&report.artifact).unwrap_or(report.artifact.clone());
+        report.distribution = owners.get(&canonical).cloned();
+        report.profile = profile.name.clone();
+        // A file of a zip is named inside it: PACKAGE.zip!/path.
+        if unpacked.is_some() {
+            if let Ok(rel) = canonical.strip_prefix(&root) {
+                report.artifact =
+                    std::path::PathBuf::from(format!("{}!/{}", package.display(), rel.display()));
+            }
+        }
+    }
+    if let Some(dir) = &unpacked {
+        lambda_audit::atomic::untrack(dir.path());
+    }
+    Ok((reports, skipped))
 }
 
 /// `--bundle-dir` must name a directory (a missing one would make every

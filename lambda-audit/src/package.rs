@@ -18,10 +18,14 @@ use crate::resolve::{Source, TaskDir};
 /// a file no entry point reaches that the loader could never load anyway
 /// (malformed, or of another architecture, as wheels sometimes carry) does
 /// not block the package, since the runtime never opens it.
+/// A layer need not hold an entry point (a layer of libraries is the usual
+/// kind): `entry_point_required` is false for one, and its libraries are
+/// all judged on their own.
 pub fn audit_package(
     profile: &Profile,
     dir: &Path,
     entries: &[Entry],
+    entry_point_required: bool,
 ) -> Result<(Vec<Report>, Vec<String>)> {
     let elf_files: Vec<&PathBuf> = entries.iter().filter(|e| e.elf).map(|e| &e.file).collect();
     let task = TaskDir::new(&profile.task_root, Some(dir));
@@ -49,7 +53,7 @@ pub fn audit_package(
             reports.push(report);
         }
     }
-    if reports.is_empty() {
+    if reports.is_empty() && entry_point_required {
         let what = match profile
             .host
             .as_ref()
@@ -119,4 +123,113 @@ pub fn audit_package(
         reports.push(report);
     }
     Ok((reports, skipped))
+}
+
+/// Which Python distribution installed each file of a package, from the
+/// `*.dist-info/RECORD` files `pip install --target` leaves (one CSV line per
+/// installed file, its path relative to the directory holding the
+/// dist-info). Keys are canonical paths; values `name version` from the
+/// dist-info's METADATA. Files a RECORD places outside the package are
+/// ignored; a package without RECORDs gives an empty map.
+pub fn distributions(dir: &Path) -> std::collections::HashMap<PathBuf, String> {
+    let mut owners = std::collections::HashMap::new();
+    let Ok(root) = std::fs::canonicalize(dir) else {
+        return owners;
+    };
+    let records = walkdir::WalkDir::new(&root)
+        .follow_links(false)
+        .sort_by_file_name()
+        .into_iter()
+        .flatten()
+        .filter(|e| {
+            e.file_type().is_file()
+                && e.file_name() == "RECORD"
+                && e.path()
+                    .parent()
+                    .and_then(|p| p.file_name())
+                    .is_some_and(|n| n.to_string_lossy().ends_with(".dist-info"))
+        });
+    for record in records {
+        let dist_info = record.path().parent().expect("RECORD has a parent");
+        let site = dist_info.parent().unwrap_or(&root);
+        let name = distribution_name(dist_info);
+        let Ok(text) = std::fs::read_to_string(record.path()) else {
+            continue;
+        };
+        for line in text.lines() {
+            let Some(path) = first_csv_field(line) else {
+                continue;
+            };
+            let Ok(file) = std::fs::canonicalize(site.join(&path)) else {
+                continue;
+            };
+            if file.starts_with(&root) {
+                owners.entry(file).or_insert_with(|| name.clone());
+            }
+        }
+    }
+    owners
+}
+
+/// `name version` from a dist-info's METADATA, else from its directory name.
+fn distribution_name(dist_info: &Path) -> String {
+    let metadata = std::fs::read_to_string(dist_info.join("METADATA")).unwrap_or_default();
+    let field = |key: &str| {
+        metadata
+            .lines()
+            .take_while(|l| !l.is_empty())
+            .find_map(|l| l.strip_prefix(key).map(|v| v.trim().to_string()))
+    };
+    match (field("Name:"), field("Version:")) {
+        (Some(name), Some(version)) => format!("{name} {version}"),
+        _ => dist_info
+            .file_name()
+            .map(|n| {
+                n.to_string_lossy()
+                    .trim_end_matches(".dist-info")
+                    .replacen('-', " ", 1)
+            })
+            .unwrap_or_default(),
+    }
+}
+
+/// The first field of a CSV line (RECORD quotes a path holding a comma).
+fn first_csv_field(line: &str) -> Option<String> {
+    if let Some(rest) = line.strip_prefix('"') {
+        let mut field = String::new();
+        let mut chars = rest.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '"' if chars.peek() == Some(&'"') => {
+                    field.push('"');
+                    chars.next();
+                }
+                '"' => return Some(field),
+                _ => field.push(c),
+            }
+        }
+        None
+    } else {
+        let field = line.split(',').next()?;
+        (!field.is_empty()).then(|| field.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_paths_are_read_as_csv() {
+        assert_eq!(
+            first_csv_field("a/b.so,sha256=x,10").as_deref(),
+            Some("a/b.so")
+        );
+        assert_eq!(
+            first_csv_field("\"a,\"\"b.so\",sha256=x,10").as_deref(),
+            Some("a,\"b.so")
+        );
+        assert_eq!(first_csv_field(""), None);
+        assert_eq!(first_csv_field("\"unterminated"), None);
+    }
 }

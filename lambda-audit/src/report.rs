@@ -42,7 +42,9 @@ fn newest_glibc(versions: &[String]) -> Option<String> {
 fn fix(finding: &Finding) -> String {
     match finding {
         Finding::WrongArch { expected, .. } => format!("build for the runtime's architecture ({})", expected),
-        Finding::NotLoadable { fix, .. } | Finding::ForbiddenLibrary { fix, .. } => fix.clone(),
+        Finding::NotLoadable { fix, .. }
+        | Finding::ForeignModule { fix, .. }
+        | Finding::ForbiddenLibrary { fix, .. } => fix.clone(),
         Finding::MissingInterpreter { .. } => "link for the runtime's glibc, whose loader is in the profile".into(),
         Finding::BrokenLibrary { path, .. } => {
             format!("replace {} with a library built for the runtime, or remove it", path)
@@ -82,7 +84,10 @@ fn describe(finding: &Finding) -> Vec<String> {
                 object, found, expected
             )]
         }
-        Finding::NotLoadable { object, reason, .. } => vec![format!("{}: {}", object, reason)],
+        Finding::NotLoadable { object, reason, .. }
+        | Finding::ForeignModule { object, reason, .. } => {
+            vec![format!("{}: {}", object, reason)]
+        }
         Finding::BrokenLibrary {
             needed_by,
             library,
@@ -212,8 +217,13 @@ pub fn human(report: &Report) -> String {
     };
     let _ = writeln!(
         out,
-        "{}: {} in {} (as {}){}",
+        "{}{}: {} in {} (as {}){}",
         report.artifact.display(),
+        report
+            .distribution
+            .as_ref()
+            .map(|d| format!(" (from {d})"))
+            .unwrap_or_default(),
         verdict,
         report.profile,
         report.runtime_path,
@@ -320,6 +330,7 @@ pub fn json(profile: &str, reports: &[Report]) -> Value {
             json!({
                 "path": r.artifact.display().to_string(),
                 "runtime_path": r.runtime_path,
+                "distribution": r.distribution,
                 "loads": r.loads(),
                 "errors": r.count(Severity::Error),
                 "warnings": r.count(Severity::Warning),

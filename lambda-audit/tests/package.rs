@@ -1,0 +1,370 @@
+//! `check` of a whole deployment package or layer: a directory or a zip, every
+//! ELF file judged where the runtime places it, named by the distribution
+//! that installed it; and the zip reader's guarantees under hostile archives
+//! (crafted here with Python's zipfile, which writes any name and mode).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{audit, Run};
+
+/// gcc -shared `source` -> `out`, with extra arguments.
+fn shared(out: &Path, source: &str, args: &[&str]) {
+    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+    let c = out.with_extension("c");
+    std::fs::write(&c, source).unwrap();
+    let run = Command::new("gcc")
+        .args(["-shared", "-fPIC", "-O1", "-Wl,--no-as-needed", "-o"])
+        .arg(out)
+        .arg(&c)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    std::fs::remove_file(c).unwrap();
+}
+
+/// A package as `pip install --target` leaves it: `good` (a module that
+/// loads), `bad` (one needing a symbol no runtime has), each recorded in its
+/// own dist-info.
+fn python_package(root: &Path) {
+    shared(
+        &root.join("good/_good.abi3.so"),
+        "void *PyInit__good(void) { return 0; }\n",
+        &[],
+    );
+    shared(
+        &root.join("bad/_bad.abi3.so"),
+        "int lambda_audit_nowhere(void); void *PyInit__bad(void) { return (void *)(long)lambda_audit_nowhere(); }\n",
+        &["-Wl,--unresolved-symbols=ignore-all"],
+    );
+    for (dist, version, file) in [
+        ("good-dist", "1.0", "good/_good.abi3.so"),
+        ("bad-dist", "2.0", "bad/_bad.abi3.so"),
+    ] {
+        let info = root.join(format!("{}-{version}.dist-info", dist.replace('-', "_")));
+        std::fs::create_dir_all(&info).unwrap();
+        std::fs::write(
+            info.join("METADATA"),
+            format!("Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n\nlong text\n"),
+        )
+        .unwrap();
+        std::fs::write(
+            info.join("RECORD"),
+            format!(
+                "{file},sha256=x,1\n{}/RECORD,,\n\"../../bin/elsewhere,x\",,\n",
+                info.file_name().unwrap().to_string_lossy()
+            ),
+        )
+        .unwrap();
+    }
+}
+
+/// A zip of `dir` written by Python's zipfile (unix modes kept).
+fn zip_dir(dir: &Path, out: &Path) {
+    let script = "import os, sys, zipfile\n\
+        root, out = sys.argv[1:]\n\
+        with zipfile.ZipFile(out, 'w', zipfile.ZIP_DEFLATED) as z:\n\
+        \x20   for d, _, files in sorted(os.walk(root)):\n\
+        \x20       for f in sorted(files):\n\
+        \x20           p = os.path.join(d, f)\n\
+        \x20           z.write(p, os.path.relpath(p, root))\n";
+    python(script, &[dir, out]);
+}
+
+/// A zip with one crafted entry: `name`, its unix mode, its bytes (or, with
+/// `size`, that many zero bytes, compressed).
+fn crafted_zip(out: &Path, entries: &[(&str, u32, &str)], zeros: Option<(&str, u64)>) {
+    let script = "import json, sys, zipfile\n\
+        out, entries, zeros = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])\n\
+        with zipfile.ZipFile(out, 'w', zipfile.ZIP_DEFLATED) as z:\n\
+        \x20   for name, mode, data in entries:\n\
+        \x20       info = zipfile.ZipInfo(name)\n\
+        \x20       info.external_attr = mode << 16\n\
+        \x20       info.compress_type = zipfile.ZIP_DEFLATED\n\
+        \x20       z.writestr(info, data)\n\
+        \x20   if zeros:\n\
+        \x20       with z.open(zipfile.ZipInfo(zeros[0]), 'w', force_zip64=True) as f:\n\
+        \x20           block = bytes(1 << 20)\n\
+        \x20           for _ in range(zeros[1] >> 20):\n\
+        \x20               f.write(block)\n";
+    let entries: Vec<serde_json::Value> = entries
+        .iter()
+        .map(|(n, m, d)| serde_json::json!([n, m, d]))
+        .collect();
+    let entries = serde_json::Value::Array(entries).to_string();
+    let zeros = serde_json::to_string(&zeros).unwrap();
+    let out = out.to_str().unwrap();
+    let status = Command::new("python3")
+        .args(["-c", script, out, &entries, &zeros])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+fn python(script: &str, args: &[&Path]) {
+    let status = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// `lambda-audit ARGS` with TMPDIR pointed at `tmp` (where check unpacks).
+fn audit_in(tmp: &Path, args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_lambda-audit"))
+        .args(args)
+        .env("TMPDIR", tmp)
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn json(run: &Run) -> serde_json::Value {
+    serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}{}", run.stdout, run.stderr))
+}
+
+/// (path, distribution, loads) per file of a `check --json` report.
+fn verdicts(report: &serde_json::Value) -> Vec<(String, String, bool)> {
+    let mut all: Vec<(String, String, bool)> = report["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["path"].as_str().unwrap().to_string(),
+                a["distribution"].as_str().unwrap_or("").to_string(),
+                a["loads"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    all.sort();
+    all
+}
+
+#[test]
+fn a_package_directory_and_its_zip_are_judged_file_by_file_with_their_distributions() {
+    let work = tempfile::tempdir().unwrap();
+    let package = work.path().join("package");
+    python_package(&package);
+    let dir = package.to_str().unwrap();
+    let run = audit(["check", "--json", "--profile", "python3.12", dir]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let report = json(&run);
+    assert_eq!(
+        verdicts(&report),
+        [
+            (
+                format!("{dir}/bad/_bad.abi3.so"),
+                "bad-dist 2.0".into(),
+                false
+            ),
+            (
+                format!("{dir}/good/_good.abi3.so"),
+                "good-dist 1.0".into(),
+                true
+            ),
+        ]
+    );
+    let human = audit(["check", "--profile", "python3.12", dir]).stdout;
+    assert!(
+        human.contains("_bad.abi3.so (from bad-dist 2.0): WILL NOT LOAD in python3.12 (as /var/task/bad/_bad.abi3.so)"),
+        "{human}"
+    );
+
+    let archive = work.path().join("function.zip");
+    zip_dir(&package, &archive);
+    let tmp = work.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let zip = archive.to_str().unwrap();
+    let run = audit_in(&tmp, &["check", "--json", "--profile", "python3.12", zip]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        verdicts(&json(&run)),
+        [
+            (
+                format!("{zip}!/bad/_bad.abi3.so"),
+                "bad-dist 2.0".into(),
+                false
+            ),
+            (
+                format!("{zip}!/good/_good.abi3.so"),
+                "good-dist 1.0".into(),
+                true
+            ),
+        ]
+    );
+    // The unpacked copy is gone.
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
+}
+
+/// A layer is unpacked at /opt: its lib/ is /opt/lib, on the runtime's
+/// LD_LIBRARY_PATH; a layer of libraries alone needs no entry point.
+#[test]
+fn a_layer_is_judged_at_opt() {
+    let work = tempfile::tempdir().unwrap();
+    let layer = work.path().join("layer");
+    shared(
+        &layer.join("lib/libshared.so.1"),
+        "int shared_answer(void) { return 42; }\n",
+        &["-Wl,-soname,libshared.so.1"],
+    );
+    let lib_dir = format!("-L{}", layer.join("lib").display());
+    shared(
+        &layer.join("python/_uses.abi3.so"),
+        "int shared_answer(void); void *PyInit__uses(void) { return (void *)(long)shared_answer(); }\n",
+        &[&lib_dir, "-l:libshared.so.1"],
+    );
+    let archive = work.path().join("layer.zip");
+    zip_dir(&layer, &archive);
+    let zip = archive.to_str().unwrap();
+    let run = audit(["check", "--json", "--layer", "--profile", "python3.12", zip]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let report = json(&run);
+    let placed: Vec<&str> = report["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["runtime_path"].as_str().unwrap())
+        .collect();
+    assert_eq!(placed, ["/opt/python/_uses.abi3.so"], "{report:#}");
+    let lib = &report["artifacts"][0]["closure"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["name"] == "libshared.so.1")
+        .expect("libshared in the closure")["path"];
+    assert_eq!(lib, "/opt/lib/libshared.so.1");
+
+    // Libraries alone: a layer, not a function.
+    std::fs::remove_file(layer.join("python/_uses.abi3.so")).unwrap();
+    let dir = layer.to_str().unwrap();
+    let run = audit(["check", "--layer", "--profile", "provided.al2023", dir]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("(as /opt/lib/libshared.so.1)"),
+        "{}",
+        run.stdout
+    );
+    let run = audit(["check", "--profile", "provided.al2023", dir]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("holds no entry point"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// (what, entries, zero-filled entry, the reason expected)
+type Case<'a> = (
+    &'a str,
+    Vec<(&'a str, u32, &'a str)>,
+    Option<(&'a str, u64)>,
+    &'a str,
+);
+
+/// Every hostile archive: refused with one line and exit 2, and nothing left
+/// in the temporary directory (nor anywhere outside it).
+#[test]
+fn hostile_zips_are_refused_and_leave_nothing() {
+    let work = tempfile::tempdir().unwrap();
+    let tmp = work.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let regular = 0o100644;
+    let cases: Vec<Case> = vec![
+        (
+            "traversal",
+            vec![("../evil", regular, "x")],
+            None,
+            "outside the package",
+        ),
+        (
+            "absolute",
+            vec![("/tmp/evil", regular, "x")],
+            None,
+            "outside the package",
+        ),
+        (
+            "backslash",
+            vec![("..\\evil", regular, "x")],
+            None,
+            "backslash",
+        ),
+        (
+            "fifo",
+            vec![("fifo", 0o010644, "")],
+            None,
+            "not a regular file",
+        ),
+        (
+            "device",
+            vec![("dev", 0o020644, "")],
+            None,
+            "not a regular file",
+        ),
+        (
+            "link out",
+            vec![("link", 0o120777, "/etc/passwd")],
+            None,
+            "leaves the package",
+        ),
+        (
+            "link up",
+            vec![("a/link", 0o120777, "../../x")],
+            None,
+            "does not resolve inside",
+        ),
+        (
+            "bomb",
+            vec![],
+            Some(("zeros", 251 << 20)),
+            "over Lambda's limit",
+        ),
+    ];
+    for (what, entries, zeros, reason) in cases {
+        let archive = work.path().join(format!("{}.zip", what.replace(' ', "-")));
+        crafted_zip(&archive, &entries, zeros);
+        let before = common::tree_listing(work.path());
+        let run = audit_in(
+            &tmp,
+            &[
+                "check",
+                "--profile",
+                "provided.al2023",
+                archive.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(run.code, 2, "{what}: {}{}", run.stdout, run.stderr);
+        assert!(run.stderr.contains(reason), "{what}: {}", run.stderr);
+        assert_eq!(
+            run.stderr.trim_end().lines().count(),
+            1,
+            "{what}: {}",
+            run.stderr
+        );
+        assert_eq!(
+            common::tree_listing(work.path()),
+            before,
+            "{what}: files written"
+        );
+        assert_eq!(
+            std::fs::read_dir(&tmp).unwrap().count(),
+            0,
+            "{what}: temporary files left"
+        );
+    }
+    assert!(!PathBuf::from("/tmp/evil").exists());
+}
