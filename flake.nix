@@ -45,6 +45,19 @@
               inherit (scope) src;
               cargoPackage = "lambda";
             };
+            # The program for the OS-only runtimes (bootstrap/), per runtime.
+            lambda-zip-al2023 = scope.buildLambdaZip {
+              inherit (scope) src;
+              cargoPackage = "bootstrap";
+              runtime = "provided.al2023";
+              pname = "lambda-al2023";
+            };
+            lambda-zip-al2 = scope.buildLambdaZip {
+              inherit (scope) src;
+              cargoPackage = "bootstrap";
+              runtime = "provided.al2";
+              pname = "lambda-al2";
+            };
             docker-image = call ./nix/docker-image.nix;
             devShell = call ./nix/devshell.nix;
             checks = call ./nix/checks.nix;
@@ -65,6 +78,8 @@
           default = scope.lambda-zip;
           inherit (scope)
             lambda-zip
+            lambda-zip-al2023
+            lambda-zip-al2
             lambda-audit
             sysroot
             docker-image

@@ -1,10 +1,13 @@
-# `lib.<system>.buildLambdaZip { src, … }`: any crowbar crate, built with the
-# pinned toolchain and sysroot, then audited, bundled and zipped by the
+# `lib.<system>.buildLambdaZip { src, … }`: a crowbar crate (python3.6) or a
+# program (provided.al2023, provided.al2), built with the pinned toolchain and
+# sysroot for the runtime's glibc, then audited, bundled and zipped by the
 # pipeline script that CI runs without Nix (scripts/pipeline, from this
 # flake): $out/lambda.zip and the unzipped $out/package, byte for byte the
-# zip's content. The project's own `lambda-zip` is this function on crate/.
+# zip's content. The project's own `lambda-zip` is this function on crate/,
+# `lambda-zip-al2023` and `lambda-zip-al2` on bootstrap/.
 #   src           the crate's source (its Cargo.toml and Cargo.lock at the root)
 #   cargoPackage  the package to build, when the workspace has several
+#   runtime       python3.6 (default), provided.al2023 or provided.al2 (toolchain/target.json)
 #   pname, version  the derivation's name
 {
   pkgs,
@@ -19,15 +22,21 @@
 {
   src,
   cargoPackage ? null,
+  runtime ? "python3.6",
   pname ? "lambda",
   version ? "0.1.0",
 }:
 let
-  target = lib.zigbuildTarget;
+  runtimeFacts =
+    lib.runtimes.${runtime}
+      or (throw "buildLambdaZip: no runtime ${runtime} (toolchain/target.json has ${builtins.concatStringsSep ", " (builtins.attrNames lib.runtimes)})");
+  target = runtimeFacts.zigbuildTarget;
+  isModule = runtimeFacts.artifact == "python-module";
   buildEnv =
     sysroot.sysrootEnv
     // {
       LAMBDA_AUDIT = "${lambda-audit}/bin/lambda-audit";
+      LAMBDA_RUNTIME = runtime;
     }
     // (if cargoPackage == null then { } else { LAMBDA_PACKAGE = cargoPackage; });
   # What the build runs; the dev shell and the image offer the same.
@@ -49,7 +58,11 @@ let
       ;
     strictDeps = true;
     nativeBuildInputs = buildTools;
-    env = buildEnv;
+    # crane's own default target directory, named so that the pipeline uses
+    # it too (it would otherwise give a program runtime a directory of its own).
+    env = buildEnv // {
+      CARGO_TARGET_DIR = "target";
+    };
     preBuild =
       lib.exportLines (lib.zigCacheEnv "$TMPDIR")
       + ''
@@ -64,12 +77,14 @@ craneLib.buildPackage (
   args
   // {
     # The same command line as the pipeline's build, the Python 3.6 ABI
-    # (this flake's .cargo/config.toml) included, so no dependency is
-    # compiled twice.
+    # (this flake's .cargo/config.toml) included for a module, so no
+    # dependency is compiled twice.
     cargoArtifacts = craneLib.buildDepsOnly (
       args
       // {
-        buildPhaseCargoCommand = "cargo zigbuild --locked --release${package} --target ${target} --config ${pipelineSrc}/.cargo/config.toml";
+        buildPhaseCargoCommand =
+          "cargo zigbuild --locked --release${package} --target ${target}"
+          + (if isModule then " --config ${pipelineSrc}/.cargo/config.toml" else "");
       }
     );
     buildPhaseCargoCommand = "LAMBDA_MANIFEST_PATH=$PWD/Cargo.toml ${(lib.pipeline pipelineSrc).build}";

@@ -9,6 +9,8 @@
   tools,
   lambda-audit,
   lambda-zip,
+  lambda-zip-al2023,
+  lambda-zip-al2,
   verifyLambdaZip,
   ...
 }:
@@ -28,6 +30,10 @@ in
   # same `scripts/pipeline verify` that ends every non-Nix build, as a user's
   # flake checks its own zip (lib.verifyLambdaZip).
   lambda-zip-audit = verifyLambdaZip lambda-zip;
+  # The bootstrap zips: no glibc newer than the runtime's (readelf), the
+  # audit of the program and of the zip as Lambda unpacks it.
+  lambda-zip-al2023-audit = verifyLambdaZip lambda-zip-al2023;
+  lambda-zip-al2-audit = verifyLambdaZip lambda-zip-al2;
 
   nextest = craneLib.cargoNextest (
     auditArgs

@@ -18,6 +18,40 @@ rec {
   auditProfile = target.auditProfile;
   handler = target.handler;
 
+  # The runtimes the pipeline builds for (toolchain/target.json), each with
+  # the glibc its artifact links against: the newest GLIBC_2.x node of the
+  # libc in its lambda-audit profile (or in the OS profile it extends), as
+  # scripts/pipeline reads it too. The cargo-zigbuild target follows.
+  runtimes = builtins.mapAttrs (
+    name: runtime:
+    let
+      glibc = profileGlibc runtime.profile;
+    in
+    runtime
+    // {
+      inherit glibc;
+      zigbuildTarget = "${target.rustTarget}.${glibc}";
+    }
+  ) (builtins.removeAttrs target.runtimes [ "comment" ]);
+
+  profileGlibc =
+    name:
+    let
+      profile = builtins.fromJSON (builtins.readFile (../lambda-audit/profiles + "/${name}.json"));
+      libc = builtins.filter (l: (l.soname or null) == "libc.so.6") (profile.libraries or [ ]);
+      nodes = builtins.filter (v: builtins.match "GLIBC_2\\.[0-9]+" v != null) (
+        if libc == [ ] then [ ] else (builtins.head libc).versions
+      );
+      minor = v: builtins.fromJSON (builtins.elemAt (builtins.match "GLIBC_2\\.([0-9]+)" v) 0);
+      newest = builtins.foldl' (a: v: if a == null || minor v > minor a then v else a) null nodes;
+    in
+    if profile ? extends then
+      profileGlibc profile.extends
+    else if newest == null then
+      throw "lambda toolchain: profile ${name} defines no GLIBC_2.x node in libc.so.6"
+    else
+      builtins.substring 6 (builtins.stringLength newest) newest;
+
   # The build systems the flake offers, each with every output: the Lambda
   # artifact is always x86_64 glibc 2.17 (zig cross-links it on aarch64-linux),
   # and each system's packages are built by that system. Darwin is not

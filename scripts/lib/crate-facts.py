@@ -1,8 +1,10 @@
 """What the pipeline needs to know about the crate it builds, from
 `cargo metadata --no-deps` on standard input: one KEY=VALUE line each for
-package, lib (the cdylib's name), workspace_root and target_directory. A crate
-that cannot be a crowbar module gets one line saying what to change (exit 2).
-Usage: cargo metadata --no-deps --format-version 1 --manifest-path M | python3 crate-facts.py [PACKAGE]"""
+package, lib (the cdylib's name) or bin (the program's), workspace_root and
+target_directory. KIND is the runtime's artifact: `python-module` (a crowbar
+cdylib) or `program` (a binary, run as `bootstrap`). A crate that cannot be
+that gets one line saying what to change (exit 2).
+Usage: cargo metadata --no-deps --format-version 1 --manifest-path M | python3 crate-facts.py KIND [PACKAGE]"""
 
 import json
 import sys
@@ -14,7 +16,9 @@ def fail(message):
 
 
 metadata = json.load(sys.stdin)
-wanted = sys.argv[1] if len(sys.argv) > 1 else ""
+kind = sys.argv[1]
+wanted = sys.argv[2] if len(sys.argv) > 2 else ""
+program = kind == "program"
 members = [p for p in metadata["packages"] if p["id"] in metadata["workspace_members"]]
 if wanted:
     matches = [p for p in members if p["name"] == wanted]
@@ -24,11 +28,28 @@ if wanted:
 elif len(members) == 1:
     package = members[0]
 else:
-    with_cdylib = [p for p in members if any("cdylib" in t["crate_types"] for t in p["targets"])]
-    if len(with_cdylib) != 1:
-        names = ", ".join(p["name"] for p in (with_cdylib or members))
+    crate_type = "bin" if program else "cdylib"
+    fitting = [p for p in members if any(crate_type in t["crate_types"] for t in p["targets"])]
+    if len(fitting) != 1:
+        names = ", ".join(p["name"] for p in (fitting or members))
         fail(f"name the package to build with --package (candidates: {names})")
-    package = with_cdylib[0]
+    package = fitting[0]
+
+print(f"package={package['name']}")
+print(f"workspace_root={metadata['workspace_root']}")
+print(f"target_directory={metadata['target_directory']}")
+if program:
+    bins = [t["name"] for t in package["targets"] if "bin" in t["kind"]]
+    if "bootstrap" in bins:
+        print("bin=bootstrap")
+    elif len(bins) == 1:
+        print(f"bin={bins[0]}")
+    elif not bins:
+        fail(f'{package["name"]} builds no program: add a `[[bin]] name = "bootstrap"` to '
+             f'{package["manifest_path"]} (an OS-only runtime runs the package\'s bootstrap)')
+    else:
+        fail(f'{package["name"]} builds several programs ({", ".join(bins)}): name the one Lambda runs `bootstrap`')
+    sys.exit(0)
 
 cdylibs = [t for t in package["targets"] if "cdylib" in t["crate_types"]]
 if not cdylibs:
@@ -39,7 +60,4 @@ if not any(d["name"] == "crowbar" for d in package["dependencies"]):
          f'`cpython = {{ version = "0.1", default-features = false, features = ["python3-sys"] }}` '
          f'(crowbar exports the handler Lambda calls)')
 lib = cdylibs[0]["name"].replace("-", "_")
-print(f"package={package['name']}")
 print(f"lib={lib}")
-print(f"workspace_root={metadata['workspace_root']}")
-print(f"target_directory={metadata['target_directory']}")

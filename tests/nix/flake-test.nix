@@ -233,6 +233,8 @@ let
         "docker-image"
         "lambda-audit"
         "lambda-zip"
+        "lambda-zip-al2"
+        "lambda-zip-al2023"
         "sysroot"
       ]
     ) lib.systems;
@@ -316,6 +318,8 @@ let
       names checks == [
         "clippy"
         "fmt"
+        "lambda-zip-al2-audit"
+        "lambda-zip-al2023-audit"
         "lambda-zip-audit"
         "nextest"
         "nixfmt"

@@ -41,6 +41,11 @@ let
     cargoPackage = "lambda";
   };
   usersZip = buildLambdaZip { src = "/users-crate"; };
+  al2023Zip = buildLambdaZip {
+    src = "/src";
+    cargoPackage = "bootstrap";
+    runtime = "provided.al2023";
+  };
 
   tests = {
     sysrootVariablesAreTheTargetDefinition = lib.sysrootVariables == sort target.sysrootVariables;
@@ -133,6 +138,32 @@ let
       in
       builtins.match pattern lambdaZip.preBuild != null;
     auditProfileIsTheTarget = lib.auditProfile == "amazonlinux-2017.03-python3.6";
+    # Each runtime links against the newest glibc its profile's libc defines.
+    runtimesLinkAgainstTheirProfilesGlibc =
+      builtins.mapAttrs (name: runtime: runtime.zigbuildTarget) lib.runtimes == {
+        "python3.6" = "x86_64-unknown-linux-gnu.2.17";
+        "provided.al2" = "x86_64-unknown-linux-gnu.2.26";
+        "provided.al2023" = "x86_64-unknown-linux-gnu.2.34";
+      }
+      && lib.runtimes."python3.6".glibc == target.glibc
+      && lib.runtimes."python3.6".profile == lib.auditProfile;
+    # The program: its runtime told to the pipeline, its glibc, no Python ABI,
+    # and the target directory crane's dependency build used.
+    al2023ZipBuildsTheProgramForGlibc234 =
+      al2023Zip.env.LAMBDA_RUNTIME == "provided.al2023"
+      && al2023Zip.env.CARGO_TARGET_DIR == "target"
+      && al2023Zip.cargoArtifacts.env.CARGO_TARGET_DIR == "target"
+      &&
+        al2023Zip.cargoArtifacts.buildPhaseCargoCommand
+        == "cargo zigbuild --locked --release -p bootstrap --target x86_64-unknown-linux-gnu.2.34"
+      && al2023Zip.buildPhaseCargoCommand == lambdaZip.buildPhaseCargoCommand;
+    anUnknownRuntimeFailsClearly =
+      !(builtins.tryEval
+        (buildLambdaZip {
+          src = "/src";
+          runtime = "python2.7";
+        }).env
+      ).success;
   };
   failed = builtins.filter (name: !tests.${name}) (builtins.attrNames tests);
 in
