@@ -162,7 +162,7 @@ let
         (buildLambdaZip {
           src = "/src";
           runtime = "python2.7";
-        }).env
+        }).cargoArtifacts.buildPhaseCargoCommand
       ).success;
   };
   failed = builtins.filter (name: !tests.${name}) (builtins.attrNames tests);
