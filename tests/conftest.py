@@ -129,3 +129,37 @@ def host_built_module():
     result = run(["cargo", "build", "--locked", "--release", "-p", "lambda"], cwd=ROOT, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     return target / "release" / "liblambda.so"
+
+
+# The oracle of whether an interpreter loads a module: a real import, run
+# with the interpreter given (in a chroot or not). (No json: bullseye's python3-minimal has no json module.)
+IMPORT = """
+import sys
+directory, name, path = sys.argv[1:]
+sys.path.insert(0, directory)
+try:
+    __import__(name)
+    outcome, loaded = "imported", True
+except ModuleNotFoundError as e:
+    # The importer found no file it accepts for the name (the suffix rule).
+    outcome, loaded = f"ModuleNotFoundError: {e}", e.name != name
+except ImportError as e:
+    # The dynamic load failed (dlopen's error, or no PyInit_): CPython sets
+    # the module's path on exactly these errors.
+    outcome, loaded = f"ImportError: {e}", e.path != path
+except BaseException as e:
+    # Loaded and initialised; it failed later in Python code.
+    outcome, loaded = f"{type(e).__name__}: {e}", True
+print(loaded, outcome.replace(chr(10), " "), sep="\t")
+"""
+
+
+def real_import(argv_prefix, directory, name, path):
+    result = run([*argv_prefix, "-c", IMPORT, directory, name, path], timeout=120)
+    assert result.returncode == 0, result.stderr
+    loaded, outcome = result.stdout.rstrip("\n").split("\t", 1)
+    return {"loaded": loaded == "True", "outcome": outcome}
+
+
+def module_name(module):
+    return module.name.split(".")[0]

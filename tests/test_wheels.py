@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, Rootfs, run
+from conftest import ROOT, Rootfs, module_name, real_import, run
 
 CACHE = Path(os.environ.get("LAMBDA_TOOLCHAIN_CACHE") or Path.home() / ".cache" / "lambda-toolchain") / "wheels"
 
@@ -137,39 +137,6 @@ def test_a_module_suffix_of_another_version_is_never_imported(packages, check_js
     assert reasons and "_psycopg.cpython-39-x86_64-linux-gnu.so" in reasons[0], report["findings"]
     code, report = verdict(check_json, "python3.11", package, module)
     assert code == 0, report["findings"]
-
-
-# (No json: bullseye's python3-minimal has no json module.)
-IMPORT = """
-import sys
-directory, name, path = sys.argv[1:]
-sys.path.insert(0, directory)
-try:
-    __import__(name)
-    outcome, loaded = "imported", True
-except ModuleNotFoundError as e:
-    # The importer found no file it accepts for the name (the suffix rule).
-    outcome, loaded = f"ModuleNotFoundError: {e}", e.name != name
-except ImportError as e:
-    # The dynamic load failed (dlopen's error, or no PyInit_): CPython sets
-    # the module's path on exactly these errors.
-    outcome, loaded = f"ImportError: {e}", e.path != path
-except BaseException as e:
-    # Loaded and initialised; it failed later in Python code.
-    outcome, loaded = f"{type(e).__name__}: {e}", True
-print(loaded, outcome.replace(chr(10), " "), sep="\t")
-"""
-
-
-def real_import(argv_prefix, directory, name, path):
-    result = run([*argv_prefix, "-c", IMPORT, directory, name, path], timeout=120)
-    assert result.returncode == 0, result.stderr
-    loaded, outcome = result.stdout.rstrip("\n").split("\t", 1)
-    return {"loaded": loaded == "True", "outcome": outcome}
-
-
-def module_name(module):
-    return module.name.split(".")[0]
 
 
 # What each interpreter does with each module (the oracle checked too: an
