@@ -19,15 +19,8 @@ import pytest
 
 from conftest import ROOT, Rootfs, module_name, real_import, run
 
-REQUIREMENTS = """\
-cryptography==40.0.2 \\
-    --hash=sha256:0dcca15d3a19a66e63662dc8d30f8036b07be851a8680eda92d079868f106288 \\
-    --hash=sha256:adc0d980fd2760c9e5de537c28935cc32b9353baaf28e0814df417619c6c8c3b
-cffi==1.17.1 \\
-    --hash=sha256:0e2b1fac190ae3ebfe37b979cc1ce69c81f4e4fe5746bb401dca63a9062cdaf1
-pycparser==2.22 \\
-    --hash=sha256:c3702b6d3dd8c7abc1afa565d7e63d53a1d0bd86cdc24edd75470f4de499cfcc
-"""
+# The wheels, pinned by sha256 (one file the benchmark reads too).
+REQUIREMENTS = (ROOT / "tests/packages-requirements.txt").read_text()
 # package: the --platform tags pip may choose from, best first
 PLATFORMS = {
     "manylinux2014": ["manylinux2014_x86_64"],
