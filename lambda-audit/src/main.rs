@@ -367,6 +367,32 @@ fn check_package(
     };
     let dir = unpacked.as_ref().map_or(package, |d| d.path());
     let entries = archive::list(dir)?;
+    // An OS-only runtime runs the function package's bootstrap, and nothing else.
+    if profile.host.is_none() && place != LAYER_ROOT {
+        use std::os::unix::fs::PermissionsExt;
+        // The file's own mode (`zip` stores any ELF file 0755, other zippers
+        // keep the mode they find).
+        let runnable = |file: &std::path::Path| {
+            std::fs::metadata(file).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
+        };
+        match entries.iter().find(|e| e.name == "bootstrap") {
+            Some(bootstrap) if runnable(&bootstrap.file) => {}
+            Some(_) => {
+                return Err(AuditError::Refused(format!(
+                    "{}: bootstrap is not executable, and {} runs it as the function's program: chmod +x it before zipping",
+                    package.display(),
+                    profile.name
+                )))
+            }
+            None => {
+                return Err(AuditError::Refused(format!(
+                    "{}: no bootstrap at the package's root, which is what {} runs (Runtime.InvalidEntrypoint); name the program bootstrap",
+                    package.display(),
+                    profile.name
+                )))
+            }
+        }
+    }
     let placed = Profile {
         task_root: place.to_string(),
         ..profile.clone()

@@ -259,7 +259,12 @@ fn a_layer_is_judged_at_opt() {
         "{}",
         run.stdout
     );
+    // As a function, not a layer: an OS-only runtime wants its bootstrap.
     let run = audit(["check", "--profile", "provided.al2023", dir]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("no bootstrap"), "{}", run.stderr);
+    // A Python runtime wants an entry point (a module): nothing to judge.
+    let run = audit(["check", "--profile", "python3.12", dir]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(
         run.stderr.contains("holds no entry point"),
@@ -367,4 +372,55 @@ fn hostile_zips_are_refused_and_leave_nothing() {
         );
     }
     assert!(!PathBuf::from("/tmp/evil").exists());
+}
+
+/// An OS-only runtime runs the package's `bootstrap`: without one (or with
+/// one that is not executable) the function cannot start, whatever else loads.
+#[test]
+fn a_provided_package_needs_an_executable_bootstrap() {
+    let work = tempfile::tempdir().unwrap();
+    let package = work.path().join("package");
+    std::fs::create_dir_all(&package).unwrap();
+    let source = work.path().join("main.c");
+    std::fs::write(&source, "int main(void) { return 0; }\n").unwrap();
+    let built = Command::new("gcc")
+        .arg("-o")
+        .arg(package.join("main"))
+        .arg(&source)
+        .status()
+        .unwrap();
+    assert!(built.success());
+    let dir = package.to_str().unwrap();
+    let run = audit(["check", "--profile", "provided.al2023", dir]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("no bootstrap at the package's root"),
+        "{}",
+        run.stderr
+    );
+
+    std::fs::rename(package.join("main"), package.join("bootstrap")).unwrap();
+    let run = audit(["check", "--profile", "provided.al2023", dir]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        package.join("bootstrap"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let archive = work.path().join("function.zip");
+    zip_dir(&package, &archive);
+    let run = audit([
+        "check",
+        "--profile",
+        "provided.al2023",
+        archive.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("bootstrap is not executable"),
+        "{}",
+        run.stderr
+    );
 }
