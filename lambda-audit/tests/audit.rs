@@ -572,25 +572,12 @@ fn bundle_refuses_what_cannot_be_vendored_and_writes_nothing() {
         &["-Wl,-soname,libcrypt.so.1"],
     );
     let program = work.path().join("bootstrap");
-    let source = work.path().join("bootstrap.c");
-    std::fs::write(
-        &source,
+    let libs = format!("-L{}", crypt_dir.path().display());
+    cc(
+        &program,
         "char *crypt(const char *, const char *);\n\
          int main(void) { return crypt(\"k\", \"$1$salt\") == 0; }\n",
-    )
-    .unwrap();
-    let built = Command::new("gcc")
-        .args(["-O1", "-Wl,--no-as-needed", "-o"])
-        .arg(&program)
-        .arg(&source)
-        .arg(format!("-L{}", crypt_dir.path().display()))
-        .arg("-l:libcrypt.so.1")
-        .output()
-        .unwrap();
-    assert!(
-        built.status.success(),
-        "{}",
-        String::from_utf8_lossy(&built.stderr)
+        &[&libs, "-l:libcrypt.so.1"],
     );
     let run = audit([
         "bundle",
@@ -608,7 +595,6 @@ fn bundle_refuses_what_cannot_be_vendored_and_writes_nothing() {
         run.stderr
     );
     std::fs::remove_file(&program).unwrap();
-    std::fs::remove_file(&source).unwrap();
     let run = bundle(&out, &[fixture("mod_ssl.so").to_str().unwrap()]);
     assert_eq!(run.code, 1);
     assert!(run.stderr.contains("OPENSSL_STATIC"), "{}", run.stderr);
@@ -991,25 +977,6 @@ fn profile_scan_of_a_missing_root_is_bad_input() {
     assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
 }
 
-/// `gcc -shared` of `source` into `out`, with extra arguments.
-fn shared(out: &Path, source: &str, args: &[&str]) {
-    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
-    let c = out.with_extension("c");
-    std::fs::write(&c, source).unwrap();
-    let run = Command::new("gcc")
-        .args(["-shared", "-fPIC", "-O1", "-Wl,--no-as-needed", "-o"])
-        .arg(out)
-        .arg(&c)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-}
-
 /// A wheel laid out as auditwheel repairs it: the module's DT_RPATH
 /// `$ORIGIN/../pkg.libs` finds liba, and liba (no RPATH of its own) finds
 /// libb there through the module's inherited DT_RPATH, as the loader does.
@@ -1029,45 +996,38 @@ fn bundle_finds_libraries_through_inherited_and_relative_rpath() {
         "int b(void); int a(void) { return b(); }\n",
         &["-Wl,-soname,liba.so.1", &libs_arg, "-l:libb.so.1"],
     );
-    let module = work.path().join("wheel/pkg/inherits.so");
-    shared(
-        &module,
-        "int a(void); void *PyInit_inherits(void) { return (void *)(long)a(); }\n",
-        &[
-            &libs_arg,
-            "-l:liba.so.1",
-            "-Wl,--disable-new-dtags",
-            "-Wl,-rpath,$ORIGIN/../pkg.libs",
-        ],
+    // A module at `path` needing liba, with DT_RPATH `rpath`, bundled: what lib/ holds.
+    let bundled = |path: &str, rpath: &str| -> Vec<String> {
+        let module = work.path().join(path);
+        let name = module.file_stem().unwrap().to_string_lossy().into_owned();
+        shared(
+            &module,
+            &format!("int a(void); void *PyInit_{name}(void) {{ return (void *)(long)a(); }}\n"),
+            &[
+                &libs_arg,
+                "-l:liba.so.1",
+                "-Wl,--disable-new-dtags",
+                &format!("-Wl,-rpath,{rpath}"),
+            ],
+        );
+        let out = work.path().join(format!("package-{name}"));
+        let run = bundle(&out, &[module.to_str().unwrap()]);
+        assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+        let mut vendored: Vec<String> = std::fs::read_dir(out.join("lib"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .map(|n| n.split('-').next().unwrap().to_string())
+            .collect();
+        vendored.sort();
+        vendored
+    };
+    assert_eq!(
+        bundled("wheel/pkg/inherits.so", "$ORIGIN/../pkg.libs"),
+        ["liba", "libb"]
     );
-    let out = work.path().join("package");
-    let run = bundle(&out, &[module.to_str().unwrap()]);
-    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
-    let mut vendored: Vec<String> = std::fs::read_dir(out.join("lib"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .map(|n| n.split('-').next().unwrap().to_string())
-        .collect();
-    vendored.sort();
-    assert_eq!(vendored, ["liba", "libb"]);
-
     // A relative DT_RPATH is relative to the working directory, at run time
     // the package root: where the artifact sits, not where bundle runs.
-    let relative = work.path().join("wheel/relative.so");
-    shared(
-        &relative,
-        "int a(void); void *PyInit_relative(void) { return (void *)(long)a(); }\n",
-        &[
-            &libs_arg,
-            "-l:liba.so.1",
-            "-Wl,--disable-new-dtags",
-            "-Wl,-rpath,pkg.libs",
-        ],
-    );
-    let out = work.path().join("package2");
-    let run = bundle(&out, &[relative.to_str().unwrap()]);
-    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
-    assert_eq!(std::fs::read_dir(out.join("lib")).unwrap().count(), 2);
+    assert_eq!(bundled("wheel/relative.so", "pkg.libs"), ["liba", "libb"]);
 }
 
 /// The gcc runtime and zlib are checked by name, not only by version node:
@@ -1080,38 +1040,24 @@ fn gcc_runtime_and_zlib_symbols_are_checked_by_name() {
     assert_eq!(report["unverified_symbols"], 0, "{:#}", report);
 
     let work = tempfile::tempdir().unwrap();
-    let source = work.path().join("cxx.cc");
-    std::fs::write(
-        &source,
+    let module = work.path().join("cxx.so");
+    // (Its runtime_error(const char*)@GLIBCXX_3.4.21 is a missing version
+    // on this runtime too: a separate finding, not counted below.)
+    cxx(
+        &module,
         "#include <stdexcept>\n\
          extern \"C\" int lambda_audit_no_such_zlib_function(void);\n\
          extern \"C\" void *PyInit_cxx(void) {\n\
            try { throw std::runtime_error(\"x\"); } catch (...) {}\n\
            return (void *)(long)lambda_audit_no_such_zlib_function;\n\
          }\n",
-    )
-    .unwrap();
-    let module = work.path().join("cxx.so");
-    // (Its runtime_error(const char*)@GLIBCXX_3.4.21 is a missing version
-    // on this runtime too: a separate finding, not counted below.)
-    let run = Command::new("g++")
-        .args([
+        &[
             "-shared",
             "-fPIC",
-            "-O1",
             "-D_GLIBCXX_USE_CXX11_ABI=0",
-            "-Wl,--no-as-needed",
-            "-o",
-        ])
-        .arg(&module)
-        .arg(&source)
-        .args(["-Wl,--unresolved-symbols=ignore-all", "-lz"])
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
+            "-Wl,--unresolved-symbols=ignore-all",
+            "-lz",
+        ],
     );
     let (code, report) = check_json(AL1, None, &module);
     assert_eq!(code, 1, "{:#}", report);

@@ -8,27 +8,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{audit, Run};
-
-/// gcc -shared `source` -> `out`, with extra arguments.
-fn shared(out: &Path, source: &str, args: &[&str]) {
-    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
-    let c = out.with_extension("c");
-    std::fs::write(&c, source).unwrap();
-    let run = Command::new("gcc")
-        .args(["-shared", "-fPIC", "-O1", "-Wl,--no-as-needed", "-o"])
-        .arg(out)
-        .arg(&c)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    std::fs::remove_file(c).unwrap();
-}
+use common::{audit, cc, shared, Run};
 
 /// A package as `pip install --target` leaves it: `good` (a module that
 /// loads), `bad` (one needing a symbol no runtime has), each recorded in its
@@ -381,15 +361,7 @@ fn a_provided_package_needs_an_executable_bootstrap() {
     let work = tempfile::tempdir().unwrap();
     let package = work.path().join("package");
     std::fs::create_dir_all(&package).unwrap();
-    let source = work.path().join("main.c");
-    std::fs::write(&source, "int main(void) { return 0; }\n").unwrap();
-    let built = Command::new("gcc")
-        .arg("-o")
-        .arg(package.join("main"))
-        .arg(&source)
-        .status()
-        .unwrap();
-    assert!(built.success());
+    cc(&package.join("main"), "int main(void) { return 0; }\n", &[]);
     let dir = package.to_str().unwrap();
     let run = audit(["check", "--profile", "provided.al2023", dir]);
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);

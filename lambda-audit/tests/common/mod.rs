@@ -136,3 +136,40 @@ pub fn zip_listing(path: &Path) -> Vec<(String, u32)> {
         })
         .collect()
 }
+
+/// gcc of C `source` into `out` (its directory created), with extra
+/// arguments: a fixture made where the test needs it.
+pub fn cc(out: &Path, source: &str, args: &[&str]) {
+    compile("gcc", "c", out, source, args);
+}
+
+/// `cc` for C++, with g++.
+pub fn cxx(out: &Path, source: &str, args: &[&str]) {
+    compile("g++", "cc", out, source, args);
+}
+
+fn compile(compiler: &str, extension: &str, out: &Path, source: &str, args: &[&str]) {
+    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+    let file = out.with_extension(extension);
+    std::fs::write(&file, source).unwrap();
+    let run = std::process::Command::new(compiler)
+        .args(["-O1", "-Wl,--no-as-needed", "-o"])
+        .arg(out)
+        .arg(&file)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    std::fs::remove_file(file).unwrap();
+}
+
+/// `cc` of a shared object.
+pub fn shared(out: &Path, source: &str, args: &[&str]) {
+    let mut all = vec!["-shared", "-fPIC"];
+    all.extend_from_slice(args);
+    cc(out, source, &all);
+}
