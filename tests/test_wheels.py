@@ -212,23 +212,31 @@ def test_verdicts_agree_with_the_trees_interpreter(trees, packages, check_json, 
 HOST_PYTHON311 = "/usr/bin/python3.11"  # Debian 12's, installed by scripts/test
 
 
-def test_this_machines_python311_gives_the_builtin_exports_and_suffixes(audit, tmp_path):
-    out = tmp_path / "host.json"
-    result = audit("profile", "scan", "/", "--name", "this-machine", "--host-exe", HOST_PYTHON311,
+@pytest.fixture(scope="module")
+def this_machine(audit, tmp_path_factory):
+    """A profile scanned from this machine (Debian 12) with its python3.11 as the host."""
+    out = tmp_path_factory.mktemp("profile") / "this-machine.json"
+    result = audit("profile", "scan", "/", "--name", "this-machine-python3.11", "--host-exe", HOST_PYTHON311,
                    "--module-init-prefix", "PyInit_", "--out", out)
     assert result.returncode == 0, result.stderr
-    host = json.loads(out.read_text())["host"]
+    return out
+
+
+def test_this_machines_python311_gives_the_builtin_exports_and_suffixes(audit, this_machine):
+    host = json.loads(this_machine.read_text())["host"]
     builtin = json.loads(audit("profile", "show", "python3.11").stdout)["host"]
     assert host["extension_suffixes"] == builtin["extension_suffixes"]
     assert c_api(host["exports"]) == builtin["exports"]
 
 
-def test_the_python311_profile_agrees_with_this_machines_python311(packages, check_json):
-    """The built-in python3.11 against this machine's own interpreter: Debian's
-    python3.11, the build the profile's list is read from."""
+def test_the_python311_profile_agrees_with_this_machines_python311(packages, check_json, this_machine):
+    """The built-in python3.11 and the profile scanned from this machine against
+    its own interpreter: Debian 12's python3.11, the build the profile's list
+    is read from."""
     python = HOST_PYTHON311
     for name, (package, module) in sorted(packages.items()):
         oracle = real_import([python, "-I"], str(module.parent), module_name(module), str(module))
         assert oracle["loaded"] == (name in LOADS_ON["3.11"]), (name, oracle)
-        code, report = check_json("python3.11", module, bundle_dir=package)
-        assert (code == 0) == oracle["loaded"], (name, oracle, report["findings"])
+        for profile in ("python3.11", str(this_machine)):
+            code, report = check_json(profile, module, bundle_dir=package)
+            assert (code == 0) == oracle["loaded"], (name, profile, oracle, report["findings"])
