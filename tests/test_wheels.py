@@ -10,9 +10,10 @@ version: 3.11's adds PyType_GetName and more).
 
 Each module is judged by the built-in `python3.X` profiles and, where an
 interpreter of that version runs here, compared with a real import: the
-bullseye tree's python3.9 (in a chroot, against both the built-in python3.9
-profile and a profile scanned from the tree) and this machine's python3.11
-(the built-in python3.11 profile). The wheels are all manylinux2014 (glibc
+bullseye tree's python3.9 and the trixie tree's python3.13 (in a chroot,
+against both the built-in profile and a profile scanned from the tree) and
+this machine's python3.11 (Debian 12: the built-in python3.11 profile and one
+scanned from this machine). The wheels are all manylinux2014 (glibc
 2.17), so the glibc of the oracle does not decide anything: the interpreter's
 C API and its module suffixes do."""
 
