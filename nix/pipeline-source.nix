@@ -1,5 +1,6 @@
 # What the pipeline script needs of this flake, as its own store path: the
-# scripts, the target definition and the Python 3.6 ABI. A crate built by
+# scripts, the target definition, the Python 3.6 ABI and the runtime profiles
+# (each runtime's glibc is its profile's). A crate built by
 # buildLambdaZip (this flake's or a user's) is run against it.
 { pkgs, ... }:
 let
@@ -11,5 +12,6 @@ fs.toSource {
     ../scripts
     ../toolchain
     ../.cargo/config.toml
+    ../lambda-audit/profiles
   ];
 }

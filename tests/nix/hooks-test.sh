@@ -86,13 +86,6 @@ printf '%s' "${CARGO_ENCODED_RUSTFLAGS:-}" >"$RECORD"
 mkdir -p "$CARGO_TARGET_DIR/x86_64-unknown-linux-gnu/release" && : >"$CARGO_TARGET_DIR/x86_64-unknown-linux-gnu/release/liblambda.so"
 SH
 chmod +x "$stub/cargo-zigbuild"
-# The runtime's glibc comes from its profile, through lambda-audit: a stand-in
-# with the python3.6 profile's newest node.
-cat >"$stub/lambda-audit" <<'SH'
-#!/usr/bin/env bash
-[ "$1 $2" = "profile show" ] && echo '{"libraries": [{"soname": "libc.so.6", "versions": ["libc.so.6", "GLIBC_2.2.5", "GLIBC_2.17", "GLIBC_PRIVATE"]}]}'
-SH
-chmod +x "$stub/lambda-audit"
 pipeline_flags() { # pipeline_flags ENV...: the flags cargo received from scripts/pipeline build
   env PATH="$stub:$PATH" OPENSSL_STATIC=1 OPENSSL_LIB_DIR=/x OPENSSL_INCLUDE_DIR=/x RECORD="$scratch/record" \
     CARGO_TARGET_DIR="$scratch/target dir" CARGO_HOME="$scratch/cargo home" "$@" \
