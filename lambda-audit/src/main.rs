@@ -12,8 +12,7 @@ use lambda_audit::archive;
 use lambda_audit::bundle::{bundle, BundleOptions};
 use lambda_audit::check::check;
 use lambda_audit::error::{AuditError, Result};
-use lambda_audit::package;
-use lambda_audit::package::audit_package;
+use lambda_audit::package::{audit_package, check_package, LAYER_ROOT};
 use lambda_audit::profile::{Profile, DEFAULT_PROFILE};
 use lambda_audit::report;
 use lambda_audit::scan::{scan, ScanOptions};
@@ -346,81 +345,6 @@ fn profile_command(command: ProfileCommand) -> Result<u8> {
             Ok(0)
         }
     }
-}
-
-/// Where Lambda unpacks layers.
-const LAYER_ROOT: &str = "/opt";
-
-/// `check` of a deployment package or layer (a directory, or a zip unpacked
-/// into a private temporary directory): every ELF file in it, judged where
-/// the runtime places the package (`place`), each named by the Python
-/// distribution that installed it when a `*.dist-info/RECORD` says so.
-fn check_package(
-    profile: &Profile,
-    package: &std::path::Path,
-    place: &str,
-) -> Result<(Vec<lambda_audit::check::Report>, Vec<String>)> {
-    let unpacked = if package.is_dir() {
-        None
-    } else {
-        Some(unzip::unpack(package)?)
-    };
-    let dir = unpacked.as_ref().map_or(package, |d| d.path());
-    let entries = archive::list(dir)?;
-    // An OS-only runtime runs the function package's bootstrap, and nothing else.
-    if profile.host.is_none() && place != LAYER_ROOT {
-        use std::os::unix::fs::PermissionsExt;
-        // The file's own mode (`zip` stores any ELF file 0755, other zippers
-        // keep the mode they find).
-        let runnable = |file: &std::path::Path| {
-            std::fs::metadata(file).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
-        };
-        match entries.iter().find(|e| e.name == "bootstrap") {
-            Some(bootstrap) if runnable(&bootstrap.file) => {}
-            Some(_) => {
-                return Err(AuditError::Refused(format!(
-                    "{}: bootstrap is not executable, and {} runs it as the function's program: chmod +x it before zipping",
-                    package.display(),
-                    profile.name
-                )))
-            }
-            None => {
-                return Err(AuditError::Refused(format!(
-                    "{}: no bootstrap at the package's root, which is what {} runs (Runtime.InvalidEntrypoint); name the program bootstrap",
-                    package.display(),
-                    profile.name
-                )))
-            }
-        }
-    }
-    let placed = Profile {
-        task_root: place.to_string(),
-        ..profile.clone()
-    };
-    // A function package without an entry point is nothing to judge: bad input.
-    let (mut reports, skipped) = audit_package(&placed, dir, &entries, place != LAYER_ROOT)
-        .map_err(|e| match e {
-            AuditError::Refused(why) => AuditError::Usage(why),
-            e => e,
-        })?;
-    let owners = package::distributions(dir);
-    let root = std::fs::canonicalize(dir).map_err(|e| AuditError::io(dir, e))?;
-    for report in &mut reports {
-        let canonical = std::fs::canonicalize(&report.artifact).unwrap_or(report.artifact.clone());
-        report.distribution = owners.get(&canonical).cloned();
-        report.profile = profile.name.clone();
-        // A file of a zip is named inside it: PACKAGE.zip!/path.
-        if unpacked.is_some() {
-            if let Ok(rel) = canonical.strip_prefix(&root) {
-                report.artifact =
-                    std::path::PathBuf::from(format!("{}!/{}", package.display(), rel.display()));
-            }
-        }
-    }
-    if let Some(dir) = &unpacked {
-        lambda_audit::atomic::untrack(dir.path());
-    }
-    Ok((reports, skipped))
 }
 
 /// `--bundle-dir` must name a directory (a missing one would make every

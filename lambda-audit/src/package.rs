@@ -1,9 +1,12 @@
-//! Auditing a whole package directory, as `zip` does before it writes.
+//! Auditing a whole package directory, as `zip` does before it writes and
+//! `check DIR|PACKAGE.zip` does for a package or layer made elsewhere.
 //!
 //! The package's entry points (Python modules exporting their init function,
 //! or programs, per the profile) are audited as artifacts, with their
 //! libraries in the package resolved where the runtime finds them. Libraries
-//! no entry point reaches are audited on their own, as libraries.
+//! no entry point reaches are audited on their own, as libraries. Each file
+//! is named by the Python distribution that installed it, where a
+//! `*.dist-info/RECORD` says so.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -121,6 +124,81 @@ pub fn audit_package(
             .findings
             .retain(|f| !matches!(f, Finding::NotLoadable { .. }));
         reports.push(report);
+    }
+    Ok((reports, skipped))
+}
+
+/// Where Lambda unpacks layers.
+pub const LAYER_ROOT: &str = "/opt";
+
+/// `check` of a deployment package or layer (a directory, or a zip unpacked
+/// into a private temporary directory): every ELF file in it, judged where
+/// the runtime places the package (`place`), each named by the Python
+/// distribution that installed it when a `*.dist-info/RECORD` says so.
+pub fn check_package(
+    profile: &Profile,
+    package: &std::path::Path,
+    place: &str,
+) -> Result<(Vec<Report>, Vec<String>)> {
+    let unpacked = if package.is_dir() {
+        None
+    } else {
+        Some(crate::unzip::unpack(package)?)
+    };
+    let dir = unpacked.as_ref().map_or(package, |d| d.path());
+    let entries = crate::archive::list(dir)?;
+    // An OS-only runtime runs the function package's bootstrap, and nothing else.
+    if profile.host.is_none() && place != LAYER_ROOT {
+        use std::os::unix::fs::PermissionsExt;
+        // The file's own mode (`zip` stores any ELF file 0755, other zippers
+        // keep the mode they find).
+        let runnable = |file: &std::path::Path| {
+            std::fs::metadata(file).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
+        };
+        match entries.iter().find(|e| e.name == "bootstrap") {
+            Some(bootstrap) if runnable(&bootstrap.file) => {}
+            Some(_) => {
+                return Err(AuditError::Refused(format!(
+                    "{}: bootstrap is not executable, and {} runs it as the function's program: chmod +x it before zipping",
+                    package.display(),
+                    profile.name
+                )))
+            }
+            None => {
+                return Err(AuditError::Refused(format!(
+                    "{}: no bootstrap at the package's root, which is what {} runs (Runtime.InvalidEntrypoint); name the program bootstrap",
+                    package.display(),
+                    profile.name
+                )))
+            }
+        }
+    }
+    let placed = Profile {
+        task_root: place.to_string(),
+        ..profile.clone()
+    };
+    // A function package without an entry point is nothing to judge: bad input.
+    let (mut reports, skipped) = audit_package(&placed, dir, &entries, place != LAYER_ROOT)
+        .map_err(|e| match e {
+            AuditError::Refused(why) => AuditError::Usage(why),
+            e => e,
+        })?;
+    let owners = distributions(dir);
+    let root = std::fs::canonicalize(dir).map_err(|e| AuditError::io(dir, e))?;
+    for report in &mut reports {
+        let canonical = std::fs::canonicalize(&report.artifact).unwrap_or(report.artifact.clone());
+        report.distribution = owners.get(&canonical).cloned();
+        report.profile = profile.name.clone();
+        // A file of a zip is named inside it: PACKAGE.zip!/path.
+        if unpacked.is_some() {
+            if let Ok(rel) = canonical.strip_prefix(&root) {
+                report.artifact =
+                    std::path::PathBuf::from(format!("{}!/{}", package.display(), rel.display()));
+            }
+        }
+    }
+    if let Some(dir) = &unpacked {
+        crate::atomic::untrack(dir.path());
     }
     Ok((reports, skipped))
 }
