@@ -14,13 +14,15 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// The fixtures directory, built on first use.
+/// The fixtures directory, built on first use, under cargo's directory for
+/// integration tests' files (target/tmp), not the system's temporary
+/// directory: it outlives the test process (statics are never dropped).
 pub fn fixtures() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let dir = tempfile::Builder::new()
             .prefix("lambda-audit-fixtures")
-            .tempdir()
+            .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
             .unwrap()
             .keep();
         let status = Command::new("bash")
