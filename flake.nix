@@ -35,7 +35,8 @@
             toolchain = call ./nix/toolchain.nix;
             tools = call ./nix/tools.nix;
             src = call ./nix/source.nix;
-            sysroot = call ./nix/sysroot.nix;
+            sysrootFor = call ./nix/sysroot.nix;
+            sysroot = scope.sysrootFor { };
             lambda-audit = call ./nix/lambda-audit.nix;
             pipelineSrc = call ./nix/pipeline-source.nix;
             buildLambdaZip = call ./nix/build-lambda-zip.nix;
@@ -46,6 +47,14 @@
               cargoPackage = "lambda";
             };
             # The program for the OS-only runtimes (bootstrap/), per runtime.
+            # The same with the non-Nix path's OpenSSL (the openssl-src crate's
+            # 1.1.1w): byte for byte the zip scripts/build-lambda-zip makes.
+            lambda-zip-openssl-1_1_1w = scope.buildLambdaZip {
+              inherit (scope) src;
+              cargoPackage = "lambda";
+              openssl = "1.1.1w";
+              pname = "lambda-openssl-1.1.1w";
+            };
             lambda-zip-al2023 = scope.buildLambdaZip {
               inherit (scope) src;
               cargoPackage = "bootstrap";
@@ -80,6 +89,7 @@
             lambda-zip
             lambda-zip-al2023
             lambda-zip-al2
+            lambda-zip-openssl-1_1_1w
             lambda-audit
             sysroot
             docker-image

@@ -8,12 +8,13 @@
 #   src           the crate's source (its Cargo.toml and Cargo.lock at the root)
 #   cargoPackage  the package to build, when the workspace has several
 #   runtime       python3.6 (default), provided.al2023 or provided.al2 (toolchain/target.json)
+#   openssl       the OpenSSL linked statically: 1.0.2u (default) or 1.1.1w (nix/lib.nix opensslSources)
 #   pname, version  the derivation's name
 {
   pkgs,
   lib,
   craneLib,
-  sysroot,
+  sysrootFor,
   tools,
   lambda-audit,
   pipelineSrc,
@@ -23,6 +24,7 @@
   src,
   cargoPackage ? null,
   runtime ? "python3.6",
+  openssl ? lib.defaultOpenssl,
   pname ? "lambda",
   version ? "0.1.0",
 }:
@@ -31,6 +33,7 @@ let
     lib.runtimes.${runtime}
       or (throw "buildLambdaZip: no runtime ${runtime} (toolchain/target.json has ${builtins.concatStringsSep ", " (builtins.attrNames lib.runtimes)})");
   target = runtimeFacts.zigbuildTarget;
+  sysroot = sysrootFor { inherit openssl; };
   isModule = runtimeFacts.artifact == "python-module";
   buildEnv =
     sysroot.sysrootEnv
@@ -45,6 +48,7 @@ let
     pkgs.python3
     pkgs.patchelf
     pkgs.unzip
+    pkgs.binutils
     lambda-audit
   ];
   # One vendored crate set for both builds, so the remapped paths agree.
@@ -72,6 +76,8 @@ let
     doCheck = false;
   };
   package = if cargoPackage == null then "" else " -p ${cargoPackage}";
+  steps = lib.pipeline pipelineSrc;
+  manifestEnv = "LAMBDA_MANIFEST_PATH=$PWD/Cargo.toml";
 in
 craneLib.buildPackage (
   args
@@ -87,8 +93,12 @@ craneLib.buildPackage (
           + (if isModule then " --config ${pipelineSrc}/.cargo/config.toml" else "");
       }
     );
-    buildPhaseCargoCommand = "LAMBDA_MANIFEST_PATH=$PWD/Cargo.toml ${(lib.pipeline pipelineSrc).build}";
-    installPhaseCommand = (lib.pipeline pipelineSrc).package "$out";
+    # Each pipeline step with the same environment: the crate is the source
+    # crane unpacked, not the pipeline's own workspace. The build ends as a
+    # non-Nix build does, with verify (no build-machine path, the ldd and
+    # glibc rules); `checks.*-audit` runs verify again on the output.
+    buildPhaseCargoCommand = "${manifestEnv} ${steps.build}";
+    installPhaseCommand = "${manifestEnv} ${steps.package "$out"} && ${manifestEnv} ${steps.verify "$out"}";
     # The pipeline installs the package itself: crane's install-from-build-log
     # hook would stop the build, as no cargo build log is written.
     doNotPostBuildInstallCargoBinaries = true;
@@ -100,6 +110,14 @@ craneLib.buildPackage (
     doNotRemoveReferencesToRustToolchain = true;
     dontFixup = true;
     # The dev shell and the image take their tools and variables from here.
-    passthru = { inherit buildEnv buildTools; };
+    # (toolEnv: the build's variables without the runtime and package chosen
+    # for this zip, so `scripts/pipeline` picks them per LAMBDA_RUNTIME there.)
+    passthru = {
+      inherit buildEnv buildTools;
+      toolEnv = builtins.removeAttrs buildEnv [
+        "LAMBDA_RUNTIME"
+        "LAMBDA_PACKAGE"
+      ];
+    };
   }
 )

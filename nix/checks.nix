@@ -17,12 +17,18 @@
 let
   auditArgs = lambda-audit.passthru.args;
   auditDeps = craneLib.buildDepsOnly auditArgs;
+  # What the tests run besides cargo: the fixture compilers, readelf, the
+  # pinned zig, python3 (the interpreter oracle), patchelf, and ldconfig (the
+  # oracle of the ld.so.conf test: glibc's bin output, run through unshare).
   testTools = [
     pkgs.gcc
     pkgs.binutils
     tools
     pkgs.python3
     pkgs.patchelf
+    (pkgs.lib.getBin pkgs.stdenv.cc.libc)
+    # unshare: the ldconfig oracle chroots in a user namespace of its own.
+    pkgs.util-linux
   ];
 in
 {
@@ -38,8 +44,8 @@ in
   nextest = craneLib.cargoNextest (
     auditArgs
     // {
+      # auditArgs' cargoExtraArgs (--locked -p lambda-audit) select the package.
       cargoArtifacts = auditDeps;
-      cargoNextestExtraArgs = "-p lambda-audit";
       nativeBuildInputs = testTools;
       buildInputs = [ pkgs.zlib ];
       # The fixture script calls scripts/bootstrap-tools, which finds the

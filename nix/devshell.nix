@@ -18,7 +18,10 @@ craneLib.devShell {
     pkgs.binutils
     pkgs.nixfmt
   ];
-  env = lambda-zip.buildEnv;
+  # The build's variables but not this zip's runtime and package: in the
+  # shell, `scripts/pipeline` picks the package for whichever LAMBDA_RUNTIME
+  # the user sets (lambda for python3.6, bootstrap for provided.*).
+  env = lambda-zip.toolEnv;
   shellHook = ''
     echo "Lambda target: ${lib.zigbuildTarget}, profile ${lib.auditProfile}, handler ${lib.handler}"
   '';

@@ -53,8 +53,9 @@ pkgs.dockerTools.buildLayeredImage {
       "PATH=/bin:/usr/bin"
       "SSL_CERT_FILE=/etc/ssl/certs/ca-bundle.crt"
     ]
-    # The build's variables: the sysroot's OPENSSL_* and LAMBDA_AUDIT.
-    ++ pkgs.lib.mapAttrsToList (name: value: "${name}=${value}") lambda-zip.buildEnv;
+    # The build's variables: the sysroot's OPENSSL_* and LAMBDA_AUDIT (as in
+    # the dev shell: no runtime or package fixed).
+    ++ pkgs.lib.mapAttrsToList (name: value: "${name}=${value}") lambda-zip.toolEnv;
     Cmd = [ "/bin/bash" ];
   };
 }

@@ -81,20 +81,52 @@ rec {
   # The names, checked against toolchain/target.json by tests/nix/lib-test.nix.
   sysrootVariables = builtins.attrNames (sysrootEnv "/prefix");
 
-  # OpenSSL for the runtime: the flake builds 1.0.2u from the upstream tarball.
-  openssl = {
-    version = "1.0.2u";
-    # The release location, where openssl.org keeps superseded releases, and
-    # the project's own release assets (fetchurl tries them in order, one hash).
-    urls = [
-      "https://www.openssl.org/source/openssl-1.0.2u.tar.gz"
-      "https://www.openssl.org/source/old/1.0.2/openssl-1.0.2u.tar.gz"
-      "https://github.com/openssl/openssl/releases/download/OpenSSL_1_0_2u/openssl-1.0.2u.tar.gz"
-    ];
-    sha256 = "ecd0c6ffb493dd06707d38b14bb4d8c2288bb7033735606569d8f90f89669d16";
+  # The OpenSSL sources the sysroot can be built from (buildLambdaZip's
+  # `openssl`), each unpacked by stdenv and built by the one recipe:
+  #  - 1.0.2u (the default): the last 1.0.x release, closest to the python3.6
+  #    runtime's 1.0.1k; the release tarball from openssl.org, where it keeps
+  #    superseded releases, or the project's own release assets (fetchurl
+  #    tries them in order, one hash);
+  #  - 1.1.1w: the openssl-src crate's tree (crates.io), exactly what the
+  #    non-Nix path builds, so the two front doors can be compared byte for byte.
+  defaultOpenssl = "1.0.2u";
+  opensslSources =
+    let
+      crateVersion = builtins.elemAt (builtins.match "openssl-src@=(.*)" target.opensslSrcCrate) 0;
+      opensslVersion = builtins.elemAt (builtins.match "[^+]*[+](.*)" crateVersion) 0;
+    in
+    {
+      "1.0.2u" = {
+        version = "1.0.2u";
+        name = "openssl-1.0.2u.tar.gz";
+        urls = [
+          "https://www.openssl.org/source/openssl-1.0.2u.tar.gz"
+          "https://www.openssl.org/source/old/1.0.2/openssl-1.0.2u.tar.gz"
+          "https://github.com/openssl/openssl/releases/download/OpenSSL_1_0_2u/openssl-1.0.2u.tar.gz"
+        ];
+        sha256 = "ecd0c6ffb493dd06707d38b14bb4d8c2288bb7033735606569d8f90f89669d16";
+        sourceRoot = "openssl-1.0.2u";
+      };
+      # A .crate is a gzipped tarball; the name tells stdenv how to unpack it.
+      ${opensslVersion} = {
+        version = opensslVersion;
+        name = "openssl-src-${builtins.replaceStrings [ "+" ] [ "-" ] crateVersion}.tar.gz";
+        urls = [
+          "https://crates.io/api/v1/crates/openssl-src/${crateVersion}/download"
+          "https://static.crates.io/crates/openssl-src/openssl-src-${
+            builtins.replaceStrings [ "+" ] [ "%2B" ] crateVersion
+          }.crate"
+        ];
+        sha256 = target.opensslSrcCrateSha256;
+        sourceRoot = "openssl-src-${crateVersion}/openssl";
+      };
+    };
+  opensslSettings = {
     openssldir = target.opensslDir;
     configureFlags = target.opensslConfigureFlags;
   };
+  # The default source with its settings (the `sysroot` package).
+  openssl = opensslSources.${defaultOpenssl} // opensslSettings;
 
   # The Python 3.6 ABI that .cargo/config.toml gives python3-sys through the
   # `links = "python3"` build-script override (no libpython is linked).
@@ -120,8 +152,17 @@ rec {
 
   # The hook both the dependency-only and the final build of the zip run
   # before cargo: the same --remap-path-prefix flags in both (cargo
-  # fingerprints them), so the final build reuses every dependency.
-  remapPathsHook = vendorDir: "vendor_dir=${vendorDir}\n" + builtins.readFile ./remap-paths.sh;
+  # fingerprints them), so the final build reuses every dependency. The rule
+  # is the non-Nix pipeline's (scripts/lib/remap-paths.sh, a store file of its
+  # own so that no other script change rebuilds the dependencies): the source
+  # root ($PWD: crane unpacks the dummy and the real source under the same
+  # name), the vendored crates (crane's vendorCargoDeps), the target directory
+  # (CARGO_TARGET_DIR=target) and the toolchain's rust-src.
+  remapPathsHook = vendorDir: ''
+    source ${../scripts/lib/remap-paths.sh}
+    CARGO_ENCODED_RUSTFLAGS=$(remap_path_flags "$PWD" "$PWD/target" "" "${vendorDir}" | encode_rustflags)
+    export CARGO_ENCODED_RUSTFLAGS
+  '';
 
   # The pipeline steps the flake runs: the same script CI runs
   # (scripts/pipeline), from `root`, this flake's pipeline source

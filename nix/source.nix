@@ -17,5 +17,7 @@ fs.toSource {
     ../scripts
     ../toolchain
     ../tests/fixtures
+    # include_str! of the lambda-audit tests (the facts the profiles cite).
+    ../docs/runtime-facts.md
   ];
 }

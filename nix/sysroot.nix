@@ -1,8 +1,10 @@
-# The runtime match: OpenSSL 1.0.2u from openssl.org, compiled by the pinned
-# zig for glibc 2.17 (x86_64-linux-gnu.2.17) as static libraries, OPENSSLDIR
-# /etc/pki/tls (Amazon Linux's CA bundle), by scripts/openssl-recipe: the same
-# recipe scripts/build-openssl runs on 1.1.1w without Nix. Never nixpkgs' own
-# OpenSSL: its static build is musl, and its glibc build needs GLIBC_2.38.
+# The runtime match: a static OpenSSL compiled by the pinned zig for glibc
+# 2.17 (x86_64-linux-gnu.2.17), OPENSSLDIR /etc/pki/tls (Amazon Linux's CA
+# bundle), by scripts/openssl-recipe: the same recipe scripts/build-openssl
+# runs without Nix. `openssl` chooses the source (nix/lib.nix
+# opensslSources): 1.0.2u from openssl.org by default, or 1.1.1w from the
+# openssl-src crate, the non-Nix path's. Never nixpkgs' own OpenSSL: its
+# static build is musl, and its glibc build needs GLIBC_2.38.
 # Exposes the variables openssl-sys reads and the Python 3.6 ABI (passthru).
 {
   pkgs,
@@ -10,10 +12,18 @@
   tools,
   ...
 }:
+{
+  openssl ? lib.defaultOpenssl,
+}:
+let
+  source =
+    lib.opensslSources.${openssl}
+      or (throw "lambda toolchain: no OpenSSL source ${openssl} (nix/lib.nix offers ${builtins.concatStringsSep ", " (builtins.attrNames lib.opensslSources)})");
+in
 pkgs.stdenv.mkDerivation (finalAttrs: {
   pname = "lambda-sysroot-openssl";
-  version = lib.openssl.version;
-  src = pkgs.fetchurl { inherit (lib.openssl) urls sha256; };
+  inherit (source) version sourceRoot;
+  src = pkgs.fetchurl { inherit (source) name urls sha256; };
   nativeBuildInputs = [
     tools
     pkgs.perl
@@ -24,7 +34,7 @@ pkgs.stdenv.mkDerivation (finalAttrs: {
     ${lib.exportLines (lib.zigCacheEnv "$TMPDIR")}
     mkdir -p "$HOME"
     patchShebangs --build .
-    bash ${lib.opensslRecipe} "$PWD" "$NIX_BUILD_TOP/sysroot" ${lib.zigTarget} ${lib.openssl.openssldir} ${builtins.concatStringsSep " " lib.openssl.configureFlags}
+    bash ${lib.opensslRecipe} "$PWD" "$NIX_BUILD_TOP/sysroot" ${lib.zigTarget} ${lib.opensslSettings.openssldir} ${builtins.concatStringsSep " " lib.opensslSettings.configureFlags}
     runHook postBuild
   '';
   # Only the static libraries and the headers are the sysroot.
@@ -33,6 +43,9 @@ pkgs.stdenv.mkDerivation (finalAttrs: {
     cp -R "$NIX_BUILD_TOP/sysroot" "$out"
     runHook postInstall
   '';
+  # The recipe's bytes, as the non-Nix build has them: stdenv's fixup would
+  # strip the archives, and the module linked from them would differ.
+  dontFixup = true;
   passthru = {
     sysrootEnv = lib.sysrootEnv "${finalAttrs.finalPackage}";
     inherit (lib) python36Abi;

@@ -22,6 +22,8 @@ pkgs.stdenv.mkDerivation {
   dontBuild = true;
   installPhase = ''
     runHook preInstall
+    # unzip -d creates only the last directory of its path, and $out does not exist yet.
+    mkdir -p "$out/site"
     for wheel in $srcs; do
       unzip -q "$wheel" -d "$out/site"
     done

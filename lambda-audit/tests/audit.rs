@@ -740,7 +740,10 @@ fn zip_refuses_a_package_that_would_not_load_and_writes_nothing() {
 
     // A symlink out of the package is refused as bad input.
     std::fs::copy(fixture("mod_ok.so"), package.join("mod_ssleay.so")).unwrap();
-    std::os::unix::fs::symlink("/etc/hostname", package.join("escape")).unwrap();
+    // (to a file of the test's own: a build sandbox's /etc has no hostname)
+    let outside = work.path().join("outside-the-package");
+    std::fs::write(&outside, "not in the package").unwrap();
+    std::os::unix::fs::symlink(&outside, package.join("escape")).unwrap();
     let run = zip_dir(&package, &out);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(

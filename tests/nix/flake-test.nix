@@ -19,6 +19,7 @@ let
         }) names
       );
     optional = condition: x: if condition then [ x ] else [ ];
+    getBin = pkg: pkg.bin or pkg;
     mapAttrsToList = f: attrs: map (name: f name attrs.${name}) (builtins.attrNames attrs);
     fileset = {
       unions = sets: { inherit sets; };
@@ -36,7 +37,10 @@ let
         hostPlatform.system = system;
         cc = {
           outPath = "/nix/store/cc";
-          libc = "/nix/store/glibc";
+          libc = {
+            outPath = "/nix/store/glibc";
+            bin = "/nix/store/glibc-bin";
+          };
         };
         # Like stdenv: passthru attributes are attributes of the result.
         mkDerivation =
@@ -83,6 +87,7 @@ let
           "patchelf"
           "perl"
           "python3"
+          "util-linux"
           "zlib"
         ]
     );
@@ -235,6 +240,7 @@ let
         "lambda-zip"
         "lambda-zip-al2"
         "lambda-zip-al2023"
+        "lambda-zip-openssl-1_1_1w"
         "sysroot"
       ]
     ) lib.systems;
@@ -252,10 +258,17 @@ let
     defaultIsTheZip = x86.default == x86.lambda-zip;
     # The project's zip is buildLambdaZip on crate/, run by the pipeline script
     # from the flake's own pipeline source.
+    # Every step with the crate's manifest (defect: package without it looked
+    # for the pipeline source's own Cargo.toml), and verify at the end.
     lambdaZipRunsThePipeline =
-      zip.buildPhaseCargoCommand
-      == "LAMBDA_MANIFEST_PATH=$PWD/Cargo.toml ${(lib.pipeline "/nix/store/source").build}"
-      && zip.installPhaseCommand == (lib.pipeline "/nix/store/source").package "$out"
+      let
+        steps = lib.pipeline "/nix/store/source";
+        manifest = "LAMBDA_MANIFEST_PATH=$PWD/Cargo.toml";
+      in
+      zip.buildPhaseCargoCommand == "${manifest} ${steps.build}"
+      &&
+        zip.installPhaseCommand
+        == "${manifest} ${steps.package "$out"} && ${manifest} ${steps.verify "$out"}"
       && zip.env.LAMBDA_PACKAGE == "lambda";
     # Build-breaker 1: crane's post-build hook wants a cargo build log.
     lambdaZipSkipsCranesBuildLogInstall = zip.doNotPostBuildInstallCargoBinaries or false;
@@ -270,7 +283,7 @@ let
       deps.preBuild == zip.preBuild
       && deps.cargoVendorDir == zip.cargoVendorDir
       &&
-        builtins.match ".*vendor_dir=${zip.cargoVendorDir}\n.*CARGO_ENCODED_RUSTFLAGS.*" zip.preBuild
+        builtins.match ".*remap_path_flags \"[$]PWD\" \"[$]PWD/target\" \"\" \"${zip.cargoVendorDir}\".*" zip.preBuild
         != null;
     dependenciesAreBuiltByZigbuild =
       deps.buildPhaseCargoCommand
@@ -278,7 +291,8 @@ let
     # The sandbox has no /usr/bin/env: scripts the builds run are patched first.
     # (The zip's pipeline is called through bash from the flake's own source.)
     scriptsArePatchedWhereTheyRun =
-      builtins.match "bash /nix/store/source/scripts/pipeline.*" zip.installPhaseCommand != null
+      builtins.match "LAMBDA_MANIFEST_PATH=[$]PWD/Cargo.toml bash /nix/store/source/scripts/pipeline.*" zip.installPhaseCommand
+      != null
       && checks.nextest.postPatch or "" == "patchShebangs --build scripts tests/fixtures"
       && builtins.match ".*patchShebangs --build \..*" x86.sysroot.buildPhase != null;
     # One zig and cargo-zigbuild: the pinned wheels, in every build that compiles.
@@ -305,6 +319,9 @@ let
       !(shell ? inputsFrom)
       && builtins.all (p: builtins.elem p shell.packages) arm.lambda-zip.buildTools or [ null ]
       && shell.env.OPENSSL_STATIC == "1"
+      && !(shell.env ? LAMBDA_PACKAGE)
+      && !(shell.env ? LAMBDA_RUNTIME)
+      && !(builtins.any (e: builtins.match "LAMBDA_(PACKAGE|RUNTIME)=.*" e != null) image.config.Env)
       && builtins.match ".*/bin/lambda-audit" shell.env.LAMBDA_AUDIT != null;
     aarch64ToolchainAddsTheLambdaStd =
       builtins.elem "rust-std-x86_64-unknown-linux-gnu" (toolchainOn "aarch64-linux")
@@ -353,7 +370,15 @@ let
       && outputs.templates.default.path == ../../templates/default;
     clippyDeniesWarnings =
       builtins.match ".*--deny warnings.*" checks.clippy.cargoClippyExtraArgs != null;
-    nextestRunsTheAuditTests = checks.nextest.cargoNextestExtraArgs == "-p lambda-audit";
+    # crane runs `cargo nextest run <cargoExtraArgs> <cargoNextestExtraArgs>`: the package once.
+    nextestRunsTheAuditTests =
+      checks.nextest.cargoExtraArgs == "--locked -p lambda-audit"
+      && (checks.nextest.cargoNextestExtraArgs or "") == "";
+    # ldconfig is the oracle of a test (glibc's bin output), run through unshare.
+    nextestHasTheTestsTools = builtins.all (p: builtins.elem p checks.nextest.nativeBuildInputs) [
+      "/nix/store/glibc-bin"
+      "/nix/store/util-linux"
+    ];
     imageRunsAsNonRoot =
       image.config.User == "circleci" && image.config.WorkingDir == "/home/circleci/project";
     imageHasTheBuildVariables =
@@ -377,5 +402,7 @@ let
 in
 {
   inherit failed hooks;
+  # The environment lambda-zip's derivation gives its build steps (hooks-test runs them with it).
+  zipEnv = zip.env;
   count = builtins.length (builtins.attrNames tests);
 }

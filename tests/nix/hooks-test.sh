@@ -29,11 +29,14 @@ fi
 count=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$hooks")
 [ "$count" -ge 20 ] && ok "$count hook strings collected from both systems' outputs" || fail "only $count hook strings collected"
 
-# One file per hook: NAME (system, derivation, attribute) -> its script.
+# One file per hook: NAME (system, derivation, attribute) -> its script. The
+# files the hooks source from the store (evaluation computes their store
+# paths without writing them) are this checkout's: the same bytes.
 mkdir -p "$scratch/h"
-python3 - "$hooks" "$scratch/h" <<'PY'
-import json, os, sys
+python3 - "$hooks" "$scratch/h" "$root" <<'PY'
+import json, os, re, sys
 for i, (name, script) in enumerate(sorted(json.load(open(sys.argv[1])).items())):
+    script = re.sub(r"/nix/store/[a-z0-9]{32}-remap-paths\.sh", os.path.join(sys.argv[3], "scripts/lib/remap-paths.sh"), script)
     with open(os.path.join(sys.argv[2], f"{i:03d}"), "w") as f:
         f.write(f"# {name}\n{script}\n")
 PY
@@ -67,13 +70,17 @@ mkdir -p "$v/deps" "$v/registry" "$v/crate-src/serde-1.0.0"
 ln -s "$v/registry" "$v/deps/c19b7c6f"
 ln -s "$v/crate-src/serde-1.0.0" "$v/registry/serde-1.0.0"
 printf '[source.crates-io]\nreplace-with = "nix-sources-c19b7c6f"\n[source.nix-sources-c19b7c6f]\n  directory = "%s"\n' "$v/deps/c19b7c6f" >"$v/deps/config.toml"
-hook=$(nix-instantiate --eval --strict --json -E "(import $root/nix/lib.nix).remapPathsHook \"$v/deps\"" | python3 -c 'import json,sys; print(json.load(sys.stdin))')
+hook=$(nix-instantiate --eval --strict --json -E "(import $root/nix/lib.nix).remapPathsHook \"$v/deps\"" | python3 -c 'import json,re,sys; print(re.sub(r"/nix/store/[a-z0-9]{32}-remap-paths\.sh", sys.argv[1], json.load(sys.stdin)))' "$root/scripts/lib/remap-paths.sh")
 flags=$(mkdir -p "$scratch/source with space" && cd "$scratch/source with space" && bash -c "set -eu -o pipefail; $hook"$'\n''printf "%s" "$CARGO_ENCODED_RUSTFLAGS"' | tr '\037' '\n')
+# The toolchain's rust-src, as rustc would name it (std's own /rustc/<commit>).
+rust_src="--remap-path-prefix=$(rustc --print sysroot)/lib/rustlib/src/rust=/rustc/$(rustc -vV | sed -n 's/^commit-hash: //p')"
 expected="--remap-path-prefix=$scratch/source with space=/build
 --remap-path-prefix=$v/deps=/cargo/vendor
 --remap-path-prefix=$v/deps/c19b7c6f=/cargo/registry
---remap-path-prefix=$v/crate-src/serde-1.0.0=/cargo/registry/serde-1.0.0"
-[ "$flags" = "$expected" ] && ok "remap hook: source root (with a space), vendor dir, registry, each crate's store path" \
+--remap-path-prefix=$v/crate-src/serde-1.0.0=/cargo/registry/serde-1.0.0
+--remap-path-prefix=$scratch/source with space/target=/target
+$rust_src"
+[ "$flags" = "$expected" ] && ok "remap hook: source root (with a space), vendor dir, registry, each crate's store path, target dir, rust-src" \
   || fail "remap hook gave:"$'\n'"$flags"
 
 # The pipeline keeps remaps it is given, and encodes its own so that a path
@@ -86,9 +93,12 @@ printf '%s' "${CARGO_ENCODED_RUSTFLAGS:-}" >"$RECORD"
 mkdir -p "$CARGO_TARGET_DIR/x86_64-unknown-linux-gnu/release" && : >"$CARGO_TARGET_DIR/x86_64-unknown-linux-gnu/release/liblambda.so"
 SH
 chmod +x "$stub/cargo-zigbuild"
+# (cargo's real home: build fetches the lock file's crates before naming
+# their registry directories.)
+cargo_home=${CARGO_HOME:-$HOME/.cargo}
 pipeline_flags() { # pipeline_flags ENV...: the flags cargo received from scripts/pipeline build
   env PATH="$stub:$PATH" OPENSSL_STATIC=1 OPENSSL_LIB_DIR=/x OPENSSL_INCLUDE_DIR=/x RECORD="$scratch/record" \
-    CARGO_TARGET_DIR="$scratch/target dir" CARGO_HOME="$scratch/cargo home" "$@" \
+    CARGO_TARGET_DIR="$scratch/target dir" CARGO_HOME="$cargo_home" "$@" \
     bash scripts/pipeline build >/dev/null 2>"$scratch/pipeline.err" || { cat "$scratch/pipeline.err"; return 1; }
   tr '\037' '\n' <"$scratch/record"
 }
@@ -97,13 +107,78 @@ got=$(pipeline_flags CARGO_ENCODED_RUSTFLAGS="$given")
 [ "$got" = "$(printf '%s' "$given" | tr '\037' '\n')" ] && ok "pipeline build keeps the remaps the flake gives both builds" \
   || fail "pipeline build changed the given remaps: $got"
 got=$(pipeline_flags RUSTFLAGS="-C target-cpu=x86-64")
+registries=$(for r in "$cargo_home"/registry/src/*/; do echo "--remap-path-prefix=${r%/}=/cargo/registry"; done)
 expected="--remap-path-prefix=$root=/build
---remap-path-prefix=$scratch/cargo home=/cargo
+--remap-path-prefix=$cargo_home=/cargo
+$registries
 --remap-path-prefix=$scratch/target dir=/target
+$rust_src
 -C
 target-cpu=x86-64"
-[ "$got" = "$expected" ] && ok "pipeline build: its own remaps as encoded flags (paths with spaces intact), the caller's RUSTFLAGS kept" \
+[ -n "$registries" ] && [ "$got" = "$expected" ] && ok "pipeline build: the one remap rule (registry sources by name, rust-src) as encoded flags (paths with spaces intact), the caller's RUSTFLAGS kept" \
   || fail "pipeline build flags:"$'\n'"$got"
+
+# 3b. The tools' install phase, run for real as stdenv runs it: the pinned
+# wheel files (fetched by sha256, as fetchurl would) in $srcs, and an $out
+# that does not exist yet. The binaries it links must be the pinned versions.
+wheels=${LAMBDA_TOOLCHAIN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/lambda-toolchain}/tool-wheels
+srcs=$(python3 - "$root/toolchain/target.json" "$(uname -m)-linux" "$wheels" <<'PY'
+import hashlib, json, os, sys, urllib.request
+target, system, cache = sys.argv[1:]
+os.makedirs(cache, exist_ok=True)
+for wheel in json.load(open(target))["toolWheels"][system]:
+    path = os.path.join(cache, wheel["sha256"] + "-" + wheel["url"].rsplit("/", 1)[1])
+    if not os.path.exists(path):
+        urllib.request.urlretrieve(wheel["url"], path + ".part")
+        os.replace(path + ".part", path)
+    digest = hashlib.sha256(open(path, "rb").read()).hexdigest()
+    if digest != wheel["sha256"]:
+        os.remove(path)
+        sys.exit(f"{wheel['url']}: sha256 {digest}, pinned {wheel['sha256']}")
+    print(path)
+PY
+) || fail "the pinned tool wheels could not be fetched"
+install=$(grep -l "drv-lambda-zig-tools installPhase" "$scratch"/h/* | while read -r f; do grep -q "^# $(uname -m)-linux " "$f" && echo "$f"; done)
+out=$scratch/tools-out/out
+mkdir -p "$scratch/tools-out/build"
+if [ -n "$install" ] && log=$(cd "$scratch/tools-out/build" && PATH="$PATH" out=$out srcs=$(echo $srcs) bash -c '
+    set -eu -o pipefail
+    runHook() { :; }
+    source "$1"' _ "$install" 2>&1) \
+  && [ "$("$out/bin/zig" version)" = "$(python3 -c 'import json; print(json.load(open("toolchain/target.json"))["zigVersion"])')" ] \
+  && "$out/bin/cargo-zigbuild" --version | grep -qxF "cargo-zigbuild $(python3 -c 'import json; print(json.load(open("toolchain/target.json"))["cargoZigbuildVersion"])')"; then
+  ok "lambda-zig-tools' installPhase unpacks the pinned wheels into a new \$out: zig and cargo-zigbuild run"
+else
+  fail "lambda-zig-tools' installPhase (${install:-not found}): $log"
+fi
+
+# 3c. lambda-zip's install step with exactly its derivation's environment
+# (`env`, $out, the crate's source as crane unpacks it: a copy of
+# nix/source.nix's fileset; the pipeline from a copy of
+# nix/pipeline-source.nix's), on the module the non-Nix build made
+# (scripts/test builds it before this runs): package, then verify.
+artifact=$root/target/x86_64-unknown-linux-gnu/release/liblambda.so
+if [ -f "$artifact" ] && [ -x "$root/target/release/lambda-audit" ]; then
+  drv=$scratch/drv
+  python3 tests/nix/fileset.py nix/source.nix "$drv/source"
+  python3 tests/nix/fileset.py nix/pipeline-source.nix "$drv/pipeline"
+  mkdir -p "$drv/source/target/x86_64-unknown-linux-gnu/release" "$drv/home"
+  cp "$artifact" "$drv/source/target/x86_64-unknown-linux-gnu/release/"
+  command=$(grep -l "x86_64-linux package-lambda installPhaseCommand" "$scratch"/h/* | head -1)
+  mapfile -t variables < <(nix-instantiate --eval --strict --json tests/nix/flake-test.nix -A zipEnv 2>/dev/null | python3 -c '
+import json, sys
+for name, value in sorted(json.load(sys.stdin).items()):
+    print(f"{name}={value}")' | sed "s|^LAMBDA_AUDIT=.*|LAMBDA_AUDIT=$root/target/release/lambda-audit|")
+  if [ -n "$command" ] && log=$(cd "$drv/source" && sed "s|/nix/store/source|$drv/pipeline|g" "$command" >"$drv/command" \
+      && env -i PATH="$PATH" HOME="$drv/home" out="$drv/out" "${variables[@]}" bash -c 'set -eu -o pipefail; source "$1"' _ "$drv/command" 2>&1) \
+    && unzip -Z1 "$drv/out/lambda.zip" | grep -qx liblambda.so; then
+    ok "lambda-zip's installPhaseCommand with its derivation's env: package and verify of the crate's own Cargo.toml"
+  else
+    fail "lambda-zip's installPhaseCommand with its derivation's env: $(echo "$log" | tail -5)"
+  fi
+else
+  fail "no $artifact or target/release/lambda-audit: run scripts/build-lambda-zip first (scripts/test does)"
+fi
 
 # 4. No network in the sandbox: the pinned tools on PATH are used as they are.
 if tools=$(bash scripts/bootstrap-tools 2>"$scratch/bootstrap.err"); then

@@ -15,6 +15,7 @@ let
     patchelf = "patchelf";
     perl = "perl";
     unzip = "unzip";
+    binutils = "binutils";
     fetchurl = args: args;
     stdenv.mkDerivation = f: f { finalPackage = "/nix/store/sysroot"; };
   };
@@ -24,7 +25,13 @@ let
     vendorCargoDeps = args: "/nix/store/vendor";
   };
   tools = "/nix/store/tools";
-  sysroot = import ../../nix/sysroot.nix { inherit pkgs lib tools; };
+  sysrootFor =
+    choice:
+    let
+      drv = import ../../nix/sysroot.nix { inherit pkgs lib tools; } choice;
+    in
+    drv // drv.passthru;
+  sysroot = sysrootFor { };
   buildLambdaZip = import ../../nix/build-lambda-zip.nix {
     inherit
       pkgs
@@ -32,7 +39,7 @@ let
       craneLib
       tools
       ;
-    sysroot = sysroot // sysroot.passthru;
+    inherit sysrootFor;
     lambda-audit = "/nix/store/lambda-audit";
     pipelineSrc = "/nix/store/pipeline";
   };
@@ -57,6 +64,24 @@ let
       };
     sysrootExposesItsVariables = sysroot.passthru.sysrootEnv == lib.sysrootEnv "/nix/store/sysroot";
     sysrootExposesThePython36Abi = sysroot.passthru.python36Abi == lib.python36Abi;
+    # The non-Nix path's OpenSSL as a choice: the openssl-src crate's tree,
+    # by the checksum crates.io publishes, unpacked where the crate keeps it.
+    sysrootCanBeTheOpensslSrcCrate =
+      let
+        crate = sysrootFor { openssl = "1.1.1w"; };
+      in
+      crate.version == "1.1.1w"
+      && crate.src.sha256 == target.opensslSrcCrateSha256
+      && crate.sourceRoot == "openssl-src-111.28.2+1.1.1w/openssl"
+      && builtins.elem "https://crates.io/api/v1/crates/openssl-src/111.28.2+1.1.1w/download" crate.src.urls
+      && builtins.match ".*[.]tar[.]gz" crate.src.name != null
+      &&
+        (buildLambdaZip {
+          src = "/src";
+          openssl = "1.1.1w";
+        }).env.OPENSSL_LIB_DIR == "/nix/store/sysroot/lib";
+    # The archives as the recipe wrote them (stdenv's fixup would strip them).
+    sysrootIsNotStripped = sysroot.dontFixup && sysroot.sourceRoot == "openssl-1.0.2u";
     python36AbiIsTheCargoOverride =
       lib.python36Abi.python_flags == "FLAG_WITH_THREAD=1"
       && builtins.elem "Py_3_6" lib.python36Abi.rustc-cfg
@@ -105,8 +130,10 @@ let
     lambdaZipBuildsWithThePipelineScript =
       lambdaZip.buildPhaseCargoCommand
       == "LAMBDA_MANIFEST_PATH=$PWD/Cargo.toml bash /nix/store/pipeline/scripts/pipeline build";
+    # package (then verify) of the crate crane unpacked, not of the pipeline's own workspace.
     lambdaZipPackagesWithThePipelineScript =
-      lambdaZip.installPhaseCommand == "bash /nix/store/pipeline/scripts/pipeline package $out";
+      lambdaZip.installPhaseCommand
+      == "LAMBDA_MANIFEST_PATH=$PWD/Cargo.toml bash /nix/store/pipeline/scripts/pipeline package $out && LAMBDA_MANIFEST_PATH=$PWD/Cargo.toml bash /nix/store/pipeline/scripts/pipeline verify $out";
     checksVerifyWithThePipelineScript =
       (lib.pipeline "/p").verify "OUT" == "bash /p/scripts/pipeline verify OUT";
     # The dependency build's command line is the pipeline's (the Python 3.6
@@ -130,7 +157,8 @@ let
       lambdaZip.env.OPENSSL_LIB_DIR == "/nix/store/sysroot/lib"
       && lambdaZip.env.LAMBDA_AUDIT == "/nix/store/lambda-audit/bin/lambda-audit";
     lambdaZipRemapsTheVendoredCrates =
-      builtins.match ".*vendor_dir=/nix/store/vendor\n.*--remap-path-prefix=.*" lambdaZip.preBuild != null
+      builtins.match ".*\nsource /nix/store/[a-z0-9]{32}-remap-paths.sh\nCARGO_ENCODED_RUSTFLAGS=[$][(]remap_path_flags \"[$]PWD\" \"[$]PWD/target\" \"\" \"/nix/store/vendor\" [|] encode_rustflags[)]\nexport CARGO_ENCODED_RUSTFLAGS\n.*" lambdaZip.preBuild
+      != null
       && lambdaZip.cargoArtifacts.preBuild == lambdaZip.preBuild;
     lambdaZipHasWritableZigCaches =
       let

@@ -27,15 +27,23 @@ locked_revs=$(python3 -c 'import json; n=json.load(open("flake.lock"))["nodes"];
   || fail "flake.lock pins crane/fenix $locked_revs, not the revisions the flake was checked against"
 
 # Builtins-only test files evaluate to { count; failed = [ names ]; }.
+# The JSON is stdout alone: Nix writes warnings to stderr (on a machine where
+# Debian's nix-bin was just installed: "the group 'nixbld' specified in
+# 'build-users-group' does not exist"), and they are no test result.
 nix_unit() { # nix_unit FILE WHAT
-  local result count failures
-  result=$(nix-instantiate --eval --strict --json "$1" 2>&1)
+  local result count failures errors
+  errors=$(mktemp)
+  result=$(nix-instantiate --eval --strict --json "$1" 2>"$errors")
   count=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["count"])' "$result" 2>/dev/null || echo 0)
-  failures=$(python3 -c 'import json,sys; print(" ".join(json.loads(sys.argv[1])["failed"]))' "$result" 2>/dev/null || echo "$result")
+  failures=$(python3 -c 'import json,sys; print(" ".join(json.loads(sys.argv[1])["failed"]))' "$result" 2>/dev/null || echo "$result $(cat "$errors")")
+  rm -f "$errors"
   if [ "$count" -gt 0 ] && [ -z "$failures" ]; then ok "$1: $count $2"; else fail "$1: $failures"; fi
 }
 nix_unit tests/nix/lib-test.nix "unit tests of nix/lib.nix and the sysroot and lambda-zip wiring"
 nix_unit tests/nix/flake-test.nix "tests of every flake output's wiring, with stand-ins for nixpkgs, crane, fenix"
+# The same, with Nix warning on stderr (a build-users-group that does not
+# exist, as on a fresh Debian machine): still the same results.
+NIX_CONFIG="build-users-group = lambda-no-such-group" nix_unit tests/nix/lib-test.nix "unit tests, with a Nix warning on stderr"
 
 # The flake's sysroot variables are exactly the ones the non-Nix pipeline sets.
 nix_vars=$(nix-instantiate --eval --strict --json -E '(import ./nix/lib.nix).sysrootVariables' | python3 -c 'import json,sys; print(" ".join(json.load(sys.stdin)))')
@@ -65,6 +73,16 @@ if out=$(bash tests/nix/hooks-test.sh 2>&1); then
 else
   echo "$out" | grep -v '^ok: '
   fail "tests/nix/hooks-test.sh"
+fi
+
+# checks.nextest and checks.clippy as the build sandbox runs them: from a copy
+# of nix/source.nix's fileset, no network, a minimal /etc, an unwritable HOME,
+# the checks' tools only.
+if out=$(bash tests/nix/sandbox-test.sh 2>&1); then
+  ok "tests/nix/sandbox-test.sh: lambda-audit's clippy and tests from nix/source.nix's fileset in a sandbox-like namespace ($(echo "$out" | grep -c '^test result: ok') test binaries)"
+else
+  echo "$out" | tail -40
+  fail "tests/nix/sandbox-test.sh"
 fi
 
 echo "nix: $passed passed, $failed failed"
