@@ -96,7 +96,10 @@ def test_a_build_with_rust_src_holds_no_toolchain_path(toolchain_with_rust_src, 
     std only as /rustc/<commit>."""
     env, toolchain, commit = toolchain_with_rust_src
     tools = run(["bash", ROOT / "scripts/bootstrap-tools"]).stdout.strip()
-    env = {**env, "PATH": f"{tools}:{env['PATH']}", "LAMBDA_AUDIT": str(audit_bin), "LAMBDA_RUNTIME": "provided.al2023",
+    openssl = run(["bash", ROOT / "scripts/build-openssl", "--print-env"])
+    assert openssl.returncode == 0, openssl.stderr
+    env = {**env, **dict(line.split("=", 1) for line in openssl.stdout.split()),
+           "PATH": f"{tools}:{env['PATH']}", "LAMBDA_AUDIT": str(audit_bin), "LAMBDA_RUNTIME": "provided.al2023",
            "CARGO_TARGET_DIR": str(TARGET / "rust-src-toolchain")}
     out = tmp_path / "out"
     result = run(["bash", ROOT / "scripts/pipeline", "all", out], env=env, timeout=1800)

@@ -156,7 +156,8 @@ fi
 # (`env`, $out, the crate's source as crane unpacks it: a copy of
 # nix/source.nix's fileset; the pipeline from a copy of
 # nix/pipeline-source.nix's), on the module the non-Nix build made
-# (scripts/test builds it before this runs): package, then verify.
+# (scripts/test builds it before this runs): package, then verify. (rustup's
+# homes are passed on: there, cargo is the toolchain's own binary.)
 artifact=$root/target/x86_64-unknown-linux-gnu/release/liblambda.so
 if [ -f "$artifact" ] && [ -x "$root/target/release/lambda-audit" ]; then
   drv=$scratch/drv
@@ -170,7 +171,7 @@ import json, sys
 for name, value in sorted(json.load(sys.stdin).items()):
     print(f"{name}={value}")' | sed "s|^LAMBDA_AUDIT=.*|LAMBDA_AUDIT=$root/target/release/lambda-audit|")
   if [ -n "$command" ] && log=$(cd "$drv/source" && sed "s|/nix/store/source|$drv/pipeline|g" "$command" >"$drv/command" \
-      && env -i PATH="$PATH" HOME="$drv/home" out="$drv/out" "${variables[@]}" bash -c 'set -eu -o pipefail; source "$1"' _ "$drv/command" 2>&1) \
+      && env -i PATH="$PATH" HOME="$drv/home" RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}" CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}" out="$drv/out" "${variables[@]}" bash -c 'set -eu -o pipefail; source "$1"' _ "$drv/command" 2>&1) \
     && unzip -Z1 "$drv/out/lambda.zip" | grep -qx liblambda.so; then
     ok "lambda-zip's installPhaseCommand with its derivation's env: package and verify of the crate's own Cargo.toml"
   else
