@@ -144,3 +144,20 @@ def test_a_crate_without_a_lock_file_gets_one_and_builds(tmp_path, audit_bin):
     assert "--locked was passed" not in result.stderr
     with zipfile.ZipFile(tmp_path / "out" / "lambda.zip") as archive:
         assert archive.namelist() == ["bootstrap"]
+
+
+@pytest.mark.parametrize("profile,ships", [
+    ("provided.al2023", "Amazon Linux 2023 ships OpenSSL 3.0 (libssl.so.3, libcrypto.so.3)"),
+    ("provided.al2", "Amazon Linux 2 ships OpenSSL 1.0.2k (libssl.so.10, libcrypto.so.10)"),
+    ("python3.6", "the runtime's OpenSSL is 1.0.1k"),
+])
+def test_a_dynamic_openssl_is_explained_for_the_runtime_with_a_fix_any_rust_user_can_apply(fixtures, check_json, profile, ships):
+    """A module linking libssl dynamically: the reason says what THIS runtime
+    ships, and the fix is one a user of any build tool can apply (the openssl
+    crate's `vendored` feature, or rustls), beside this toolchain's."""
+    code, report = check_json(profile, fixtures / "mod_ssl.so")
+    assert code == 1
+    rules = [f for f in report["findings"] if f["kind"] == "forbidden-library"]
+    assert rules, report["findings"]
+    assert ships in rules[0]["reason"], rules[0]["reason"]
+    assert 'features = ["vendored"]' in rules[0]["fix"] and "rustls" in rules[0]["fix"], rules[0]["fix"]
