@@ -83,6 +83,29 @@ $rust_src"
 [ "$flags" = "$expected" ] && ok "remap hook: source root (with a space), vendor dir, registry, each crate's store path, target dir, rust-src" \
   || fail "remap hook gave:"$'\n'"$flags"
 
+# One rule: a crate's file has the same name whether crane vendored it (the
+# hook's flags) or cargo unpacked it into its home (the pipeline's flags).
+remapped() { # remapped PATH FLAGS: PATH as rustc names it (the last matching prefix wins)
+  python3 -c '
+import sys
+path, flags = sys.argv[1], sys.argv[2].split("\n")
+for flag in reversed([f[len("--remap-path-prefix="):] for f in flags if f.startswith("--remap-path-prefix=")]):
+    old, new = flag.rsplit("=", 1)
+    if path == old or path.startswith(old.rstrip("/") + "/"):
+        print(new + path[len(old):]); break
+else:
+    print(path)' "$1" "$2"
+}
+home_flags=$(source "$root/scripts/lib/remap-paths.sh"; mkdir -p "$scratch/home/registry/src/index.crates.io-1949cf8c6b5b557f/serde-1.0.0"
+  remap_path_flags "$scratch/ws" "$scratch/ws/target" "$scratch/home" "")
+nix_name=$(remapped "$v/deps/c19b7c6f/serde-1.0.0/src/lib.rs" "$flags")
+home_name=$(remapped "$scratch/home/registry/src/index.crates.io-1949cf8c6b5b557f/serde-1.0.0/src/lib.rs" "$home_flags")
+[ "$nix_name" = /cargo/registry/serde-1.0.0/src/lib.rs ] && [ "$home_name" = "$nix_name" ] \
+  && [ "$(remapped "$scratch/source with space/target/release/build/x/out/a.rs" "$flags")" = /target/release/build/x/out/a.rs ] \
+  && [ "$(remapped "$scratch/ws/target/release/build/x/out/a.rs" "$home_flags")" = /target/release/build/x/out/a.rs ] \
+  && ok "one remap rule: a vendored crate and one in cargo's home are both $nix_name; build-script output is /target on both" \
+  || fail "the two remaps disagree: crane's vendored crate is $nix_name, cargo's home crate $home_name"
+
 # The pipeline keeps remaps it is given, and encodes its own so that a path
 # with a space survives. A stand-in cargo-zigbuild records what cargo gives it.
 stub=$scratch/stub-bin
@@ -171,9 +194,11 @@ import json, sys
 for name, value in sorted(json.load(sys.stdin).items()):
     print(f"{name}={value}")' | sed "s|^LAMBDA_AUDIT=.*|LAMBDA_AUDIT=$root/target/release/lambda-audit|")
   if [ -n "$command" ] && log=$(cd "$drv/source" && sed "s|/nix/store/source|$drv/pipeline|g" "$command" >"$drv/command" \
-      && env -i PATH="$PATH" HOME="$drv/home" RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}" CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}" out="$drv/out" "${variables[@]}" bash -c 'set -eu -o pipefail; source "$1"' _ "$drv/command" 2>&1) \
-    && unzip -Z1 "$drv/out/lambda.zip" | grep -qx liblambda.so; then
-    ok "lambda-zip's installPhaseCommand with its derivation's env: package and verify of the crate's own Cargo.toml"
+      && env -i PATH="$PATH" HOME="$drv/home" RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}" CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}" out="$drv/out" SOURCE_DATE_EPOCH=1700000000 "${variables[@]}" bash -c 'set -eu -o pipefail; source "$1"' _ "$drv/command" 2>&1) \
+    && unzip -Z1 "$drv/out/lambda.zip" | grep -qx liblambda.so \
+    && cmp -s "$drv/out/lambda.zip" "$root/target/lambda/lambda.zip"; then
+    # (SOURCE_DATE_EPOCH as stdenv exports it: the zip is still the non-Nix one.)
+    ok "lambda-zip's installPhaseCommand with its derivation's env: package and verify of the crate's own Cargo.toml, the non-Nix zip byte for byte"
   else
     fail "lambda-zip's installPhaseCommand with its derivation's env: $(echo "$log" | tail -5)"
   fi
