@@ -111,11 +111,13 @@ rec {
       ${opensslVersion} = {
         version = opensslVersion;
         name = "openssl-src-${builtins.replaceStrings [ "+" ] [ "-" ] crateVersion}.tar.gz";
+        # crates.io's download location (its index's `dl`, which crane uses
+        # too), then its API's redirect to it.
         urls = [
-          "https://crates.io/api/v1/crates/openssl-src/${crateVersion}/download"
           "https://static.crates.io/crates/openssl-src/openssl-src-${
             builtins.replaceStrings [ "+" ] [ "%2B" ] crateVersion
           }.crate"
+          "https://crates.io/api/v1/crates/openssl-src/${crateVersion}/download"
         ];
         sha256 = target.opensslSrcCrateSha256;
         sourceRoot = "openssl-src-${crateVersion}/openssl";

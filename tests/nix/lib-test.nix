@@ -73,7 +73,9 @@ let
       crate.version == "1.1.1w"
       && crate.src.sha256 == target.opensslSrcCrateSha256
       && crate.sourceRoot == "openssl-src-111.28.2+1.1.1w/openssl"
-      && builtins.elem "https://crates.io/api/v1/crates/openssl-src/111.28.2+1.1.1w/download" crate.src.urls
+      &&
+        builtins.head crate.src.urls
+        == "https://static.crates.io/crates/openssl-src/openssl-src-111.28.2%2B1.1.1w.crate"
       && builtins.match ".*[.]tar[.]gz" crate.src.name != null
       &&
         (buildLambdaZip {
