@@ -6,11 +6,14 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# The Runtime API server and the python3.6 invoker are scripts/invoke-lambda's.
+sys.path.insert(0, str(ROOT / "scripts" / "lib"))
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
 # The Lambda python3.6 runtime's LD_LIBRARY_PATH (facts §1.3): system directories first.
 LAMBDA_LD_LIBRARY_PATH = "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib"

@@ -1,7 +1,8 @@
 """The provided.al2023 and provided.al2 function (bootstrap/), from the zips
 scripts/build-lambda-zip made, run as Lambda runs it: unzipped, `bootstrap`
 started with Lambda's environment, talking to a Runtime API
-(tests/runtime_api.py) on 127.0.0.1 that serves a good event, three bad
+(scripts/lib/runtime_api.py, which scripts/invoke-lambda serves too) on
+127.0.0.1 that serves a good event, three bad
 ones and a good one. The AL2023 build (glibc 2.34) runs on this machine
 (glibc 2.36); the AL2 build (glibc 2.26) in the bullseye tree (glibc 2.31),
 with bullseye's own loader."""

@@ -27,7 +27,7 @@ SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 
 def invoke(task_root, events, env=None, python="python3"):
     result = run(
-        [python, ROOT / "tests/invoke.py", task_root, HANDLER],
+        [python, ROOT / "scripts/lib/invoke_python.py", task_root, HANDLER],
         input=json.dumps(events),
         env={**os.environ, **(env or {})},
     )
@@ -246,7 +246,7 @@ def test_the_zip_imports_and_answers_in_the_bullseye_chroot(rootfs, lambda_zip):
         archive.extractall(rootfs.task)
     assert names == sorted(names) and "liblambda.so" in names
     (rootfs.task / "liblambda.so").chmod(0o755)
-    rootfs.put(ROOT / "tests/invoke.py", "/var/runtime/invoke.py")
+    rootfs.put(ROOT / "scripts/lib/invoke_python.py", "/var/runtime/invoke.py")
     event = {"request": {"method": "GET", "service": "iam", "region": "us-east-1", "query": {"Action": "ListUsers"}},
              "credentials": {"access_key_id": KEY_ID, "secret_access_key": SECRET}}
     result = run(

@@ -39,7 +39,7 @@ def test_an_outside_crate_is_built_audited_and_answers_in_the_bullseye_root(own_
         assert archive.namelist() == ["liblambda.so"]
         archive.extractall(rootfs.task)
     assert audit("check", rootfs.task / "liblambda.so").returncode == 0
-    rootfs.put(ROOT / "tests/invoke.py", "/var/runtime/invoke.py")
+    rootfs.put(ROOT / "scripts/lib/invoke_python.py", "/var/runtime/invoke.py")
     events = [{"name": "Ada"}, {"name": 7}, {}, {"name": "Grace"}]
     result = run(
         ["chroot", rootfs.path, "/usr/bin/env", "-i", "PATH=/usr/bin:/bin", f"LD_LIBRARY_PATH={LAMBDA_LD_LIBRARY_PATH}",

@@ -1,5 +1,5 @@
-"""A small implementation of the Lambda Runtime API, written for the tests,
-on 127.0.0.1 (what a `provided.*` function's bootstrap talks to; AWS's
+"""A small implementation of the Lambda Runtime API (scripts/invoke-lambda
+and the tests), on 127.0.0.1 (what a `provided.*` function's bootstrap talks to; AWS's
 "Using the Lambda runtime API for custom runtimes"):
 
   GET  /2018-06-01/runtime/invocation/next             the next event, with its
@@ -12,12 +12,22 @@ Events are served in order; when none is left, `next` waits (as Lambda does
 between invocations) until the server is closed. Every answer is recorded."""
 
 import json
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 PREFIX = "/2018-06-01/runtime"
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:lambda-rust-test"
+
+
+class QuietServer(ThreadingHTTPServer):
+    """A function stopped while it waits for its next event resets its
+    connection: that is how every local run ends, not an error to print."""
+
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class RuntimeApi:
@@ -79,7 +89,7 @@ class RuntimeApi:
                     api.changed.notify_all()
                 self.reply(202, b'{"status":"OK"}', [("Content-Type", "application/json")])
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = QuietServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
