@@ -396,3 +396,72 @@ fn a_provided_package_needs_an_executable_bootstrap() {
         run.stderr
     );
 }
+
+/// (issue 18, 1) A symlink member and a member under it: nothing may be
+/// written through the link, wherever it points (absolute, or relative up
+/// out of the private directory), for a function package or a layer; the
+/// zip is refused before anything is created.
+#[test]
+fn members_under_a_symlink_member_write_nothing_outside() {
+    let work = tempfile::tempdir().unwrap();
+    let tmp = work.path().join("tmp");
+    let outside = work.path().join("outside");
+    std::fs::create_dir(&tmp).unwrap();
+    std::fs::create_dir(&outside).unwrap();
+    let regular = 0o100644;
+    let link = 0o120777;
+    let absolute = outside.to_str().unwrap().to_string();
+    // From TMPDIR/.lambda-audit-checkXXXX/x, `../../outside` is work/outside.
+    type Members<'a> = Vec<(&'a str, u32, &'a str)>;
+    let cases: Vec<(&str, Members)> = vec![
+        (
+            "absolute",
+            vec![
+                ("x", link, &absolute),
+                ("x/sub/planted-link", link, "anything"),
+            ],
+        ),
+        (
+            "relative",
+            vec![
+                ("x", link, "../../outside"),
+                ("x/new1/new2/planted-link", link, "../../../x"),
+            ],
+        ),
+        (
+            "a file under a link",
+            vec![
+                ("x/new1/planted", regular, "p"),
+                ("x", link, "../../outside"),
+            ],
+        ),
+        (
+            "a link under a link",
+            vec![("x", link, "../../outside"), ("x/y", link, "planted")],
+        ),
+    ];
+    for (what, entries) in cases {
+        let archive = work.path().join("links.zip");
+        crafted_zip(&archive, &entries, None);
+        for layer in [false, true] {
+            let mut args = vec!["check", "--profile", "python3.12"];
+            if layer {
+                args.push("--layer");
+            }
+            args.push(archive.to_str().unwrap());
+            let run = audit_in(&tmp, &args);
+            assert_eq!(run.code, 2, "{what}: {}{}", run.stdout, run.stderr);
+            assert_eq!(run.stderr.trim_end().lines().count(), 1, "{}", run.stderr);
+            assert_eq!(
+                common::tree_listing(&outside),
+                vec![outside.clone()],
+                "{what} (layer: {layer}): written outside the package"
+            );
+            assert_eq!(
+                std::fs::read_dir(&tmp).unwrap().count(),
+                0,
+                "{what}: temporary files left"
+            );
+        }
+    }
+}
