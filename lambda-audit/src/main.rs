@@ -176,8 +176,8 @@ fn run(cli: Cli) -> Result<u8> {
             for artifact in &artifacts {
                 if artifact.is_dir() || unzip::is_zip(artifact) {
                     let (found, skipped) = check_package(&profile, artifact, place)?;
-                    for note in &skipped {
-                        eprintln!("lambda-audit: check: {}", note);
+                    for skip in &skipped {
+                        note(&format!("check: {skip}"));
                     }
                     reports.extend(found);
                 } else {
@@ -185,14 +185,13 @@ fn run(cli: Cli) -> Result<u8> {
                 }
             }
             if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&report::json(&profile.name, &reports))
-                        .expect("json")
-                );
+                let mut text = serde_json::to_string_pretty(&report::json(&profile.name, &reports))
+                    .expect("a JSON value serializes");
+                text.push('\n');
+                emit(&text)?;
             } else {
                 for r in &reports {
-                    print!("{}", report::human(r));
+                    emit(&report::human(r))?;
                 }
             }
             let code = if reports.iter().all(|r| r.loads()) {
@@ -215,8 +214,8 @@ fn run(cli: Cli) -> Result<u8> {
             check_bundle_dir(bundle_dir.as_deref())?;
             let r = check(&profile, bundle_dir.as_deref(), &artifact)?;
             match &r.closure {
-                Some(closure) => print!("{}", report::tree(closure)),
-                None => print!("{}", report::human(&r)),
+                Some(closure) => emit(&report::tree(closure))?,
+                None => emit(&report::human(&r))?,
             }
             Ok(0)
         }
@@ -230,15 +229,15 @@ fn run(cli: Cli) -> Result<u8> {
             let profile = Profile::load(&profile)?;
             let done = bundle(&profile, &artifacts, &out, &BundleOptions { library_path })?;
             for (name, (source, new_name)) in &done.vendored {
-                println!(
-                    "vendored {} from {} as lib/{}",
+                emit(&format!(
+                    "vendored {} from {} as lib/{}\n",
                     name,
                     source.display(),
                     new_name
-                );
+                ))?;
             }
-            println!(
-                "{}: {} {} in {}",
+            emit(&format!(
+                "{}: {} {} in {}\n",
                 out.display(),
                 count(done.reports.len(), "artifact"),
                 if done.reports.len() == 1 {
@@ -247,7 +246,7 @@ fn run(cli: Cli) -> Result<u8> {
                     "load"
                 },
                 profile.name
-            );
+            ))?;
             Ok(0)
         }
         Command::Zip { profile, out, dir } => {
@@ -265,8 +264,8 @@ fn run(cli: Cli) -> Result<u8> {
                 }
             }
             let (reports, skipped) = audit_package(&profile, &dir, &entries, true)?;
-            for note in &skipped {
-                eprintln!("lambda-audit: zip: {}", note);
+            for skip in &skipped {
+                note(&format!("zip: {skip}"));
             }
             if let Some(bad) = reports.iter().find(|r| !r.loads()) {
                 return Err(AuditError::Refused(format!(
@@ -277,8 +276,8 @@ fn run(cli: Cli) -> Result<u8> {
                 )));
             }
             let size = archive::write_zip(&entries, &out)?;
-            println!(
-                "{}: {}, {} audited for {}, {}",
+            emit(&format!(
+                "{}: {}, {} audited for {}, {}\n",
                 out.display(),
                 count(entries.len(), "file"),
                 // Every ELF file is audited: as an entry point, in an entry
@@ -286,7 +285,7 @@ fn run(cli: Cli) -> Result<u8> {
                 count(entries.iter().filter(|e| e.elf).count(), "ELF file"),
                 profile.name,
                 archive::bytes(size)
-            );
+            ))?;
             Ok(0)
         }
     }
@@ -296,16 +295,16 @@ fn profile_command(command: ProfileCommand) -> Result<u8> {
     match command {
         ProfileCommand::List => {
             for p in Profile::builtins() {
-                println!(
-                    "{:32} {}",
+                emit(&format!(
+                    "{:32} {}\n",
                     p.name,
                     p.description.split(':').next().unwrap_or("")
-                );
+                ))?;
             }
             Ok(0)
         }
         ProfileCommand::Show { name } => {
-            print!("{}", Profile::load(&name)?.to_json());
+            emit(&Profile::load(&name)?.to_json())?;
             Ok(0)
         }
         ProfileCommand::Scan {
@@ -330,21 +329,37 @@ fn profile_command(command: ProfileCommand) -> Result<u8> {
             };
             let (profile, scanned) = scan(&rootfs, &options)?;
             for line in &scanned.skipped {
-                eprintln!("lambda-audit: scan: skipped {}", line);
+                note(&format!("scan: skipped {line}"));
             }
             let text = profile.to_json();
             match out {
                 Some(path) => lambda_audit::atomic::write(&path, text.as_bytes())?,
-                None => print!("{}", text),
+                None => emit(&text)?,
             }
-            eprintln!(
-                "lambda-audit: scan: {} libraries in {} directories",
+            note(&format!(
+                "scan: {} libraries in {} directories",
                 profile.libraries.len(),
                 profile.ld_library_path.len() + profile.default_dirs.len()
-            );
+            ));
             Ok(0)
         }
     }
+}
+
+/// Writes to standard output. A reader that closed it early (`| head -1`)
+/// is an error like any other (one line, exit 2), never a panic: the output
+/// it got is incomplete.
+fn emit(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| AuditError::io(std::path::Path::new("standard output"), e))
+}
+
+/// A line for the person running the command, on standard error (a closed
+/// standard error has no one to tell).
+fn note(text: &str) {
+    let _ = writeln!(std::io::stderr(), "lambda-audit: {text}");
 }
 
 /// `--bundle-dir` must name a directory (a missing one would make every

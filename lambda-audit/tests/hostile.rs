@@ -915,3 +915,49 @@ fn zip_passes_over_files_the_runtime_never_loads() {
     );
     assert!(run.stderr.contains("truncated.bin"), "{}", run.stderr);
 }
+
+/// `lambda-audit ARGS`, its standard output closed by the reader after
+/// `keep` bytes (as `| head -c KEEP` does): (exit code, standard error).
+fn audit_into_closed_pipe(args: &[&OsStr], keep: usize) -> (Option<i32>, String) {
+    use std::io::Read;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lambda-audit"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut head = vec![0u8; keep];
+    child.stdout.take().unwrap().read_exact(&mut head).unwrap();
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// (issue 18, 10) A reader that closes standard output early (`| head -1`)
+/// gets one line and exit status 2, never a panic; for a profile, a text
+/// report and a JSON report, each larger than a pipe holds.
+#[test]
+fn a_closed_standard_output_is_one_line_not_a_panic() {
+    let module = fixture("mod_missing.so");
+    let many: Vec<&OsStr> = std::iter::repeat_n(module.as_os_str(), 400).collect();
+    let check: Vec<&OsStr> = [
+        OsStr::new("check"),
+        OsStr::new("--profile"),
+        OsStr::new(AL1),
+    ]
+    .into_iter()
+    .chain(many.iter().copied())
+    .collect();
+    let mut check_json = check.clone();
+    check_json.insert(1, OsStr::new("--json"));
+    let show: Vec<&OsStr> = ["profile", "show", "python3.12"].map(OsStr::new).to_vec();
+    for args in [show, check, check_json] {
+        let (code, stderr) = audit_into_closed_pipe(&args, 10);
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.contains("standard output"), "{args:?}: {stderr}");
+    }
+}
