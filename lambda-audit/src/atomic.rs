@@ -3,7 +3,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 
 use tempfile::{NamedTempFile, TempDir};
 
@@ -36,11 +36,61 @@ pub fn untrack(path: &Path) {
     }
 }
 
-/// Removes every temporary output still pending (on SIGINT or SIGTERM).
-pub fn remove_pending() {
+/// Held by every step that creates a path inside a pending temporary (a
+/// directory, a file), and by the signal handler while it removes them: the
+/// removal never races a step that would create what it just removed.
+static CREATING: Mutex<()> = Mutex::new(());
+
+/// Runs `step`, which creates paths inside a pending temporary, so that a
+/// signal's removal happens wholly before or wholly after it.
+pub fn guarded<T>(step: impl FnOnce() -> T) -> T {
+    let _held = CREATING.lock().unwrap_or_else(PoisonError::into_inner);
+    step()
+}
+
+/// On SIGINT or SIGTERM: removes every temporary output still pending and
+/// ends the process, still holding the guard, so nothing is created after
+/// the removal.
+pub fn remove_pending_and_exit(code: i32) -> ! {
+    let _held = CREATING.lock().unwrap_or_else(PoisonError::into_inner);
     if let Ok(pending) = PENDING.lock() {
         for path in pending.iter() {
             let _ = std::fs::remove_dir_all(path).or_else(|_| std::fs::remove_file(path));
+        }
+    }
+    std::process::exit(code)
+}
+
+/// A private temporary directory (in the system's temporary directory),
+/// removed when dropped, and by a signal until then.
+pub struct PrivateDir(Option<TempDir>);
+
+impl PrivateDir {
+    pub fn new(prefix: &str) -> Result<PrivateDir> {
+        guarded(|| {
+            let dir = tempfile::Builder::new()
+                .prefix(prefix)
+                .tempdir()
+                .map_err(|e| AuditError::io(&std::env::temp_dir(), e))?;
+            track(dir.path());
+            Ok(PrivateDir(Some(dir)))
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        self.0.as_ref().expect("present until dropped").path()
+    }
+}
+
+impl Drop for PrivateDir {
+    fn drop(&mut self) {
+        if let Some(dir) = self.0.take() {
+            // Forgotten only once removed: a signal meanwhile still removes it.
+            guarded(|| {
+                let path = dir.path().to_path_buf();
+                let _ = dir.close();
+                untrack(&path);
+            });
         }
     }
 }
@@ -48,23 +98,27 @@ pub fn remove_pending() {
 /// A temporary file beside `path`, removed unless `persist` is called.
 pub fn temp_file_beside(path: &Path) -> Result<NamedTempFile> {
     let parent = parent_of(path)?;
-    let temp = tempfile::Builder::new()
-        .prefix(".lambda-audit")
-        .tempfile_in(parent)
-        .map_err(|e| AuditError::io(parent, e))?;
-    track(temp.path());
-    Ok(temp)
+    guarded(|| {
+        let temp = tempfile::Builder::new()
+            .prefix(".lambda-audit")
+            .tempfile_in(parent)
+            .map_err(|e| AuditError::io(parent, e))?;
+        track(temp.path());
+        Ok(temp)
+    })
 }
 
 /// A temporary directory beside `path`, removed unless kept.
 pub fn temp_dir_beside(path: &Path) -> Result<TempDir> {
     let parent = parent_of(path)?;
-    let temp = tempfile::Builder::new()
-        .prefix(".lambda-audit")
-        .tempdir_in(parent)
-        .map_err(|e| AuditError::io(parent, e))?;
-    track(temp.path());
-    Ok(temp)
+    guarded(|| {
+        let temp = tempfile::Builder::new()
+            .prefix(".lambda-audit")
+            .tempdir_in(parent)
+            .map_err(|e| AuditError::io(parent, e))?;
+        track(temp.path());
+        Ok(temp)
+    })
 }
 
 /// Gives the finished temporary file mode 0644 and renames it over `path`.

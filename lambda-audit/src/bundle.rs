@@ -228,7 +228,8 @@ pub fn bundle(
     let staging = atomic::temp_dir_beside(out)?;
     let stage = staging.path().to_path_buf();
     let lib_dir = stage.join("lib");
-    std::fs::create_dir_all(&lib_dir).map_err(|e| AuditError::io(&lib_dir, e))?;
+    atomic::guarded(|| std::fs::create_dir_all(&lib_dir))
+        .map_err(|e| AuditError::io(&lib_dir, e))?;
 
     // Staged file -> where it came from on this machine (for its RPATH/RUNPATH).
     let mut origins: BTreeMap<PathBuf, Origin> = BTreeMap::new();
@@ -245,7 +246,8 @@ pub fn bundle(
                 name.to_string_lossy()
             )));
         }
-        std::fs::copy(artifact, &dest).map_err(|e| AuditError::io(artifact, e))?;
+        atomic::guarded(|| std::fs::copy(artifact, &dest))
+            .map_err(|e| AuditError::io(artifact, e))?;
         origins.insert(
             dest.clone(),
             Origin {
@@ -342,7 +344,8 @@ pub fn bundle(
             let new_name = hashed_name(file_name, &content);
             // A file name (no `/`, see vendored_file_name): always inside lib/.
             let dest = lib_dir.join(&new_name);
-            std::fs::write(&dest, &content).map_err(|e| AuditError::io(&dest, e))?;
+            atomic::guarded(|| std::fs::write(&dest, &content))
+                .map_err(|e| AuditError::io(&dest, e))?;
             patchelf(
                 &dest,
                 &[
@@ -408,10 +411,12 @@ pub fn bundle(
         std::fs::remove_dir(&lib_dir).map_err(|e| AuditError::io(&lib_dir, e))?;
     }
     let marker = stage.join(MARKER);
-    std::fs::write(
-        &marker,
-        "written by lambda-audit bundle; replaced whole by the next run\n",
-    )
+    atomic::guarded(|| {
+        std::fs::write(
+            &marker,
+            "written by lambda-audit bundle; replaced whole by the next run\n",
+        )
+    })
     .map_err(|e| AuditError::io(&marker, e))?;
     let kept = staging.keep();
     // Still removed on a signal until it is in place.

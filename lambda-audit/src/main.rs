@@ -125,10 +125,7 @@ fn main() -> ExitCode {
     }));
     // Interrupted or terminated: no half-written temporary output is left
     // (a later zip of that directory would pick it up).
-    let _ = ctrlc::set_handler(|| {
-        lambda_audit::atomic::remove_pending();
-        std::process::exit(130);
-    });
+    let _ = ctrlc::set_handler(|| lambda_audit::atomic::remove_pending_and_exit(130));
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -197,9 +197,6 @@ pub fn check_package(
             }
         }
     }
-    if let Some(dir) = &unpacked {
-        crate::atomic::untrack(dir.path());
-    }
     Ok((reports, skipped))
 }
 

@@ -25,7 +25,7 @@ use std::path::{Component, Path, PathBuf};
 use zip::ZipArchive;
 
 use crate::archive::MAX_UNZIPPED;
-use crate::atomic;
+use crate::atomic::{guarded, PrivateDir};
 use crate::error::{AuditError, Result};
 
 /// Whether `path` is a zip archive (by its first bytes, as unzip decides).
@@ -51,20 +51,13 @@ const MAX_LINK: u64 = 4096;
 const MAX_HOPS: usize = 40;
 
 /// Unpacks `archive` into a new temporary directory and returns it.
-pub fn unpack(archive: &Path) -> Result<tempfile::TempDir> {
+pub fn unpack(archive: &Path) -> Result<PrivateDir> {
     let bad = |why: String| AuditError::Usage(format!("{}: {}", archive.display(), why));
     let file = std::fs::File::open(archive).map_err(|e| AuditError::io(archive, e))?;
     let mut zip = ZipArchive::new(file).map_err(|e| bad(format!("not a readable zip ({e})")))?;
-    let dir = tempfile::Builder::new()
-        .prefix(".lambda-audit-check")
-        .tempdir()
-        .map_err(|e| AuditError::io(&std::env::temp_dir(), e))?;
-    atomic::track(dir.path());
-    let result = unpack_into(&mut zip, dir.path()).map_err(bad);
-    if result.is_err() {
-        atomic::untrack(dir.path());
-    }
-    result.map(|_| dir)
+    let dir = PrivateDir::new(".lambda-audit-check")?;
+    unpack_into(&mut zip, dir.path()).map_err(bad)?;
+    Ok(dir)
 }
 
 /// The entry name as a relative path inside the package, or why not.
@@ -271,7 +264,8 @@ fn write_files(
         let dest = root.join(rel);
         let (index, mode) = match member {
             Member::Dir => {
-                std::fs::create_dir_all(&dest).map_err(|e| format!("{}: {e}", shown(rel)))?;
+                guarded(|| std::fs::create_dir_all(&dest))
+                    .map_err(|e| format!("{}: {e}", shown(rel)))?;
                 continue;
             }
             Member::File { index, mode } => (*index, *mode),
@@ -280,14 +274,16 @@ fn write_files(
         let mut entry = zip
             .by_index(index)
             .map_err(|e| format!("entry {index}: {e}"))?;
-        if let Some(parent) = dest.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", shown(rel)))?;
-        }
-        let mut out = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&dest)
-            .map_err(|e| format!("{}: {e}", shown(rel)))?;
+        let mut out = guarded(|| {
+            if let Some(parent) = dest.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&dest)
+        })
+        .map_err(|e| format!("{}: {e}", shown(rel)))?;
         let room = MAX_UNZIPPED - written;
         let copied = std::io::copy(&mut (&mut entry).take(room + 1), &mut out)
             .map_err(|e| format!("{}: {e}", shown(rel)))?;
@@ -316,10 +312,13 @@ fn make_links(root: &Path, plan: &Plan) -> std::result::Result<(), String> {
             continue;
         };
         let dest = root.join(rel);
-        if let Some(parent) = dest.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", shown(rel)))?;
-        }
-        std::os::unix::fs::symlink(target, &dest).map_err(|e| format!("{}: {e}", shown(rel)))?;
+        guarded(|| {
+            if let Some(parent) = dest.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::os::unix::fs::symlink(target, &dest)
+        })
+        .map_err(|e| format!("{}: {e}", shown(rel)))?;
     }
     Ok(())
 }

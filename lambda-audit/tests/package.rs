@@ -465,3 +465,49 @@ fn members_under_a_symlink_member_write_nothing_outside() {
         }
     }
 }
+
+/// (issue 18, 2) SIGTERM or SIGINT while a zip is unpacked: the private
+/// directory is gone when the process has exited, however far unpacking
+/// got (the signal handler's removal raced the unpacking thread, which went
+/// on creating files and directories). Repeated, at spread moments.
+#[test]
+fn a_signal_during_unpacking_leaves_no_temporary_directory() {
+    let work = tempfile::tempdir().unwrap();
+    let tmp = work.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let archive = work.path().join("many.zip");
+    let script = "import sys, zipfile\n\
+        with zipfile.ZipFile(sys.argv[1], 'w') as z:\n\
+        \x20   for i in range(6000):\n\
+        \x20       z.writestr(f'd{i % 300}/e{i // 300}/f{i}', 'x' * 64)\n";
+    python(script, &[&archive]);
+    for attempt in 0..12u64 {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_lambda-audit"))
+            .args(["check", "--profile", "provided.al2023", "--layer"])
+            .arg(&archive)
+            .env("TMPDIR", &tmp)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let started = std::time::Instant::now();
+        while std::fs::read_dir(&tmp).unwrap().count() == 0
+            && started.elapsed() < std::time::Duration::from_secs(20)
+        {
+            std::thread::sleep(std::time::Duration::from_micros(200));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(attempt * 7));
+        let signal = if attempt % 2 == 0 { "-TERM" } else { "-INT" };
+        Command::new("kill")
+            .arg(signal)
+            .arg(child.id().to_string())
+            .status()
+            .unwrap();
+        let status = child.wait().unwrap();
+        let left = common::tree_listing(&tmp).len() - 1;
+        assert_eq!(
+            left, 0,
+            "attempt {attempt} ({signal}, {status}): {left} paths left"
+        );
+    }
+}
