@@ -131,7 +131,9 @@ fn entries(dir: &Path, out: Option<&Path>) -> Result<Vec<Entry>> {
                 path.display()
             )));
         }
-        let file = if item.file_type().is_symlink() {
+        // A symlink is the file the runtime opens by the link's name (a
+        // module is imported by it): kept as the link, read through it.
+        if item.file_type().is_symlink() {
             let target = std::fs::canonicalize(path).map_err(|e| {
                 AuditError::Usage(format!("{}: dangling symlink ({})", path.display(), e))
             })?;
@@ -145,10 +147,8 @@ fn entries(dir: &Path, out: Option<&Path>) -> Result<Vec<Entry>> {
             if target.is_dir() {
                 continue; // its files are listed under their real path
             }
-            target
-        } else {
-            path.to_path_buf()
-        };
+        }
+        let file = path.to_path_buf();
         // Decided from the metadata, before anything is opened.
         let meta = std::fs::metadata(&file).map_err(|e| AuditError::io(&file, e))?;
         if !meta.is_file() {

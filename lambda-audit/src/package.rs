@@ -191,7 +191,7 @@ pub fn check_package(
         report.profile = profile.name.clone();
         // A file of a zip is named inside it: PACKAGE.zip!/path.
         if unpacked.is_some() {
-            if let Ok(rel) = canonical.strip_prefix(&root) {
+            if let Ok(rel) = report.artifact.strip_prefix(&root) {
                 report.artifact =
                     std::path::PathBuf::from(format!("{}!/{}", package.display(), rel.display()));
             }

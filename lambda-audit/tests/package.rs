@@ -117,6 +117,16 @@ fn json(run: &Run) -> serde_json::Value {
         .unwrap_or_else(|e| panic!("{e}: {}{}", run.stdout, run.stderr))
 }
 
+/// Where the runtime places each file of a `check --json` report.
+fn runtime_paths(report: &serde_json::Value) -> Vec<&str> {
+    report["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["runtime_path"].as_str().unwrap())
+        .collect()
+}
+
 /// (path, distribution, loads) per file of a `check --json` report.
 fn verdicts(report: &serde_json::Value) -> Vec<(String, String, bool)> {
     let mut all: Vec<(String, String, bool)> = report["artifacts"]
@@ -214,12 +224,7 @@ fn a_layer_is_judged_at_opt() {
     let run = audit(["check", "--json", "--layer", "--profile", "python3.12", zip]);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     let report = json(&run);
-    let placed: Vec<&str> = report["artifacts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["runtime_path"].as_str().unwrap())
-        .collect();
+    let placed = runtime_paths(&report);
     assert_eq!(placed, ["/opt/python/_uses.abi3.so"], "{report:#}");
     let lib = &report["artifacts"][0]["closure"]
         .as_array()
@@ -510,4 +515,61 @@ fn a_signal_during_unpacking_leaves_no_temporary_directory() {
             "attempt {attempt} ({signal}, {status}): {left} paths left"
         );
     }
+}
+
+/// (issue 18, 3) A module that is a symlink (`mod_ok.so -> real.so`) is
+/// imported by its own name (`import mod_ok` opens mod_ok.so, which must
+/// export PyInit_mod_ok): judged under that name, in a directory, a zip
+/// holding the link, and by `zip`.
+#[test]
+fn a_module_that_is_a_symlink_is_judged_by_its_own_name() {
+    let work = tempfile::tempdir().unwrap();
+    let package = work.path().join("package");
+    shared(
+        &package.join("real.so"),
+        "void *PyInit_mod_ok(void) { return 0; }\n",
+        &[],
+    );
+    std::os::unix::fs::symlink("real.so", package.join("mod_ok.so")).unwrap();
+    let dir = package.to_str().unwrap();
+    let run = audit(["check", "--json", "--profile", "python3.12", dir]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let report = json(&run);
+    let placed = runtime_paths(&report);
+    assert_eq!(placed, ["/var/task/mod_ok.so"], "{report:#}");
+
+    let out = work.path().join("function.zip");
+    let run = audit([
+        "zip",
+        "--profile",
+        "python3.12",
+        "--out",
+        out.to_str().unwrap(),
+        dir,
+    ]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+
+    let linked = work.path().join("linked.zip");
+    let script = "import sys, zipfile\n\
+        out, real = sys.argv[1:]\n\
+        with zipfile.ZipFile(out, 'w') as z:\n\
+        \x20   z.write(real, 'real.so')\n\
+        \x20   link = zipfile.ZipInfo('mod_ok.so')\n\
+        \x20   link.external_attr = 0o120777 << 16\n\
+        \x20   z.writestr(link, 'real.so')\n";
+    python(script, &[&linked, &package.join("real.so")]);
+    let run = audit([
+        "check",
+        "--json",
+        "--profile",
+        "python3.12",
+        linked.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let report = json(&run);
+    assert_eq!(
+        report["artifacts"][0]["path"],
+        format!("{}!/mod_ok.so", linked.display()),
+        "{report:#}"
+    );
 }
