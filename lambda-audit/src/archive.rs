@@ -13,7 +13,7 @@ use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, ZipWriter};
 
 use crate::atomic;
-use crate::error::{AuditError, Result};
+use crate::error::{shown, AuditError, Result};
 
 /// Lambda's limits for a .zip deployment package (direct upload).
 pub const MAX_ZIPPED: u64 = 50 * 1024 * 1024;
@@ -65,7 +65,7 @@ pub fn out_path(out: &Path) -> Result<PathBuf> {
             };
             return Err(AuditError::Usage(format!(
                 "--out {}: {kind}, not a regular file; zip writes a new file there and would replace it: name a file path",
-                out.display()
+                shown(out)
             )));
         }
     }
@@ -98,7 +98,7 @@ fn entries(dir: &Path, out: Option<&Path>) -> Result<Vec<Entry>> {
     if !root.is_dir() {
         return Err(AuditError::Usage(format!(
             "{}: not a directory",
-            dir.display()
+            shown(dir)
         )));
     }
     let mut entries = Vec::new();
@@ -106,7 +106,7 @@ fn entries(dir: &Path, out: Option<&Path>) -> Result<Vec<Entry>> {
         .follow_links(false)
         .sort_by_file_name()
     {
-        let item = item.map_err(|e| AuditError::Usage(format!("{}: {}", dir.display(), e)))?;
+        let item = item.map_err(|e| AuditError::Usage(format!("{}: {}", shown(dir), e)))?;
         let path = item.path();
         let rel = path
             .strip_prefix(&root)
@@ -120,28 +120,28 @@ fn entries(dir: &Path, out: Option<&Path>) -> Result<Vec<Entry>> {
         {
             continue;
         }
-        let name = rel.to_str().ok_or_else(|| {
-            AuditError::Usage(format!("{}: file name is not UTF-8", path.display()))
-        })?;
+        let name = rel
+            .to_str()
+            .ok_or_else(|| AuditError::Usage(format!("{}: file name is not UTF-8", shown(path))))?;
         // Some extractors take `\` for a separator: `..\x` would leave the
         // directory they extract to.
         if name.contains('\\') {
             return Err(AuditError::Usage(format!(
                 "{}: a name with a backslash, which some extractors read as a path separator: rename it",
-                path.display()
+                shown(path)
             )));
         }
         // A symlink is the file the runtime opens by the link's name (a
         // module is imported by it): kept as the link, read through it.
         if item.file_type().is_symlink() {
             let target = std::fs::canonicalize(path).map_err(|e| {
-                AuditError::Usage(format!("{}: dangling symlink ({})", path.display(), e))
+                AuditError::Usage(format!("{}: dangling symlink ({})", shown(path), e))
             })?;
             if !target.starts_with(&root) {
                 return Err(AuditError::Usage(format!(
                     "{}: symlink to {}, outside the package directory",
-                    path.display(),
-                    target.display()
+                    shown(path),
+                    shown(&target)
                 )));
             }
             if target.is_dir() {
@@ -154,7 +154,7 @@ fn entries(dir: &Path, out: Option<&Path>) -> Result<Vec<Entry>> {
         if !meta.is_file() {
             return Err(AuditError::Usage(format!(
                 "{}: {}, not a regular file: a package holds files only",
-                path.display(),
+                shown(path),
                 special_kind(&meta)
             )));
         }

@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 use crate::atomic;
 use crate::check::{check, Finding, Report};
 use crate::elf::read_elf;
-use crate::error::{AuditError, Result};
+use crate::error::{shown, AuditError, Result};
 use crate::profile::{is_glibc_part, Profile};
 use crate::report;
 use crate::resolve::{expand_tokens, normalize, search_order, Loader, Rule};
@@ -238,7 +238,7 @@ pub fn bundle(
         read_elf(artifact)?;
         let name = artifact
             .file_name()
-            .ok_or_else(|| AuditError::Usage(format!("{}: not a file", artifact.display())))?;
+            .ok_or_else(|| AuditError::Usage(format!("{}: not a file", shown(artifact))))?;
         let dest = stage.join(name);
         if dest.exists() {
             return Err(AuditError::Usage(format!(
@@ -439,7 +439,7 @@ pub const MARKER: &str = ".lambda-audit-bundle";
 /// earlier package: never a file, nor the working directory or a directory
 /// holding it (`.`, `..`), nor a directory holding an input.
 fn package_dir(out: &Path, artifacts: &[PathBuf]) -> Result<PathBuf> {
-    let named = out.display();
+    let named = shown(out);
     if let Ok(meta) = std::fs::symlink_metadata(out) {
         if !meta.is_dir() {
             return Err(AuditError::Usage(format!(
@@ -474,7 +474,7 @@ fn package_dir(out: &Path, artifacts: &[PathBuf]) -> Result<PathBuf> {
         if std::fs::canonicalize(artifact).is_ok_and(|input| input.starts_with(&real)) {
             return Err(AuditError::Usage(format!(
                 "--out {named} holds the input {}, and bundle replaces --out whole: name another directory",
-                artifact.display()
+                shown(artifact)
             )));
         }
     }

@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 use lambda_audit::archive;
 use lambda_audit::bundle::{bundle, BundleOptions};
 use lambda_audit::check::check;
-use lambda_audit::error::{AuditError, Result};
+use lambda_audit::error::{shown, without_controls, AuditError, Result};
 use lambda_audit::package::{audit_package, check_package, LAYER_ROOT};
 use lambda_audit::profile::{Profile, DEFAULT_PROFILE};
 use lambda_audit::report;
@@ -138,6 +138,7 @@ fn main() -> ExitCode {
         Ok(Ok(code)) => ExitCode::from(code),
         Ok(Err(e)) => {
             let message = e.to_string();
+            let message = without_controls(&message, false);
             let mut lines = message.lines();
             let _ = writeln!(
                 std::io::stderr(),
@@ -229,13 +230,13 @@ fn run(cli: Cli) -> Result<u8> {
                 emit(&format!(
                     "vendored {} from {} as lib/{}\n",
                     name,
-                    source.display(),
+                    shown(source),
                     new_name
                 ))?;
             }
             emit(&format!(
                 "{}: {} {} in {}\n",
-                out.display(),
+                shown(&out),
                 count(done.reports.len(), "artifact"),
                 if done.reports.len() == 1 {
                     "loads"
@@ -255,7 +256,7 @@ fn run(cli: Cli) -> Result<u8> {
                     if !bootstrap.executable {
                         return Err(AuditError::Refused(format!(
                             "{}: not executable, and Lambda runs bootstrap as a program: chmod +x it",
-                            bootstrap.file.display()
+                            shown(&bootstrap.file)
                         )));
                     }
                 }
@@ -267,15 +268,15 @@ fn run(cli: Cli) -> Result<u8> {
             if let Some(bad) = reports.iter().find(|r| !r.loads()) {
                 return Err(AuditError::Refused(format!(
                     "{} would not load, so {} was not written:\n{}",
-                    bad.artifact.display(),
-                    out.display(),
+                    shown(&bad.artifact),
+                    shown(&out),
                     report::human(bad).trim_end()
                 )));
             }
             let size = archive::write_zip(&entries, &out)?;
             emit(&format!(
                 "{}: {}, {} audited for {}, {}\n",
-                out.display(),
+                shown(&out),
                 count(entries.len(), "file"),
                 // Every ELF file is audited: as an entry point, in an entry
                 // point's closure, or on its own.
@@ -343,12 +344,13 @@ fn profile_command(command: ProfileCommand) -> Result<u8> {
     }
 }
 
-/// Writes to standard output. A reader that closed it early (`| head -1`)
+/// Writes to standard output, with any control character a name brought in
+/// escaped (JSON has none: its strings are escaped). A reader that closed it early (`| head -1`)
 /// is an error like any other (one line, exit 2), never a panic: the output
 /// it got is incomplete.
 fn emit(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
+    out.write_all(without_controls(text, false).as_bytes())
         .and_then(|()| out.flush())
         .map_err(|e| AuditError::io(std::path::Path::new("standard output"), e))
 }
@@ -356,7 +358,11 @@ fn emit(text: &str) -> Result<()> {
 /// A line for the person running the command, on standard error (a closed
 /// standard error has no one to tell).
 fn note(text: &str) {
-    let _ = writeln!(std::io::stderr(), "lambda-audit: {text}");
+    let _ = writeln!(
+        std::io::stderr(),
+        "lambda-audit: {}",
+        without_controls(text, false)
+    );
 }
 
 /// `--bundle-dir` must name a directory (a missing one would make every
@@ -365,7 +371,7 @@ fn check_bundle_dir(dir: Option<&std::path::Path>) -> Result<()> {
     match dir {
         Some(dir) if !dir.is_dir() => Err(AuditError::Usage(format!(
             "--bundle-dir {}: not a directory",
-            dir.display()
+            shown(dir)
         ))),
         _ => Ok(()),
     }

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use crate::archive::Entry;
 use crate::check::{check_in, Finding, Report};
-use crate::error::{AuditError, Result};
+use crate::error::{shown, AuditError, Result};
 use crate::profile::Profile;
 use crate::resolve::{Source, TaskDir};
 
@@ -41,7 +41,7 @@ pub fn audit_package(
             // Not a file the loader can read: an entry point it cannot be,
             // and one that is needed shows as broken in that closure.
             Err(e @ (AuditError::MalformedElf { .. } | AuditError::NotElf { .. })) => {
-                skipped.push(format!("skipped {}: {}", file.display(), e));
+                skipped.push(format!("skipped {}: {}", shown(file), e));
                 continue;
             }
             Err(e) => return Err(e),
@@ -73,7 +73,7 @@ pub fn audit_package(
             .flat_map(|(file, report)| {
                 report.findings.iter().filter_map(move |f| match f {
                     Finding::WrongArch { found, .. } => {
-                        Some(format!("{} is {}", file.display(), found))
+                        Some(format!("{} is {}", shown(file), found))
                     }
                     _ => None,
                 })
@@ -86,7 +86,7 @@ pub fn audit_package(
         };
         return Err(AuditError::Refused(format!(
             "{} holds no entry point for {}: expected {}{}",
-            dir.display(),
+            shown(dir),
             profile.name,
             what,
             also
@@ -116,7 +116,7 @@ pub fn audit_package(
         {
             skipped.push(format!(
                 "skipped {}: another architecture, and no entry point loads it",
-                library.display()
+                shown(library)
             ));
             continue;
         }
@@ -160,14 +160,14 @@ pub fn check_package(
             Some(_) => {
                 return Err(AuditError::Refused(format!(
                     "{}: bootstrap is not executable, and {} runs it as the function's program: chmod +x it before zipping",
-                    package.display(),
+                    shown(package),
                     profile.name
                 )))
             }
             None => {
                 return Err(AuditError::Refused(format!(
                     "{}: no bootstrap at the package's root, which is what {} runs (Runtime.InvalidEntrypoint); name the program bootstrap",
-                    package.display(),
+                    shown(package),
                     profile.name
                 )))
             }

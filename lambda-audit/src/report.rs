@@ -6,6 +6,7 @@ use std::fmt::Write;
 use serde_json::{json, Value};
 
 use crate::check::{Finding, Report, Severity};
+use crate::error::shown;
 use crate::profile::is_glibc_part;
 use crate::resolve::{Closure, Outcome, Source};
 
@@ -218,7 +219,7 @@ pub fn human(report: &Report) -> String {
     let _ = writeln!(
         out,
         "{}{}: {} in {} (as {}){}",
-        report.artifact.display(),
+        shown(&report.artifact),
         report
             .distribution
             .as_ref()
@@ -303,7 +304,7 @@ fn closure_json(closure: &Closure) -> Value {
                 "source": match &o.source {
                     Source::Runtime(_) => "runtime".to_string(),
                     Source::Host => "host".to_string(),
-                    Source::Local(p) => p.display().to_string(),
+                    Source::Local(p) => shown(p),
                 },
             })
         })

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Component, Path, PathBuf};
 
 use crate::elf::{read_elf, Arch, ElfFacts, ElfKind};
-use crate::error::{AuditError, Result};
+use crate::error::{shown, AuditError, Result};
 use crate::profile::{format_export, Host, Library, Policy, Profile, SCHEMA};
 use crate::resolve::{expand_tokens, normalize};
 
@@ -238,7 +238,7 @@ pub fn extension_suffixes(file: &Path) -> Result<Vec<String>> {
         [own] => Ok(vec![own.clone(), ".abi3.so".into(), ".so".into()]),
         _ => Err(AuditError::Usage(format!(
             "{}: more than one extension module suffix in it ({}): which one its importer uses is not clear",
-            file.display(),
+            shown(file),
             found.join(", ")
         ))),
     }
@@ -249,7 +249,7 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<(Profile, ScanReport)>
     if !root.is_dir() {
         return Err(AuditError::Usage(format!(
             "{}: not a directory (profile scan takes a root filesystem)",
-            root.display()
+            shown(root)
         )));
     }
     for (what, dir) in std::iter::once(("--task-root", &options.task_root))
@@ -425,7 +425,7 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<(Profile, ScanReport)>
     if Arch::from_name(&arch_name).is_none() {
         return Err(AuditError::Usage(format!(
             "{}: unsupported architecture {}",
-            root.display(),
+            shown(root),
             arch_name
         )));
     }
@@ -441,7 +441,7 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<(Profile, ScanReport)>
     if libraries.is_empty() {
         return Err(AuditError::Usage(format!(
             "{}: no shared libraries found in its loader's directories: not a root filesystem",
-            root.display()
+            shown(root)
         )));
     }
     let profile = Profile {

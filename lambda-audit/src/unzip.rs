@@ -26,7 +26,7 @@ use zip::ZipArchive;
 
 use crate::archive::MAX_UNZIPPED;
 use crate::atomic::{guarded, PrivateDir};
-use crate::error::{AuditError, Result};
+use crate::error::{shown, AuditError, Result};
 
 /// Whether `path` is a zip archive (by its first bytes, as unzip decides).
 pub fn is_zip(path: &Path) -> bool {
@@ -52,7 +52,7 @@ const MAX_HOPS: usize = 40;
 
 /// Unpacks `archive` into a new temporary directory and returns it.
 pub fn unpack(archive: &Path) -> Result<PrivateDir> {
-    let bad = |why: String| AuditError::Usage(format!("{}: {}", archive.display(), why));
+    let bad = |why: String| AuditError::Usage(format!("{}: {}", shown(archive), why));
     let file = std::fs::File::open(archive).map_err(|e| AuditError::io(archive, e))?;
     let mut zip = ZipArchive::new(file).map_err(|e| bad(format!("not a readable zip ({e})")))?;
     let dir = PrivateDir::new(".lambda-audit-check")?;
@@ -321,12 +321,6 @@ fn make_links(root: &Path, plan: &Plan) -> std::result::Result<(), String> {
         .map_err(|e| format!("{}: {e}", shown(rel)))?;
     }
     Ok(())
-}
-
-/// A member's name for a message: quoted, with newlines and control
-/// characters escaped, so a message stays one line.
-fn shown(rel: &Path) -> String {
-    format!("{:?}", rel.to_string_lossy())
 }
 
 #[cfg(test)]

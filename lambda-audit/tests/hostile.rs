@@ -961,3 +961,78 @@ fn a_closed_standard_output_is_one_line_not_a_panic() {
         assert!(stderr.contains("standard output"), "{args:?}: {stderr}");
     }
 }
+
+/// No raw control characters in anything printed for a person.
+fn assert_no_controls(what: &str, text: &str) {
+    assert!(
+        !text.chars().any(|c| c.is_control() && c != '\n'),
+        "{what}: raw control characters in {text:?}"
+    );
+}
+
+/// (issue 18, 12, and the decision on terminal escapes) A name holding a
+/// newline or a terminal escape is shown escaped: an error stays one line,
+/// and nothing a name says reaches the terminal as a control.
+#[test]
+fn names_with_newlines_and_escapes_are_shown_escaped() {
+    let work = tempfile::tempdir().unwrap();
+    // A missing artifact whose name holds a newline.
+    let missing = work.path().join("no\nsuch\x1b[2J.so");
+    let run = audit([OsStr::new("check"), missing.as_os_str()]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(run.stderr.trim_end().lines().count(), 1, "{:?}", run.stderr);
+    assert!(
+        run.stderr.contains("no\\nsuch\\x1b[2J.so"),
+        "{:?}",
+        run.stderr
+    );
+    assert_no_controls("missing artifact", &run.stderr);
+
+    // A package with a module and a file unreadable as ELF: the note naming
+    // the file is one line; without the module, so is the error naming the
+    // package.
+    let package = work.path().join("pack\nage");
+    std::fs::create_dir_all(&package).unwrap();
+    std::fs::write(package.join("bad\n\x1b[31mname.so"), b"\x7fELF junk").unwrap();
+    std::fs::copy(fixture("mod_ok.so"), package.join("mod_ok.so")).unwrap();
+    let check_package = || {
+        audit([
+            OsStr::new("check"),
+            OsStr::new("--profile"),
+            OsStr::new("python3.12"),
+            package.as_os_str(),
+        ])
+    };
+    let run = check_package();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stderr.trim_end().lines().count(), 1, "{:?}", run.stderr);
+    assert!(
+        run.stderr.contains("bad\\n\\x1b[31mname.so"),
+        "{:?}",
+        run.stderr
+    );
+    assert_no_controls("note", &run.stderr);
+    assert_no_controls("report", &run.stdout);
+    std::fs::remove_file(package.join("mod_ok.so")).unwrap();
+    let run = check_package();
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(run.stderr.trim_end().lines().count(), 1, "{:?}", run.stderr);
+    assert_no_controls("package", &run.stderr);
+
+    // A report on an artifact named with an escape.
+    let named = work.path().join("mod\x1b[31m_ok.so");
+    std::fs::copy(fixture("mod_ok.so"), &named).unwrap();
+    let run = audit([
+        OsStr::new("check"),
+        OsStr::new("--profile"),
+        OsStr::new("provided.al2023"),
+        named.as_os_str(),
+    ]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert_no_controls("report", &run.stdout);
+    assert!(
+        run.stdout.contains("mod\\x1b[31m_ok.so"),
+        "{:?}",
+        run.stdout
+    );
+}
