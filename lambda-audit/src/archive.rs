@@ -32,43 +32,12 @@ pub struct Entry {
     pub size: u64,
 }
 
-/// What a non-regular file is, for messages.
-fn special_kind(meta: &std::fs::Metadata) -> &'static str {
-    use std::os::unix::fs::FileTypeExt;
-    let kind = meta.file_type();
-    if kind.is_fifo() {
-        "a FIFO"
-    } else if kind.is_char_device() {
-        "a character device"
-    } else if kind.is_block_device() {
-        "a block device"
-    } else if kind.is_socket() {
-        "a socket"
-    } else if kind.is_dir() {
-        "a directory"
-    } else {
-        "a special file"
-    }
-}
-
 /// The archive's path, checked before anything is read: it is written by
 /// renaming a finished file over it, so only a regular file (or nothing) may
 /// be there; a symlink or a device would be replaced, not written through.
 /// Returned canonical (parent resolved), to leave it out of the package.
 pub fn out_path(out: &Path) -> Result<PathBuf> {
-    if let Ok(meta) = std::fs::symlink_metadata(out) {
-        if !meta.is_file() {
-            let kind = if meta.file_type().is_symlink() {
-                "a symlink"
-            } else {
-                special_kind(&meta)
-            };
-            return Err(AuditError::Usage(format!(
-                "--out {}: {kind}, not a regular file; zip writes a new file there and would replace it: name a file path",
-                shown(out)
-            )));
-        }
-    }
+    atomic::check_destination(out)?;
     let absolute = std::path::absolute(out).map_err(|e| AuditError::io(out, e))?;
     Ok(match (absolute.parent(), absolute.file_name()) {
         (Some(parent), Some(name)) => std::fs::canonicalize(parent)
@@ -155,7 +124,7 @@ fn entries(dir: &Path, out: Option<&Path>) -> Result<Vec<Entry>> {
             return Err(AuditError::Usage(format!(
                 "{}: {}, not a regular file: a package holds files only",
                 shown(path),
-                special_kind(&meta)
+                atomic::special_kind(&meta)
             )));
         }
         use std::os::unix::fs::PermissionsExt;

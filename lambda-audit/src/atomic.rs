@@ -133,8 +133,45 @@ pub fn persist(temp: NamedTempFile, path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// What a non-regular file is, for messages.
+pub fn special_kind(meta: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let kind = meta.file_type();
+    if kind.is_symlink() {
+        "a symlink"
+    } else if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_char_device() {
+        "a character device"
+    } else if kind.is_block_device() {
+        "a block device"
+    } else if kind.is_socket() {
+        "a socket"
+    } else if kind.is_dir() {
+        "a directory"
+    } else {
+        "a special file"
+    }
+}
+
+/// An output file's path, checked before anything is read or written: it
+/// is written by renaming a finished file over it, so only a regular file
+/// (or nothing) may be there; a symlink or a device node would be replaced,
+/// not written through (`--out /dev/null` as root would replace the node).
+pub fn check_destination(path: &Path) -> Result<()> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if !meta.is_file() => Err(AuditError::Usage(format!(
+            "--out {}: {}, not a regular file; lambda-audit writes a new file there and would replace it: name a file path",
+            crate::error::shown(path),
+            special_kind(&meta)
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Writes `bytes` to `path` atomically.
 pub fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+    check_destination(path)?;
     let mut temp = temp_file_beside(path)?;
     temp.write_all(bytes)
         .map_err(|e| AuditError::io(temp.path(), e))?;

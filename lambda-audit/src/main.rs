@@ -315,6 +315,9 @@ fn profile_command(command: ProfileCommand) -> Result<u8> {
             task_root,
             out,
         } => {
+            if let Some(path) = &out {
+                lambda_audit::atomic::check_destination(path)?;
+            }
             let policy = Profile::load(DEFAULT_PROFILE)?.policy;
             let options = ScanOptions {
                 name,

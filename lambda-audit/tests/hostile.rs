@@ -6,7 +6,7 @@ mod common;
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -1035,4 +1035,63 @@ fn names_with_newlines_and_escapes_are_shown_escaped() {
         "{:?}",
         run.stdout
     );
+}
+
+/// `profile scan ROOTFS --out OUT`.
+fn scan_to(rootfs: &Path, out: &Path) -> Run {
+    audit([
+        OsStr::new("profile"),
+        OsStr::new("scan"),
+        rootfs.as_os_str(),
+        OsStr::new("--out"),
+        out.as_os_str(),
+    ])
+}
+
+/// (issue 18, 9) `profile scan --out` writes by renaming a new file over
+/// the path, like `zip --out`: a symlink or a special file there (a FIFO
+/// here; `/dev/null` as root) is refused and left as it is.
+#[test]
+fn profile_scan_refuses_an_out_that_is_not_a_regular_file() {
+    let rootfs = common::tree(&[("/lib64/libc.so.6", &fixture("runtime-lib/libcrypto.so.10"))]);
+    let work = tempfile::tempdir().unwrap();
+    let precious = work.path().join("precious.json");
+    std::fs::write(&precious, "keep").unwrap();
+    let link = work.path().join("link.json");
+    std::os::unix::fs::symlink(&precious, &link).unwrap();
+    let fifo = work.path().join("fifo.json");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    for (out, kind) in [(&link, "a symlink"), (&fifo, "a FIFO")] {
+        let run = scan_to(rootfs.path(), out);
+        assert_eq!(run.code, 2, "{kind}: {}", run.stderr);
+        assert!(
+            run.stderr.contains(&format!("{kind}, not a regular file")),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(run.stderr.trim_end().lines().count(), 1, "{}", run.stderr);
+    }
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert!(std::fs::symlink_metadata(&fifo)
+        .unwrap()
+        .file_type()
+        .is_fifo());
+    assert_eq!(std::fs::read_to_string(&precious).unwrap(), "keep");
+    assert_eq!(
+        std::fs::read_dir(work.path()).unwrap().count(),
+        3,
+        "nothing else written"
+    );
+    // A regular file (or nothing) is replaced.
+    let out = work.path().join("scanned.json");
+    let run = scan_to(rootfs.path(), &out);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(std::fs::read_to_string(&out).unwrap().contains("libc.so.6"));
 }
