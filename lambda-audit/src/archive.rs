@@ -50,10 +50,14 @@ pub fn out_path(out: &Path) -> Result<PathBuf> {
 /// Lists DIR's files, sorted, refusing anything that leads outside it or is
 /// not a regular file (a FIFO would block the read, a device never ends), and
 /// any name an extractor could read as another path. `out`, the archive being
-/// written, and bundle's marker are left out.
-pub fn collect(dir: &Path, out: &Path) -> Result<Vec<Entry>> {
+/// written, bundle's marker, and the temporary files and directories of
+/// lambda-audit runs (another `zip --out` into DIR being written, or one a
+/// SIGKILL left) are left out: the second list names those, for a note.
+pub fn collect(dir: &Path, out: &Path) -> Result<(Vec<Entry>, Vec<String>)> {
     let out = out_path(out)?;
-    entries(dir, Some(&out))
+    let mut left_out = Vec::new();
+    let entries = entries(dir, Some((&out, &mut left_out)))?;
+    Ok((entries, left_out))
 }
 
 /// `collect` for a package that is only read (`check DIR`): nothing is left out
@@ -62,7 +66,16 @@ pub fn list(dir: &Path) -> Result<Vec<Entry>> {
     entries(dir, None)
 }
 
-fn entries(dir: &Path, out: Option<&Path>) -> Result<Vec<Entry>> {
+/// Whether `name` is one `atomic` gives a temporary output: its prefix and
+/// the six random characters `tempfile` adds.
+fn is_temporary_name(name: &std::ffi::OsStr) -> bool {
+    name.to_str()
+        .and_then(|n| n.strip_prefix(atomic::TEMPORARY_PREFIX))
+        .is_some_and(|rest| rest.len() == 6 && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// The files of DIR; when zipping, `out` and the list of what was left out.
+fn entries(dir: &Path, mut out: Option<(&Path, &mut Vec<String>)>) -> Result<Vec<Entry>> {
     let root = std::fs::canonicalize(dir).map_err(|e| AuditError::io(dir, e))?;
     if !root.is_dir() {
         return Err(AuditError::Usage(format!(
@@ -71,22 +84,36 @@ fn entries(dir: &Path, out: Option<&Path>) -> Result<Vec<Entry>> {
         )));
     }
     let mut entries = Vec::new();
-    for item in walkdir::WalkDir::new(&root)
+    let mut walk = walkdir::WalkDir::new(&root)
         .follow_links(false)
         .sort_by_file_name()
-    {
+        .into_iter();
+    while let Some(item) = walk.next() {
         let item = item.map_err(|e| AuditError::Usage(format!("{}: {}", shown(dir), e)))?;
         let path = item.path();
         let rel = path
             .strip_prefix(&root)
             .expect("walkdir stays under its root");
+        if let Some((out, left_out)) = out.as_mut() {
+            if is_temporary_name(item.file_name()) && item.depth() > 0 {
+                left_out.push(format!(
+                    "left out {}: a temporary output of a lambda-audit run (being written, or left by a killed run)",
+                    shown(path)
+                ));
+                if item.file_type().is_dir() {
+                    walk.skip_current_dir();
+                }
+                continue;
+            }
+            // Where the archive goes, if that is inside DIR (it is not packaged).
+            if path == *out {
+                continue;
+            }
+        }
         if rel.as_os_str().is_empty() || item.file_type().is_dir() {
             continue;
         }
-        // Where the archive goes, if that is inside DIR (it is not packaged).
-        if Some(path) == out
-            || (rel == Path::new(crate::bundle::MARKER) && item.file_type().is_file())
-        {
+        if rel == Path::new(crate::bundle::MARKER) && item.file_type().is_file() {
             continue;
         }
         let name = rel

@@ -95,12 +95,16 @@ impl Drop for PrivateDir {
     }
 }
 
+/// The name every temporary output beside a destination starts with
+/// (`tempfile` adds six random characters); `zip` never packages one.
+pub const TEMPORARY_PREFIX: &str = ".lambda-audit";
+
 /// A temporary file beside `path`, removed unless `persist` is called.
 pub fn temp_file_beside(path: &Path) -> Result<NamedTempFile> {
     let parent = parent_of(path)?;
     guarded(|| {
         let temp = tempfile::Builder::new()
-            .prefix(".lambda-audit")
+            .prefix(TEMPORARY_PREFIX)
             .tempfile_in(parent)
             .map_err(|e| AuditError::io(parent, e))?;
         track(temp.path());
@@ -113,7 +117,7 @@ pub fn temp_dir_beside(path: &Path) -> Result<TempDir> {
     let parent = parent_of(path)?;
     guarded(|| {
         let temp = tempfile::Builder::new()
-            .prefix(".lambda-audit")
+            .prefix(TEMPORARY_PREFIX)
             .tempdir_in(parent)
             .map_err(|e| AuditError::io(parent, e))?;
         track(temp.path());

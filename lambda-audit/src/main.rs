@@ -249,7 +249,10 @@ fn run(cli: Cli) -> Result<u8> {
         }
         Command::Zip { profile, out, dir } => {
             let profile = Profile::load(&profile)?;
-            let entries = archive::collect(&dir, &out)?;
+            let (entries, left_out) = archive::collect(&dir, &out)?;
+            for line in &left_out {
+                note(&format!("zip: {line}"));
+            }
             // A custom runtime runs DIR/bootstrap: it must be executable.
             if profile.host.is_none() {
                 if let Some(bootstrap) = entries.iter().find(|e| e.name == "bootstrap") {

@@ -820,13 +820,10 @@ fn zip_refuses_names_an_extractor_could_read_as_paths() {
     );
 }
 
-/// (14) SIGTERM (and SIGINT) during zip: the temporary file is removed.
-#[test]
-fn zip_interrupted_leaves_no_temporary_file() {
-    let work = tempfile::tempdir().unwrap();
-    let package = python_package(&work.path().join("package"));
-    // 40 MB of incompressible data, so the write takes long enough to interrupt.
-    let mut data = vec![0u8; 40 * 1024 * 1024];
+/// `len` bytes a compressor cannot shrink (xorshift), so writing a zip of
+/// them takes long enough to race or interrupt.
+fn incompressible(len: usize) -> Vec<u8> {
+    let mut data = vec![0u8; len];
     let mut x: u32 = 12345;
     for byte in data.iter_mut() {
         x ^= x << 13;
@@ -834,7 +831,95 @@ fn zip_interrupted_leaves_no_temporary_file() {
         x ^= x << 5;
         *byte = x as u8;
     }
-    std::fs::write(package.join("data.bin"), &data).unwrap();
+    data
+}
+
+/// `lambda-audit zip --out OUT PACKAGE`, started, not awaited.
+fn spawn_zip(package: &Path, out: &Path) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_lambda-audit"))
+        .args([OsStr::new("zip"), OsStr::new("--profile"), OsStr::new(AL1)])
+        .arg("--out")
+        .arg(out)
+        .arg(package)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits until a file whose name starts with `prefix` appears in `dir`.
+fn wait_for_file(dir: &Path, prefix: &str) -> bool {
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(30) {
+        let seen = std::fs::read_dir(dir)
+            .unwrap()
+            .any(|e| e.unwrap().file_name().to_string_lossy().starts_with(prefix));
+        if seen {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    false
+}
+
+/// (issue 18, 11) `zip --out` inside the package: another run's temporary
+/// file there (being written, or left by a SIGKILLed run) is never
+/// packaged. Real concurrent processes, repeated; a real SIGKILL.
+#[test]
+fn zip_never_packages_another_runs_temporary_file() {
+    let work = tempfile::tempdir().unwrap();
+    let package = python_package(&work.path().join("package"));
+    std::fs::write(package.join("data.bin"), incompressible(8 << 20)).unwrap();
+    let temporary = ".lambda-audit";
+    for round in 0..3 {
+        let (a, b) = (package.join("a.zip"), package.join("b.zip"));
+        let mut first = spawn_zip(&package, &a);
+        assert!(
+            wait_for_file(&package, temporary),
+            "round {round}: no temporary"
+        );
+        let second = spawn_zip(&package, &b);
+        assert!(first.wait().unwrap().success(), "round {round}");
+        let output = second.wait_with_output().unwrap();
+        assert!(output.status.success(), "round {round}: {output:?}");
+        for archive in [&a, &b] {
+            let names: Vec<String> = zip_listing(archive).into_iter().map(|(n, _)| n).collect();
+            assert!(
+                !names.iter().any(|n| n.contains(temporary)),
+                "round {round}: {} holds {names:?}",
+                archive.display()
+            );
+        }
+        std::fs::remove_file(&a).unwrap();
+        std::fs::remove_file(&b).unwrap();
+    }
+
+    let mut killed = spawn_zip(&package, &package.join("killed.zip"));
+    assert!(wait_for_file(&package, temporary));
+    Command::new("kill")
+        .args(["-KILL", &killed.id().to_string()])
+        .status()
+        .unwrap();
+    killed.wait().unwrap();
+    assert!(
+        wait_for_file(&package, temporary),
+        "a SIGKILLed run leaves its temporary"
+    );
+    let out = work.path().join("next.zip");
+    let run = zip(&package, &out, AL1);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let names: Vec<String> = zip_listing(&out).into_iter().map(|(n, _)| n).collect();
+    assert!(!names.iter().any(|n| n.contains(temporary)), "{names:?}");
+    assert!(run.stderr.contains("left out"), "{}", run.stderr);
+}
+
+/// (14) SIGTERM (and SIGINT) during zip: the temporary file is removed.
+#[test]
+fn zip_interrupted_leaves_no_temporary_file() {
+    let work = tempfile::tempdir().unwrap();
+    let package = python_package(&work.path().join("package"));
+    // 40 MB of incompressible data, so the write takes long enough to interrupt.
+    std::fs::write(package.join("data.bin"), incompressible(40 << 20)).unwrap();
     let out_dir = work.path().join("out");
     std::fs::create_dir_all(&out_dir).unwrap();
     for signal in ["TERM", "INT"] {
