@@ -7,7 +7,7 @@
 //! nothing on the host is ever read in its place. Loops, dangling links and
 //! unreadable files are reported and skipped.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Component, Path, PathBuf};
 
 use crate::elf::{read_elf, Arch, ElfFacts, ElfKind};
@@ -106,33 +106,87 @@ fn join(parts: &[String]) -> String {
     format!("/{}", parts.join("/"))
 }
 
-/// Directories named by ROOT/etc/ld.so.conf, following `include` globs.
-fn ld_so_conf_dirs(root: &Path, file: &str, depth: usize, out: &mut Vec<String>) {
-    if depth > 8 {
-        return;
+/// The largest configuration file read (ld.so.conf and what it includes):
+/// real ones are a few hundred bytes.
+const MAX_CONF_FILE: u64 = 1 << 20;
+
+/// How deep `include`s may nest (each file is read once in any case).
+const MAX_INCLUDE_DEPTH: usize = 8;
+
+/// A small regular file's bytes, judged by its metadata before it is
+/// opened (a FIFO would block, a device never ends) and read within `cap`.
+pub fn read_small_file(file: &Path, cap: u64) -> std::result::Result<Vec<u8>, String> {
+    let meta = std::fs::symlink_metadata(file).map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err(format!(
+            "{}, not a regular file",
+            crate::atomic::special_kind(&meta)
+        ));
     }
-    let Ok(host) = resolve_in_root(root, file) else {
-        return;
-    };
-    let Ok(text) = std::fs::read_to_string(host) else {
-        return;
-    };
-    for line in text.lines() {
-        let line = line.split('#').next().unwrap_or("").trim();
-        if let Some(pattern) = line.strip_prefix("include").map(str::trim) {
-            // ldconfig reads a relative pattern from the including file's
-            // directory (Amazon Linux and RHEL write `include ld.so.conf.d/*.conf`).
-            let pattern = if pattern.starts_with('/') {
-                pattern.to_string()
-            } else {
-                let base = file.rsplit_once('/').map(|(dir, _)| dir).unwrap_or("");
-                format!("{base}/{pattern}")
-            };
-            for included in glob_in_root(root, &pattern) {
-                ld_so_conf_dirs(root, &included, depth + 1, out);
+    let too_big = || format!("larger than {cap} bytes, which no such file needs");
+    if meta.len() > cap {
+        return Err(too_big());
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(file)
+        .and_then(|f| std::io::Read::read_to_end(&mut std::io::Read::take(f, cap + 1), &mut bytes))
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > cap {
+        return Err(too_big());
+    }
+    Ok(bytes)
+}
+
+/// Reading ROOT/etc/ld.so.conf and what it includes: each file once (an
+/// include cycle or fan-out costs one read per file), each small and regular.
+struct LdSoConf<'r> {
+    root: &'r Path,
+    read: HashSet<PathBuf>,
+    dirs: Vec<String>,
+    notes: Vec<String>,
+}
+
+impl LdSoConf<'_> {
+    /// The directories `file` names, following `include` globs.
+    fn read_file(&mut self, file: &str, depth: usize) {
+        if depth > MAX_INCLUDE_DEPTH {
+            self.notes.push(format!(
+                "{file}: included more than {MAX_INCLUDE_DEPTH} levels deep"
+            ));
+            return;
+        }
+        let Ok(host) = resolve_in_root(self.root, file) else {
+            return;
+        };
+        if !self.read.insert(host.clone()) {
+            self.notes
+                .push(format!("{file}: already read (included again): read once"));
+            return;
+        }
+        let text = match read_small_file(&host, MAX_CONF_FILE) {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(why) => {
+                self.notes.push(format!("{file}: {why}"));
+                return;
             }
-        } else if line.starts_with('/') {
-            out.push(line.to_string());
+        };
+        for line in text.lines() {
+            let line = line.split('#').next().unwrap_or("").trim();
+            if let Some(pattern) = line.strip_prefix("include").map(str::trim) {
+                // ldconfig reads a relative pattern from the including file's
+                // directory (Amazon Linux and RHEL write `include ld.so.conf.d/*.conf`).
+                let pattern = if pattern.starts_with('/') {
+                    pattern.to_string()
+                } else {
+                    let base = file.rsplit_once('/').map(|(dir, _)| dir).unwrap_or("");
+                    format!("{base}/{pattern}")
+                };
+                for included in glob_in_root(self.root, &pattern) {
+                    self.read_file(&included, depth + 1);
+                }
+            } else if line.starts_with('/') {
+                self.dirs.push(line.to_string());
+            }
         }
     }
 }
@@ -186,10 +240,20 @@ fn system_dirs(root: &Path) -> Vec<String> {
 /// The directories `root`'s loader searches after DT_RUNPATH: those of
 /// ld.so.conf (its cache), then its built-in ones.
 pub fn default_dirs(root: &Path) -> Vec<String> {
-    let mut dirs = Vec::new();
-    ld_so_conf_dirs(root, "/etc/ld.so.conf", 0, &mut dirs);
-    dirs.extend(system_dirs(root));
-    dirs
+    default_dirs_noting(root).0
+}
+
+/// `default_dirs`, with a line for each configuration file passed over.
+fn default_dirs_noting(root: &Path) -> (Vec<String>, Vec<String>) {
+    let mut conf = LdSoConf {
+        root,
+        read: HashSet::new(),
+        dirs: Vec::new(),
+        notes: Vec::new(),
+    };
+    conf.read_file("/etc/ld.so.conf", 0);
+    conf.dirs.extend(system_dirs(root));
+    (conf.dirs, conf.notes)
 }
 
 /// A file's exports in the profile notation, sorted.
@@ -271,7 +335,11 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<(Profile, ScanReport)>
     let mut report = ScanReport::default();
     let default_dirs = match &options.default_path {
         Some(dirs) => dirs.clone(),
-        None => default_dirs(root),
+        None => {
+            let (dirs, notes) = default_dirs_noting(root);
+            report.skipped.extend(notes);
+            dirs
+        }
     };
     let mut dirs: Vec<String> = Vec::new();
     for d in options.search_path.iter().chain(&default_dirs) {

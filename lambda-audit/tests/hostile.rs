@@ -673,6 +673,107 @@ fn scan_follows_relative_includes_from_the_including_file() {
     );
 }
 
+/// `profile scan ROOTFS --out ROOTFS/../profile.json` within a deadline:
+/// (exit code, standard error, the profile's default directories).
+fn scan_within(seconds: u64, rootfs: &Path) -> (Option<i32>, String, Vec<String>) {
+    let out = rootfs.with_extension("profile.json");
+    let (code, stderr) = audit_within(
+        seconds,
+        &[
+            OsStr::new("profile"),
+            OsStr::new("scan"),
+            rootfs.as_os_str(),
+            OsStr::new("--out"),
+            out.as_os_str(),
+        ],
+    );
+    let dirs = std::fs::read_to_string(&out)
+        .ok()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+        .map(|profile| {
+            profile["default_dirs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d.as_str().unwrap().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    (code, stderr, dirs)
+}
+
+/// DIR/rootfs, a root filesystem with one library, /lib64/libc.so.6.
+fn minimal_rootfs(dir: &Path) -> PathBuf {
+    let rootfs = dir.join("rootfs");
+    std::fs::create_dir_all(rootfs.join("lib64")).unwrap();
+    std::fs::copy(
+        fixture("runtime-lib/libcrypto.so.10"),
+        rootfs.join("lib64/libc.so.6"),
+    )
+    .unwrap();
+    rootfs
+}
+
+/// (issue 18, 6) `ROOT/etc/ld.so.conf` is judged by its metadata before it
+/// is opened (a FIFO hung the scan) and read within a size cap (a link to a
+/// 2 GiB sparse file was read whole): either is skipped with a note.
+#[test]
+fn scan_reads_ld_so_conf_only_if_it_is_a_small_regular_file() {
+    let work = tempfile::tempdir().unwrap();
+    let rootfs = minimal_rootfs(work.path());
+    let etc = rootfs.join("etc");
+    std::fs::create_dir_all(&etc).unwrap();
+    let conf = etc.join("ld.so.conf");
+    assert!(Command::new("mkfifo")
+        .arg(&conf)
+        .status()
+        .unwrap()
+        .success());
+    let (code, stderr, dirs) = scan_within(60, &rootfs);
+    assert_eq!(code, Some(0), "a FIFO: {stderr}");
+    assert!(stderr.contains("/etc/ld.so.conf: a FIFO"), "{stderr}");
+    assert_eq!(dirs, ["/lib64", "/usr/lib64"]);
+
+    std::fs::remove_file(&conf).unwrap();
+    let big = std::fs::File::create(etc.join("big")).unwrap();
+    big.set_len(2 << 30).unwrap();
+    std::os::unix::fs::symlink("big", &conf).unwrap();
+    let (code, stderr, dirs) = scan_within(60, &rootfs);
+    assert_eq!(code, Some(0), "a big file: {stderr}");
+    assert!(stderr.contains("/etc/ld.so.conf: larger than"), "{stderr}");
+    assert_eq!(dirs, ["/lib64", "/usr/lib64"]);
+}
+
+/// (issue 18, 7) Files that include each other (six files, each including
+/// all six) are each read once: the fan-out was exponential (6^8 reads).
+#[test]
+fn scan_reads_each_included_file_once() {
+    let work = tempfile::tempdir().unwrap();
+    let rootfs = minimal_rootfs(work.path());
+    let confd = rootfs.join("etc/ld.so.conf.d");
+    std::fs::create_dir_all(&confd).unwrap();
+    std::fs::write(
+        rootfs.join("etc/ld.so.conf"),
+        "include /etc/ld.so.conf.d/*.conf\n",
+    )
+    .unwrap();
+    for i in 0..6 {
+        std::fs::write(
+            confd.join(format!("{i}.conf")),
+            format!("/opt/dir{i}\ninclude /etc/ld.so.conf.d/*.conf\n"),
+        )
+        .unwrap();
+    }
+    let (code, stderr, dirs) = scan_within(60, &rootfs);
+    assert_eq!(code, Some(0), "{stderr}");
+    let expected: Vec<String> = (0..6)
+        .map(|i| format!("/opt/dir{i}"))
+        .chain(["/lib64".to_string(), "/usr/lib64".to_string()])
+        .collect();
+    assert_eq!(dirs, expected, "{stderr}");
+    assert!(stderr.contains("already read"), "{stderr}");
+}
+
 // -------------------------------------------------------------------- zip ---
 
 /// A package with one Python module that loads in the python3.6 profile.
