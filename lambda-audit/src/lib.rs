@@ -10,6 +10,7 @@
 
 pub mod archive;
 pub mod atomic;
+pub mod bounded;
 pub mod bundle;
 pub mod check;
 pub mod elf;

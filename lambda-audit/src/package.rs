@@ -8,10 +8,11 @@
 //! is named by the Python distribution that installed it, where a
 //! `*.dist-info/RECORD` says so.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use crate::archive::Entry;
+use crate::bounded;
 use crate::check::{check_in, Finding, Report};
 use crate::error::{shown, AuditError, Result};
 use crate::profile::Profile;
@@ -183,79 +184,106 @@ pub fn check_package(
             AuditError::Refused(why) => AuditError::Usage(why),
             e => e,
         })?;
-    let owners = distributions(dir);
     let root = std::fs::canonicalize(dir).map_err(|e| AuditError::io(dir, e))?;
+    let owners = distributions(&root, &entries);
     for report in &mut reports {
-        let canonical = std::fs::canonicalize(&report.artifact).unwrap_or(report.artifact.clone());
-        report.distribution = owners.get(&canonical).cloned();
         report.profile = profile.name.clone();
+        let Some(rel) = report
+            .artifact
+            .strip_prefix(&root)
+            .ok()
+            .and_then(Path::to_str)
+            .map(String::from)
+        else {
+            continue;
+        };
+        report.distribution = owners.get(&rel).cloned();
         // A file of a zip is named inside it: PACKAGE.zip!/path.
         if unpacked.is_some() {
-            if let Ok(rel) = report.artifact.strip_prefix(&root) {
-                report.artifact =
-                    std::path::PathBuf::from(format!("{}!/{}", package.display(), rel.display()));
-            }
+            report.artifact = PathBuf::from(format!("{}!/{rel}", package.display()));
         }
     }
     Ok((reports, skipped))
 }
 
+/// The longest RECORD (or METADATA) line read: a path of at most PATH_MAX
+/// with its hash and size. A longer line names no file and is passed over.
+const MAX_RECORD_LINE: usize = 8192;
+
 /// Which Python distribution installed each file of a package, from the
 /// `*.dist-info/RECORD` files `pip install --target` leaves (one CSV line per
 /// installed file, its path relative to the directory holding the
-/// dist-info). Keys are canonical paths; values `name version` from the
-/// dist-info's METADATA. Files a RECORD places outside the package are
-/// ignored; a package without RECORDs gives an empty map.
-pub fn distributions(dir: &Path) -> std::collections::HashMap<PathBuf, String> {
-    let mut owners = std::collections::HashMap::new();
-    let Ok(root) = std::fs::canonicalize(dir) else {
-        return owners;
-    };
-    let records = walkdir::WalkDir::new(&root)
-        .follow_links(false)
-        .sort_by_file_name()
-        .into_iter()
-        .flatten()
-        .filter(|e| {
-            e.file_type().is_file()
-                && e.file_name() == "RECORD"
-                && e.path()
-                    .parent()
-                    .and_then(|p| p.file_name())
-                    .is_some_and(|n| n.to_string_lossy().ends_with(".dist-info"))
-        });
-    for record in records {
-        let dist_info = record.path().parent().expect("RECORD has a parent");
-        let site = dist_info.parent().unwrap_or(&root);
-        let name = distribution_name(dist_info);
-        let Ok(text) = std::fs::read_to_string(record.path()) else {
+/// dist-info). Keys are the files' paths in the package (`Entry::name`);
+/// values `name version` from the dist-info's METADATA.
+///
+/// Bounded by the content: each RECORD is streamed line by line (a line over
+/// `MAX_RECORD_LINE` is passed over, never held), and each line is resolved
+/// lexically against the package's own files (no system call per line). A
+/// line that is not UTF-8 is skipped alone, and a path the RECORD places
+/// outside the package is ignored; a package without RECORDs gives an empty
+/// map.
+pub fn distributions(root: &Path, entries: &[Entry]) -> HashMap<String, String> {
+    let files: HashSet<&str> = entries.iter().map(|e| e.name.as_str()).collect();
+    let mut owners = HashMap::new();
+    for record in entries.iter().filter(|e| is_record(&e.name)) {
+        let dist_info = record.name.rsplit_once('/').map_or("", |(dir, _)| dir);
+        let site = dist_info.rsplit_once('/').map_or("", |(dir, _)| dir);
+        let name = distribution_name(&root.join(dist_info));
+        let Ok(file) = std::fs::File::open(&record.file) else {
             continue;
         };
-        for line in text.lines() {
-            let Some(path) = first_csv_field(line) else {
-                continue;
-            };
-            let Ok(file) = std::fs::canonicalize(site.join(&path)) else {
-                continue;
-            };
-            if file.starts_with(&root) {
-                owners.entry(file).or_insert_with(|| name.clone());
+        let _ = bounded::for_each_line(file, MAX_RECORD_LINE, |line| {
+            let path = std::str::from_utf8(line).ok().and_then(first_csv_field);
+            if let Some(installed) = path.and_then(|p| inside_package(site, &p)) {
+                if files.contains(installed.as_str()) {
+                    owners.entry(installed).or_insert_with(|| name.clone());
+                }
             }
-        }
+            true
+        });
     }
     owners
 }
 
-/// `name version` from a dist-info's METADATA, else from its directory name.
+/// `…/NAME.dist-info/RECORD`.
+fn is_record(name: &str) -> bool {
+    name.strip_suffix("/RECORD")
+        .is_some_and(|dir| dir.ends_with(".dist-info"))
+}
+
+/// `path` (a RECORD's, relative to `site`) as a path in the package,
+/// normalised lexically; None if it is absolute or climbs out.
+fn inside_package(site: &str, path: &str) -> Option<String> {
+    if path.starts_with('/') {
+        return None;
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    for part in site.split('/').chain(path.split('/')) {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            part => parts.push(part),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+/// `name version` from a dist-info's METADATA (its header, read within
+/// bounds), else from its directory name.
 fn distribution_name(dist_info: &Path) -> String {
-    let metadata = std::fs::read_to_string(dist_info.join("METADATA")).unwrap_or_default();
-    let field = |key: &str| {
-        metadata
-            .lines()
-            .take_while(|l| !l.is_empty())
-            .find_map(|l| l.strip_prefix(key).map(|v| v.trim().to_string()))
-    };
-    match (field("Name:"), field("Version:")) {
+    let (mut name, mut version) = (None, None);
+    if let Ok(file) = std::fs::File::open(dist_info.join("METADATA")) {
+        let _ = bounded::for_each_line(file, MAX_RECORD_LINE, |line| {
+            let line = String::from_utf8_lossy(line);
+            let field = |key: &str| line.strip_prefix(key).map(|v| v.trim().to_string());
+            name = name.take().or_else(|| field("Name:"));
+            version = version.take().or_else(|| field("Version:"));
+            !line.is_empty()
+        });
+    }
+    match (name, version) {
         (Some(name), Some(version)) => format!("{name} {version}"),
         _ => dist_info
             .file_name()

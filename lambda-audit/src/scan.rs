@@ -113,30 +113,6 @@ const MAX_CONF_FILE: u64 = 1 << 20;
 /// How deep `include`s may nest (each file is read once in any case).
 const MAX_INCLUDE_DEPTH: usize = 8;
 
-/// A small regular file's bytes, judged by its metadata before it is
-/// opened (a FIFO would block, a device never ends) and read within `cap`.
-pub fn read_small_file(file: &Path, cap: u64) -> std::result::Result<Vec<u8>, String> {
-    let meta = std::fs::symlink_metadata(file).map_err(|e| e.to_string())?;
-    if !meta.is_file() {
-        return Err(format!(
-            "{}, not a regular file",
-            crate::atomic::special_kind(&meta)
-        ));
-    }
-    let too_big = || format!("larger than {cap} bytes, which no such file needs");
-    if meta.len() > cap {
-        return Err(too_big());
-    }
-    let mut bytes = Vec::new();
-    std::fs::File::open(file)
-        .and_then(|f| std::io::Read::read_to_end(&mut std::io::Read::take(f, cap + 1), &mut bytes))
-        .map_err(|e| e.to_string())?;
-    if bytes.len() as u64 > cap {
-        return Err(too_big());
-    }
-    Ok(bytes)
-}
-
 /// Reading ROOT/etc/ld.so.conf and what it includes: each file once (an
 /// include cycle or fan-out costs one read per file), each small and regular.
 struct LdSoConf<'r> {
@@ -163,7 +139,7 @@ impl LdSoConf<'_> {
                 .push(format!("{file}: already read (included again): read once"));
             return;
         }
-        let text = match read_small_file(&host, MAX_CONF_FILE) {
+        let text = match crate::bounded::read_small_file(&host, MAX_CONF_FILE) {
             Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
             Err(why) => {
                 self.notes.push(format!("{file}: {why}"));

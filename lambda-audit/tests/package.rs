@@ -573,3 +573,98 @@ fn a_module_that_is_a_symlink_is_judged_by_its_own_name() {
         "{report:#}"
     );
 }
+
+/// `lambda-audit check --json --profile python3.12 PACKAGE` under the
+/// shell's resource limits `limits` (e.g. `ulimit -v 400000`): a bound on
+/// memory or CPU time the run must keep.
+fn check_limited(limits: &str, package: &Path) -> Run {
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(format!("{limits} && exec \"$@\""))
+        .arg("bash")
+        .arg(env!("CARGO_BIN_EXE_lambda-audit"))
+        .args(["check", "--json", "--profile", "python3.12"])
+        .arg(package)
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A directory with one module per (distribution, RECORD bytes), each
+/// module `mod_<distribution>.so` recorded in `<distribution>-1.0.dist-info`.
+fn package_with_records(dir: &Path, records: &[(&str, &[u8])]) {
+    for (dist, record) in records {
+        shared(
+            &dir.join(format!("mod_{dist}.so")),
+            &format!("void *PyInit_mod_{dist}(void) {{ return 0; }}\n"),
+            &[],
+        );
+        let info = dir.join(format!("{dist}-1.0.dist-info"));
+        std::fs::create_dir_all(&info).unwrap();
+        std::fs::write(info.join("RECORD"), record).unwrap();
+    }
+}
+
+/// The distribution of each artifact of a `check --json` run, by file name.
+fn distributions_of(run: &Run) -> Vec<(String, String)> {
+    // Sorted by path, so by file name in one directory.
+    verdicts(&json(run))
+        .into_iter()
+        .map(|(path, dist, _)| (path.rsplit('/').next().unwrap().to_string(), dist))
+        .collect()
+}
+
+/// (issue 18, 4, and the decision on non-UTF-8 lines) A RECORD is read line
+/// by line: memory stays bounded whatever its size (1 GiB here, sparse, of
+/// which one line names a file; it was read whole), and a line that is not
+/// UTF-8 is skipped alone (it made the whole RECORD ignored).
+#[test]
+fn a_record_is_read_line_by_line_in_bounded_memory() {
+    let work = tempfile::tempdir().unwrap();
+    let package = work.path().join("package");
+    package_with_records(
+        &package,
+        &[
+            ("huge", b"mod_huge.so,,\n"),
+            ("bytes", b"\xff\xfe,,\nmod_bytes.so,,\n"),
+        ],
+    );
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(package.join("huge-1.0.dist-info/RECORD"))
+        .unwrap()
+        .set_len(1 << 30)
+        .unwrap();
+    let run = check_limited("ulimit -v 400000", &package);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        distributions_of(&run),
+        [
+            ("mod_bytes.so".to_string(), "bytes 1.0".to_string()),
+            ("mod_huge.so".to_string(), "huge 1.0".to_string())
+        ]
+    );
+}
+
+/// (issue 18, 5) RECORD lines are resolved lexically against the package's
+/// files, not by a `canonicalize` each (a system call per component of the
+/// package's absolute path): a million lines, in a package 40 directories
+/// deep, stay well inside a CPU-time limit the old reading overran. A bound
+/// with a wide margin, not a timing: docs/benchmarks.md has the numbers.
+#[test]
+fn record_lines_cost_no_system_calls_each() {
+    let work = tempfile::tempdir().unwrap();
+    let package = work.path().join("l/".repeat(40)).join("package");
+    let line = "mod_many.so,,\n";
+    package_with_records(&package, &[("many", line.repeat(1_000_000).as_bytes())]);
+    let run = check_limited("ulimit -t 3", &package);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        distributions_of(&run),
+        [("mod_many.so".to_string(), "many 1.0".to_string())]
+    );
+}
