@@ -249,30 +249,7 @@ fn export_list(facts: &ElfFacts) -> Vec<String> {
 /// interpreter's bytes is its `.cpython-<version><flags>-<platform>.so`. None
 /// found: an empty list (not a Python, or the table is elsewhere).
 pub fn extension_suffixes(file: &Path) -> Result<Vec<String>> {
-    let bytes = std::fs::read(file).map_err(|e| AuditError::io(file, e))?;
-    let marker = b".cpython-";
-    let mut found: Vec<String> = Vec::new();
-    let mut at = 0;
-    while let Some(offset) = bytes[at..].windows(marker.len()).position(|w| w == marker) {
-        let start = at + offset;
-        let end = bytes[start..]
-            .iter()
-            .position(|b| *b == 0)
-            .map_or(bytes.len(), |n| start + n);
-        let text = &bytes[start..end];
-        let plausible = text.len() < 64
-            && text.ends_with(b".so")
-            && text
-                .iter()
-                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(b));
-        if plausible {
-            let suffix = String::from_utf8_lossy(text).into_owned();
-            if !found.contains(&suffix) {
-                found.push(suffix);
-            }
-        }
-        at = start + marker.len();
-    }
+    let found = suffix_strings(file).map_err(|e| AuditError::io(file, e))?;
     match found.as_slice() {
         [] => Ok(Vec::new()),
         [own] => Ok(vec![own.clone(), ".abi3.so".into(), ".so".into()]),
@@ -282,6 +259,73 @@ pub fn extension_suffixes(file: &Path) -> Result<Vec<String>> {
             found.join(", ")
         ))),
     }
+}
+
+/// The longest suffix string taken for one (`.cpython-` + version, flags,
+/// platform, `.so`): a candidate is looked at this far and no further.
+const MAX_SUFFIX: usize = 64;
+
+/// The distinct `.cpython-…so` strings (NUL-terminated, or ending the file)
+/// in `file`, in order, up to the second one. Streamed in chunks: memory is one chunk whatever the
+/// file's size, and each byte is looked at a bounded number of times (a
+/// candidate with no NUL in reach is dropped, not followed to the end).
+fn suffix_strings(file: &Path) -> std::io::Result<Vec<String>> {
+    use std::io::Read;
+    const MARKER: &[u8] = b".cpython-";
+    const CHUNK: usize = 1 << 20;
+    let mut reader = std::fs::File::open(file)?;
+    let mut found: Vec<String> = Vec::new();
+    // One buffer, filled again after the bytes still to be looked at.
+    let mut buffer = vec![0u8; CHUNK + MAX_SUFFIX];
+    let mut kept = 0;
+    loop {
+        let read = reader.read(&mut buffer[kept..])?;
+        let end = read == 0;
+        let window = &buffer[..kept + read];
+        // Candidates starting before `limit` have their whole reach in the window.
+        let limit = if end {
+            window.len()
+        } else {
+            window.len().saturating_sub(MAX_SUFFIX)
+        };
+        for start in memchr::memmem::find_iter(window, MARKER) {
+            if start >= limit {
+                break;
+            }
+            let reach = &window[start..window.len().min(start + MAX_SUFFIX)];
+            let text = match memchr::memchr(0, reach) {
+                Some(nul) => &reach[..nul],
+                None if end => reach,
+                None => &[][..],
+            };
+            if plausible_suffix(text) {
+                let suffix = String::from_utf8_lossy(text).into_owned();
+                if !found.contains(&suffix) {
+                    found.push(suffix);
+                }
+                // Two are already one too many (see extension_suffixes).
+                if found.len() > 1 {
+                    return Ok(found);
+                }
+            }
+        }
+        if end {
+            return Ok(found);
+        }
+        let length = window.len();
+        buffer.copy_within(limit..length, 0);
+        kept = length - limit;
+    }
+}
+
+/// `.cpython-312-x86_64-linux-gnu.so`: short, of the characters a suffix
+/// has, ending in `.so`.
+fn plausible_suffix(text: &[u8]) -> bool {
+    text.len() < MAX_SUFFIX
+        && text.ends_with(b".so")
+        && text
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(b))
 }
 
 /// Scans `root` and returns the profile with what was skipped.

@@ -1281,3 +1281,81 @@ fn profile_scan_refuses_an_out_that_is_not_a_regular_file() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(std::fs::read_to_string(&out).unwrap().contains("libc.so.6"));
 }
+
+/// `profile scan` of DIR/rootfs with `/usr/bin/python3` made of a real ELF
+/// file followed by `tail`, as a Python host, under the shell's resource
+/// limits `limits`: (exit code, standard error, the extension suffixes).
+fn scan_python_host(
+    dir: &Path,
+    tail: impl FnOnce(&mut std::fs::File),
+    limits: &str,
+) -> (Option<i32>, String, Vec<String>) {
+    let rootfs = minimal_rootfs(dir);
+    let exe = rootfs.join("usr/bin/python3");
+    std::fs::create_dir_all(exe.parent().unwrap()).unwrap();
+    std::fs::copy(fixture("runtime-lib/libcrypto.so.10"), &exe).unwrap();
+    let mut file = std::fs::OpenOptions::new().append(true).open(&exe).unwrap();
+    tail(&mut file);
+    drop(file);
+    let out = dir.join("profile.json");
+    let scan = ["profile", "scan", "--host-exe", "/usr/bin/python3"]
+        .into_iter()
+        .chain(["--module-init-prefix", "PyInit_", "--out"])
+        .map(OsStr::new)
+        .chain([out.as_os_str(), rootfs.as_os_str()]);
+    let run = common::audit_limited(limits, scan);
+    let suffixes = std::fs::read_to_string(&out)
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .map(|p| {
+            p["host"]["extension_suffixes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s.as_str().unwrap().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    (Some(run.code), run.stderr, suffixes)
+}
+
+const SUFFIX: &str = ".cpython-312-x86_64-linux-gnu.so";
+
+/// (issue 18, 8) The host's module suffix is found in one pass: a tail of
+/// 1 MiB of `.cpython-` with no NUL (each one was followed to the end of the
+/// file: quadratic, 66 s) stays well inside a CPU-time limit.
+#[test]
+fn host_suffix_search_is_linear() {
+    let work = tempfile::tempdir().unwrap();
+    let (code, stderr, suffixes) = scan_python_host(
+        work.path(),
+        |file| {
+            use std::io::Write;
+            file.write_all(&b".cpython-".repeat((1 << 20) / 9)).unwrap();
+            file.write_all(format!("\0{SUFFIX}\0").as_bytes()).unwrap();
+        },
+        "ulimit -t 5",
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(suffixes, [SUFFIX, ".abi3.so", ".so"]);
+}
+
+/// (issue 18, 8) The host is streamed, not read whole: a 384 MiB sparse
+/// host (its suffix at the very end) scans under a 200 MB limit on the
+/// heap (`ulimit -d`; the ELF parser's read-only map does not count).
+#[test]
+fn host_suffix_search_reads_in_bounded_memory() {
+    let work = tempfile::tempdir().unwrap();
+    let (code, stderr, suffixes) = scan_python_host(
+        work.path(),
+        |file| {
+            use std::io::Write;
+            let len = file.metadata().unwrap().len();
+            file.set_len(len + (3 << 27)).unwrap();
+            file.write_all(format!("\0{SUFFIX}\0").as_bytes()).unwrap();
+        },
+        "ulimit -d 200000",
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(suffixes, [SUFFIX, ".abi3.so", ".so"]);
+}

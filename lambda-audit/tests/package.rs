@@ -578,20 +578,8 @@ fn a_module_that_is_a_symlink_is_judged_by_its_own_name() {
 /// shell's resource limits `limits` (e.g. `ulimit -v 400000`): a bound on
 /// memory or CPU time the run must keep.
 fn check_limited(limits: &str, package: &Path) -> Run {
-    let out = Command::new("bash")
-        .arg("-c")
-        .arg(format!("{limits} && exec \"$@\""))
-        .arg("bash")
-        .arg(env!("CARGO_BIN_EXE_lambda-audit"))
-        .args(["check", "--json", "--profile", "python3.12"])
-        .arg(package)
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    let check = ["check", "--json", "--profile", "python3.12"].map(std::ffi::OsStr::new);
+    common::audit_limited(limits, check.into_iter().chain([package.as_os_str()]))
 }
 
 /// A directory with one module per (distribution, RECORD bytes), each
