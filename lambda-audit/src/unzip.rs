@@ -50,6 +50,14 @@ const MAX_LINK: u64 = 4096;
 /// How many symlinks one path may pass through, as the kernel's limit.
 const MAX_HOPS: usize = 40;
 
+/// The longest member name (PATH_MAX): no file system takes a longer path.
+const MAX_NAME: usize = 4096;
+
+/// The most members an archive may have: far more than any package holds
+/// (each is a file or directory made on disk), and what keeps the plan of a
+/// hostile archive small.
+const MAX_MEMBERS: usize = 200_000;
+
 /// Unpacks `archive` into a new temporary directory and returns it.
 pub fn unpack(archive: &Path) -> Result<PrivateDir> {
     let bad = |why: String| AuditError::Usage(format!("{}: {}", shown(archive), why));
@@ -62,6 +70,12 @@ pub fn unpack(archive: &Path) -> Result<PrivateDir> {
 
 /// The entry name as a relative path inside the package, or why not.
 fn relative_name(name: &str) -> std::result::Result<PathBuf, String> {
+    if name.len() > MAX_NAME {
+        let start: String = name.chars().take(60).collect();
+        return Err(format!(
+            "entry {start:?}… is longer than {MAX_NAME} bytes, which no file system takes as a path"
+        ));
+    }
     if name.contains('\\') {
         return Err(format!(
             "entry {name:?} has a backslash, which some extractors read as a path separator"
@@ -121,6 +135,12 @@ fn unpack_into(
 /// Each member's path and kind (a symlink with its target), from the
 /// archive's directory and the links' few bytes: nothing is created yet.
 fn plan(zip: &mut ZipArchive<std::fs::File>) -> std::result::Result<Plan, String> {
+    if zip.len() > MAX_MEMBERS {
+        return Err(format!(
+            "it has {} members, more than {MAX_MEMBERS} members: no package needs that many",
+            zip.len()
+        ));
+    }
     let mut members: HashMap<PathBuf, Member> = HashMap::new();
     let mut dirs: HashSet<PathBuf> = HashSet::new();
     for index in 0..zip.len() {
@@ -151,7 +171,13 @@ fn plan(zip: &mut ZipArchive<std::fs::File>) -> std::result::Result<Plan, String
                 shown(&rel)
             ));
         };
-        dirs.extend(rel.ancestors().skip(1).map(Path::to_path_buf));
+        // An ancestor already known has its own ancestors known: each
+        // directory is added once, so planning is linear in the names.
+        for dir in rel.ancestors().skip(1) {
+            if !dirs.insert(dir.to_path_buf()) {
+                break;
+            }
+        }
         let twice = match members.insert(rel.clone(), member) {
             None => false,
             Some(Member::Dir) => !matches!(members[&rel], Member::Dir),
@@ -253,16 +279,23 @@ impl Plan {
 
 /// Directories and regular files, streamed to disk and counted. No member
 /// lies under a symlink (checked), and the links are made after these, so
-/// nothing here is written through one.
+/// nothing here is written through one. A directory member is made only if
+/// a link may point at it: the audit reads files, a file's directories are
+/// made with it, and an empty directory costs a slow `mkdir` for nothing.
 fn write_files(
     zip: &mut ZipArchive<std::fs::File>,
     root: &Path,
     plan: &Plan,
 ) -> std::result::Result<(), String> {
     let mut written: u64 = 0;
+    let has_links = plan
+        .members
+        .values()
+        .any(|m| matches!(m, Member::Link { .. }));
     for (rel, member) in &plan.members {
         let dest = root.join(rel);
         let (index, mode) = match member {
+            Member::Dir if !has_links => continue,
             Member::Dir => {
                 guarded(|| std::fs::create_dir_all(&dest))
                     .map_err(|e| format!("{}: {e}", shown(rel)))?;

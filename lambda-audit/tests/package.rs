@@ -656,3 +656,43 @@ fn record_lines_cost_no_system_calls_each() {
         [("mod_many.so".to_string(), "many 1.0".to_string())]
     );
 }
+
+/// (issue 18, 14) Directory members cost linear time and are capped: 2,000
+/// nested directory members (each one's ancestors were collected again:
+/// cubic, over a minute of CPU) are refused at once, by their name's length,
+/// on one short line; an archive of more members than any package holds is
+/// refused before anything is created.
+#[test]
+fn directory_members_cost_linear_time_and_are_capped() {
+    let work = tempfile::tempdir().unwrap();
+    let tmp = work.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let deep = work.path().join("deep.zip");
+    let script = "import sys, zipfile\n\
+        with zipfile.ZipFile(sys.argv[1], 'w') as z:\n\
+        \x20   p = ''\n\
+        \x20   for i in range(2000):\n\
+        \x20       p += f'd{i}/'\n\
+        \x20       z.writestr(zipfile.ZipInfo(p), '')\n";
+    python(script, &[&deep]);
+    let many = work.path().join("many.zip");
+    let script = "import sys, zipfile\n\
+        with zipfile.ZipFile(sys.argv[1], 'w') as z:\n\
+        \x20   for i in range(200_001):\n\
+        \x20       z.writestr(zipfile.ZipInfo(f'{i}/'), '')\n";
+    python(script, &[&many]);
+    for (archive, reason) in [(&deep, "longer than"), (&many, "more than 200000 members")] {
+        let run = common::audit_limited(
+            &format!("ulimit -t 10 && export TMPDIR={}", tmp.display()),
+            [
+                std::ffi::OsStr::new("check"),
+                std::ffi::OsStr::new("--layer"),
+                archive.as_os_str(),
+            ],
+        );
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        assert!(run.stderr.contains(reason), "{}", run.stderr);
+        assert!(run.stderr.len() < 400, "{}", run.stderr);
+        assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
+    }
+}
