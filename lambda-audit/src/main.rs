@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 
 use lambda_audit::archive;
 use lambda_audit::bundle::{bundle, BundleOptions};
-use lambda_audit::check::check;
+use lambda_audit::check::{check, Report};
 use lambda_audit::error::{shown, without_controls, AuditError, Result};
 use lambda_audit::package::{audit_package, check_package, LAYER_ROOT};
 use lambda_audit::profile::{Profile, DEFAULT_PROFILE};
@@ -170,38 +170,23 @@ fn run(cli: Cli) -> Result<u8> {
             } else {
                 profile.task_root.as_str()
             };
-            let mut reports = Vec::new();
+            let mut printed = Printed::new(json, &profile.name);
             for artifact in &artifacts {
                 if artifact.is_dir() || unzip::is_zip(artifact) {
-                    let (found, skipped) = check_package(&profile, artifact, place)?;
+                    let skipped =
+                        check_package(&profile, artifact, place, &mut |r| printed.report(r))?;
                     for skip in &skipped {
                         note(&format!("check: {skip}"));
                     }
-                    reports.extend(found);
                 } else {
-                    reports.push(check(&profile, bundle_dir.as_deref(), artifact)?);
+                    printed.report(check(&profile, bundle_dir.as_deref(), artifact)?)?;
                 }
             }
-            if json {
-                let mut text = serde_json::to_string_pretty(&report::json(&profile.name, &reports))
-                    .expect("a JSON value serializes");
-                text.push('\n');
-                emit(&text)?;
-            } else {
-                for r in &reports {
-                    emit(&report::human(r))?;
-                }
-            }
-            let code = if reports.iter().all(|r| r.loads()) {
-                0
-            } else {
-                1
-            };
+            let loads = printed.finish()?;
             // Freeing the facts of a large library string by string costs
             // more than reading them, and the process ends right after this.
-            std::mem::forget(reports);
             std::mem::forget(profile);
-            Ok(code)
+            Ok(if loads { 0 } else { 1 })
         }
         Command::Tree {
             profile,
@@ -264,16 +249,23 @@ fn run(cli: Cli) -> Result<u8> {
                     }
                 }
             }
-            let (reports, skipped) = audit_package(&profile, &dir, &entries, true)?;
+            // The first report that does not load is kept, to refuse with.
+            let mut refused: Option<Report> = None;
+            let skipped = audit_package(&profile, &dir, &dir, &entries, true, &mut |r| {
+                if refused.is_none() && !r.loads() {
+                    refused = Some(r);
+                }
+                Ok(())
+            })?;
             for skip in &skipped {
                 note(&format!("zip: {skip}"));
             }
-            if let Some(bad) = reports.iter().find(|r| !r.loads()) {
+            if let Some(bad) = refused {
                 return Err(AuditError::Refused(format!(
                     "{} would not load, so {} was not written:\n{}",
                     shown(&bad.artifact),
                     shown(&out),
-                    report::human(bad).trim_end()
+                    report::human(&bad).trim_end()
                 )));
             }
             let size = archive::write_zip(&entries, &out)?;
@@ -350,6 +342,46 @@ fn profile_command(command: ProfileCommand) -> Result<u8> {
     }
 }
 
+/// Where `check` prints each report as soon as it is made: as text, or
+/// into the streamed JSON document. Memory does not grow with the reports.
+enum Printed {
+    Text { loads: bool },
+    Json(report::JsonStream<std::io::BufWriter<std::io::Stdout>>),
+}
+
+impl Printed {
+    fn new(json: bool, profile: &str) -> Printed {
+        if json {
+            let out = std::io::BufWriter::new(std::io::stdout());
+            Printed::Json(report::JsonStream::new(out, profile))
+        } else {
+            Printed::Text { loads: true }
+        }
+    }
+
+    fn report(&mut self, r: Report) -> Result<()> {
+        match self {
+            Printed::Text { loads } => {
+                *loads &= r.loads();
+                emit(&report::human(&r))
+            }
+            Printed::Json(stream) => stream.artifact(&r).map_err(stdout_error),
+        }
+    }
+
+    /// Whether every artifact loads.
+    fn finish(self) -> Result<bool> {
+        match self {
+            Printed::Text { loads } => Ok(loads),
+            Printed::Json(stream) => stream.finish().map_err(stdout_error),
+        }
+    }
+}
+
+fn stdout_error(e: std::io::Error) -> AuditError {
+    AuditError::io(std::path::Path::new("standard output"), e)
+}
+
 /// Writes to standard output, with any control character a name brought in
 /// escaped (JSON has none: its strings are escaped). A reader that closed it early (`| head -1`)
 /// is an error like any other (one line, exit 2), never a panic: the output
@@ -358,7 +390,7 @@ fn emit(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
     out.write_all(without_controls(text, false).as_bytes())
         .and_then(|()| out.flush())
-        .map_err(|e| AuditError::io(std::path::Path::new("standard output"), e))
+        .map_err(stdout_error)
 }
 
 /// A line for the person running the command, on standard error (a closed

@@ -18,97 +18,39 @@ use crate::error::{shown, AuditError, Result};
 use crate::profile::Profile;
 use crate::resolve::{Source, TaskDir};
 
-/// The reports, and one line for each ELF-looking file that was passed over:
-/// a file no entry point reaches that the loader could never load anyway
-/// (malformed, or of another architecture, as wheels sometimes carry) does
-/// not block the package, since the runtime never opens it.
+/// Audits every ELF file of the package `dir` (shown as `named`), handing
+/// each report to `each` as soon as it is made, so memory does not grow with
+/// the number of files; returns one line for each ELF-looking file that was
+/// passed over: a file no entry point reaches that the loader could never
+/// load anyway (malformed, or of another architecture, as wheels sometimes
+/// carry) does not block the package, since the runtime never opens it.
 /// A layer need not hold an entry point (a layer of libraries is the usual
 /// kind): `entry_point_required` is false for one, and its libraries are
 /// all judged on their own.
+///
+/// Two steps: the entry points (reported at once, their closures noted),
+/// then the libraries none of them reaches, checked again on their own (a
+/// library's report is not kept meanwhile).
 pub fn audit_package(
     profile: &Profile,
     dir: &Path,
+    named: &Path,
     entries: &[Entry],
     entry_point_required: bool,
-) -> Result<(Vec<Report>, Vec<String>)> {
-    let elf_files: Vec<&PathBuf> = entries.iter().filter(|e| e.elf).map(|e| &e.file).collect();
+    each: &mut dyn FnMut(Report) -> Result<()>,
+) -> Result<Vec<String>> {
     let task = TaskDir::new(&profile.task_root, Some(dir));
-    let mut reports = Vec::new();
-    let mut libraries = Vec::new();
     let mut skipped = Vec::new();
-    for file in &elf_files {
-        let report = match check_in(profile, &task, file) {
-            Ok(report) => report,
-            // Not a file the loader can read: an entry point it cannot be,
-            // and one that is needed shows as broken in that closure.
-            Err(e @ (AuditError::MalformedElf { .. } | AuditError::NotElf { .. })) => {
-                skipped.push(format!("skipped {}: {}", shown(file), e));
-                continue;
-            }
-            Err(e) => return Err(e),
-        };
-        if report
-            .findings
-            .iter()
-            .any(|f| matches!(f, Finding::NotLoadable { .. } | Finding::WrongArch { .. }))
-        {
-            libraries.push((*file, report));
-        } else {
-            reports.push(report);
-        }
+    let found = entry_points(profile, &task, entries, &mut skipped, each)?;
+    if found.entry_points == 0 && entry_point_required {
+        return Err(no_entry_point(profile, named, &found.foreign));
     }
-    if reports.is_empty() && entry_point_required {
-        let what = match profile
-            .host
-            .as_ref()
-            .and_then(|h| h.module_init_prefix.as_ref())
-        {
-            Some(prefix) => format!(
-                "a Python extension module (a .so exporting {}<its name>)",
-                prefix
-            ),
-            None => "an executable".to_string(),
-        };
-        let foreign: Vec<String> = libraries
-            .iter()
-            .flat_map(|(file, report)| {
-                report.findings.iter().filter_map(move |f| match f {
-                    Finding::WrongArch { found, .. } => {
-                        Some(format!("{} is {}", shown(file), found))
-                    }
-                    _ => None,
-                })
-            })
-            .collect();
-        let also = if foreign.is_empty() {
-            String::new()
-        } else {
-            format!(" ({}; the runtime is {})", foreign.join(", "), profile.arch)
-        };
-        return Err(AuditError::Refused(format!(
-            "{} holds no entry point for {}: expected {}{}",
-            shown(dir),
-            profile.name,
-            what,
-            also
-        )));
-    }
-    let reached: HashSet<PathBuf> = reports
-        .iter()
-        .filter_map(|r| r.closure.as_ref())
-        .flat_map(|c| c.objects.iter())
-        .filter_map(|o| match &o.source {
-            Source::Local(p) => Some(p.clone()),
-            _ => None,
-        })
-        .collect();
-    // A library no entry point reaches is judged on its own needs: its report
-    // without the findings that only say it is not an entry point.
-    for (library, mut report) in libraries {
-        let canonical = std::fs::canonicalize(library).unwrap_or_else(|_| library.clone());
-        if reached.contains(&canonical) {
+    for library in &found.libraries {
+        let canonical = std::fs::canonicalize(library).unwrap_or_else(|_| library.to_path_buf());
+        if found.reached.contains(&canonical) {
             continue;
         }
+        let mut report = check_in(profile, &task, library)?;
         // Unreached and of another architecture: the runtime never loads it.
         if report
             .findings
@@ -121,12 +63,106 @@ pub fn audit_package(
             ));
             continue;
         }
+        // Judged on its own needs: without the findings that only say it
+        // is not an entry point.
         report
             .findings
             .retain(|f| !matches!(f, Finding::NotLoadable { .. }));
-        reports.push(report);
+        each(report)?;
     }
-    Ok((reports, skipped))
+    Ok(skipped)
+}
+
+/// What the first step of `audit_package` leaves for the second.
+struct EntryPoints<'e> {
+    entry_points: usize,
+    /// Every file of the package some entry point's closure loads (canonical).
+    reached: HashSet<PathBuf>,
+    /// The ELF files that are no entry point.
+    libraries: Vec<&'e Path>,
+    /// `FILE is ARCH`, for each of those of another architecture.
+    foreign: Vec<String>,
+}
+
+/// The package's entry points, each reported through `each` at once.
+fn entry_points<'e>(
+    profile: &Profile,
+    task: &TaskDir,
+    entries: &'e [Entry],
+    skipped: &mut Vec<String>,
+    each: &mut dyn FnMut(Report) -> Result<()>,
+) -> Result<EntryPoints<'e>> {
+    let mut found = EntryPoints {
+        entry_points: 0,
+        reached: HashSet::new(),
+        libraries: Vec::new(),
+        foreign: Vec::new(),
+    };
+    for file in entries.iter().filter(|e| e.elf).map(|e| e.file.as_path()) {
+        let report = match check_in(profile, task, file) {
+            Ok(report) => report,
+            // Not a file the loader can read: an entry point it cannot be,
+            // and one that is needed shows as broken in that closure.
+            Err(e @ (AuditError::MalformedElf { .. } | AuditError::NotElf { .. })) => {
+                skipped.push(format!("skipped {}: {}", shown(file), e));
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let mut not_an_entry_point = false;
+        for finding in &report.findings {
+            match finding {
+                Finding::WrongArch { found: arch, .. } => {
+                    found.foreign.push(format!("{} is {}", shown(file), arch));
+                    not_an_entry_point = true;
+                }
+                Finding::NotLoadable { .. } => not_an_entry_point = true,
+                _ => {}
+            }
+        }
+        if not_an_entry_point {
+            found.libraries.push(file);
+            continue;
+        }
+        let closure = report.closure.iter().flat_map(|c| c.objects.iter());
+        found
+            .reached
+            .extend(closure.filter_map(|o| match &o.source {
+                Source::Local(p) => Some(p.clone()),
+                _ => None,
+            }));
+        found.entry_points += 1;
+        each(report)?;
+    }
+    Ok(found)
+}
+
+/// The refusal of a package without an entry point, naming the package as
+/// the person gave it (never the private directory a zip was unpacked in).
+fn no_entry_point(profile: &Profile, named: &Path, foreign: &[String]) -> AuditError {
+    let what = match profile
+        .host
+        .as_ref()
+        .and_then(|h| h.module_init_prefix.as_ref())
+    {
+        Some(prefix) => format!(
+            "a Python extension module (a .so exporting {}<its name>)",
+            prefix
+        ),
+        None => "an executable".to_string(),
+    };
+    let also = if foreign.is_empty() {
+        String::new()
+    } else {
+        format!(" ({}; the runtime is {})", foreign.join(", "), profile.arch)
+    };
+    AuditError::Refused(format!(
+        "{} holds no entry point for {}: expected {}{}",
+        shown(named),
+        profile.name,
+        what,
+        also
+    ))
 }
 
 /// Where Lambda unpacks layers.
@@ -135,12 +171,15 @@ pub const LAYER_ROOT: &str = "/opt";
 /// `check` of a deployment package or layer (a directory, or a zip unpacked
 /// into a private temporary directory): every ELF file in it, judged where
 /// the runtime places the package (`place`), each named by the Python
-/// distribution that installed it when a `*.dist-info/RECORD` says so.
+/// distribution that installed it when a `*.dist-info/RECORD` says so, and
+/// handed to `each` as soon as it is made. Returns the lines for what was
+/// passed over.
 pub fn check_package(
     profile: &Profile,
-    package: &std::path::Path,
+    package: &Path,
     place: &str,
-) -> Result<(Vec<Report>, Vec<String>)> {
+    each: &mut dyn FnMut(Report) -> Result<()>,
+) -> Result<Vec<String>> {
     let unpacked = if package.is_dir() {
         None
     } else {
@@ -150,60 +189,59 @@ pub fn check_package(
     let entries = crate::archive::list(dir)?;
     // An OS-only runtime runs the function package's bootstrap, and nothing else.
     if profile.host.is_none() && place != LAYER_ROOT {
-        use std::os::unix::fs::PermissionsExt;
-        // The file's own mode (`zip` stores any ELF file 0755, other zippers
-        // keep the mode they find).
-        let runnable = |file: &std::path::Path| {
-            std::fs::metadata(file).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
-        };
-        match entries.iter().find(|e| e.name == "bootstrap") {
-            Some(bootstrap) if runnable(&bootstrap.file) => {}
-            Some(_) => {
-                return Err(AuditError::Refused(format!(
-                    "{}: bootstrap is not executable, and {} runs it as the function's program: chmod +x it before zipping",
-                    shown(package),
-                    profile.name
-                )))
-            }
-            None => {
-                return Err(AuditError::Refused(format!(
-                    "{}: no bootstrap at the package's root, which is what {} runs (Runtime.InvalidEntrypoint); name the program bootstrap",
-                    shown(package),
-                    profile.name
-                )))
-            }
-        }
+        check_bootstrap(profile, package, &entries)?;
     }
     let placed = Profile {
         task_root: place.to_string(),
         ..profile.clone()
     };
-    // A function package without an entry point is nothing to judge: bad input.
-    let (mut reports, skipped) = audit_package(&placed, dir, &entries, place != LAYER_ROOT)
-        .map_err(|e| match e {
-            AuditError::Refused(why) => AuditError::Usage(why),
-            e => e,
-        })?;
     let root = std::fs::canonicalize(dir).map_err(|e| AuditError::io(dir, e))?;
     let owners = distributions(&root, &entries);
-    for report in &mut reports {
+    let mut named = |mut report: Report| {
         report.profile = profile.name.clone();
-        let Some(rel) = report
+        let rel = report
             .artifact
             .strip_prefix(&root)
             .ok()
             .and_then(Path::to_str)
-            .map(String::from)
-        else {
-            continue;
-        };
-        report.distribution = owners.get(&rel).cloned();
-        // A file of a zip is named inside it: PACKAGE.zip!/path.
-        if unpacked.is_some() {
-            report.artifact = PathBuf::from(format!("{}!/{rel}", package.display()));
+            .map(String::from);
+        if let Some(rel) = rel {
+            report.distribution = owners.get(&rel).cloned();
+            // A file of a zip is named inside it: PACKAGE.zip!/path.
+            if unpacked.is_some() {
+                report.artifact = PathBuf::from(format!("{}!/{rel}", package.display()));
+            }
         }
+        each(report)
+    };
+    // A function package without an entry point is nothing to judge: bad input.
+    let required = place != LAYER_ROOT;
+    audit_package(&placed, dir, package, &entries, required, &mut named).map_err(|e| match e {
+        AuditError::Refused(why) => AuditError::Usage(why),
+        e => e,
+    })
+}
+
+/// The function package of an OS-only runtime must have an executable
+/// `bootstrap` at its root, judged by the file's own mode (`zip` stores any
+/// ELF file 0755, other zippers keep the mode they find).
+fn check_bootstrap(profile: &Profile, package: &Path, entries: &[Entry]) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let runnable =
+        |file: &Path| std::fs::metadata(file).is_ok_and(|m| m.permissions().mode() & 0o111 != 0);
+    match entries.iter().find(|e| e.name == "bootstrap") {
+        Some(bootstrap) if runnable(&bootstrap.file) => Ok(()),
+        Some(_) => Err(AuditError::Refused(format!(
+            "{}: bootstrap is not executable, and {} runs it as the function's program: chmod +x it before zipping",
+            shown(package),
+            profile.name
+        ))),
+        None => Err(AuditError::Refused(format!(
+            "{}: no bootstrap at the package's root, which is what {} runs (Runtime.InvalidEntrypoint); name the program bootstrap",
+            shown(package),
+            profile.name
+        ))),
     }
-    Ok((reports, skipped))
 }
 
 /// The longest RECORD (or METADATA) line read: a path of at most PATH_MAX

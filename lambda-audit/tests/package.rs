@@ -696,3 +696,58 @@ fn directory_members_cost_linear_time_and_are_capped() {
         assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
     }
 }
+
+/// (issue 18, 13) Memory does not grow with the number of ELF files: 10,000
+/// hard links to one tiny library, a layer, checked in text and in JSON
+/// under a 60 MB limit on the heap (every report was kept until the end,
+/// and the JSON document built whole: hundreds of MB). The reports are
+/// printed as they are made, the JSON streamed artifact by artifact.
+#[test]
+fn memory_does_not_grow_with_the_number_of_elf_files() {
+    let work = tempfile::tempdir().unwrap();
+    let layer = work.path().join("layer");
+    let tiny = work.path().join("tiny.so");
+    shared(&tiny, "int tiny(void) { return 1; }\n", &[]);
+    std::fs::create_dir_all(layer.join("lib")).unwrap();
+    for i in 0..10_000 {
+        std::fs::hard_link(&tiny, layer.join(format!("lib/lib{i}.so"))).unwrap();
+    }
+    for json in [false, true] {
+        let mut args = vec!["check", "--layer", "--profile", "python3.12"];
+        if json {
+            args.push("--json");
+        }
+        let args = args.into_iter().map(std::ffi::OsStr::new);
+        let run = common::audit_limited("ulimit -d 60000", args.chain([layer.as_os_str()]));
+        assert_eq!(run.code, 0, "json: {json}: {}", run.stderr);
+        let printed = if json {
+            json_artifacts(&run)
+        } else {
+            run.stdout.lines().filter(|l| l.contains(": loads")).count()
+        };
+        assert_eq!(printed, 10_000, "json: {json}");
+    }
+}
+
+/// How many artifacts a `check --json` run reported.
+fn json_artifacts(run: &Run) -> usize {
+    json(run)["artifacts"].as_array().unwrap().len()
+}
+
+/// (issue 18, decision) A zip without an entry point is refused naming the
+/// zip, not the private directory it was unpacked in (already deleted).
+#[test]
+fn no_entry_point_names_the_zip() {
+    let work = tempfile::tempdir().unwrap();
+    let archive = work.path().join("empty.zip");
+    crafted_zip(&archive, &[("README", 0o100644, "nothing to load")], None);
+    let zip = archive.to_str().unwrap();
+    let run = audit(["check", "--profile", "python3.12", zip]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!("{zip} holds no entry point")),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains(".lambda-audit"), "{}", run.stderr);
+}
