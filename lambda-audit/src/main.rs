@@ -10,11 +10,12 @@ use clap::{Parser, Subcommand};
 
 use lambda_audit::archive;
 use lambda_audit::bundle::{bundle, BundleOptions};
-use lambda_audit::check::{check, Report};
+use lambda_audit::check::{check, check_in, Report};
 use lambda_audit::error::{shown, without_controls, AuditError, Result};
 use lambda_audit::package::{audit_package, check_package, LAYER_ROOT};
 use lambda_audit::profile::{Profile, DEFAULT_PROFILE};
 use lambda_audit::report;
+use lambda_audit::resolve::TaskDir;
 use lambda_audit::scan::{scan, ScanOptions};
 use lambda_audit::unzip;
 
@@ -170,6 +171,9 @@ fn run(cli: Cli) -> Result<u8> {
             } else {
                 profile.task_root.as_str()
             };
+            // One task directory for every artifact: the package's libraries
+            // are listed and read once per run, not once per artifact.
+            let task = TaskDir::new(&profile.task_root, bundle_dir.as_deref());
             let mut printed = Printed::new(json, &profile.name);
             for artifact in &artifacts {
                 if artifact.is_dir() || unzip::is_zip(artifact) {
@@ -179,7 +183,7 @@ fn run(cli: Cli) -> Result<u8> {
                         note(&format!("check: {skip}"));
                     }
                 } else {
-                    printed.report(check(&profile, bundle_dir.as_deref(), artifact)?)?;
+                    printed.report(check_in(&profile, &task, artifact)?)?;
                 }
             }
             let loads = printed.finish()?;

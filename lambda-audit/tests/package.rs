@@ -751,3 +751,33 @@ fn no_entry_point_names_the_zip() {
     );
     assert!(!run.stderr.contains(".lambda-audit"), "{}", run.stderr);
 }
+
+/// (issue 18, 16) `check --bundle-dir DIR F1 … Fn` lists and reads DIR's
+/// libraries once per run, not once per artifact (quadratic: 400 files took
+/// over 5 s of CPU in a debug build): under a 2 s CPU limit.
+#[test]
+fn bundle_dir_is_read_once_per_run() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("package");
+    let tiny = work.path().join("tiny.so");
+    shared(&tiny, "int tiny(void) { return 1; }\n", &[]);
+    std::fs::create_dir_all(&dir).unwrap();
+    let files: Vec<PathBuf> = (0..400).map(|i| dir.join(format!("lib{i}.so"))).collect();
+    for file in &files {
+        std::fs::hard_link(&tiny, file).unwrap();
+    }
+    let args = [
+        "check",
+        "--json",
+        "--profile",
+        "provided.al2023",
+        "--bundle-dir",
+    ]
+    .map(std::ffi::OsStr::new)
+    .into_iter()
+    .chain([dir.as_os_str()])
+    .chain(files.iter().map(|f| f.as_os_str()));
+    let run = common::audit_limited("ulimit -t 2", args);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(json_artifacts(&run), 400);
+}
