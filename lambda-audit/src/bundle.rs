@@ -489,13 +489,19 @@ fn package_dir(out: &Path, artifacts: &[PathBuf]) -> Result<PathBuf> {
     Ok(real)
 }
 
-/// Moves `from` to `to`, replacing an earlier package directory there.
+/// Moves `from` to `to`, replacing an earlier package directory there. The
+/// earlier package is first moved onto a new empty directory of a name no
+/// one else has (`atomic::TEMPORARY_PREFIX` and random letters, beside
+/// `to`), so nothing but `to` is ever replaced or removed.
 fn replace_dir(from: &Path, to: &Path) -> Result<()> {
     if to.exists() {
-        // A sibling of `to` (a canonical path with a file name, see package_dir).
-        let name = to.file_name().unwrap_or_default().to_string_lossy();
-        let old = to.with_file_name(format!(".{name}.old-lambda-audit"));
-        let _ = std::fs::remove_dir_all(&old);
+        let parent = to.parent().unwrap_or(Path::new("."));
+        let old = tempfile::Builder::new()
+            .prefix(atomic::TEMPORARY_PREFIX)
+            .tempdir_in(parent)
+            .map_err(|e| AuditError::io(parent, e))?
+            .keep();
+        // rename(2) replaces an empty directory.
         std::fs::rename(to, &old).map_err(|e| AuditError::io(to, e))?;
         std::fs::rename(from, to).map_err(|e| AuditError::io(to, e))?;
         std::fs::remove_dir_all(&old).map_err(|e| AuditError::io(&old, e))?;

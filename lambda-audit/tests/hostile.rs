@@ -115,22 +115,24 @@ fn audit_within(seconds: u64, args: &[&OsStr]) -> (Option<i32>, String) {
 
 // ---------------------------------------------------------------- bundle ---
 
-/// (1) A non-empty directory bundle did not write is never replaced; one it
-/// wrote (marked) is, and a new bundle there works.
-#[test]
-fn bundle_replaces_only_a_directory_it_wrote() {
-    let work = tempfile::tempdir().unwrap();
-    let libs = work.path().join("libs");
+/// WORK/src/mod.so, needing libdep.so.1 of WORK/libs: (libs, module).
+fn module_with_a_library(work: &Path) -> (PathBuf, PathBuf) {
+    let libs = work.join("libs");
     shared_library(
         &libs.join("libdep.so.1"),
         Some(OsStr::new("libdep.so.1")),
         &[],
     );
-    let module = module(
-        &work.path().join("src"),
-        "mod",
-        &[&libs.join("libdep.so.1")],
-    );
+    let module = module(&work.join("src"), "mod", &[&libs.join("libdep.so.1")]);
+    (libs, module)
+}
+
+/// (1) A non-empty directory bundle did not write is never replaced; one it
+/// wrote (marked) is, and a new bundle there works.
+#[test]
+fn bundle_replaces_only_a_directory_it_wrote() {
+    let work = tempfile::tempdir().unwrap();
+    let (libs, module) = module_with_a_library(work.path());
 
     let users = work.path().join("users-dir");
     std::fs::create_dir_all(&users).unwrap();
@@ -162,6 +164,36 @@ fn bundle_replaces_only_a_directory_it_wrote() {
             .iter()
             .any(|n| n.to_string_lossy().contains("old-lambda-audit")),
         "{siblings:?}"
+    );
+}
+
+/// (issue 18, decision) Replacing an earlier package never touches a
+/// fixed name beside `--out`: a user's `.package.old-lambda-audit` (the name
+/// bundle once used for the package it replaced) is left as it is.
+#[test]
+fn bundle_leaves_the_files_beside_out_alone() {
+    let work = tempfile::tempdir().unwrap();
+    let (libs, module) = module_with_a_library(work.path());
+    let out = work.path().join("package");
+    let users = work.path().join(".package.old-lambda-audit");
+    std::fs::create_dir_all(&users).unwrap();
+    std::fs::write(users.join("notes.txt"), "mine").unwrap();
+    for round in 0..2 {
+        let run = bundle(&out, &libs, &[&module]);
+        assert_eq!(run.code, 0, "round {round}: {}{}", run.stdout, run.stderr);
+    }
+    assert_eq!(
+        std::fs::read_to_string(users.join("notes.txt")).unwrap(),
+        "mine"
+    );
+    let mut siblings: Vec<String> = std::fs::read_dir(work.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    siblings.sort();
+    assert_eq!(
+        siblings,
+        [".package.old-lambda-audit", "libs", "package", "src"]
     );
 }
 
