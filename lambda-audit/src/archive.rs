@@ -229,7 +229,17 @@ pub fn write_zip(entries: &[Entry], out: &Path) -> Result<u64> {
     }
     let when = timestamp()?;
     let temp = atomic::temp_file_beside(out)?;
-    let mut writer = ZipWriter::new(temp.reopen().map_err(|e| AuditError::io(temp.path(), e))?);
+    // A failed write (a full disk, a file size limit) is the output's, named
+    // by --out, in one line (not the zip crate's debug print).
+    let write_error = |e: std::io::Error| AuditError::io(out, e);
+    let zip_error = |e: zip::result::ZipError| match e {
+        zip::result::ZipError::Io(e) => write_error(e),
+        e => AuditError::Tool {
+            what: "zip".into(),
+            reason: e.to_string(),
+        },
+    };
+    let mut writer = ZipWriter::new(temp.reopen().map_err(write_error)?);
     for entry in entries {
         let options = SimpleFileOptions::default()
             .compression_method(CompressionMethod::Deflated)
@@ -237,28 +247,16 @@ pub fn write_zip(entries: &[Entry], out: &Path) -> Result<u64> {
             .last_modified_time(when)
             .unix_permissions(if entry.executable { 0o755 } else { 0o644 })
             .large_file(entry.size >= u32::MAX as u64);
-        let zip_error = |e: zip::result::ZipError| AuditError::Tool {
-            what: "zip".into(),
-            reason: e.to_string(),
-        };
         writer
             .start_file(entry.name.as_str(), options)
             .map_err(zip_error)?;
-        let mut file =
-            std::fs::File::open(&entry.file).map_err(|e| AuditError::io(&entry.file, e))?;
-        std::io::copy(&mut file, &mut writer).map_err(|e| AuditError::io(&entry.file, e))?;
+        let file = std::fs::File::open(&entry.file).map_err(|e| AuditError::io(&entry.file, e))?;
+        copy_entry(file, &entry.file, &mut writer, &write_error)?;
     }
-    let mut file = writer.finish().map_err(|e| AuditError::Tool {
-        what: "zip".into(),
-        reason: e.to_string(),
-    })?;
-    file.flush().map_err(|e| AuditError::io(temp.path(), e))?;
-    file.sync_all()
-        .map_err(|e| AuditError::io(temp.path(), e))?;
-    let zipped = file
-        .metadata()
-        .map_err(|e| AuditError::io(temp.path(), e))?
-        .len();
+    let mut file = writer.finish().map_err(zip_error)?;
+    file.flush().map_err(write_error)?;
+    file.sync_all().map_err(write_error)?;
+    let zipped = file.metadata().map_err(write_error)?.len();
     if zipped > MAX_ZIPPED {
         return Err(AuditError::Refused(format!(
             "the archive would be {}, over Lambda's limit of {} (50 MB) for direct upload: nothing written",
@@ -268,6 +266,26 @@ pub fn write_zip(entries: &[Entry], out: &Path) -> Result<u64> {
     }
     atomic::persist(temp, out)?;
     Ok(zipped)
+}
+
+/// Copies one file into the archive: a failed read names the file, a
+/// failed write is `write_error`'s.
+fn copy_entry(
+    mut file: std::fs::File,
+    path: &Path,
+    writer: &mut impl Write,
+    write_error: &dyn Fn(std::io::Error) -> AuditError,
+) -> Result<()> {
+    let mut buffer = vec![0u8; 64 * 1024];
+    loop {
+        let read = match file.read(&mut buffer) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(AuditError::io(path, e)),
+        };
+        writer.write_all(&buffer[..read]).map_err(write_error)?;
+    }
 }
 
 pub fn bytes(n: u64) -> String {

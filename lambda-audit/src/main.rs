@@ -127,6 +127,14 @@ fn main() -> ExitCode {
     // Interrupted or terminated: no half-written temporary output is left
     // (a later zip of that directory would pick it up).
     let _ = ctrlc::set_handler(|| lambda_audit::atomic::remove_pending_and_exit(130));
+    // Over a file size limit, a write fails with EFBIG, which is handled
+    // like a full disk (nothing left behind), instead of SIGXFSZ killing the
+    // process with its temporary output in place.
+    // SAFETY: setting a signal's disposition to SIG_IGN, before any thread
+    // that writes files exists.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -1391,3 +1391,33 @@ fn host_suffix_search_reads_in_bounded_memory() {
     assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(suffixes, [SUFFIX, ".abi3.so", ".so"]);
 }
+
+/// (issue 18, decision) A file size limit or a full disk while `zip`
+/// writes: exit 2, one line naming `--out` (the zip crate's debug print
+/// blamed the input file), and no temporary left beside `--out` (SIGXFSZ
+/// killed the process before it could remove it). `ulimit -f` gives the
+/// same EFBIG a full file system does.
+#[test]
+fn zip_over_a_file_size_limit_leaves_nothing_and_names_out() {
+    let work = tempfile::tempdir().unwrap();
+    let package = python_package(&work.path().join("package"));
+    std::fs::write(package.join("data.bin"), incompressible(1 << 20)).unwrap();
+    let out_dir = work.path().join("out");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let out = out_dir.join("f.zip");
+    let args = ["zip", "--profile", AL1, "--out"]
+        .map(OsStr::new)
+        .into_iter()
+        .chain([out.as_os_str(), package.as_os_str()]);
+    let run = common::audit_limited("ulimit -f 256", args);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(run.stderr.trim_end().lines().count(), 1, "{}", run.stderr);
+    assert!(run.stderr.contains("File too large"), "{}", run.stderr);
+    assert!(run.stderr.contains("f.zip"), "{}", run.stderr);
+    assert!(!run.stderr.contains("data.bin"), "{}", run.stderr);
+    assert_eq!(
+        std::fs::read_dir(&out_dir).unwrap().count(),
+        0,
+        "left beside --out"
+    );
+}
