@@ -191,6 +191,7 @@ fn run(cli: Cli) -> Result<u8> {
                         note(&format!("check: {skip}"));
                     }
                 } else {
+                    check_single_file(artifact, layer)?;
                     printed.report(check_in(&profile, &task, artifact)?)?;
                 }
             }
@@ -413,6 +414,26 @@ fn note(text: &str) {
         "lambda-audit: {}",
         without_controls(text, false)
     );
+}
+
+/// A single file given to `check` must be an artifact on its own: not a
+/// zip behind a stub (Lambda unpacks a plain zip from its first byte, and
+/// judged as one ELF module its members would never be checked), and not a
+/// layer (a layer is what Lambda unpacks at /opt: a directory or a zip).
+fn check_single_file(artifact: &std::path::Path, layer: bool) -> Result<()> {
+    if unzip::is_zip_behind_a_stub(artifact) {
+        return Err(AuditError::Usage(format!(
+            "{}: a zip archive behind other data (a self-extracting stub, or a file with a zip appended): Lambda unpacks a plain zip from its first byte; zip the package's files again",
+            shown(artifact)
+        )));
+    }
+    if layer {
+        return Err(AuditError::Usage(format!(
+            "--layer {}: a single file, and a layer is a directory or a zip (Lambda unpacks it at /opt): put the file in one (a library in lib/)",
+            shown(artifact)
+        )));
+    }
+    Ok(())
 }
 
 /// `--bundle-dir` must name a directory (a missing one would make every

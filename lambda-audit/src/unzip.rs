@@ -38,6 +38,15 @@ pub fn is_zip(path: &Path) -> bool {
         && (&magic == b"PK\x03\x04" || &magic == b"PK\x05\x06")
 }
 
+/// Whether `path` is a regular file holding a zip archive that does not
+/// start at its first byte (a self-extracting stub, or an ELF file with a
+/// zip appended): the zip library finds an archive from the end of a file.
+pub fn is_zip_behind_a_stub(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| m.is_file())
+        && !is_zip(path)
+        && std::fs::File::open(path).is_ok_and(|f| ZipArchive::new(f).is_ok())
+}
+
 /// The unix file type bits of a zip entry's external attributes.
 const S_IFMT: u32 = 0o170000;
 const S_IFREG: u32 = 0o100000;

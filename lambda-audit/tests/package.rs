@@ -781,3 +781,52 @@ fn bundle_dir_is_read_once_per_run() {
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert_eq!(json_artifacts(&run), 400);
 }
+
+/// (issue 18, decisions) A zip behind a stub (a self-extracting shell
+/// script, or an ELF file with a zip appended) is no deployment package
+/// Lambda unpacks, and no single module either: refused, naming what it is,
+/// rather than "not an ELF file" or judged as one module whose members are
+/// never checked. `--layer` given a single file is refused too (a layer is
+/// a directory or a zip), not judged at /var/task.
+#[test]
+fn stubbed_zips_and_single_file_layers_are_refused() {
+    let work = tempfile::tempdir().unwrap();
+    let package = work.path().join("package");
+    shared(
+        &package.join("mod_ok.so"),
+        "void *PyInit_mod_ok(void) { return 0; }\n",
+        &[],
+    );
+    let plain = work.path().join("plain.zip");
+    zip_dir(&package, &plain);
+    let zipped = std::fs::read(&plain).unwrap();
+    let module = std::fs::read(package.join("mod_ok.so")).unwrap();
+    for (name, stub) in [
+        ("shell.sh", b"#!/bin/sh\nexit 0\n".to_vec()),
+        ("elf.so", module),
+    ] {
+        let file = work.path().join(name);
+        std::fs::write(&file, [stub, zipped.clone()].concat()).unwrap();
+        let run = audit(["check", "--profile", "python3.12", file.to_str().unwrap()]);
+        assert_eq!(run.code, 2, "{name}: {}{}", run.stdout, run.stderr);
+        assert!(
+            run.stderr.contains("a zip archive behind"),
+            "{name}: {}",
+            run.stderr
+        );
+    }
+    let module = package.join("mod_ok.so");
+    let run = audit([
+        "check",
+        "--layer",
+        "--profile",
+        "python3.12",
+        module.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("a layer is a directory or a zip"),
+        "{}",
+        run.stderr
+    );
+}
