@@ -187,6 +187,7 @@ pub fn check_package(
     };
     let dir = unpacked.as_ref().map_or(package, |d| d.path());
     let entries = crate::archive::list(dir)?;
+    check_readable(package, &entries)?;
     // An OS-only runtime runs the function package's bootstrap, and nothing else.
     if profile.host.is_none() && place != LAYER_ROOT {
         check_bootstrap(profile, package, &entries)?;
@@ -220,6 +221,29 @@ pub fn check_package(
         AuditError::Refused(why) => AuditError::Usage(why),
         e => e,
     })
+}
+
+/// Lambda runs the function as a user that owns none of its files, so the
+/// loader can open only what others may read (AWS asks for global read
+/// permissions): every ELF file and the bootstrap, by the file's own mode
+/// (what the zip carried, for a zip).
+fn check_readable(package: &Path, entries: &[Entry]) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let unreadable = entries
+        .iter()
+        .filter(|e| e.elf || e.name == "bootstrap")
+        .find_map(|e| {
+            let mode = std::fs::metadata(&e.file).ok()?.permissions().mode();
+            (mode & 0o004 == 0).then_some(e)
+        });
+    match unreadable {
+        Some(entry) => Err(AuditError::Refused(format!(
+            "{}: {} is not readable by others, and Lambda runs the function as a user that must read it: chmod o+r it (and a+r the package's other files) before zipping",
+            shown(package),
+            shown(&entry.name)
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// The function package of an OS-only runtime must have an executable

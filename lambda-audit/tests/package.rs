@@ -830,3 +830,60 @@ fn stubbed_zips_and_single_file_layers_are_refused() {
         run.stderr
     );
 }
+
+/// (issue 18, decision) Lambda runs the function as a user that owns none
+/// of its files, so each must be readable by others: a module of mode 000
+/// (in a zip) or 0640 (in a directory), and a bootstrap of mode 0711, are
+/// refused with the fix (they were judged to load).
+#[test]
+fn files_the_sandbox_user_cannot_read_are_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let work = tempfile::tempdir().unwrap();
+    let package = work.path().join("package");
+    let module = package.join("mod_ok.so");
+    shared(&module, "void *PyInit_mod_ok(void) { return 0; }\n", &[]);
+    let set_mode = |file: &Path, mode: u32| {
+        std::fs::set_permissions(file, std::fs::Permissions::from_mode(mode)).unwrap()
+    };
+    set_mode(&module, 0o640);
+    let dir = package.to_str().unwrap();
+    let run = audit(["check", "--profile", "python3.12", dir]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("mod_ok.so is not readable by others"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("chmod o+r"), "{}", run.stderr);
+
+    set_mode(&module, 0o000);
+    let archive = work.path().join("function.zip");
+    zip_dir(&package, &archive);
+    let run = audit([
+        "check",
+        "--profile",
+        "python3.12",
+        archive.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("mod_ok.so is not readable by others"),
+        "{}",
+        run.stderr
+    );
+
+    std::fs::remove_file(&module).unwrap();
+    let bootstrap = package.join("bootstrap");
+    common::cc(&bootstrap, "int main(void) { return 0; }\n", &[]);
+    set_mode(&bootstrap, 0o711);
+    let run = audit(["check", "--profile", "provided.al2023", dir]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("bootstrap is not readable by others"),
+        "{}",
+        run.stderr
+    );
+    set_mode(&bootstrap, 0o755);
+    let run = audit(["check", "--profile", "provided.al2023", dir]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+}
