@@ -1421,3 +1421,50 @@ fn zip_over_a_file_size_limit_leaves_nothing_and_names_out() {
         "left beside --out"
     );
 }
+
+/// `check --profile PROFILE mod_ok.so` under `limits`.
+fn check_with_profile(profile: &Path, limits: &str) -> Run {
+    let module = fixture("mod_ok.so");
+    let args = [
+        OsStr::new("check"),
+        OsStr::new("--profile"),
+        profile.as_os_str(),
+        module.as_os_str(),
+    ];
+    common::audit_limited(limits, args)
+}
+
+/// (issue 18, decisions) A profile file is read strictly and within a
+/// bound: a key given twice is refused (the last one won), `sources` that is
+/// not a list is refused in a profile that `extends` (it was dropped), and a
+/// file over the size cap is refused before it is read (1.2 GB were read
+/// whole before failing at column 1).
+#[test]
+fn profiles_are_read_strictly_and_within_a_bound() {
+    let work = tempfile::tempdir().unwrap();
+    let profile = work.path().join("profile.json");
+    let extending = |fields: &str| {
+        format!(
+            "{{\"schema\": 1, \"name\": \"mine\", \"extends\": \"amazonlinux-2023\", {fields}}}"
+        )
+    };
+    // What the cases vary is accepted when given once and right.
+    std::fs::write(&profile, extending("\"sources\": [\"me\"]")).unwrap();
+    let run = check_with_profile(&profile, "true");
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    for (fields, reason) in [
+        ("\"name\": \"twice\"", "\"name\" twice"),
+        ("\"sources\": 5", "sources"),
+    ] {
+        std::fs::write(&profile, extending(fields)).unwrap();
+        let run = check_with_profile(&profile, "true");
+        assert_eq!(run.code, 2, "{fields}: {}", run.stderr);
+        assert!(run.stderr.contains(reason), "{fields}: {}", run.stderr);
+        assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    }
+    let big = std::fs::File::create(&profile).unwrap();
+    big.set_len(1200 << 20).unwrap();
+    let run = check_with_profile(&profile, "ulimit -d 300000");
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("larger than"), "{}", run.stderr);
+}
