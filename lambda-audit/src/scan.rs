@@ -328,14 +328,8 @@ fn plausible_suffix(text: &[u8]) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(b))
 }
 
-/// Scans `root` and returns the profile with what was skipped.
-pub fn scan(root: &Path, options: &ScanOptions) -> Result<(Profile, ScanReport)> {
-    if !root.is_dir() {
-        return Err(AuditError::Usage(format!(
-            "{}: not a directory (profile scan takes a root filesystem)",
-            shown(root)
-        )));
-    }
+/// Every option's directory must be absolute, as the runtime's are.
+fn check_absolute_dirs(options: &ScanOptions) -> Result<()> {
     for (what, dir) in std::iter::once(("--task-root", &options.task_root))
         .chain(options.search_path.iter().map(|d| ("--search-path", d)))
         .chain(
@@ -352,66 +346,46 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<(Profile, ScanReport)>
             )));
         }
     }
-    let mut report = ScanReport::default();
-    let default_dirs = match &options.default_path {
-        Some(dirs) => dirs.clone(),
-        None => {
-            let (dirs, notes) = default_dirs_noting(root);
-            report.skipped.extend(notes);
-            dirs
-        }
+    Ok(())
+}
+
+/// The host program `exe` (a path inside the root): what it needs and
+/// exports, and, for a Python, its module suffixes; with its architecture.
+fn read_host(root: &Path, exe: &str, options: &ScanOptions) -> Result<(Host, Arch)> {
+    let file = resolve_in_root(root, exe)
+        .map_err(|why| AuditError::Usage(format!("--host-exe {}: {}", exe, why)))?;
+    let facts = read_elf(&file)?;
+    let exports = export_list(&facts);
+    let host = Host {
+        executable: exe.to_string(),
+        module_init_prefix: options.module_init_prefix.clone(),
+        needed: facts.needed.clone(),
+        rpath: facts.rpath.clone(),
+        runpath: facts.runpath.clone(),
+        exports: Some(exports),
+        export_prefixes: Vec::new(),
+        extension_suffixes: match options.module_init_prefix {
+            Some(_) => extension_suffixes(&file)?,
+            None => Vec::new(),
+        },
     };
-    let mut dirs: Vec<String> = Vec::new();
-    for d in options.search_path.iter().chain(&default_dirs) {
-        if !dirs.contains(d) {
-            dirs.push(d.clone());
-        }
-    }
+    Ok((host, facts.arch))
+}
 
-    let mut host = match &options.host_exe {
-        Some(exe) => {
-            let file = resolve_in_root(root, exe)
-                .map_err(|why| AuditError::Usage(format!("--host-exe {}: {}", exe, why)))?;
-            let facts = read_elf(&file)?;
-            let exports = export_list(&facts);
-            Some((
-                Host {
-                    executable: exe.clone(),
-                    module_init_prefix: options.module_init_prefix.clone(),
-                    needed: facts.needed.clone(),
-                    rpath: facts.rpath.clone(),
-                    runpath: facts.runpath.clone(),
-                    exports: Some(exports),
-                    export_prefixes: Vec::new(),
-                    extension_suffixes: match options.module_init_prefix {
-                        Some(_) => extension_suffixes(&file)?,
-                        None => Vec::new(),
-                    },
-                },
-                facts.arch,
-            ))
-        }
-        None => None,
-    };
-
-    // The host program's own DT_RPATH/DT_RUNPATH directories (libpython of a
-    // shared Python build) are part of what its loader can reach.
-    if let Some((host, arch)) = &host {
-        for entry in host.rpath.iter().chain(&host.runpath) {
-            // A relative entry depends on the working directory: not a fixed place.
-            let expanded = expand_tokens(entry, &host.executable, *arch);
-            let dir = normalize(&expanded);
-            if expanded.starts_with('/') && !dirs.contains(&dir) {
-                dirs.push(dir);
-            }
-        }
-    }
-
-    // One record per real file; every path that reaches it is an alias.
+/// Every ELF shared library in the search directories `dirs` (those under
+/// the task root excepted: the function's own package), one record per real
+/// file, every path that reaches it an alias; and the files in the order
+/// first found.
+fn read_libraries(
+    root: &Path,
+    dirs: &[String],
+    task_root: &str,
+    report: &mut ScanReport,
+) -> (BTreeMap<PathBuf, (Library, Arch)>, Vec<PathBuf>) {
     let mut by_file: BTreeMap<PathBuf, (Library, Arch)> = BTreeMap::new();
     let mut order: Vec<PathBuf> = Vec::new();
-    for dir in &dirs {
-        if dir.starts_with(&options.task_root) {
+    for dir in dirs {
+        if dir.starts_with(task_root) {
             continue; // the function's own package, not the runtime
         }
         let Ok(host_dir) = resolve_in_root(root, dir) else {
@@ -475,6 +449,53 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<(Profile, ScanReport)>
             by_file.insert(file, (library, facts.arch));
         }
     }
+    (by_file, order)
+}
+
+/// Scans `root` and returns the profile with what was skipped.
+pub fn scan(root: &Path, options: &ScanOptions) -> Result<(Profile, ScanReport)> {
+    if !root.is_dir() {
+        return Err(AuditError::Usage(format!(
+            "{}: not a directory (profile scan takes a root filesystem)",
+            shown(root)
+        )));
+    }
+    check_absolute_dirs(options)?;
+    let mut report = ScanReport::default();
+    let default_dirs = match &options.default_path {
+        Some(dirs) => dirs.clone(),
+        None => {
+            let (dirs, notes) = default_dirs_noting(root);
+            report.skipped.extend(notes);
+            dirs
+        }
+    };
+    let mut dirs: Vec<String> = Vec::new();
+    for d in options.search_path.iter().chain(&default_dirs) {
+        if !dirs.contains(d) {
+            dirs.push(d.clone());
+        }
+    }
+
+    let mut host = match &options.host_exe {
+        Some(exe) => Some(read_host(root, exe, options)?),
+        None => None,
+    };
+
+    // The host program's own DT_RPATH/DT_RUNPATH directories (libpython of a
+    // shared Python build) are part of what its loader can reach.
+    if let Some((host, arch)) = &host {
+        for entry in host.rpath.iter().chain(&host.runpath) {
+            // A relative entry depends on the working directory: not a fixed place.
+            let expanded = expand_tokens(entry, &host.executable, *arch);
+            let dir = normalize(&expanded);
+            if expanded.starts_with('/') && !dirs.contains(&dir) {
+                dirs.push(dir);
+            }
+        }
+    }
+
+    let (mut by_file, order) = read_libraries(root, &dirs, &options.task_root, &mut report);
 
     // A shared Python build keeps its importer (and its suffix table) in libpython.
     if let Some((host, _)) = host.as_mut() {
