@@ -41,10 +41,16 @@ pub fn is_zip(path: &Path) -> bool {
 /// Whether `path` is a regular file holding a zip archive that does not
 /// start at its first byte (a self-extracting stub, or an ELF file with a
 /// zip appended): the zip library finds an archive from the end of a file.
+/// The archive must have a member whose local header reads: the library
+/// accepts a bare end-of-directory record, and libpython's code holds one
+/// (`zipimport`'s signature bytes), which is no archive.
 pub fn is_zip_behind_a_stub(path: &Path) -> bool {
+    let holds_members = |file: std::fs::File| {
+        ZipArchive::new(file).is_ok_and(|mut zip| !zip.is_empty() && zip.by_index(0).is_ok())
+    };
     std::fs::metadata(path).is_ok_and(|m| m.is_file())
         && !is_zip(path)
-        && std::fs::File::open(path).is_ok_and(|f| ZipArchive::new(f).is_ok())
+        && std::fs::File::open(path).is_ok_and(holds_members)
 }
 
 /// The unix file type bits of a zip entry's external attributes.

@@ -803,7 +803,7 @@ fn stubbed_zips_and_single_file_layers_are_refused() {
     let module = std::fs::read(package.join("mod_ok.so")).unwrap();
     for (name, stub) in [
         ("shell.sh", b"#!/bin/sh\nexit 0\n".to_vec()),
-        ("elf.so", module),
+        ("elf.so", module.clone()),
     ] {
         let file = work.path().join(name);
         std::fs::write(&file, [stub, zipped.clone()].concat()).unwrap();
@@ -815,6 +815,14 @@ fn stubbed_zips_and_single_file_layers_are_refused() {
             run.stderr
         );
     }
+    // A bare end-of-directory record (libpython's code holds its bytes) is
+    // no archive: the file is judged as the module it is.
+    let bare = work.path().join("mod_ok.so");
+    let record = [&b"PK\x05\x06"[..], &[0u8; 18]].concat();
+    std::fs::write(&bare, [module, record].concat()).unwrap();
+    let run = audit(["check", "--profile", "python3.12", bare.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+
     let module = package.join("mod_ok.so");
     let run = audit([
         "check",
