@@ -217,21 +217,12 @@ fn runtime_glibc(profile: &Profile) -> Option<String> {
         .map(String::from)
 }
 
-/// Bundles `artifacts` for `profile` into the package directory `out`.
-pub fn bundle(
-    profile: &Profile,
+/// Copies the artifacts into the staging directory `stage`: each staged
+/// file with where it came from, and the staged artifacts in order.
+fn stage_artifacts(
     artifacts: &[PathBuf],
-    out: &Path,
-    options: &BundleOptions,
-) -> Result<Bundled> {
-    let out = &package_dir(out, artifacts)?;
-    let staging = atomic::temp_dir_beside(out)?;
-    let stage = staging.path().to_path_buf();
-    let lib_dir = stage.join("lib");
-    atomic::guarded(|| std::fs::create_dir_all(&lib_dir))
-        .map_err(|e| AuditError::io(&lib_dir, e))?;
-
-    // Staged file -> where it came from on this machine (for its RPATH/RUNPATH).
+    stage: &Path,
+) -> Result<(BTreeMap<PathBuf, Origin>, Vec<PathBuf>)> {
     let mut origins: BTreeMap<PathBuf, Origin> = BTreeMap::new();
     let mut staged_artifacts = Vec::new();
     for artifact in artifacts {
@@ -257,56 +248,155 @@ pub fn bundle(
         );
         staged_artifacts.push(dest);
     }
+    Ok((origins, staged_artifacts))
+}
+
+/// What the staged artifacts still lack, as `check` judges them in the
+/// staging directory: library name -> (the staged file that needs it,
+/// whether the runtime lacks it altogether).
+fn wanted_libraries(
+    profile: &Profile,
+    stage: &Path,
+    staged_artifacts: &[PathBuf],
+) -> Result<BTreeMap<String, (PathBuf, bool)>> {
+    let mut wanted: BTreeMap<String, (PathBuf, bool)> = BTreeMap::new();
+    for artifact in staged_artifacts {
+        let report = check(profile, Some(stage), artifact)?;
+        // No closure: the file itself cannot load here (another
+        // architecture, not a loadable kind): the verdict `check` gives.
+        let Some(closure) = report.closure.as_ref() else {
+            return Err(AuditError::Refused(format!(
+                "{} cannot be bundled:\n{}",
+                artifact.file_name().unwrap_or_default().to_string_lossy(),
+                report::human(&report).trim_end()
+            )));
+        };
+        let staged_object = |object_name: &str| -> Option<PathBuf> {
+            closure
+                .objects
+                .iter()
+                .find(|o| o.display_name() == object_name)
+                .and_then(|o| match &o.source {
+                    crate::resolve::Source::Local(p) => Some(p.clone()),
+                    _ => None,
+                })
+        };
+        for finding in &report.findings {
+            let (object, library, absent) = match finding {
+                Finding::MissingLibrary {
+                    needed_by, library, ..
+                } => (needed_by, library, true),
+                Finding::MissingVersion {
+                    object,
+                    library,
+                    weak: false,
+                    ..
+                } => (object, library, false),
+                Finding::UndefinedSymbol {
+                    object,
+                    library: Some(library),
+                    ..
+                } => (object, library, false),
+                _ => continue,
+            };
+            if let Some(file) = staged_object(object) {
+                wanted.entry(library.clone()).or_insert((file, absent));
+            }
+        }
+    }
+    Ok(wanted)
+}
+
+/// Makes every staged file name each vendored library by its new name
+/// (`rewrites`) and find it in lib/ (DT_RPATH `$ORIGIN/lib`, or `$ORIGIN`
+/// inside lib/).
+fn rewrite_staged<'s>(
+    staged_files: impl Iterator<Item = &'s PathBuf>,
+    renames: &BTreeMap<String, String>,
+    lib_dir: &Path,
+) -> Result<()> {
+    for staged in staged_files {
+        let facts = read_elf(staged)?;
+        let edits = rewrites(&facts.needed, renames);
+        if edits.is_empty() {
+            continue;
+        }
+        for (old, new) in edits {
+            // One edit per call: patchelf 0.14.3 (Debian 12) misparses
+            // --replace-needed followed by other options in one call.
+            patchelf(staged, &["--replace-needed".into(), old, new])?;
+        }
+        let rpath = if staged.parent() == Some(lib_dir) {
+            "$ORIGIN"
+        } else {
+            "$ORIGIN/lib"
+        };
+        patchelf(
+            staged,
+            &["--force-rpath".into(), "--set-rpath".into(), rpath.into()],
+        )?;
+    }
+    Ok(())
+}
+
+/// glibc's parts (which must match the runtime's loader) and what the
+/// profile's policy forbids are never vendored: the refusal, with its fix.
+fn refuse_unvendorable(
+    profile: &Profile,
+    name: &str,
+    file_name: &str,
+    needed_by: &Path,
+    absent: bool,
+) -> Result<()> {
+    if is_glibc_part(file_name) {
+        let who = needed_by.file_name().unwrap_or_default().to_string_lossy();
+        let glibc = runtime_glibc(profile).unwrap_or_else(|| "?".into());
+        return Err(AuditError::Refused(if absent {
+            format!(
+                "{who} needs {name}, a part of glibc that {} does not have, and glibc's libraries cannot be vendored (they must match the runtime's loader): drop that dependency",
+                profile.name
+            )
+        } else {
+            format!(
+                "{who} needs a newer {name} than the runtime's (glibc {glibc}), and glibc cannot be vendored: build against the runtime's glibc (cargo zigbuild --target x86_64-unknown-linux-gnu.{glibc})"
+            )
+        }));
+    }
+    if let Some(rule) = profile
+        .policy
+        .forbidden_needed
+        .iter()
+        .find(|r| r.matches(name))
+    {
+        return Err(AuditError::Refused(format!(
+            "{} must not be bundled or linked dynamically: {}",
+            name, rule.fix
+        )));
+    }
+    Ok(())
+}
+
+/// Bundles `artifacts` for `profile` into the package directory `out`.
+pub fn bundle(
+    profile: &Profile,
+    artifacts: &[PathBuf],
+    out: &Path,
+    options: &BundleOptions,
+) -> Result<Bundled> {
+    let out = &package_dir(out, artifacts)?;
+    let staging = atomic::temp_dir_beside(out)?;
+    let stage = staging.path().to_path_buf();
+    let lib_dir = stage.join("lib");
+    atomic::guarded(|| std::fs::create_dir_all(&lib_dir))
+        .map_err(|e| AuditError::io(&lib_dir, e))?;
+
+    // Staged file -> where it came from on this machine (for its RPATH/RUNPATH).
+    let (mut origins, staged_artifacts) = stage_artifacts(artifacts, &stage)?;
 
     let mut vendored: BTreeMap<String, (PathBuf, String)> = BTreeMap::new();
     let mut attempted: HashSet<String> = HashSet::new();
     loop {
-        // name -> (staged file that needs it, whether the runtime lacks it altogether)
-        let mut wanted: BTreeMap<String, (PathBuf, bool)> = BTreeMap::new();
-        for artifact in &staged_artifacts {
-            let report = check(profile, Some(&stage), artifact)?;
-            // No closure: the file itself cannot load here (another
-            // architecture, not a loadable kind): the verdict `check` gives.
-            let Some(closure) = report.closure.as_ref() else {
-                return Err(AuditError::Refused(format!(
-                    "{} cannot be bundled:\n{}",
-                    artifact.file_name().unwrap_or_default().to_string_lossy(),
-                    report::human(&report).trim_end()
-                )));
-            };
-            let staged_object = |object_name: &str| -> Option<PathBuf> {
-                closure
-                    .objects
-                    .iter()
-                    .find(|o| o.display_name() == object_name)
-                    .and_then(|o| match &o.source {
-                        crate::resolve::Source::Local(p) => Some(p.clone()),
-                        _ => None,
-                    })
-            };
-            for finding in &report.findings {
-                let (object, library, absent) = match finding {
-                    Finding::MissingLibrary {
-                        needed_by, library, ..
-                    } => (needed_by, library, true),
-                    Finding::MissingVersion {
-                        object,
-                        library,
-                        weak: false,
-                        ..
-                    } => (object, library, false),
-                    Finding::UndefinedSymbol {
-                        object,
-                        library: Some(library),
-                        ..
-                    } => (object, library, false),
-                    _ => continue,
-                };
-                if let Some(file) = staged_object(object) {
-                    wanted.entry(library.clone()).or_insert((file, absent));
-                }
-            }
-        }
+        let mut wanted = wanted_libraries(profile, &stage, &staged_artifacts)?;
         wanted.retain(|name, _| !attempted.contains(name));
         if wanted.is_empty() {
             break;
@@ -314,31 +404,7 @@ pub fn bundle(
         for (name, (needed_by, absent)) in wanted {
             attempted.insert(name.clone());
             let file_name = vendored_file_name(&name)?;
-            if is_glibc_part(file_name) {
-                let who = needed_by.file_name().unwrap_or_default().to_string_lossy();
-                let glibc = runtime_glibc(profile).unwrap_or_else(|| "?".into());
-                return Err(AuditError::Refused(if absent {
-                    format!(
-                        "{who} needs {name}, a part of glibc that {} does not have, and glibc's libraries cannot be vendored (they must match the runtime's loader): drop that dependency",
-                        profile.name
-                    )
-                } else {
-                    format!(
-                        "{who} needs a newer {name} than the runtime's (glibc {glibc}), and glibc cannot be vendored: build against the runtime's glibc (cargo zigbuild --target x86_64-unknown-linux-gnu.{glibc})"
-                    )
-                }));
-            }
-            if let Some(rule) = profile
-                .policy
-                .forbidden_needed
-                .iter()
-                .find(|r| r.matches(&name))
-            {
-                return Err(AuditError::Refused(format!(
-                    "{} must not be bundled or linked dynamically: {}",
-                    name, rule.fix
-                )));
-            }
+            refuse_unvendorable(profile, &name, file_name, &needed_by, absent)?;
             let source = find_on_this_machine(&name, &needed_by, &origins, options)?;
             let content = std::fs::read(&source).map_err(|e| AuditError::io(&source, e))?;
             let new_name = hashed_name(file_name, &content);
@@ -371,27 +437,7 @@ pub fn bundle(
             .iter()
             .map(|(name, (_, new_name))| (name.clone(), new_name.clone()))
             .collect();
-        for staged in origins.keys() {
-            let facts = read_elf(staged)?;
-            let edits = rewrites(&facts.needed, &renames);
-            if edits.is_empty() {
-                continue;
-            }
-            for (old, new) in edits {
-                // One edit per call: patchelf 0.14.3 (Debian 12) misparses
-                // --replace-needed followed by other options in one call.
-                patchelf(staged, &["--replace-needed".into(), old, new])?;
-            }
-            let rpath = if staged.parent() == Some(lib_dir.as_path()) {
-                "$ORIGIN"
-            } else {
-                "$ORIGIN/lib"
-            };
-            patchelf(
-                staged,
-                &["--force-rpath".into(), "--set-rpath".into(), rpath.into()],
-            )?;
-        }
+        rewrite_staged(origins.keys(), &renames, &lib_dir)?;
     }
 
     // The result must load; otherwise nothing is written.
