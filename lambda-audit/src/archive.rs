@@ -13,7 +13,7 @@ use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, ZipWriter};
 
 use crate::atomic;
-use crate::error::{AuditError, Result};
+use crate::error::{shown, AuditError, Result};
 
 /// Lambda's limits for a .zip deployment package (direct upload).
 pub const MAX_ZIPPED: u64 = 50 * 1024 * 1024;
@@ -32,43 +32,12 @@ pub struct Entry {
     pub size: u64,
 }
 
-/// What a non-regular file is, for messages.
-fn special_kind(meta: &std::fs::Metadata) -> &'static str {
-    use std::os::unix::fs::FileTypeExt;
-    let kind = meta.file_type();
-    if kind.is_fifo() {
-        "a FIFO"
-    } else if kind.is_char_device() {
-        "a character device"
-    } else if kind.is_block_device() {
-        "a block device"
-    } else if kind.is_socket() {
-        "a socket"
-    } else if kind.is_dir() {
-        "a directory"
-    } else {
-        "a special file"
-    }
-}
-
 /// The archive's path, checked before anything is read: it is written by
 /// renaming a finished file over it, so only a regular file (or nothing) may
 /// be there; a symlink or a device would be replaced, not written through.
 /// Returned canonical (parent resolved), to leave it out of the package.
 pub fn out_path(out: &Path) -> Result<PathBuf> {
-    if let Ok(meta) = std::fs::symlink_metadata(out) {
-        if !meta.is_file() {
-            let kind = if meta.file_type().is_symlink() {
-                "a symlink"
-            } else {
-                special_kind(&meta)
-            };
-            return Err(AuditError::Usage(format!(
-                "--out {}: {kind}, not a regular file; zip writes a new file there and would replace it: name a file path",
-                out.display()
-            )));
-        }
-    }
+    atomic::check_destination(out)?;
     let absolute = std::path::absolute(out).map_err(|e| AuditError::io(out, e))?;
     Ok(match (absolute.parent(), absolute.file_name()) {
         (Some(parent), Some(name)) => std::fs::canonicalize(parent)
@@ -81,10 +50,14 @@ pub fn out_path(out: &Path) -> Result<PathBuf> {
 /// Lists DIR's files, sorted, refusing anything that leads outside it or is
 /// not a regular file (a FIFO would block the read, a device never ends), and
 /// any name an extractor could read as another path. `out`, the archive being
-/// written, and bundle's marker are left out.
-pub fn collect(dir: &Path, out: &Path) -> Result<Vec<Entry>> {
+/// written, bundle's marker, and the temporary files and directories of
+/// lambda-audit runs (another `zip --out` into DIR being written, or one a
+/// SIGKILL left) are left out: the second list names those, for a note.
+pub fn collect(dir: &Path, out: &Path) -> Result<(Vec<Entry>, Vec<String>)> {
     let out = out_path(out)?;
-    entries(dir, Some(&out))
+    let mut left_out = Vec::new();
+    let entries = entries(dir, Some((&out, &mut left_out)))?;
+    Ok((entries, left_out))
 }
 
 /// `collect` for a package that is only read (`check DIR`): nothing is left out
@@ -93,69 +66,92 @@ pub fn list(dir: &Path) -> Result<Vec<Entry>> {
     entries(dir, None)
 }
 
-fn entries(dir: &Path, out: Option<&Path>) -> Result<Vec<Entry>> {
+/// Whether `name` is one `atomic` gives a temporary output: its prefix and
+/// the six random characters `tempfile` adds.
+fn is_temporary_name(name: &std::ffi::OsStr) -> bool {
+    name.to_str()
+        .and_then(|n| n.strip_prefix(atomic::TEMPORARY_PREFIX))
+        .is_some_and(|rest| rest.len() == 6 && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// The files of DIR; when zipping, `out` and the list of what was left out.
+fn entries(dir: &Path, mut out: Option<(&Path, &mut Vec<String>)>) -> Result<Vec<Entry>> {
     let root = std::fs::canonicalize(dir).map_err(|e| AuditError::io(dir, e))?;
     if !root.is_dir() {
         return Err(AuditError::Usage(format!(
             "{}: not a directory",
-            dir.display()
+            shown(dir)
         )));
     }
     let mut entries = Vec::new();
-    for item in walkdir::WalkDir::new(&root)
+    let mut walk = walkdir::WalkDir::new(&root)
         .follow_links(false)
         .sort_by_file_name()
-    {
-        let item = item.map_err(|e| AuditError::Usage(format!("{}: {}", dir.display(), e)))?;
+        .into_iter();
+    while let Some(item) = walk.next() {
+        let item = item.map_err(|e| AuditError::Usage(format!("{}: {}", shown(dir), e)))?;
         let path = item.path();
         let rel = path
             .strip_prefix(&root)
             .expect("walkdir stays under its root");
+        if let Some((out, left_out)) = out.as_mut() {
+            if is_temporary_name(item.file_name()) && item.depth() > 0 {
+                left_out.push(format!(
+                    "left out {}: a temporary output of a lambda-audit run (being written, or left by a killed run)",
+                    shown(path)
+                ));
+                if item.file_type().is_dir() {
+                    walk.skip_current_dir();
+                }
+                continue;
+            }
+            // Where the archive goes, if that is inside DIR (it is not packaged).
+            if path == *out {
+                continue;
+            }
+        }
         if rel.as_os_str().is_empty() || item.file_type().is_dir() {
             continue;
         }
-        // Where the archive goes, if that is inside DIR (it is not packaged).
-        if Some(path) == out
-            || (rel == Path::new(crate::bundle::MARKER) && item.file_type().is_file())
-        {
+        if rel == Path::new(crate::bundle::MARKER) && item.file_type().is_file() {
             continue;
         }
-        let name = rel.to_str().ok_or_else(|| {
-            AuditError::Usage(format!("{}: file name is not UTF-8", path.display()))
-        })?;
+        let name = rel
+            .to_str()
+            .ok_or_else(|| AuditError::Usage(format!("{}: file name is not UTF-8", shown(path))))?;
         // Some extractors take `\` for a separator: `..\x` would leave the
         // directory they extract to.
         if name.contains('\\') {
             return Err(AuditError::Usage(format!(
                 "{}: a name with a backslash, which some extractors read as a path separator: rename it",
-                path.display()
+                shown(path)
             )));
         }
-        let file = if item.file_type().is_symlink() {
+        // A symlink is the file the runtime opens by the link's name (a
+        // module is imported by it): kept as the link, read through it.
+        if item.file_type().is_symlink() {
             let target = std::fs::canonicalize(path).map_err(|e| {
-                AuditError::Usage(format!("{}: dangling symlink ({})", path.display(), e))
+                AuditError::Usage(format!("{}: dangling symlink ({})", shown(path), e))
             })?;
             if !target.starts_with(&root) {
                 return Err(AuditError::Usage(format!(
                     "{}: symlink to {}, outside the package directory",
-                    path.display(),
-                    target.display()
+                    shown(path),
+                    shown(&target)
                 )));
             }
             if target.is_dir() {
                 continue; // its files are listed under their real path
             }
-            target
-        } else {
-            path.to_path_buf()
-        };
+        }
+        let file = path.to_path_buf();
         // Decided from the metadata, before anything is opened.
         let meta = std::fs::metadata(&file).map_err(|e| AuditError::io(&file, e))?;
         if !meta.is_file() {
             return Err(AuditError::Usage(format!(
                 "{}: {}, not a regular file: a package holds files only",
-                path.display(),
-                special_kind(&meta)
+                shown(path),
+                atomic::special_kind(&meta)
             )));
         }
         use std::os::unix::fs::PermissionsExt;
@@ -233,7 +229,17 @@ pub fn write_zip(entries: &[Entry], out: &Path) -> Result<u64> {
     }
     let when = timestamp()?;
     let temp = atomic::temp_file_beside(out)?;
-    let mut writer = ZipWriter::new(temp.reopen().map_err(|e| AuditError::io(temp.path(), e))?);
+    // A failed write (a full disk, a file size limit) is the output's, named
+    // by --out, in one line (not the zip crate's debug print).
+    let write_error = |e: std::io::Error| AuditError::io(out, e);
+    let zip_error = |e: zip::result::ZipError| match e {
+        zip::result::ZipError::Io(e) => write_error(e),
+        e => AuditError::Tool {
+            what: "zip".into(),
+            reason: e.to_string(),
+        },
+    };
+    let mut writer = ZipWriter::new(temp.reopen().map_err(write_error)?);
     for entry in entries {
         let options = SimpleFileOptions::default()
             .compression_method(CompressionMethod::Deflated)
@@ -241,28 +247,16 @@ pub fn write_zip(entries: &[Entry], out: &Path) -> Result<u64> {
             .last_modified_time(when)
             .unix_permissions(if entry.executable { 0o755 } else { 0o644 })
             .large_file(entry.size >= u32::MAX as u64);
-        let zip_error = |e: zip::result::ZipError| AuditError::Tool {
-            what: "zip".into(),
-            reason: e.to_string(),
-        };
         writer
             .start_file(entry.name.as_str(), options)
             .map_err(zip_error)?;
-        let mut file =
-            std::fs::File::open(&entry.file).map_err(|e| AuditError::io(&entry.file, e))?;
-        std::io::copy(&mut file, &mut writer).map_err(|e| AuditError::io(&entry.file, e))?;
+        let file = std::fs::File::open(&entry.file).map_err(|e| AuditError::io(&entry.file, e))?;
+        copy_entry(file, &entry.file, &mut writer, &write_error)?;
     }
-    let mut file = writer.finish().map_err(|e| AuditError::Tool {
-        what: "zip".into(),
-        reason: e.to_string(),
-    })?;
-    file.flush().map_err(|e| AuditError::io(temp.path(), e))?;
-    file.sync_all()
-        .map_err(|e| AuditError::io(temp.path(), e))?;
-    let zipped = file
-        .metadata()
-        .map_err(|e| AuditError::io(temp.path(), e))?
-        .len();
+    let mut file = writer.finish().map_err(zip_error)?;
+    file.flush().map_err(write_error)?;
+    file.sync_all().map_err(write_error)?;
+    let zipped = file.metadata().map_err(write_error)?.len();
     if zipped > MAX_ZIPPED {
         return Err(AuditError::Refused(format!(
             "the archive would be {}, over Lambda's limit of {} (50 MB) for direct upload: nothing written",
@@ -272,6 +266,26 @@ pub fn write_zip(entries: &[Entry], out: &Path) -> Result<u64> {
     }
     atomic::persist(temp, out)?;
     Ok(zipped)
+}
+
+/// Copies one file into the archive: a failed read names the file, a
+/// failed write is `write_error`'s.
+fn copy_entry(
+    mut file: std::fs::File,
+    path: &Path,
+    writer: &mut impl Write,
+    write_error: &dyn Fn(std::io::Error) -> AuditError,
+) -> Result<()> {
+    let mut buffer = vec![0u8; 64 * 1024];
+    loop {
+        let read = match file.read(&mut buffer) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(AuditError::io(path, e)),
+        };
+        writer.write_all(&buffer[..read]).map_err(write_error)?;
+    }
 }
 
 pub fn bytes(n: u64) -> String {

@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 use crate::atomic;
 use crate::check::{check, Finding, Report};
 use crate::elf::read_elf;
-use crate::error::{AuditError, Result};
+use crate::error::{shown, AuditError, Result};
 use crate::profile::{is_glibc_part, Profile};
 use crate::report;
 use crate::resolve::{expand_tokens, normalize, search_order, Loader, Rule};
@@ -217,6 +217,165 @@ fn runtime_glibc(profile: &Profile) -> Option<String> {
         .map(String::from)
 }
 
+/// Copies the artifacts into the staging directory `stage`: each staged
+/// file with where it came from, and the staged artifacts in order.
+fn stage_artifacts(
+    artifacts: &[PathBuf],
+    stage: &Path,
+) -> Result<(BTreeMap<PathBuf, Origin>, Vec<PathBuf>)> {
+    let mut origins: BTreeMap<PathBuf, Origin> = BTreeMap::new();
+    let mut staged_artifacts = Vec::new();
+    for artifact in artifacts {
+        read_elf(artifact)?;
+        let name = artifact
+            .file_name()
+            .ok_or_else(|| AuditError::Usage(format!("{}: not a file", shown(artifact))))?;
+        let dest = stage.join(name);
+        if dest.exists() {
+            return Err(AuditError::Usage(format!(
+                "two artifacts are named {}",
+                name.to_string_lossy()
+            )));
+        }
+        atomic::guarded(|| std::fs::copy(artifact, &dest))
+            .map_err(|e| AuditError::io(artifact, e))?;
+        origins.insert(
+            dest.clone(),
+            Origin {
+                original: std::fs::canonicalize(artifact).unwrap_or(artifact.clone()),
+                needed_by: None,
+            },
+        );
+        staged_artifacts.push(dest);
+    }
+    Ok((origins, staged_artifacts))
+}
+
+/// What the staged artifacts still lack, as `check` judges them in the
+/// staging directory: library name -> (the staged file that needs it,
+/// whether the runtime lacks it altogether).
+fn wanted_libraries(
+    profile: &Profile,
+    stage: &Path,
+    staged_artifacts: &[PathBuf],
+) -> Result<BTreeMap<String, (PathBuf, bool)>> {
+    let mut wanted: BTreeMap<String, (PathBuf, bool)> = BTreeMap::new();
+    for artifact in staged_artifacts {
+        let report = check(profile, Some(stage), artifact)?;
+        // No closure: the file itself cannot load here (another
+        // architecture, not a loadable kind): the verdict `check` gives.
+        let Some(closure) = report.closure.as_ref() else {
+            return Err(AuditError::Refused(format!(
+                "{} cannot be bundled:\n{}",
+                artifact.file_name().unwrap_or_default().to_string_lossy(),
+                report::human(&report).trim_end()
+            )));
+        };
+        let staged_object = |object_name: &str| -> Option<PathBuf> {
+            closure
+                .objects
+                .iter()
+                .find(|o| o.display_name() == object_name)
+                .and_then(|o| match &o.source {
+                    crate::resolve::Source::Local(p) => Some(p.clone()),
+                    _ => None,
+                })
+        };
+        for finding in &report.findings {
+            let (object, library, absent) = match finding {
+                Finding::MissingLibrary {
+                    needed_by, library, ..
+                } => (needed_by, library, true),
+                Finding::MissingVersion {
+                    object,
+                    library,
+                    weak: false,
+                    ..
+                } => (object, library, false),
+                Finding::UndefinedSymbol {
+                    object,
+                    library: Some(library),
+                    ..
+                } => (object, library, false),
+                _ => continue,
+            };
+            if let Some(file) = staged_object(object) {
+                wanted.entry(library.clone()).or_insert((file, absent));
+            }
+        }
+    }
+    Ok(wanted)
+}
+
+/// Makes every staged file name each vendored library by its new name
+/// (`rewrites`) and find it in lib/ (DT_RPATH `$ORIGIN/lib`, or `$ORIGIN`
+/// inside lib/).
+fn rewrite_staged<'s>(
+    staged_files: impl Iterator<Item = &'s PathBuf>,
+    renames: &BTreeMap<String, String>,
+    lib_dir: &Path,
+) -> Result<()> {
+    for staged in staged_files {
+        let facts = read_elf(staged)?;
+        let edits = rewrites(&facts.needed, renames);
+        if edits.is_empty() {
+            continue;
+        }
+        for (old, new) in edits {
+            // One edit per call: patchelf 0.14.3 (Debian 12) misparses
+            // --replace-needed followed by other options in one call.
+            patchelf(staged, &["--replace-needed".into(), old, new])?;
+        }
+        let rpath = if staged.parent() == Some(lib_dir) {
+            "$ORIGIN"
+        } else {
+            "$ORIGIN/lib"
+        };
+        patchelf(
+            staged,
+            &["--force-rpath".into(), "--set-rpath".into(), rpath.into()],
+        )?;
+    }
+    Ok(())
+}
+
+/// glibc's parts (which must match the runtime's loader) and what the
+/// profile's policy forbids are never vendored: the refusal, with its fix.
+fn refuse_unvendorable(
+    profile: &Profile,
+    name: &str,
+    file_name: &str,
+    needed_by: &Path,
+    absent: bool,
+) -> Result<()> {
+    if is_glibc_part(file_name) {
+        let who = needed_by.file_name().unwrap_or_default().to_string_lossy();
+        let glibc = runtime_glibc(profile).unwrap_or_else(|| "?".into());
+        return Err(AuditError::Refused(if absent {
+            format!(
+                "{who} needs {name}, a part of glibc that {} does not have, and glibc's libraries cannot be vendored (they must match the runtime's loader): drop that dependency",
+                profile.name
+            )
+        } else {
+            format!(
+                "{who} needs a newer {name} than the runtime's (glibc {glibc}), and glibc cannot be vendored: build against the runtime's glibc (cargo zigbuild --target x86_64-unknown-linux-gnu.{glibc})"
+            )
+        }));
+    }
+    if let Some(rule) = profile
+        .policy
+        .forbidden_needed
+        .iter()
+        .find(|r| r.matches(name))
+    {
+        return Err(AuditError::Refused(format!(
+            "{} must not be bundled or linked dynamically: {}",
+            name, rule.fix
+        )));
+    }
+    Ok(())
+}
+
 /// Bundles `artifacts` for `profile` into the package directory `out`.
 pub fn bundle(
     profile: &Profile,
@@ -228,83 +387,16 @@ pub fn bundle(
     let staging = atomic::temp_dir_beside(out)?;
     let stage = staging.path().to_path_buf();
     let lib_dir = stage.join("lib");
-    std::fs::create_dir_all(&lib_dir).map_err(|e| AuditError::io(&lib_dir, e))?;
+    atomic::guarded(|| std::fs::create_dir_all(&lib_dir))
+        .map_err(|e| AuditError::io(&lib_dir, e))?;
 
     // Staged file -> where it came from on this machine (for its RPATH/RUNPATH).
-    let mut origins: BTreeMap<PathBuf, Origin> = BTreeMap::new();
-    let mut staged_artifacts = Vec::new();
-    for artifact in artifacts {
-        read_elf(artifact)?;
-        let name = artifact
-            .file_name()
-            .ok_or_else(|| AuditError::Usage(format!("{}: not a file", artifact.display())))?;
-        let dest = stage.join(name);
-        if dest.exists() {
-            return Err(AuditError::Usage(format!(
-                "two artifacts are named {}",
-                name.to_string_lossy()
-            )));
-        }
-        std::fs::copy(artifact, &dest).map_err(|e| AuditError::io(artifact, e))?;
-        origins.insert(
-            dest.clone(),
-            Origin {
-                original: std::fs::canonicalize(artifact).unwrap_or(artifact.clone()),
-                needed_by: None,
-            },
-        );
-        staged_artifacts.push(dest);
-    }
+    let (mut origins, staged_artifacts) = stage_artifacts(artifacts, &stage)?;
 
     let mut vendored: BTreeMap<String, (PathBuf, String)> = BTreeMap::new();
     let mut attempted: HashSet<String> = HashSet::new();
     loop {
-        // name -> (staged file that needs it, whether the runtime lacks it altogether)
-        let mut wanted: BTreeMap<String, (PathBuf, bool)> = BTreeMap::new();
-        for artifact in &staged_artifacts {
-            let report = check(profile, Some(&stage), artifact)?;
-            // No closure: the file itself cannot load here (another
-            // architecture, not a loadable kind): the verdict `check` gives.
-            let Some(closure) = report.closure.as_ref() else {
-                return Err(AuditError::Refused(format!(
-                    "{} cannot be bundled:\n{}",
-                    artifact.file_name().unwrap_or_default().to_string_lossy(),
-                    report::human(&report).trim_end()
-                )));
-            };
-            let staged_object = |object_name: &str| -> Option<PathBuf> {
-                closure
-                    .objects
-                    .iter()
-                    .find(|o| o.display_name() == object_name)
-                    .and_then(|o| match &o.source {
-                        crate::resolve::Source::Local(p) => Some(p.clone()),
-                        _ => None,
-                    })
-            };
-            for finding in &report.findings {
-                let (object, library, absent) = match finding {
-                    Finding::MissingLibrary {
-                        needed_by, library, ..
-                    } => (needed_by, library, true),
-                    Finding::MissingVersion {
-                        object,
-                        library,
-                        weak: false,
-                        ..
-                    } => (object, library, false),
-                    Finding::UndefinedSymbol {
-                        object,
-                        library: Some(library),
-                        ..
-                    } => (object, library, false),
-                    _ => continue,
-                };
-                if let Some(file) = staged_object(object) {
-                    wanted.entry(library.clone()).or_insert((file, absent));
-                }
-            }
-        }
+        let mut wanted = wanted_libraries(profile, &stage, &staged_artifacts)?;
         wanted.retain(|name, _| !attempted.contains(name));
         if wanted.is_empty() {
             break;
@@ -312,37 +404,14 @@ pub fn bundle(
         for (name, (needed_by, absent)) in wanted {
             attempted.insert(name.clone());
             let file_name = vendored_file_name(&name)?;
-            if is_glibc_part(file_name) {
-                let who = needed_by.file_name().unwrap_or_default().to_string_lossy();
-                let glibc = runtime_glibc(profile).unwrap_or_else(|| "?".into());
-                return Err(AuditError::Refused(if absent {
-                    format!(
-                        "{who} needs {name}, a part of glibc that {} does not have, and glibc's libraries cannot be vendored (they must match the runtime's loader): drop that dependency",
-                        profile.name
-                    )
-                } else {
-                    format!(
-                        "{who} needs a newer {name} than the runtime's (glibc {glibc}), and glibc cannot be vendored: build against the runtime's glibc (cargo zigbuild --target x86_64-unknown-linux-gnu.{glibc})"
-                    )
-                }));
-            }
-            if let Some(rule) = profile
-                .policy
-                .forbidden_needed
-                .iter()
-                .find(|r| r.matches(&name))
-            {
-                return Err(AuditError::Refused(format!(
-                    "{} must not be bundled or linked dynamically: {}",
-                    name, rule.fix
-                )));
-            }
+            refuse_unvendorable(profile, &name, file_name, &needed_by, absent)?;
             let source = find_on_this_machine(&name, &needed_by, &origins, options)?;
             let content = std::fs::read(&source).map_err(|e| AuditError::io(&source, e))?;
             let new_name = hashed_name(file_name, &content);
             // A file name (no `/`, see vendored_file_name): always inside lib/.
             let dest = lib_dir.join(&new_name);
-            std::fs::write(&dest, &content).map_err(|e| AuditError::io(&dest, e))?;
+            atomic::guarded(|| std::fs::write(&dest, &content))
+                .map_err(|e| AuditError::io(&dest, e))?;
             patchelf(
                 &dest,
                 &[
@@ -368,27 +437,7 @@ pub fn bundle(
             .iter()
             .map(|(name, (_, new_name))| (name.clone(), new_name.clone()))
             .collect();
-        for staged in origins.keys() {
-            let facts = read_elf(staged)?;
-            let edits = rewrites(&facts.needed, &renames);
-            if edits.is_empty() {
-                continue;
-            }
-            for (old, new) in edits {
-                // One edit per call: patchelf 0.14.3 (Debian 12) misparses
-                // --replace-needed followed by other options in one call.
-                patchelf(staged, &["--replace-needed".into(), old, new])?;
-            }
-            let rpath = if staged.parent() == Some(lib_dir.as_path()) {
-                "$ORIGIN"
-            } else {
-                "$ORIGIN/lib"
-            };
-            patchelf(
-                staged,
-                &["--force-rpath".into(), "--set-rpath".into(), rpath.into()],
-            )?;
-        }
+        rewrite_staged(origins.keys(), &renames, &lib_dir)?;
     }
 
     // The result must load; otherwise nothing is written.
@@ -408,10 +457,12 @@ pub fn bundle(
         std::fs::remove_dir(&lib_dir).map_err(|e| AuditError::io(&lib_dir, e))?;
     }
     let marker = stage.join(MARKER);
-    std::fs::write(
-        &marker,
-        "written by lambda-audit bundle; replaced whole by the next run\n",
-    )
+    atomic::guarded(|| {
+        std::fs::write(
+            &marker,
+            "written by lambda-audit bundle; replaced whole by the next run\n",
+        )
+    })
     .map_err(|e| AuditError::io(&marker, e))?;
     let kept = staging.keep();
     // Still removed on a signal until it is in place.
@@ -434,7 +485,7 @@ pub const MARKER: &str = ".lambda-audit-bundle";
 /// earlier package: never a file, nor the working directory or a directory
 /// holding it (`.`, `..`), nor a directory holding an input.
 fn package_dir(out: &Path, artifacts: &[PathBuf]) -> Result<PathBuf> {
-    let named = out.display();
+    let named = shown(out);
     if let Ok(meta) = std::fs::symlink_metadata(out) {
         if !meta.is_dir() {
             return Err(AuditError::Usage(format!(
@@ -469,7 +520,7 @@ fn package_dir(out: &Path, artifacts: &[PathBuf]) -> Result<PathBuf> {
         if std::fs::canonicalize(artifact).is_ok_and(|input| input.starts_with(&real)) {
             return Err(AuditError::Usage(format!(
                 "--out {named} holds the input {}, and bundle replaces --out whole: name another directory",
-                artifact.display()
+                shown(artifact)
             )));
         }
     }
@@ -484,13 +535,19 @@ fn package_dir(out: &Path, artifacts: &[PathBuf]) -> Result<PathBuf> {
     Ok(real)
 }
 
-/// Moves `from` to `to`, replacing an earlier package directory there.
+/// Moves `from` to `to`, replacing an earlier package directory there. The
+/// earlier package is first moved onto a new empty directory of a name no
+/// one else has (`atomic::TEMPORARY_PREFIX` and random letters, beside
+/// `to`), so nothing but `to` is ever replaced or removed.
 fn replace_dir(from: &Path, to: &Path) -> Result<()> {
     if to.exists() {
-        // A sibling of `to` (a canonical path with a file name, see package_dir).
-        let name = to.file_name().unwrap_or_default().to_string_lossy();
-        let old = to.with_file_name(format!(".{name}.old-lambda-audit"));
-        let _ = std::fs::remove_dir_all(&old);
+        let parent = to.parent().unwrap_or(Path::new("."));
+        let old = tempfile::Builder::new()
+            .prefix(atomic::TEMPORARY_PREFIX)
+            .tempdir_in(parent)
+            .map_err(|e| AuditError::io(parent, e))?
+            .keep();
+        // rename(2) replaces an empty directory.
         std::fs::rename(to, &old).map_err(|e| AuditError::io(to, e))?;
         std::fs::rename(from, to).map_err(|e| AuditError::io(to, e))?;
         std::fs::remove_dir_all(&old).map_err(|e| AuditError::io(&old, e))?;

@@ -1,22 +1,23 @@
 //! Errors that make an input unusable (exit status 2). Findings about an
 //! artifact that will not load are not errors: they are `check::Finding`s.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
-    #[error("{path}: {source}")]
+    #[error("{}: {source}", shown(path))]
     Io {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{path}: not an ELF file ({reason})")]
+    #[error("{}: not an ELF file ({reason})", shown(path))]
     NotElf { path: PathBuf, reason: String },
-    #[error("{path}: malformed ELF: {reason}")]
+    #[error("{}: malformed ELF: {reason}", shown(path))]
     MalformedElf { path: PathBuf, reason: String },
-    #[error("{path}: is a directory, not an ELF file")]
+    #[error("{}: is a directory, not an ELF file", shown(path))]
     IsDirectory { path: PathBuf },
-    #[error("profile {name}: {reason}")]
+    #[error("profile {}: {reason}", shown(name))]
     Profile { name: String, reason: String },
     #[error("{0}")]
     Usage(String),
@@ -47,3 +48,54 @@ impl AuditError {
 }
 
 pub type Result<T, E = AuditError> = std::result::Result<T, E>;
+
+/// A name (a path, an archive member, a profile name) as a message shows
+/// it: on one line and harmless to a terminal. Control characters (a
+/// newline, ESC) are escaped as `\n`, `\x1b`, and bytes that are not UTF-8
+/// as `\xNN`; everything else is as it is.
+pub fn shown(name: impl AsRef<OsStr>) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let mut text = String::new();
+    for chunk in name.as_ref().as_bytes().utf8_chunks() {
+        text.push_str(&without_controls(chunk.valid(), true));
+        for byte in chunk.invalid() {
+            text.push_str(&format!("\\x{byte:02x}"));
+        }
+    }
+    text
+}
+
+/// `text` with its control characters escaped (`\x1b`), newlines too
+/// unless `text` is made of lines (a report, a message with a fix): what is
+/// printed for a person never drives the terminal.
+pub fn without_controls(text: &str, newlines_too: bool) -> std::borrow::Cow<'_, str> {
+    let escape = |c: char| c.is_control() && (newlines_too || c != '\n');
+    if !text.chars().any(escape) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut clean = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' if newlines_too => clean.push_str("\\n"),
+            '\t' if newlines_too => clean.push_str("\\t"),
+            c if escape(c) && (c as u32) < 0x100 => clean.push_str(&format!("\\x{:02x}", c as u32)),
+            c if escape(c) => clean.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => clean.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(clean)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_shown_on_one_line_without_controls() {
+        assert_eq!(shown("a\nb\x1b[2J\u{9b}c"), "a\\nb\\x1b[2J\\x9bc");
+        use std::os::unix::ffi::OsStrExt;
+        assert_eq!(shown(OsStr::from_bytes(b"a\xffb")), "a\\xffb");
+        assert_eq!(shown("plain/név.so"), "plain/név.so");
+        assert_eq!(without_controls("line\n\x1bx", false), "line\n\\x1bx");
+    }
+}

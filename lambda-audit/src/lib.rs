@@ -6,10 +6,12 @@
 //! writes one from a root filesystem); `resolve` finds each needed library as
 //! the runtime's loader would; `check` judges the closure; `report` shows the
 //! verdict; `bundle` vendors what is missing; `archive` zips reproducibly;
-//! `package` audits a whole package, which `unzip` reads from a zip.
+//! `package` audits a whole package, which `unzip` reads from a zip;
+//! `bounded` reads every other input within a stated bound.
 
 pub mod archive;
 pub mod atomic;
+pub mod bounded;
 pub mod bundle;
 pub mod check;
 pub mod elf;

@@ -10,11 +10,12 @@ use clap::{Parser, Subcommand};
 
 use lambda_audit::archive;
 use lambda_audit::bundle::{bundle, BundleOptions};
-use lambda_audit::check::check;
-use lambda_audit::error::{AuditError, Result};
+use lambda_audit::check::{check, check_in, Report};
+use lambda_audit::error::{shown, without_controls, AuditError, Result};
 use lambda_audit::package::{audit_package, check_package, LAYER_ROOT};
 use lambda_audit::profile::{Profile, DEFAULT_PROFILE};
 use lambda_audit::report;
+use lambda_audit::resolve::TaskDir;
 use lambda_audit::scan::{scan, ScanOptions};
 use lambda_audit::unzip;
 
@@ -125,10 +126,15 @@ fn main() -> ExitCode {
     }));
     // Interrupted or terminated: no half-written temporary output is left
     // (a later zip of that directory would pick it up).
-    let _ = ctrlc::set_handler(|| {
-        lambda_audit::atomic::remove_pending();
-        std::process::exit(130);
-    });
+    let _ = ctrlc::set_handler(|| lambda_audit::atomic::remove_pending_and_exit(130));
+    // Over a file size limit, a write fails with EFBIG, which is handled
+    // like a full disk (nothing left behind), instead of SIGXFSZ killing the
+    // process with its temporary output in place.
+    // SAFETY: setting a signal's disposition to SIG_IGN, before any thread
+    // that writes files exists.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -141,6 +147,7 @@ fn main() -> ExitCode {
         Ok(Ok(code)) => ExitCode::from(code),
         Ok(Err(e)) => {
             let message = e.to_string();
+            let message = without_controls(&message, false);
             let mut lines = message.lines();
             let _ = writeln!(
                 std::io::stderr(),
@@ -172,39 +179,27 @@ fn run(cli: Cli) -> Result<u8> {
             } else {
                 profile.task_root.as_str()
             };
-            let mut reports = Vec::new();
+            // One task directory for every artifact: the package's libraries
+            // are listed and read once per run, not once per artifact.
+            let task = TaskDir::new(&profile.task_root, bundle_dir.as_deref());
+            let mut printed = Printed::new(json, &profile.name);
             for artifact in &artifacts {
                 if artifact.is_dir() || unzip::is_zip(artifact) {
-                    let (found, skipped) = check_package(&profile, artifact, place)?;
-                    for note in &skipped {
-                        eprintln!("lambda-audit: check: {}", note);
+                    let skipped =
+                        check_package(&profile, artifact, place, &mut |r| printed.report(r))?;
+                    for skip in &skipped {
+                        note(&format!("check: {skip}"));
                     }
-                    reports.extend(found);
                 } else {
-                    reports.push(check(&profile, bundle_dir.as_deref(), artifact)?);
+                    check_single_file(artifact, layer)?;
+                    printed.report(check_in(&profile, &task, artifact)?)?;
                 }
             }
-            if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&report::json(&profile.name, &reports))
-                        .expect("json")
-                );
-            } else {
-                for r in &reports {
-                    print!("{}", report::human(r));
-                }
-            }
-            let code = if reports.iter().all(|r| r.loads()) {
-                0
-            } else {
-                1
-            };
+            let loads = printed.finish()?;
             // Freeing the facts of a large library string by string costs
             // more than reading them, and the process ends right after this.
-            std::mem::forget(reports);
             std::mem::forget(profile);
-            Ok(code)
+            Ok(if loads { 0 } else { 1 })
         }
         Command::Tree {
             profile,
@@ -215,8 +210,8 @@ fn run(cli: Cli) -> Result<u8> {
             check_bundle_dir(bundle_dir.as_deref())?;
             let r = check(&profile, bundle_dir.as_deref(), &artifact)?;
             match &r.closure {
-                Some(closure) => print!("{}", report::tree(closure)),
-                None => print!("{}", report::human(&r)),
+                Some(closure) => emit(&report::tree(closure))?,
+                None => emit(&report::human(&r))?,
             }
             Ok(0)
         }
@@ -230,16 +225,16 @@ fn run(cli: Cli) -> Result<u8> {
             let profile = Profile::load(&profile)?;
             let done = bundle(&profile, &artifacts, &out, &BundleOptions { library_path })?;
             for (name, (source, new_name)) in &done.vendored {
-                println!(
-                    "vendored {} from {} as lib/{}",
+                emit(&format!(
+                    "vendored {} from {} as lib/{}\n",
                     name,
-                    source.display(),
+                    shown(source),
                     new_name
-                );
+                ))?;
             }
-            println!(
-                "{}: {} {} in {}",
-                out.display(),
+            emit(&format!(
+                "{}: {} {} in {}\n",
+                shown(&out),
                 count(done.reports.len(), "artifact"),
                 if done.reports.len() == 1 {
                     "loads"
@@ -247,46 +242,56 @@ fn run(cli: Cli) -> Result<u8> {
                     "load"
                 },
                 profile.name
-            );
+            ))?;
             Ok(0)
         }
         Command::Zip { profile, out, dir } => {
             let profile = Profile::load(&profile)?;
-            let entries = archive::collect(&dir, &out)?;
+            let (entries, left_out) = archive::collect(&dir, &out)?;
+            for line in &left_out {
+                note(&format!("zip: {line}"));
+            }
             // A custom runtime runs DIR/bootstrap: it must be executable.
             if profile.host.is_none() {
                 if let Some(bootstrap) = entries.iter().find(|e| e.name == "bootstrap") {
                     if !bootstrap.executable {
                         return Err(AuditError::Refused(format!(
                             "{}: not executable, and Lambda runs bootstrap as a program: chmod +x it",
-                            bootstrap.file.display()
+                            shown(&bootstrap.file)
                         )));
                     }
                 }
             }
-            let (reports, skipped) = audit_package(&profile, &dir, &entries, true)?;
-            for note in &skipped {
-                eprintln!("lambda-audit: zip: {}", note);
+            // The first report that does not load is kept, to refuse with.
+            let mut refused: Option<Report> = None;
+            let skipped = audit_package(&profile, &dir, &dir, &entries, true, &mut |r| {
+                if refused.is_none() && !r.loads() {
+                    refused = Some(r);
+                }
+                Ok(())
+            })?;
+            for skip in &skipped {
+                note(&format!("zip: {skip}"));
             }
-            if let Some(bad) = reports.iter().find(|r| !r.loads()) {
+            if let Some(bad) = refused {
                 return Err(AuditError::Refused(format!(
                     "{} would not load, so {} was not written:\n{}",
-                    bad.artifact.display(),
-                    out.display(),
-                    report::human(bad).trim_end()
+                    shown(&bad.artifact),
+                    shown(&out),
+                    report::human(&bad).trim_end()
                 )));
             }
             let size = archive::write_zip(&entries, &out)?;
-            println!(
-                "{}: {}, {} audited for {}, {}",
-                out.display(),
+            emit(&format!(
+                "{}: {}, {} audited for {}, {}\n",
+                shown(&out),
                 count(entries.len(), "file"),
                 // Every ELF file is audited: as an entry point, in an entry
                 // point's closure, or on its own.
                 count(entries.iter().filter(|e| e.elf).count(), "ELF file"),
                 profile.name,
                 archive::bytes(size)
-            );
+            ))?;
             Ok(0)
         }
     }
@@ -296,16 +301,16 @@ fn profile_command(command: ProfileCommand) -> Result<u8> {
     match command {
         ProfileCommand::List => {
             for p in Profile::builtins() {
-                println!(
-                    "{:32} {}",
+                emit(&format!(
+                    "{:32} {}\n",
                     p.name,
                     p.description.split(':').next().unwrap_or("")
-                );
+                ))?;
             }
             Ok(0)
         }
         ProfileCommand::Show { name } => {
-            print!("{}", Profile::load(&name)?.to_json());
+            emit(&Profile::load(&name)?.to_json())?;
             Ok(0)
         }
         ProfileCommand::Scan {
@@ -318,6 +323,9 @@ fn profile_command(command: ProfileCommand) -> Result<u8> {
             task_root,
             out,
         } => {
+            if let Some(path) = &out {
+                lambda_audit::atomic::check_destination(path)?;
+            }
             let policy = Profile::load(DEFAULT_PROFILE)?.policy;
             let options = ScanOptions {
                 name,
@@ -330,21 +338,102 @@ fn profile_command(command: ProfileCommand) -> Result<u8> {
             };
             let (profile, scanned) = scan(&rootfs, &options)?;
             for line in &scanned.skipped {
-                eprintln!("lambda-audit: scan: skipped {}", line);
+                note(&format!("scan: skipped {line}"));
             }
             let text = profile.to_json();
             match out {
                 Some(path) => lambda_audit::atomic::write(&path, text.as_bytes())?,
-                None => print!("{}", text),
+                None => emit(&text)?,
             }
-            eprintln!(
-                "lambda-audit: scan: {} libraries in {} directories",
+            note(&format!(
+                "scan: {} libraries in {} directories",
                 profile.libraries.len(),
                 profile.ld_library_path.len() + profile.default_dirs.len()
-            );
+            ));
             Ok(0)
         }
     }
+}
+
+/// Where `check` prints each report as soon as it is made: as text, or
+/// into the streamed JSON document. Memory does not grow with the reports.
+enum Printed {
+    Text { loads: bool },
+    Json(report::JsonStream<std::io::BufWriter<std::io::Stdout>>),
+}
+
+impl Printed {
+    fn new(json: bool, profile: &str) -> Printed {
+        if json {
+            let out = std::io::BufWriter::new(std::io::stdout());
+            Printed::Json(report::JsonStream::new(out, profile))
+        } else {
+            Printed::Text { loads: true }
+        }
+    }
+
+    fn report(&mut self, r: Report) -> Result<()> {
+        match self {
+            Printed::Text { loads } => {
+                *loads &= r.loads();
+                emit(&report::human(&r))
+            }
+            Printed::Json(stream) => stream.artifact(&r).map_err(stdout_error),
+        }
+    }
+
+    /// Whether every artifact loads.
+    fn finish(self) -> Result<bool> {
+        match self {
+            Printed::Text { loads } => Ok(loads),
+            Printed::Json(stream) => stream.finish().map_err(stdout_error),
+        }
+    }
+}
+
+fn stdout_error(e: std::io::Error) -> AuditError {
+    AuditError::io(std::path::Path::new("standard output"), e)
+}
+
+/// Writes to standard output, with any control character a name brought in
+/// escaped (JSON has none: its strings are escaped). A reader that closed it early (`| head -1`)
+/// is an error like any other (one line, exit 2), never a panic: the output
+/// it got is incomplete.
+fn emit(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(without_controls(text, false).as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(stdout_error)
+}
+
+/// A line for the person running the command, on standard error (a closed
+/// standard error has no one to tell).
+fn note(text: &str) {
+    let _ = writeln!(
+        std::io::stderr(),
+        "lambda-audit: {}",
+        without_controls(text, false)
+    );
+}
+
+/// A single file given to `check` must be an artifact on its own: not a
+/// zip behind a stub (Lambda unpacks a plain zip from its first byte, and
+/// judged as one ELF module its members would never be checked), and not a
+/// layer (a layer is what Lambda unpacks at /opt: a directory or a zip).
+fn check_single_file(artifact: &std::path::Path, layer: bool) -> Result<()> {
+    if unzip::is_zip_behind_a_stub(artifact) {
+        return Err(AuditError::Usage(format!(
+            "{}: a zip archive behind other data (a self-extracting stub, or a file with a zip appended): Lambda unpacks a plain zip from its first byte; zip the package's files again",
+            shown(artifact)
+        )));
+    }
+    if layer {
+        return Err(AuditError::Usage(format!(
+            "--layer {}: a single file, and a layer is a directory or a zip (Lambda unpacks it at /opt): put the file in one (a library in lib/)",
+            shown(artifact)
+        )));
+    }
+    Ok(())
 }
 
 /// `--bundle-dir` must name a directory (a missing one would make every
@@ -353,7 +442,7 @@ fn check_bundle_dir(dir: Option<&std::path::Path>) -> Result<()> {
     match dir {
         Some(dir) if !dir.is_dir() => Err(AuditError::Usage(format!(
             "--bundle-dir {}: not a directory",
-            dir.display()
+            shown(dir)
         ))),
         _ => Ok(()),
     }

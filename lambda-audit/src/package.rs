@@ -8,106 +8,49 @@
 //! is named by the Python distribution that installed it, where a
 //! `*.dist-info/RECORD` says so.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use crate::archive::Entry;
+use crate::bounded;
 use crate::check::{check_in, Finding, Report};
-use crate::error::{AuditError, Result};
+use crate::error::{shown, AuditError, Result};
 use crate::profile::Profile;
 use crate::resolve::{Source, TaskDir};
 
-/// The reports, and one line for each ELF-looking file that was passed over:
-/// a file no entry point reaches that the loader could never load anyway
-/// (malformed, or of another architecture, as wheels sometimes carry) does
-/// not block the package, since the runtime never opens it.
+/// Audits every ELF file of the package `dir` (shown as `named`), handing
+/// each report to `each` as soon as it is made, so memory does not grow with
+/// the number of files; returns one line for each ELF-looking file that was
+/// passed over: a file no entry point reaches that the loader could never
+/// load anyway (malformed, or of another architecture, as wheels sometimes
+/// carry) does not block the package, since the runtime never opens it.
 /// A layer need not hold an entry point (a layer of libraries is the usual
 /// kind): `entry_point_required` is false for one, and its libraries are
 /// all judged on their own.
+///
+/// Two steps: the entry points (reported at once, their closures noted),
+/// then the libraries none of them reaches, checked again on their own (a
+/// library's report is not kept meanwhile).
 pub fn audit_package(
     profile: &Profile,
     dir: &Path,
+    named: &Path,
     entries: &[Entry],
     entry_point_required: bool,
-) -> Result<(Vec<Report>, Vec<String>)> {
-    let elf_files: Vec<&PathBuf> = entries.iter().filter(|e| e.elf).map(|e| &e.file).collect();
+    each: &mut dyn FnMut(Report) -> Result<()>,
+) -> Result<Vec<String>> {
     let task = TaskDir::new(&profile.task_root, Some(dir));
-    let mut reports = Vec::new();
-    let mut libraries = Vec::new();
     let mut skipped = Vec::new();
-    for file in &elf_files {
-        let report = match check_in(profile, &task, file) {
-            Ok(report) => report,
-            // Not a file the loader can read: an entry point it cannot be,
-            // and one that is needed shows as broken in that closure.
-            Err(e @ (AuditError::MalformedElf { .. } | AuditError::NotElf { .. })) => {
-                skipped.push(format!("skipped {}: {}", file.display(), e));
-                continue;
-            }
-            Err(e) => return Err(e),
-        };
-        if report
-            .findings
-            .iter()
-            .any(|f| matches!(f, Finding::NotLoadable { .. } | Finding::WrongArch { .. }))
-        {
-            libraries.push((*file, report));
-        } else {
-            reports.push(report);
-        }
+    let found = entry_points(profile, &task, entries, &mut skipped, each)?;
+    if found.entry_points == 0 && entry_point_required {
+        return Err(no_entry_point(profile, named, &found.foreign));
     }
-    if reports.is_empty() && entry_point_required {
-        let what = match profile
-            .host
-            .as_ref()
-            .and_then(|h| h.module_init_prefix.as_ref())
-        {
-            Some(prefix) => format!(
-                "a Python extension module (a .so exporting {}<its name>)",
-                prefix
-            ),
-            None => "an executable".to_string(),
-        };
-        let foreign: Vec<String> = libraries
-            .iter()
-            .flat_map(|(file, report)| {
-                report.findings.iter().filter_map(move |f| match f {
-                    Finding::WrongArch { found, .. } => {
-                        Some(format!("{} is {}", file.display(), found))
-                    }
-                    _ => None,
-                })
-            })
-            .collect();
-        let also = if foreign.is_empty() {
-            String::new()
-        } else {
-            format!(" ({}; the runtime is {})", foreign.join(", "), profile.arch)
-        };
-        return Err(AuditError::Refused(format!(
-            "{} holds no entry point for {}: expected {}{}",
-            dir.display(),
-            profile.name,
-            what,
-            also
-        )));
-    }
-    let reached: HashSet<PathBuf> = reports
-        .iter()
-        .filter_map(|r| r.closure.as_ref())
-        .flat_map(|c| c.objects.iter())
-        .filter_map(|o| match &o.source {
-            Source::Local(p) => Some(p.clone()),
-            _ => None,
-        })
-        .collect();
-    // A library no entry point reaches is judged on its own needs: its report
-    // without the findings that only say it is not an entry point.
-    for (library, mut report) in libraries {
-        let canonical = std::fs::canonicalize(library).unwrap_or_else(|_| library.clone());
-        if reached.contains(&canonical) {
+    for library in &found.libraries {
+        let canonical = std::fs::canonicalize(library).unwrap_or_else(|_| library.to_path_buf());
+        if found.reached.contains(&canonical) {
             continue;
         }
+        let mut report = check_in(profile, &task, library)?;
         // Unreached and of another architecture: the runtime never loads it.
         if report
             .findings
@@ -116,16 +59,110 @@ pub fn audit_package(
         {
             skipped.push(format!(
                 "skipped {}: another architecture, and no entry point loads it",
-                library.display()
+                shown(library)
             ));
             continue;
         }
+        // Judged on its own needs: without the findings that only say it
+        // is not an entry point.
         report
             .findings
             .retain(|f| !matches!(f, Finding::NotLoadable { .. }));
-        reports.push(report);
+        each(report)?;
     }
-    Ok((reports, skipped))
+    Ok(skipped)
+}
+
+/// What the first step of `audit_package` leaves for the second.
+struct EntryPoints<'e> {
+    entry_points: usize,
+    /// Every file of the package some entry point's closure loads (canonical).
+    reached: HashSet<PathBuf>,
+    /// The ELF files that are no entry point.
+    libraries: Vec<&'e Path>,
+    /// `FILE is ARCH`, for each of those of another architecture.
+    foreign: Vec<String>,
+}
+
+/// The package's entry points, each reported through `each` at once.
+fn entry_points<'e>(
+    profile: &Profile,
+    task: &TaskDir,
+    entries: &'e [Entry],
+    skipped: &mut Vec<String>,
+    each: &mut dyn FnMut(Report) -> Result<()>,
+) -> Result<EntryPoints<'e>> {
+    let mut found = EntryPoints {
+        entry_points: 0,
+        reached: HashSet::new(),
+        libraries: Vec::new(),
+        foreign: Vec::new(),
+    };
+    for file in entries.iter().filter(|e| e.elf).map(|e| e.file.as_path()) {
+        let report = match check_in(profile, task, file) {
+            Ok(report) => report,
+            // Not a file the loader can read: an entry point it cannot be,
+            // and one that is needed shows as broken in that closure.
+            Err(e @ (AuditError::MalformedElf { .. } | AuditError::NotElf { .. })) => {
+                skipped.push(format!("skipped {}: {}", shown(file), e));
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let mut not_an_entry_point = false;
+        for finding in &report.findings {
+            match finding {
+                Finding::WrongArch { found: arch, .. } => {
+                    found.foreign.push(format!("{} is {}", shown(file), arch));
+                    not_an_entry_point = true;
+                }
+                Finding::NotLoadable { .. } => not_an_entry_point = true,
+                _ => {}
+            }
+        }
+        if not_an_entry_point {
+            found.libraries.push(file);
+            continue;
+        }
+        let closure = report.closure.iter().flat_map(|c| c.objects.iter());
+        found
+            .reached
+            .extend(closure.filter_map(|o| match &o.source {
+                Source::Local(p) => Some(p.clone()),
+                _ => None,
+            }));
+        found.entry_points += 1;
+        each(report)?;
+    }
+    Ok(found)
+}
+
+/// The refusal of a package without an entry point, naming the package as
+/// the person gave it (never the private directory a zip was unpacked in).
+fn no_entry_point(profile: &Profile, named: &Path, foreign: &[String]) -> AuditError {
+    let what = match profile
+        .host
+        .as_ref()
+        .and_then(|h| h.module_init_prefix.as_ref())
+    {
+        Some(prefix) => format!(
+            "a Python extension module (a .so exporting {}<its name>)",
+            prefix
+        ),
+        None => "an executable".to_string(),
+    };
+    let also = if foreign.is_empty() {
+        String::new()
+    } else {
+        format!(" ({}; the runtime is {})", foreign.join(", "), profile.arch)
+    };
+    AuditError::Refused(format!(
+        "{} holds no entry point for {}: expected {}{}",
+        shown(named),
+        profile.name,
+        what,
+        also
+    ))
 }
 
 /// Where Lambda unpacks layers.
@@ -134,12 +171,15 @@ pub const LAYER_ROOT: &str = "/opt";
 /// `check` of a deployment package or layer (a directory, or a zip unpacked
 /// into a private temporary directory): every ELF file in it, judged where
 /// the runtime places the package (`place`), each named by the Python
-/// distribution that installed it when a `*.dist-info/RECORD` says so.
+/// distribution that installed it when a `*.dist-info/RECORD` says so, and
+/// handed to `each` as soon as it is made. Returns the lines for what was
+/// passed over.
 pub fn check_package(
     profile: &Profile,
-    package: &std::path::Path,
+    package: &Path,
     place: &str,
-) -> Result<(Vec<Report>, Vec<String>)> {
+    each: &mut dyn FnMut(Report) -> Result<()>,
+) -> Result<Vec<String>> {
     let unpacked = if package.is_dir() {
         None
     } else {
@@ -147,118 +187,165 @@ pub fn check_package(
     };
     let dir = unpacked.as_ref().map_or(package, |d| d.path());
     let entries = crate::archive::list(dir)?;
+    check_readable(package, &entries)?;
     // An OS-only runtime runs the function package's bootstrap, and nothing else.
     if profile.host.is_none() && place != LAYER_ROOT {
-        use std::os::unix::fs::PermissionsExt;
-        // The file's own mode (`zip` stores any ELF file 0755, other zippers
-        // keep the mode they find).
-        let runnable = |file: &std::path::Path| {
-            std::fs::metadata(file).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
-        };
-        match entries.iter().find(|e| e.name == "bootstrap") {
-            Some(bootstrap) if runnable(&bootstrap.file) => {}
-            Some(_) => {
-                return Err(AuditError::Refused(format!(
-                    "{}: bootstrap is not executable, and {} runs it as the function's program: chmod +x it before zipping",
-                    package.display(),
-                    profile.name
-                )))
-            }
-            None => {
-                return Err(AuditError::Refused(format!(
-                    "{}: no bootstrap at the package's root, which is what {} runs (Runtime.InvalidEntrypoint); name the program bootstrap",
-                    package.display(),
-                    profile.name
-                )))
-            }
-        }
+        check_bootstrap(profile, package, &entries)?;
     }
     let placed = Profile {
         task_root: place.to_string(),
         ..profile.clone()
     };
-    // A function package without an entry point is nothing to judge: bad input.
-    let (mut reports, skipped) = audit_package(&placed, dir, &entries, place != LAYER_ROOT)
-        .map_err(|e| match e {
-            AuditError::Refused(why) => AuditError::Usage(why),
-            e => e,
-        })?;
-    let owners = distributions(dir);
     let root = std::fs::canonicalize(dir).map_err(|e| AuditError::io(dir, e))?;
-    for report in &mut reports {
-        let canonical = std::fs::canonicalize(&report.artifact).unwrap_or(report.artifact.clone());
-        report.distribution = owners.get(&canonical).cloned();
+    let owners = distributions(&root, &entries);
+    let mut named = |mut report: Report| {
         report.profile = profile.name.clone();
-        // A file of a zip is named inside it: PACKAGE.zip!/path.
-        if unpacked.is_some() {
-            if let Ok(rel) = canonical.strip_prefix(&root) {
-                report.artifact =
-                    std::path::PathBuf::from(format!("{}!/{}", package.display(), rel.display()));
+        let rel = report
+            .artifact
+            .strip_prefix(&root)
+            .ok()
+            .and_then(Path::to_str)
+            .map(String::from);
+        if let Some(rel) = rel {
+            report.distribution = owners.get(&rel).cloned();
+            // A file of a zip is named inside it: PACKAGE.zip!/path.
+            if unpacked.is_some() {
+                report.artifact = PathBuf::from(format!("{}!/{rel}", package.display()));
             }
         }
-    }
-    if let Some(dir) = &unpacked {
-        crate::atomic::untrack(dir.path());
-    }
-    Ok((reports, skipped))
+        each(report)
+    };
+    // A function package without an entry point is nothing to judge: bad input.
+    let required = place != LAYER_ROOT;
+    audit_package(&placed, dir, package, &entries, required, &mut named).map_err(|e| match e {
+        AuditError::Refused(why) => AuditError::Usage(why),
+        e => e,
+    })
 }
+
+/// Lambda runs the function as a user that owns none of its files, so the
+/// loader can open only what others may read (AWS asks for global read
+/// permissions): every ELF file and the bootstrap, by the file's own mode
+/// (what the zip carried, for a zip).
+fn check_readable(package: &Path, entries: &[Entry]) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let unreadable = entries
+        .iter()
+        .filter(|e| e.elf || e.name == "bootstrap")
+        .find_map(|e| {
+            let mode = std::fs::metadata(&e.file).ok()?.permissions().mode();
+            (mode & 0o004 == 0).then_some(e)
+        });
+    match unreadable {
+        Some(entry) => Err(AuditError::Refused(format!(
+            "{}: {} is not readable by others, and Lambda runs the function as a user that must read it: chmod o+r it (and a+r the package's other files) before zipping",
+            shown(package),
+            shown(&entry.name)
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The function package of an OS-only runtime must have an executable
+/// `bootstrap` at its root, judged by the file's own mode (`zip` stores any
+/// ELF file 0755, other zippers keep the mode they find).
+fn check_bootstrap(profile: &Profile, package: &Path, entries: &[Entry]) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let runnable =
+        |file: &Path| std::fs::metadata(file).is_ok_and(|m| m.permissions().mode() & 0o111 != 0);
+    match entries.iter().find(|e| e.name == "bootstrap") {
+        Some(bootstrap) if runnable(&bootstrap.file) => Ok(()),
+        Some(_) => Err(AuditError::Refused(format!(
+            "{}: bootstrap is not executable, and {} runs it as the function's program: chmod +x it before zipping",
+            shown(package),
+            profile.name
+        ))),
+        None => Err(AuditError::Refused(format!(
+            "{}: no bootstrap at the package's root, which is what {} runs (Runtime.InvalidEntrypoint); name the program bootstrap",
+            shown(package),
+            profile.name
+        ))),
+    }
+}
+
+/// The longest RECORD (or METADATA) line read: a path of at most PATH_MAX
+/// with its hash and size. A longer line names no file and is passed over.
+const MAX_RECORD_LINE: usize = 8192;
 
 /// Which Python distribution installed each file of a package, from the
 /// `*.dist-info/RECORD` files `pip install --target` leaves (one CSV line per
 /// installed file, its path relative to the directory holding the
-/// dist-info). Keys are canonical paths; values `name version` from the
-/// dist-info's METADATA. Files a RECORD places outside the package are
-/// ignored; a package without RECORDs gives an empty map.
-pub fn distributions(dir: &Path) -> std::collections::HashMap<PathBuf, String> {
-    let mut owners = std::collections::HashMap::new();
-    let Ok(root) = std::fs::canonicalize(dir) else {
-        return owners;
-    };
-    let records = walkdir::WalkDir::new(&root)
-        .follow_links(false)
-        .sort_by_file_name()
-        .into_iter()
-        .flatten()
-        .filter(|e| {
-            e.file_type().is_file()
-                && e.file_name() == "RECORD"
-                && e.path()
-                    .parent()
-                    .and_then(|p| p.file_name())
-                    .is_some_and(|n| n.to_string_lossy().ends_with(".dist-info"))
-        });
-    for record in records {
-        let dist_info = record.path().parent().expect("RECORD has a parent");
-        let site = dist_info.parent().unwrap_or(&root);
-        let name = distribution_name(dist_info);
-        let Ok(text) = std::fs::read_to_string(record.path()) else {
+/// dist-info). Keys are the files' paths in the package (`Entry::name`);
+/// values `name version` from the dist-info's METADATA.
+///
+/// Bounded by the content: each RECORD is streamed line by line (a line over
+/// `MAX_RECORD_LINE` is passed over, never held), and each line is resolved
+/// lexically against the package's own files (no system call per line). A
+/// line that is not UTF-8 is skipped alone, and a path the RECORD places
+/// outside the package is ignored; a package without RECORDs gives an empty
+/// map.
+pub fn distributions(root: &Path, entries: &[Entry]) -> HashMap<String, String> {
+    let files: HashSet<&str> = entries.iter().map(|e| e.name.as_str()).collect();
+    let mut owners = HashMap::new();
+    for record in entries.iter().filter(|e| is_record(&e.name)) {
+        let dist_info = record.name.rsplit_once('/').map_or("", |(dir, _)| dir);
+        let site = dist_info.rsplit_once('/').map_or("", |(dir, _)| dir);
+        let name = distribution_name(&root.join(dist_info));
+        let Ok(file) = std::fs::File::open(&record.file) else {
             continue;
         };
-        for line in text.lines() {
-            let Some(path) = first_csv_field(line) else {
-                continue;
-            };
-            let Ok(file) = std::fs::canonicalize(site.join(&path)) else {
-                continue;
-            };
-            if file.starts_with(&root) {
-                owners.entry(file).or_insert_with(|| name.clone());
+        let _ = bounded::for_each_line(file, MAX_RECORD_LINE, |line| {
+            let path = std::str::from_utf8(line).ok().and_then(first_csv_field);
+            if let Some(installed) = path.and_then(|p| inside_package(site, &p)) {
+                if files.contains(installed.as_str()) {
+                    owners.entry(installed).or_insert_with(|| name.clone());
+                }
             }
-        }
+            true
+        });
     }
     owners
 }
 
-/// `name version` from a dist-info's METADATA, else from its directory name.
+/// `…/NAME.dist-info/RECORD`.
+fn is_record(name: &str) -> bool {
+    name.strip_suffix("/RECORD")
+        .is_some_and(|dir| dir.ends_with(".dist-info"))
+}
+
+/// `path` (a RECORD's, relative to `site`) as a path in the package,
+/// normalised lexically; None if it is absolute or climbs out.
+fn inside_package(site: &str, path: &str) -> Option<String> {
+    if path.starts_with('/') {
+        return None;
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    for part in site.split('/').chain(path.split('/')) {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            part => parts.push(part),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+/// `name version` from a dist-info's METADATA (its header, read within
+/// bounds), else from its directory name.
 fn distribution_name(dist_info: &Path) -> String {
-    let metadata = std::fs::read_to_string(dist_info.join("METADATA")).unwrap_or_default();
-    let field = |key: &str| {
-        metadata
-            .lines()
-            .take_while(|l| !l.is_empty())
-            .find_map(|l| l.strip_prefix(key).map(|v| v.trim().to_string()))
-    };
-    match (field("Name:"), field("Version:")) {
+    let (mut name, mut version) = (None, None);
+    if let Ok(file) = std::fs::File::open(dist_info.join("METADATA")) {
+        let _ = bounded::for_each_line(file, MAX_RECORD_LINE, |line| {
+            let line = String::from_utf8_lossy(line);
+            let field = |key: &str| line.strip_prefix(key).map(|v| v.trim().to_string());
+            name = name.take().or_else(|| field("Name:"));
+            version = version.take().or_else(|| field("Version:"));
+            !line.is_empty()
+        });
+    }
+    match (name, version) {
         (Some(name), Some(version)) => format!("{name} {version}"),
         _ => dist_info
             .file_name()

@@ -311,12 +311,18 @@ fn with_base(mut value: serde_json::Value) -> std::result::Result<serde_json::Va
     let (Some(base_fields), Some(own)) = (base.as_object_mut(), value.as_object_mut()) else {
         return Err("a profile is a JSON object".into());
     };
+    let own_sources = own.get("sources");
+    if own_sources.is_some_and(|v| {
+        !v.as_array()
+            .is_some_and(|a| a.iter().all(|s| s.is_string()))
+    }) {
+        return Err("sources: a list of strings, added to the base's".into());
+    }
     let mut sources = base_fields
         .get("sources")
         .cloned()
         .unwrap_or(serde_json::Value::Array(Vec::new()));
-    if let (Some(all), Some(serde_json::Value::Array(more))) =
-        (sources.as_array_mut(), own.get("sources"))
+    if let (Some(all), Some(serde_json::Value::Array(more))) = (sources.as_array_mut(), own_sources)
     {
         all.extend(more.iter().cloned());
     }
@@ -325,6 +331,61 @@ fn with_base(mut value: serde_json::Value) -> std::result::Result<serde_json::Va
     }
     base_fields.insert("sources".into(), sources);
     Ok(base)
+}
+
+/// The largest profile file read.
+const MAX_PROFILE_FILE: u64 = 64 << 20;
+
+/// Any JSON value, refused if an object in it holds a key twice.
+struct NoKeyTwice;
+
+impl<'de> serde::Deserialize<'de> for NoKeyTwice {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(NoKeyTwice)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for NoKeyTwice {
+    type Value = NoKeyTwice;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("JSON")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<NoKeyTwice, A::Error> {
+        let mut keys = std::collections::HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if !keys.insert(key.clone()) {
+                return Err(serde::de::Error::custom(format!("the key {key:?} twice")));
+            }
+            map.next_value::<NoKeyTwice>()?;
+        }
+        Ok(NoKeyTwice)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<NoKeyTwice, A::Error> {
+        while seq.next_element::<NoKeyTwice>()?.is_some() {}
+        Ok(NoKeyTwice)
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<NoKeyTwice, E> {
+        Ok(NoKeyTwice)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<NoKeyTwice, E> {
+        Ok(NoKeyTwice)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<NoKeyTwice, E> {
+        Ok(NoKeyTwice)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<NoKeyTwice, E> {
+        Ok(NoKeyTwice)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<NoKeyTwice, E> {
+        Ok(NoKeyTwice)
+    }
+    fn visit_unit<E>(self) -> Result<NoKeyTwice, E> {
+        Ok(NoKeyTwice)
+    }
 }
 
 impl Profile {
@@ -342,14 +403,17 @@ impl Profile {
                 names.join(", ")
             )));
         }
-        // Decided before opening: a FIFO would block the read.
-        let meta = std::fs::metadata(path).map_err(|e| AuditError::io(path, e))?;
-        if !meta.is_file() {
-            return Err(AuditError::Usage(format!(
-                "--profile {name_or_path}: not a regular file"
-            )));
-        }
-        let text = std::fs::read_to_string(path).map_err(|e| AuditError::io(path, e))?;
+        // Decided before opening (a FIFO would block the read), and read
+        // within a bound (the largest built-in is well under 1 MiB; a scan of
+        // a whole distribution a few MiB).
+        let file = std::fs::canonicalize(path).map_err(|e| AuditError::io(path, e))?;
+        let bytes = crate::bounded::read_small_file(&file, MAX_PROFILE_FILE).map_err(|why| {
+            AuditError::Usage(format!("--profile {}: {why}", crate::error::shown(path)))
+        })?;
+        let text = String::from_utf8(bytes).map_err(|_| AuditError::Profile {
+            name: name_or_path.to_string(),
+            reason: "not UTF-8, so not JSON".into(),
+        })?;
         Profile::parse(name_or_path, &text)
     }
 
@@ -358,6 +422,8 @@ impl Profile {
             name: origin.to_string(),
             reason,
         };
+        // A key given twice is refused: serde_json would keep the last.
+        serde_json::from_str::<NoKeyTwice>(text).map_err(|e| bad(e.to_string()))?;
         let value: serde_json::Value =
             serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
         let value = with_base(value).map_err(bad)?;

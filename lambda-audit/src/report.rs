@@ -6,6 +6,7 @@ use std::fmt::Write;
 use serde_json::{json, Value};
 
 use crate::check::{Finding, Report, Severity};
+use crate::error::shown;
 use crate::profile::is_glibc_part;
 use crate::resolve::{Closure, Outcome, Source};
 
@@ -218,7 +219,7 @@ pub fn human(report: &Report) -> String {
     let _ = writeln!(
         out,
         "{}{}: {} in {} (as {}){}",
-        report.artifact.display(),
+        shown(&report.artifact),
         report
             .distribution
             .as_ref()
@@ -303,7 +304,7 @@ fn closure_json(closure: &Closure) -> Value {
                 "source": match &o.source {
                     Source::Runtime(_) => "runtime".to_string(),
                     Source::Host => "host".to_string(),
-                    Source::Local(p) => p.display().to_string(),
+                    Source::Local(p) => shown(p),
                 },
             })
         })
@@ -311,41 +312,95 @@ fn closure_json(closure: &Closure) -> Value {
     Value::Array(objects)
 }
 
-/// The JSON document for a whole `check` run.
-pub fn json(profile: &str, reports: &[Report]) -> Value {
-    let artifacts: Vec<Value> = reports
+/// One artifact's object in the JSON document.
+fn artifact_json(r: &Report) -> Value {
+    let findings: Vec<Value> = r
+        .findings
         .iter()
-        .map(|r| {
-            let findings: Vec<Value> = r
-                .findings
-                .iter()
-                .map(|f| {
-                    let mut v = serde_json::to_value(f).expect("findings serialize");
-                    v["severity"] =
-                        serde_json::to_value(f.severity()).expect("severity serializes");
-                    v["fix"] = Value::String(fix(f));
-                    v
-                })
-                .collect();
-            json!({
-                "path": r.artifact.display().to_string(),
-                "runtime_path": r.runtime_path,
-                "distribution": r.distribution,
-                "loads": r.loads(),
-                "errors": r.count(Severity::Error),
-                "warnings": r.count(Severity::Warning),
-                "unverified_symbols": r.unverified_symbols,
-                "findings": findings,
-                "closure": r.closure.as_ref().map(closure_json).unwrap_or(Value::Array(vec![])),
-            })
+        .map(|f| {
+            let mut v = serde_json::to_value(f).expect("findings serialize");
+            v["severity"] = serde_json::to_value(f.severity()).expect("severity serializes");
+            v["fix"] = Value::String(fix(f));
+            v
         })
         .collect();
     json!({
-        "schema": JSON_SCHEMA,
-        "profile": profile,
-        "loads": reports.iter().all(Report::loads),
-        "artifacts": artifacts,
+        "path": r.artifact.display().to_string(),
+        "runtime_path": r.runtime_path,
+        "distribution": r.distribution,
+        "loads": r.loads(),
+        "errors": r.count(Severity::Error),
+        "warnings": r.count(Severity::Warning),
+        "unverified_symbols": r.unverified_symbols,
+        "findings": findings,
+        "closure": r.closure.as_ref().map(closure_json).unwrap_or(Value::Array(vec![])),
     })
+}
+
+/// The JSON document of a `check` run (`docs/check-json.md`), written
+/// artifact by artifact as the reports are made, so memory does not grow
+/// with their number. The text is what `serde_json::to_string_pretty` gives
+/// for the whole document: its keys are sorted, and `artifacts` comes first,
+/// before `loads`, which needs them all.
+pub struct JsonStream<W: std::io::Write> {
+    out: W,
+    profile: String,
+    artifacts: usize,
+    loads: bool,
+}
+
+impl<W: std::io::Write> JsonStream<W> {
+    pub fn new(out: W, profile: &str) -> JsonStream<W> {
+        JsonStream {
+            out,
+            profile: profile.to_string(),
+            artifacts: 0,
+            loads: true,
+        }
+    }
+
+    pub fn artifact(&mut self, report: &Report) -> std::io::Result<()> {
+        let text = serde_json::to_string_pretty(&artifact_json(report)).expect("JSON serializes");
+        let opening = if self.artifacts == 0 {
+            "{\n  \"artifacts\": [\n"
+        } else {
+            ",\n"
+        };
+        self.out.write_all(opening.as_bytes())?;
+        // A JSON string holds no raw newline: every line is the document's.
+        for (i, line) in text.lines().enumerate() {
+            if i > 0 {
+                self.out.write_all(b"\n")?;
+            }
+            self.out.write_all(b"    ")?;
+            self.out.write_all(line.as_bytes())?;
+        }
+        self.artifacts += 1;
+        self.loads &= report.loads();
+        Ok(())
+    }
+
+    /// Ends the document; whether every artifact loads.
+    pub fn finish(mut self) -> std::io::Result<bool> {
+        let rest = json!({
+            "loads": self.loads,
+            "profile": self.profile,
+            "schema": JSON_SCHEMA,
+        });
+        let rest = serde_json::to_string_pretty(&rest).expect("JSON serializes");
+        let fields = rest
+            .strip_prefix("{\n")
+            .expect("an object")
+            .trim_end_matches('}');
+        let opening = if self.artifacts == 0 {
+            "{\n  \"artifacts\": [],\n"
+        } else {
+            "\n  ],\n"
+        };
+        writeln!(self.out, "{opening}{fields}}}")?;
+        self.out.flush()?;
+        Ok(self.loads)
+    }
 }
 
 /// `tree`: the static `ldd`, with the rule that found each library.
@@ -417,7 +472,7 @@ fn walk(
 
 #[cfg(test)]
 mod tests {
-    use super::newest_glibc;
+    use super::*;
 
     #[test]
     fn the_newest_glibc_is_compared_numerically() {
@@ -433,5 +488,49 @@ mod tests {
         .collect();
         assert_eq!(newest_glibc(&versions).as_deref(), Some("2.17"));
         assert_eq!(newest_glibc(&["OPENSSL_1.0.1".to_string()]), None);
+    }
+
+    /// The streamed document is the one serde_json writes for it whole.
+    #[test]
+    fn the_streamed_document_is_the_whole_one() {
+        let whole = |artifacts: Vec<Value>, loads: bool| {
+            let document = json!({
+                "schema": JSON_SCHEMA,
+                "profile": "p",
+                "loads": loads,
+                "artifacts": artifacts,
+            });
+            serde_json::to_string_pretty(&document).unwrap() + "\n"
+        };
+        let report = |loads: bool| Report {
+            artifact: "a \"b\"\n.so".into(),
+            runtime_path: "/var/task/a.so".into(),
+            profile: "p".into(),
+            findings: if loads {
+                vec![]
+            } else {
+                vec![Finding::MissingInterpreter {
+                    object: "a.so".into(),
+                    interpreter: "/lib/ld.so".into(),
+                }]
+            },
+            closure: None,
+            unverified_symbols: 0,
+            distribution: None,
+        };
+        for reports in [
+            vec![],
+            vec![report(true)],
+            vec![report(true), report(false)],
+        ] {
+            let mut out = Vec::new();
+            let mut stream = JsonStream::new(&mut out, "p");
+            for r in &reports {
+                stream.artifact(r).unwrap();
+            }
+            let loads = stream.finish().unwrap();
+            let expected = whole(reports.iter().map(artifact_json).collect(), loads);
+            assert_eq!(String::from_utf8(out).unwrap(), expected);
+        }
     }
 }

@@ -298,9 +298,12 @@ pub fn resolve(
     }
 
     let canonical = std::fs::canonicalize(artifact).unwrap_or_else(|_| artifact.to_path_buf());
+    // Where the runtime opens it: a symlink in the package by its own path
+    // (a module is imported by the link's name, and $ORIGIN is the link's
+    // directory, as glibc takes the name it opened).
     let runtime_path = task
-        .runtime_path_of(&canonical)
-        .or_else(|| task.runtime_path_of(artifact))
+        .runtime_path_of(artifact)
+        .or_else(|| task.runtime_path_of(&canonical))
         .unwrap_or_else(|| {
             let file = artifact
                 .file_name()

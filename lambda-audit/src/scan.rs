@@ -7,11 +7,11 @@
 //! nothing on the host is ever read in its place. Loops, dangling links and
 //! unreadable files are reported and skipped.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Component, Path, PathBuf};
 
 use crate::elf::{read_elf, Arch, ElfFacts, ElfKind};
-use crate::error::{AuditError, Result};
+use crate::error::{shown, AuditError, Result};
 use crate::profile::{format_export, Host, Library, Policy, Profile, SCHEMA};
 use crate::resolve::{expand_tokens, normalize};
 
@@ -106,33 +106,63 @@ fn join(parts: &[String]) -> String {
     format!("/{}", parts.join("/"))
 }
 
-/// Directories named by ROOT/etc/ld.so.conf, following `include` globs.
-fn ld_so_conf_dirs(root: &Path, file: &str, depth: usize, out: &mut Vec<String>) {
-    if depth > 8 {
-        return;
-    }
-    let Ok(host) = resolve_in_root(root, file) else {
-        return;
-    };
-    let Ok(text) = std::fs::read_to_string(host) else {
-        return;
-    };
-    for line in text.lines() {
-        let line = line.split('#').next().unwrap_or("").trim();
-        if let Some(pattern) = line.strip_prefix("include").map(str::trim) {
-            // ldconfig reads a relative pattern from the including file's
-            // directory (Amazon Linux and RHEL write `include ld.so.conf.d/*.conf`).
-            let pattern = if pattern.starts_with('/') {
-                pattern.to_string()
-            } else {
-                let base = file.rsplit_once('/').map(|(dir, _)| dir).unwrap_or("");
-                format!("{base}/{pattern}")
-            };
-            for included in glob_in_root(root, &pattern) {
-                ld_so_conf_dirs(root, &included, depth + 1, out);
+/// The largest configuration file read (ld.so.conf and what it includes):
+/// real ones are a few hundred bytes.
+const MAX_CONF_FILE: u64 = 1 << 20;
+
+/// How deep `include`s may nest (each file is read once in any case).
+const MAX_INCLUDE_DEPTH: usize = 8;
+
+/// Reading ROOT/etc/ld.so.conf and what it includes: each file once (an
+/// include cycle or fan-out costs one read per file), each small and regular.
+struct LdSoConf<'r> {
+    root: &'r Path,
+    read: HashSet<PathBuf>,
+    dirs: Vec<String>,
+    notes: Vec<String>,
+}
+
+impl LdSoConf<'_> {
+    /// The directories `file` names, following `include` globs.
+    fn read_file(&mut self, file: &str, depth: usize) {
+        if depth > MAX_INCLUDE_DEPTH {
+            self.notes.push(format!(
+                "{file}: included more than {MAX_INCLUDE_DEPTH} levels deep"
+            ));
+            return;
+        }
+        let Ok(host) = resolve_in_root(self.root, file) else {
+            return;
+        };
+        if !self.read.insert(host.clone()) {
+            self.notes
+                .push(format!("{file}: already read (included again): read once"));
+            return;
+        }
+        let text = match crate::bounded::read_small_file(&host, MAX_CONF_FILE) {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(why) => {
+                self.notes.push(format!("{file}: {why}"));
+                return;
             }
-        } else if line.starts_with('/') {
-            out.push(line.to_string());
+        };
+        for line in text.lines() {
+            let line = line.split('#').next().unwrap_or("").trim();
+            if let Some(pattern) = line.strip_prefix("include").map(str::trim) {
+                // ldconfig reads a relative pattern from the including file's
+                // directory (Amazon Linux and RHEL write `include ld.so.conf.d/*.conf`).
+                let pattern = if pattern.starts_with('/') {
+                    pattern.to_string()
+                } else {
+                    let base = file.rsplit_once('/').map(|(dir, _)| dir).unwrap_or("");
+                    format!("{base}/{pattern}")
+                };
+                for included in glob_in_root(self.root, &pattern) {
+                    self.read_file(&included, depth + 1);
+                }
+            } else if line.starts_with('/') {
+                self.dirs.push(line.to_string());
+            }
         }
     }
 }
@@ -186,10 +216,20 @@ fn system_dirs(root: &Path) -> Vec<String> {
 /// The directories `root`'s loader searches after DT_RUNPATH: those of
 /// ld.so.conf (its cache), then its built-in ones.
 pub fn default_dirs(root: &Path) -> Vec<String> {
-    let mut dirs = Vec::new();
-    ld_so_conf_dirs(root, "/etc/ld.so.conf", 0, &mut dirs);
-    dirs.extend(system_dirs(root));
-    dirs
+    default_dirs_noting(root).0
+}
+
+/// `default_dirs`, with a line for each configuration file passed over.
+fn default_dirs_noting(root: &Path) -> (Vec<String>, Vec<String>) {
+    let mut conf = LdSoConf {
+        root,
+        read: HashSet::new(),
+        dirs: Vec::new(),
+        notes: Vec::new(),
+    };
+    conf.read_file("/etc/ld.so.conf", 0);
+    conf.dirs.extend(system_dirs(root));
+    (conf.dirs, conf.notes)
 }
 
 /// A file's exports in the profile notation, sorted.
@@ -209,49 +249,87 @@ fn export_list(facts: &ElfFacts) -> Vec<String> {
 /// interpreter's bytes is its `.cpython-<version><flags>-<platform>.so`. None
 /// found: an empty list (not a Python, or the table is elsewhere).
 pub fn extension_suffixes(file: &Path) -> Result<Vec<String>> {
-    let bytes = std::fs::read(file).map_err(|e| AuditError::io(file, e))?;
-    let marker = b".cpython-";
-    let mut found: Vec<String> = Vec::new();
-    let mut at = 0;
-    while let Some(offset) = bytes[at..].windows(marker.len()).position(|w| w == marker) {
-        let start = at + offset;
-        let end = bytes[start..]
-            .iter()
-            .position(|b| *b == 0)
-            .map_or(bytes.len(), |n| start + n);
-        let text = &bytes[start..end];
-        let plausible = text.len() < 64
-            && text.ends_with(b".so")
-            && text
-                .iter()
-                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(b));
-        if plausible {
-            let suffix = String::from_utf8_lossy(text).into_owned();
-            if !found.contains(&suffix) {
-                found.push(suffix);
-            }
-        }
-        at = start + marker.len();
-    }
+    let found = suffix_strings(file).map_err(|e| AuditError::io(file, e))?;
     match found.as_slice() {
         [] => Ok(Vec::new()),
         [own] => Ok(vec![own.clone(), ".abi3.so".into(), ".so".into()]),
         _ => Err(AuditError::Usage(format!(
             "{}: more than one extension module suffix in it ({}): which one its importer uses is not clear",
-            file.display(),
+            shown(file),
             found.join(", ")
         ))),
     }
 }
 
-/// Scans `root` and returns the profile with what was skipped.
-pub fn scan(root: &Path, options: &ScanOptions) -> Result<(Profile, ScanReport)> {
-    if !root.is_dir() {
-        return Err(AuditError::Usage(format!(
-            "{}: not a directory (profile scan takes a root filesystem)",
-            root.display()
-        )));
+/// The longest suffix string taken for one (`.cpython-` + version, flags,
+/// platform, `.so`): a candidate is looked at this far and no further.
+const MAX_SUFFIX: usize = 64;
+
+/// The distinct `.cpython-…so` strings (NUL-terminated, or ending the file)
+/// in `file`, in order, up to the second one. Streamed in chunks: memory is one chunk whatever the
+/// file's size, and each byte is looked at a bounded number of times (a
+/// candidate with no NUL in reach is dropped, not followed to the end).
+fn suffix_strings(file: &Path) -> std::io::Result<Vec<String>> {
+    use std::io::Read;
+    const MARKER: &[u8] = b".cpython-";
+    const CHUNK: usize = 1 << 20;
+    let mut reader = std::fs::File::open(file)?;
+    let mut found: Vec<String> = Vec::new();
+    // One buffer, filled again after the bytes still to be looked at.
+    let mut buffer = vec![0u8; CHUNK + MAX_SUFFIX];
+    let mut kept = 0;
+    loop {
+        let read = reader.read(&mut buffer[kept..])?;
+        let end = read == 0;
+        let window = &buffer[..kept + read];
+        // Candidates starting before `limit` have their whole reach in the window.
+        let limit = if end {
+            window.len()
+        } else {
+            window.len().saturating_sub(MAX_SUFFIX)
+        };
+        for start in memchr::memmem::find_iter(window, MARKER) {
+            if start >= limit {
+                break;
+            }
+            let reach = &window[start..window.len().min(start + MAX_SUFFIX)];
+            let text = match memchr::memchr(0, reach) {
+                Some(nul) => &reach[..nul],
+                None if end => reach,
+                None => &[][..],
+            };
+            if plausible_suffix(text) {
+                let suffix = String::from_utf8_lossy(text).into_owned();
+                if !found.contains(&suffix) {
+                    found.push(suffix);
+                }
+                // Two are already one too many (see extension_suffixes).
+                if found.len() > 1 {
+                    return Ok(found);
+                }
+            }
+        }
+        if end {
+            return Ok(found);
+        }
+        let length = window.len();
+        buffer.copy_within(limit..length, 0);
+        kept = length - limit;
     }
+}
+
+/// `.cpython-312-x86_64-linux-gnu.so`: short, of the characters a suffix
+/// has, ending in `.so`.
+fn plausible_suffix(text: &[u8]) -> bool {
+    text.len() < MAX_SUFFIX
+        && text.ends_with(b".so")
+        && text
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(b))
+}
+
+/// Every option's directory must be absolute, as the runtime's are.
+fn check_absolute_dirs(options: &ScanOptions) -> Result<()> {
     for (what, dir) in std::iter::once(("--task-root", &options.task_root))
         .chain(options.search_path.iter().map(|d| ("--search-path", d)))
         .chain(
@@ -268,62 +346,46 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<(Profile, ScanReport)>
             )));
         }
     }
-    let mut report = ScanReport::default();
-    let default_dirs = match &options.default_path {
-        Some(dirs) => dirs.clone(),
-        None => default_dirs(root),
+    Ok(())
+}
+
+/// The host program `exe` (a path inside the root): what it needs and
+/// exports, and, for a Python, its module suffixes; with its architecture.
+fn read_host(root: &Path, exe: &str, options: &ScanOptions) -> Result<(Host, Arch)> {
+    let file = resolve_in_root(root, exe)
+        .map_err(|why| AuditError::Usage(format!("--host-exe {}: {}", exe, why)))?;
+    let facts = read_elf(&file)?;
+    let exports = export_list(&facts);
+    let host = Host {
+        executable: exe.to_string(),
+        module_init_prefix: options.module_init_prefix.clone(),
+        needed: facts.needed.clone(),
+        rpath: facts.rpath.clone(),
+        runpath: facts.runpath.clone(),
+        exports: Some(exports),
+        export_prefixes: Vec::new(),
+        extension_suffixes: match options.module_init_prefix {
+            Some(_) => extension_suffixes(&file)?,
+            None => Vec::new(),
+        },
     };
-    let mut dirs: Vec<String> = Vec::new();
-    for d in options.search_path.iter().chain(&default_dirs) {
-        if !dirs.contains(d) {
-            dirs.push(d.clone());
-        }
-    }
+    Ok((host, facts.arch))
+}
 
-    let mut host = match &options.host_exe {
-        Some(exe) => {
-            let file = resolve_in_root(root, exe)
-                .map_err(|why| AuditError::Usage(format!("--host-exe {}: {}", exe, why)))?;
-            let facts = read_elf(&file)?;
-            let exports = export_list(&facts);
-            Some((
-                Host {
-                    executable: exe.clone(),
-                    module_init_prefix: options.module_init_prefix.clone(),
-                    needed: facts.needed.clone(),
-                    rpath: facts.rpath.clone(),
-                    runpath: facts.runpath.clone(),
-                    exports: Some(exports),
-                    export_prefixes: Vec::new(),
-                    extension_suffixes: match options.module_init_prefix {
-                        Some(_) => extension_suffixes(&file)?,
-                        None => Vec::new(),
-                    },
-                },
-                facts.arch,
-            ))
-        }
-        None => None,
-    };
-
-    // The host program's own DT_RPATH/DT_RUNPATH directories (libpython of a
-    // shared Python build) are part of what its loader can reach.
-    if let Some((host, arch)) = &host {
-        for entry in host.rpath.iter().chain(&host.runpath) {
-            // A relative entry depends on the working directory: not a fixed place.
-            let expanded = expand_tokens(entry, &host.executable, *arch);
-            let dir = normalize(&expanded);
-            if expanded.starts_with('/') && !dirs.contains(&dir) {
-                dirs.push(dir);
-            }
-        }
-    }
-
-    // One record per real file; every path that reaches it is an alias.
+/// Every ELF shared library in the search directories `dirs` (those under
+/// the task root excepted: the function's own package), one record per real
+/// file, every path that reaches it an alias; and the files in the order
+/// first found.
+fn read_libraries(
+    root: &Path,
+    dirs: &[String],
+    task_root: &str,
+    report: &mut ScanReport,
+) -> (BTreeMap<PathBuf, (Library, Arch)>, Vec<PathBuf>) {
     let mut by_file: BTreeMap<PathBuf, (Library, Arch)> = BTreeMap::new();
     let mut order: Vec<PathBuf> = Vec::new();
-    for dir in &dirs {
-        if dir.starts_with(&options.task_root) {
+    for dir in dirs {
+        if dir.starts_with(task_root) {
             continue; // the function's own package, not the runtime
         }
         let Ok(host_dir) = resolve_in_root(root, dir) else {
@@ -387,6 +449,53 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<(Profile, ScanReport)>
             by_file.insert(file, (library, facts.arch));
         }
     }
+    (by_file, order)
+}
+
+/// Scans `root` and returns the profile with what was skipped.
+pub fn scan(root: &Path, options: &ScanOptions) -> Result<(Profile, ScanReport)> {
+    if !root.is_dir() {
+        return Err(AuditError::Usage(format!(
+            "{}: not a directory (profile scan takes a root filesystem)",
+            shown(root)
+        )));
+    }
+    check_absolute_dirs(options)?;
+    let mut report = ScanReport::default();
+    let default_dirs = match &options.default_path {
+        Some(dirs) => dirs.clone(),
+        None => {
+            let (dirs, notes) = default_dirs_noting(root);
+            report.skipped.extend(notes);
+            dirs
+        }
+    };
+    let mut dirs: Vec<String> = Vec::new();
+    for d in options.search_path.iter().chain(&default_dirs) {
+        if !dirs.contains(d) {
+            dirs.push(d.clone());
+        }
+    }
+
+    let mut host = match &options.host_exe {
+        Some(exe) => Some(read_host(root, exe, options)?),
+        None => None,
+    };
+
+    // The host program's own DT_RPATH/DT_RUNPATH directories (libpython of a
+    // shared Python build) are part of what its loader can reach.
+    if let Some((host, arch)) = &host {
+        for entry in host.rpath.iter().chain(&host.runpath) {
+            // A relative entry depends on the working directory: not a fixed place.
+            let expanded = expand_tokens(entry, &host.executable, *arch);
+            let dir = normalize(&expanded);
+            if expanded.starts_with('/') && !dirs.contains(&dir) {
+                dirs.push(dir);
+            }
+        }
+    }
+
+    let (mut by_file, order) = read_libraries(root, &dirs, &options.task_root, &mut report);
 
     // A shared Python build keeps its importer (and its suffix table) in libpython.
     if let Some((host, _)) = host.as_mut() {
@@ -425,7 +534,7 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<(Profile, ScanReport)>
     if Arch::from_name(&arch_name).is_none() {
         return Err(AuditError::Usage(format!(
             "{}: unsupported architecture {}",
-            root.display(),
+            shown(root),
             arch_name
         )));
     }
@@ -441,7 +550,7 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<(Profile, ScanReport)>
     if libraries.is_empty() {
         return Err(AuditError::Usage(format!(
             "{}: no shared libraries found in its loader's directories: not a root filesystem",
-            root.display()
+            shown(root)
         )));
     }
     let profile = Profile {

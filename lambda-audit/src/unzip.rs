@@ -4,23 +4,29 @@
 //!
 //! The same guarantees as `zip` gives when it writes one: no entry may name a
 //! path outside the package (absolute, `..`, a backslash), none may be a
-//! device, FIFO or socket, a symlink must resolve inside the package, and the
-//! unpacked bytes are counted as they are written
-//! (never trusting the sizes the archive declares) and stop at Lambda's
-//! 250 MB limit. Entries are streamed to disk: memory stays bounded by the
-//! archive's directory, not its contents. Regular files and directories are
-//! written first and symlinks last, so no write ever goes through a symlink.
+//! device, FIFO or socket, and the unpacked bytes are counted as they are
+//! written (never trusting the sizes the archive declares) and stop at
+//! Lambda's 250 MB limit. Entries are streamed to disk: memory stays bounded
+//! by the archive's directory, not its contents.
+//!
+//! Nothing is created before the whole archive is checked: no member may lie
+//! under a symlink member (it would be written through the link, wherever
+//! that points) or under a file, and every symlink must resolve inside the
+//! package, resolved lexically over the archive's own members, never by
+//! following a link on disk. Regular files and directories are then written,
+//! and the symlinks last, so no write ever goes through a symlink.
 //! A name the archive holds twice is read once, as its last entry (the zip
 //! library's reading, and what an extractor that overwrites leaves).
 
+use std::collections::{HashMap, HashSet};
 use std::io::{Read, Write};
 use std::path::{Component, Path, PathBuf};
 
 use zip::ZipArchive;
 
 use crate::archive::MAX_UNZIPPED;
-use crate::atomic;
-use crate::error::{AuditError, Result};
+use crate::atomic::{guarded, PrivateDir};
+use crate::error::{shown, AuditError, Result};
 
 /// Whether `path` is a zip archive (by its first bytes, as unzip decides).
 pub fn is_zip(path: &Path) -> bool {
@@ -32,6 +38,21 @@ pub fn is_zip(path: &Path) -> bool {
         && (&magic == b"PK\x03\x04" || &magic == b"PK\x05\x06")
 }
 
+/// Whether `path` is a regular file holding a zip archive that does not
+/// start at its first byte (a self-extracting stub, or an ELF file with a
+/// zip appended): the zip library finds an archive from the end of a file.
+/// The archive must have a member whose local header reads: the library
+/// accepts a bare end-of-directory record, and libpython's code holds one
+/// (`zipimport`'s signature bytes), which is no archive.
+pub fn is_zip_behind_a_stub(path: &Path) -> bool {
+    let holds_members = |file: std::fs::File| {
+        ZipArchive::new(file).is_ok_and(|mut zip| !zip.is_empty() && zip.by_index(0).is_ok())
+    };
+    std::fs::metadata(path).is_ok_and(|m| m.is_file())
+        && !is_zip(path)
+        && std::fs::File::open(path).is_ok_and(holds_members)
+}
+
 /// The unix file type bits of a zip entry's external attributes.
 const S_IFMT: u32 = 0o170000;
 const S_IFREG: u32 = 0o100000;
@@ -41,25 +62,35 @@ const S_IFLNK: u32 = 0o120000;
 /// The longest symlink target read (PATH_MAX).
 const MAX_LINK: u64 = 4096;
 
+/// How many symlinks one path may pass through, as the kernel's limit.
+const MAX_HOPS: usize = 40;
+
+/// The longest member name (PATH_MAX): no file system takes a longer path.
+const MAX_NAME: usize = 4096;
+
+/// The most members an archive may have: far more than any package holds
+/// (each is a file or directory made on disk), and what keeps the plan of a
+/// hostile archive small.
+const MAX_MEMBERS: usize = 200_000;
+
 /// Unpacks `archive` into a new temporary directory and returns it.
-pub fn unpack(archive: &Path) -> Result<tempfile::TempDir> {
-    let bad = |why: String| AuditError::Usage(format!("{}: {}", archive.display(), why));
+pub fn unpack(archive: &Path) -> Result<PrivateDir> {
+    let bad = |why: String| AuditError::Usage(format!("{}: {}", shown(archive), why));
     let file = std::fs::File::open(archive).map_err(|e| AuditError::io(archive, e))?;
     let mut zip = ZipArchive::new(file).map_err(|e| bad(format!("not a readable zip ({e})")))?;
-    let dir = tempfile::Builder::new()
-        .prefix(".lambda-audit-check")
-        .tempdir()
-        .map_err(|e| AuditError::io(&std::env::temp_dir(), e))?;
-    atomic::track(dir.path());
-    let result = unpack_into(&mut zip, dir.path()).map_err(bad);
-    if result.is_err() {
-        atomic::untrack(dir.path());
-    }
-    result.map(|_| dir)
+    let dir = PrivateDir::new(".lambda-audit-check")?;
+    unpack_into(&mut zip, dir.path()).map_err(bad)?;
+    Ok(dir)
 }
 
 /// The entry name as a relative path inside the package, or why not.
 fn relative_name(name: &str) -> std::result::Result<PathBuf, String> {
+    if name.len() > MAX_NAME {
+        let start: String = name.chars().take(60).collect();
+        return Err(format!(
+            "entry {start:?}… is longer than {MAX_NAME} bytes, which no file system takes as a path"
+        ));
+    }
     if name.contains('\\') {
         return Err(format!(
             "entry {name:?} has a backslash, which some extractors read as a path separator"
@@ -90,12 +121,43 @@ fn relative_name(name: &str) -> std::result::Result<PathBuf, String> {
     Ok(clean)
 }
 
+/// What one member of the archive becomes in the package.
+enum Member {
+    Dir,
+    File { index: usize, mode: u32 },
+    Link { target: String },
+}
+
+/// The archive's members by their path in the package, checked as a whole
+/// before anything is created.
+struct Plan {
+    members: HashMap<PathBuf, Member>,
+    /// Every directory a member lies in (each member's ancestors).
+    dirs: HashSet<PathBuf>,
+}
+
 fn unpack_into(
     zip: &mut ZipArchive<std::fs::File>,
     root: &Path,
 ) -> std::result::Result<(), String> {
-    let mut written: u64 = 0;
-    let mut links: Vec<(PathBuf, String)> = Vec::new();
+    let plan = plan(zip)?;
+    plan.check_nothing_lies_under_a_file_or_link()?;
+    plan.check_links_resolve_inside()?;
+    write_files(zip, root, &plan)?;
+    make_links(root, &plan)
+}
+
+/// Each member's path and kind (a symlink with its target), from the
+/// archive's directory and the links' few bytes: nothing is created yet.
+fn plan(zip: &mut ZipArchive<std::fs::File>) -> std::result::Result<Plan, String> {
+    if zip.len() > MAX_MEMBERS {
+        return Err(format!(
+            "it has {} members, more than {MAX_MEMBERS} members: no package needs that many",
+            zip.len()
+        ));
+    }
+    let mut members: HashMap<PathBuf, Member> = HashMap::new();
+    let mut dirs: HashSet<PathBuf> = HashSet::new();
     for index in 0..zip.len() {
         let mut entry = zip
             .by_index(index)
@@ -104,44 +166,175 @@ fn unpack_into(
         let rel = relative_name(&name)?;
         let mode = entry.unix_mode().unwrap_or(0);
         let kind = mode & S_IFMT;
-        let dest = root.join(&rel);
-        if entry.is_dir() || kind == S_IFDIR {
-            std::fs::create_dir_all(&dest).map_err(|e| format!("{name}: {e}"))?;
-            continue;
-        }
-        if kind == S_IFLNK {
+        let member = if entry.is_dir() || kind == S_IFDIR {
+            Member::Dir
+        } else if kind == S_IFLNK {
             let mut target = String::new();
             (&mut entry)
                 .take(MAX_LINK + 1)
                 .read_to_string(&mut target)
-                .map_err(|e| format!("{name}: symlink target: {e}"))?;
-            if target.len() as u64 > MAX_LINK || target.is_empty() {
-                return Err(format!("{name}: a symlink with no usable target"));
+                .map_err(|e| format!("{}: symlink target: {e}", shown(&rel)))?;
+            if target.len() as u64 > MAX_LINK || target.is_empty() || target.contains('\0') {
+                return Err(format!("{}: a symlink with no usable target", shown(&rel)));
             }
-            links.push((rel, target));
-            continue;
-        }
-        if kind != 0 && kind != S_IFREG {
+            Member::Link { target }
+        } else if kind == 0 || kind == S_IFREG {
+            Member::File { index, mode }
+        } else {
             return Err(format!(
-                "{name}: a device, FIFO or socket (mode {mode:o}), not a regular file: a package holds files only"
+                "{}: a device, FIFO or socket (mode {mode:o}), not a regular file: a package holds files only",
+                shown(&rel)
+            ));
+        };
+        // An ancestor already known has its own ancestors known: each
+        // directory is added once, so planning is linear in the names.
+        for dir in rel.ancestors().skip(1) {
+            if !dirs.insert(dir.to_path_buf()) {
+                break;
+            }
+        }
+        let twice = match members.insert(rel.clone(), member) {
+            None => false,
+            Some(Member::Dir) => !matches!(members[&rel], Member::Dir),
+            Some(_) => true,
+        };
+        if twice {
+            return Err(format!(
+                "{}: the archive holds this name twice",
+                shown(&rel)
             ));
         }
-        if let Some(parent) = dest.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| format!("{name}: {e}"))?;
-        }
-        let mut out = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&dest)
-            .map_err(|e| match e.kind() {
-                std::io::ErrorKind::AlreadyExists => {
-                    format!("{name}: the archive holds this name twice")
+    }
+    Ok(Plan { members, dirs })
+}
+
+impl Plan {
+    /// A member under a file cannot be made; one under a symlink member
+    /// would be written through the link, wherever it points: both refused.
+    fn check_nothing_lies_under_a_file_or_link(&self) -> std::result::Result<(), String> {
+        for dir in &self.dirs {
+            match self.members.get(dir) {
+                Some(Member::File { .. }) => {
+                    return Err(format!(
+                        "{}: a file, and the archive has members under it",
+                        shown(dir)
+                    ))
                 }
-                _ => format!("{name}: {e}"),
-            })?;
+                Some(Member::Link { .. }) => {
+                    return Err(format!(
+                        "{}: a symlink, and the archive has members under it, which would be written through the link: a package may not",
+                        shown(dir)
+                    ))
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Every symlink must resolve, as the runtime would resolve it, to a
+    /// member (or a directory holding one): resolved lexically over the
+    /// archive's own members, never by following a link on disk.
+    fn check_links_resolve_inside(&self) -> std::result::Result<(), String> {
+        for (link, member) in &self.members {
+            if let Member::Link { target } = member {
+                self.resolve(link, target).map_err(|why| {
+                    format!("{}: a symlink to {target:?}, which {why}", shown(link))
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    fn resolve(&self, link: &Path, target: &str) -> std::result::Result<(), &'static str> {
+        const ABSOLUTE: &str =
+            "leaves the package (an absolute target names the runtime's own files)";
+        if target.starts_with('/') {
+            return Err(ABSOLUTE);
+        }
+        let mut current: PathBuf = link.parent().unwrap_or(Path::new("")).to_path_buf();
+        let mut pending: Vec<Component> = Path::new(target).components().rev().collect();
+        let mut hops = 0;
+        while let Some(part) = pending.pop() {
+            match part {
+                Component::Normal(name) => current.push(name),
+                Component::ParentDir => {
+                    if !current.pop() {
+                        return Err("does not resolve inside the package (it climbs above the package's root)");
+                    }
+                    continue;
+                }
+                _ => continue,
+            }
+            match self.members.get(&current) {
+                Some(Member::Link { target }) => {
+                    hops += 1;
+                    if hops > MAX_HOPS {
+                        return Err("does not resolve inside the package (too many levels of symbolic links)");
+                    }
+                    if target.starts_with('/') {
+                        return Err(ABSOLUTE);
+                    }
+                    current.pop();
+                    pending.extend(Path::new(target.as_str()).components().rev());
+                }
+                Some(Member::File { .. }) if !pending.is_empty() => {
+                    return Err("does not resolve inside the package (it passes through a file)");
+                }
+                Some(_) => {}
+                None if self.dirs.contains(&current) => {}
+                None => return Err(
+                    "does not resolve inside the package (the archive has nothing of that name)",
+                ),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Directories and regular files, streamed to disk and counted. No member
+/// lies under a symlink (checked), and the links are made after these, so
+/// nothing here is written through one. A directory member is made only if
+/// a link may point at it: the audit reads files, a file's directories are
+/// made with it, and an empty directory costs a slow `mkdir` for nothing.
+fn write_files(
+    zip: &mut ZipArchive<std::fs::File>,
+    root: &Path,
+    plan: &Plan,
+) -> std::result::Result<(), String> {
+    let mut written: u64 = 0;
+    let has_links = plan
+        .members
+        .values()
+        .any(|m| matches!(m, Member::Link { .. }));
+    for (rel, member) in &plan.members {
+        let dest = root.join(rel);
+        let (index, mode) = match member {
+            Member::Dir if !has_links => continue,
+            Member::Dir => {
+                guarded(|| std::fs::create_dir_all(&dest))
+                    .map_err(|e| format!("{}: {e}", shown(rel)))?;
+                continue;
+            }
+            Member::File { index, mode } => (*index, *mode),
+            Member::Link { .. } => continue,
+        };
+        let mut entry = zip
+            .by_index(index)
+            .map_err(|e| format!("entry {index}: {e}"))?;
+        let mut out = guarded(|| {
+            if let Some(parent) = dest.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&dest)
+        })
+        .map_err(|e| format!("{}: {e}", shown(rel)))?;
         let room = MAX_UNZIPPED - written;
         let copied = std::io::copy(&mut (&mut entry).take(room + 1), &mut out)
-            .map_err(|e| format!("{name}: {e}"))?;
+            .map_err(|e| format!("{}: {e}", shown(rel)))?;
         written += copied;
         if copied > room {
             return Err(format!(
@@ -149,47 +342,31 @@ fn unpack_into(
                 crate::archive::bytes(MAX_UNZIPPED)
             ));
         }
-        out.flush().map_err(|e| format!("{name}: {e}"))?;
+        out.flush().map_err(|e| format!("{}: {e}", shown(rel)))?;
         // The permission bits matter (a bootstrap must be executable); the
-        // type bits were checked above.
+        // type bits were checked in the plan.
         use std::os::unix::fs::PermissionsExt;
         let permissions = if mode == 0 { 0o644 } else { mode & 0o777 };
         std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(permissions | 0o600))
-            .map_err(|e| format!("{name}: {e}"))?;
+            .map_err(|e| format!("{}: {e}", shown(rel)))?;
     }
-    // Symlinks last: nothing above was written through one. Each must
-    // resolve (as the runtime would resolve it) to a file inside the package.
-    let real_root = std::fs::canonicalize(root).map_err(|e| e.to_string())?;
-    for (rel, target) in &links {
+    Ok(())
+}
+
+/// The symlinks, last, each already known to resolve inside the package.
+fn make_links(root: &Path, plan: &Plan) -> std::result::Result<(), String> {
+    for (rel, member) in &plan.members {
+        let Member::Link { target } = member else {
+            continue;
+        };
         let dest = root.join(rel);
-        if let Some(parent) = dest.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", rel.display()))?;
-        }
-        std::os::unix::fs::symlink(target, &dest).map_err(|e| match e.kind() {
-            std::io::ErrorKind::AlreadyExists => {
-                format!("{}: the archive holds this name twice", rel.display())
+        guarded(|| {
+            if let Some(parent) = dest.parent() {
+                std::fs::create_dir_all(parent)?;
             }
-            _ => format!("{}: {e}", rel.display()),
-        })?;
-    }
-    for (rel, target) in &links {
-        let resolved = std::fs::canonicalize(root.join(rel));
-        match resolved {
-            Ok(real) if real.starts_with(&real_root) => {}
-            Ok(real) => {
-                return Err(format!(
-                    "{}: a symlink to {target:?}, which leaves the package ({})",
-                    rel.display(),
-                    real.display()
-                ))
-            }
-            Err(_) => {
-                return Err(format!(
-                    "{}: a symlink to {target:?}, which does not resolve inside the package",
-                    rel.display()
-                ))
-            }
-        }
+            std::os::unix::fs::symlink(target, &dest)
+        })
+        .map_err(|e| format!("{}: {e}", shown(rel)))?;
     }
     Ok(())
 }

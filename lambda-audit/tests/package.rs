@@ -117,6 +117,16 @@ fn json(run: &Run) -> serde_json::Value {
         .unwrap_or_else(|e| panic!("{e}: {}{}", run.stdout, run.stderr))
 }
 
+/// Where the runtime places each file of a `check --json` report.
+fn runtime_paths(report: &serde_json::Value) -> Vec<&str> {
+    report["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["runtime_path"].as_str().unwrap())
+        .collect()
+}
+
 /// (path, distribution, loads) per file of a `check --json` report.
 fn verdicts(report: &serde_json::Value) -> Vec<(String, String, bool)> {
     let mut all: Vec<(String, String, bool)> = report["artifacts"]
@@ -214,12 +224,7 @@ fn a_layer_is_judged_at_opt() {
     let run = audit(["check", "--json", "--layer", "--profile", "python3.12", zip]);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     let report = json(&run);
-    let placed: Vec<&str> = report["artifacts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["runtime_path"].as_str().unwrap())
-        .collect();
+    let placed = runtime_paths(&report);
     assert_eq!(placed, ["/opt/python/_uses.abi3.so"], "{report:#}");
     let lib = &report["artifacts"][0]["closure"]
         .as_array()
@@ -395,4 +400,500 @@ fn a_provided_package_needs_an_executable_bootstrap() {
         "{}",
         run.stderr
     );
+}
+
+/// (issue 18, 1) A symlink member and a member under it: nothing may be
+/// written through the link, wherever it points (absolute, or relative up
+/// out of the private directory), for a function package or a layer; the
+/// zip is refused before anything is created.
+#[test]
+fn members_under_a_symlink_member_write_nothing_outside() {
+    let work = tempfile::tempdir().unwrap();
+    let tmp = work.path().join("tmp");
+    let outside = work.path().join("outside");
+    std::fs::create_dir(&tmp).unwrap();
+    std::fs::create_dir(&outside).unwrap();
+    let regular = 0o100644;
+    let link = 0o120777;
+    let absolute = outside.to_str().unwrap().to_string();
+    // From TMPDIR/.lambda-audit-checkXXXX/x, `../../outside` is work/outside.
+    type Members<'a> = Vec<(&'a str, u32, &'a str)>;
+    let cases: Vec<(&str, Members)> = vec![
+        (
+            "absolute",
+            vec![
+                ("x", link, &absolute),
+                ("x/sub/planted-link", link, "anything"),
+            ],
+        ),
+        (
+            "relative",
+            vec![
+                ("x", link, "../../outside"),
+                ("x/new1/new2/planted-link", link, "../../../x"),
+            ],
+        ),
+        (
+            "a file under a link",
+            vec![
+                ("x/new1/planted", regular, "p"),
+                ("x", link, "../../outside"),
+            ],
+        ),
+        (
+            "a link under a link",
+            vec![("x", link, "../../outside"), ("x/y", link, "planted")],
+        ),
+    ];
+    for (what, entries) in cases {
+        let archive = work.path().join("links.zip");
+        crafted_zip(&archive, &entries, None);
+        for layer in [false, true] {
+            let mut args = vec!["check", "--profile", "python3.12"];
+            if layer {
+                args.push("--layer");
+            }
+            args.push(archive.to_str().unwrap());
+            let run = audit_in(&tmp, &args);
+            assert_eq!(run.code, 2, "{what}: {}{}", run.stdout, run.stderr);
+            assert_eq!(run.stderr.trim_end().lines().count(), 1, "{}", run.stderr);
+            assert_eq!(
+                common::tree_listing(&outside),
+                vec![outside.clone()],
+                "{what} (layer: {layer}): written outside the package"
+            );
+            assert_eq!(
+                std::fs::read_dir(&tmp).unwrap().count(),
+                0,
+                "{what}: temporary files left"
+            );
+        }
+    }
+}
+
+/// (issue 18, 2) SIGTERM or SIGINT while a zip is unpacked: the private
+/// directory is gone when the process has exited, however far unpacking
+/// got (the signal handler's removal raced the unpacking thread, which went
+/// on creating files and directories). Repeated, at spread moments.
+#[test]
+fn a_signal_during_unpacking_leaves_no_temporary_directory() {
+    let work = tempfile::tempdir().unwrap();
+    let tmp = work.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let archive = work.path().join("many.zip");
+    let script = "import sys, zipfile\n\
+        with zipfile.ZipFile(sys.argv[1], 'w') as z:\n\
+        \x20   for i in range(6000):\n\
+        \x20       z.writestr(f'd{i % 300}/e{i // 300}/f{i}', 'x' * 64)\n";
+    python(script, &[&archive]);
+    for attempt in 0..12u64 {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_lambda-audit"))
+            .args(["check", "--profile", "provided.al2023", "--layer"])
+            .arg(&archive)
+            .env("TMPDIR", &tmp)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let started = std::time::Instant::now();
+        while std::fs::read_dir(&tmp).unwrap().count() == 0
+            && started.elapsed() < std::time::Duration::from_secs(20)
+        {
+            std::thread::sleep(std::time::Duration::from_micros(200));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(attempt * 7));
+        let (signal, number) = if attempt % 2 == 0 {
+            ("-TERM", libc::SIGTERM)
+        } else {
+            ("-INT", libc::SIGINT)
+        };
+        // kill(2) itself: a build sandbox has no kill program.
+        let pid = libc::pid_t::try_from(child.id()).unwrap();
+        assert_eq!(unsafe { libc::kill(pid, number) }, 0, "kill {signal}");
+        let status = child.wait().unwrap();
+        let left = common::tree_listing(&tmp).len() - 1;
+        assert_eq!(
+            left, 0,
+            "attempt {attempt} ({signal}, {status}): {left} paths left"
+        );
+    }
+}
+
+/// (issue 18, 3) A module that is a symlink (`mod_ok.so -> real.so`) is
+/// imported by its own name (`import mod_ok` opens mod_ok.so, which must
+/// export PyInit_mod_ok): judged under that name, in a directory, a zip
+/// holding the link, and by `zip`.
+#[test]
+fn a_module_that_is_a_symlink_is_judged_by_its_own_name() {
+    let work = tempfile::tempdir().unwrap();
+    let package = work.path().join("package");
+    shared(
+        &package.join("real.so"),
+        "void *PyInit_mod_ok(void) { return 0; }\n",
+        &[],
+    );
+    std::os::unix::fs::symlink("real.so", package.join("mod_ok.so")).unwrap();
+    let dir = package.to_str().unwrap();
+    let run = audit(["check", "--json", "--profile", "python3.12", dir]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let report = json(&run);
+    let placed = runtime_paths(&report);
+    assert_eq!(placed, ["/var/task/mod_ok.so"], "{report:#}");
+
+    let out = work.path().join("function.zip");
+    let run = audit([
+        "zip",
+        "--profile",
+        "python3.12",
+        "--out",
+        out.to_str().unwrap(),
+        dir,
+    ]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+
+    let linked = work.path().join("linked.zip");
+    let script = "import sys, zipfile\n\
+        out, real = sys.argv[1:]\n\
+        with zipfile.ZipFile(out, 'w') as z:\n\
+        \x20   z.write(real, 'real.so')\n\
+        \x20   link = zipfile.ZipInfo('mod_ok.so')\n\
+        \x20   link.external_attr = 0o120777 << 16\n\
+        \x20   z.writestr(link, 'real.so')\n";
+    python(script, &[&linked, &package.join("real.so")]);
+    let run = audit([
+        "check",
+        "--json",
+        "--profile",
+        "python3.12",
+        linked.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let report = json(&run);
+    assert_eq!(
+        report["artifacts"][0]["path"],
+        format!("{}!/mod_ok.so", linked.display()),
+        "{report:#}"
+    );
+}
+
+/// `lambda-audit check --json --profile python3.12 PACKAGE` under the
+/// shell's resource limits `limits` (e.g. `ulimit -v 400000`): a bound on
+/// memory or CPU time the run must keep.
+fn check_limited(limits: &str, package: &Path) -> Run {
+    let check = ["check", "--json", "--profile", "python3.12"].map(std::ffi::OsStr::new);
+    common::audit_limited(limits, check.into_iter().chain([package.as_os_str()]))
+}
+
+/// A directory with one module per (distribution, RECORD bytes), each
+/// module `mod_<distribution>.so` recorded in `<distribution>-1.0.dist-info`.
+fn package_with_records(dir: &Path, records: &[(&str, &[u8])]) {
+    for (dist, record) in records {
+        shared(
+            &dir.join(format!("mod_{dist}.so")),
+            &format!("void *PyInit_mod_{dist}(void) {{ return 0; }}\n"),
+            &[],
+        );
+        let info = dir.join(format!("{dist}-1.0.dist-info"));
+        std::fs::create_dir_all(&info).unwrap();
+        std::fs::write(info.join("RECORD"), record).unwrap();
+    }
+}
+
+/// The distribution of each artifact of a `check --json` run, by file name.
+fn distributions_of(run: &Run) -> Vec<(String, String)> {
+    // Sorted by path, so by file name in one directory.
+    verdicts(&json(run))
+        .into_iter()
+        .map(|(path, dist, _)| (path.rsplit('/').next().unwrap().to_string(), dist))
+        .collect()
+}
+
+/// (issue 18, 4, and the decision on non-UTF-8 lines) A RECORD is read line
+/// by line: memory stays bounded whatever its size (1 GiB here, sparse, of
+/// which one line names a file; it was read whole), and a line that is not
+/// UTF-8 is skipped alone (it made the whole RECORD ignored).
+#[test]
+fn a_record_is_read_line_by_line_in_bounded_memory() {
+    let work = tempfile::tempdir().unwrap();
+    let package = work.path().join("package");
+    package_with_records(
+        &package,
+        &[
+            ("huge", b"mod_huge.so,,\n"),
+            ("bytes", b"\xff\xfe,,\nmod_bytes.so,,\n"),
+        ],
+    );
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(package.join("huge-1.0.dist-info/RECORD"))
+        .unwrap()
+        .set_len(1 << 30)
+        .unwrap();
+    let run = check_limited("ulimit -v 400000", &package);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        distributions_of(&run),
+        [
+            ("mod_bytes.so".to_string(), "bytes 1.0".to_string()),
+            ("mod_huge.so".to_string(), "huge 1.0".to_string())
+        ]
+    );
+}
+
+/// (issue 18, 5) RECORD lines are resolved lexically against the package's
+/// files, not by a `canonicalize` each (a system call per component of the
+/// package's absolute path): a million lines, in a package 40 directories
+/// deep, stay well inside a CPU-time limit the old reading overran. A bound
+/// with a wide margin, not a timing: docs/benchmarks.md has the numbers.
+#[test]
+fn record_lines_cost_no_system_calls_each() {
+    let work = tempfile::tempdir().unwrap();
+    let package = work.path().join("l/".repeat(40)).join("package");
+    let line = "mod_many.so,,\n";
+    package_with_records(&package, &[("many", line.repeat(1_000_000).as_bytes())]);
+    let run = check_limited("ulimit -t 3", &package);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        distributions_of(&run),
+        [("mod_many.so".to_string(), "many 1.0".to_string())]
+    );
+}
+
+/// (issue 18, 14) Directory members cost linear time and are capped: 2,000
+/// nested directory members (each one's ancestors were collected again:
+/// cubic, over a minute of CPU) are refused at once, by their name's length,
+/// on one short line; an archive of more members than any package holds is
+/// refused before anything is created.
+#[test]
+fn directory_members_cost_linear_time_and_are_capped() {
+    let work = tempfile::tempdir().unwrap();
+    let tmp = work.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let deep = work.path().join("deep.zip");
+    let script = "import sys, zipfile\n\
+        with zipfile.ZipFile(sys.argv[1], 'w') as z:\n\
+        \x20   p = ''\n\
+        \x20   for i in range(2000):\n\
+        \x20       p += f'd{i}/'\n\
+        \x20       z.writestr(zipfile.ZipInfo(p), '')\n";
+    python(script, &[&deep]);
+    let many = work.path().join("many.zip");
+    let script = "import sys, zipfile\n\
+        with zipfile.ZipFile(sys.argv[1], 'w') as z:\n\
+        \x20   for i in range(200_001):\n\
+        \x20       z.writestr(zipfile.ZipInfo(f'{i}/'), '')\n";
+    python(script, &[&many]);
+    for (archive, reason) in [(&deep, "longer than"), (&many, "more than 200000 members")] {
+        let run = common::audit_limited(
+            &format!("ulimit -t 10 && export TMPDIR={}", tmp.display()),
+            [
+                std::ffi::OsStr::new("check"),
+                std::ffi::OsStr::new("--layer"),
+                archive.as_os_str(),
+            ],
+        );
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        assert!(run.stderr.contains(reason), "{}", run.stderr);
+        assert!(run.stderr.len() < 400, "{}", run.stderr);
+        assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
+    }
+}
+
+/// (issue 18, 13) Memory does not grow with the number of ELF files: 10,000
+/// hard links to one tiny library, a layer, checked in text and in JSON
+/// under a 60 MB limit on the heap (every report was kept until the end,
+/// and the JSON document built whole: hundreds of MB). The reports are
+/// printed as they are made, the JSON streamed artifact by artifact.
+#[test]
+fn memory_does_not_grow_with_the_number_of_elf_files() {
+    let work = tempfile::tempdir().unwrap();
+    let layer = work.path().join("layer");
+    let tiny = work.path().join("tiny.so");
+    shared(&tiny, "int tiny(void) { return 1; }\n", &[]);
+    std::fs::create_dir_all(layer.join("lib")).unwrap();
+    for i in 0..10_000 {
+        std::fs::hard_link(&tiny, layer.join(format!("lib/lib{i}.so"))).unwrap();
+    }
+    for json in [false, true] {
+        let mut args = vec!["check", "--layer", "--profile", "python3.12"];
+        if json {
+            args.push("--json");
+        }
+        let args = args.into_iter().map(std::ffi::OsStr::new);
+        let run = common::audit_limited("ulimit -d 60000", args.chain([layer.as_os_str()]));
+        assert_eq!(run.code, 0, "json: {json}: {}", run.stderr);
+        let printed = if json {
+            json_artifacts(&run)
+        } else {
+            run.stdout.lines().filter(|l| l.contains(": loads")).count()
+        };
+        assert_eq!(printed, 10_000, "json: {json}");
+    }
+}
+
+/// How many artifacts a `check --json` run reported.
+fn json_artifacts(run: &Run) -> usize {
+    json(run)["artifacts"].as_array().unwrap().len()
+}
+
+/// (issue 18, decision) A zip without an entry point is refused naming the
+/// zip, not the private directory it was unpacked in (already deleted).
+#[test]
+fn no_entry_point_names_the_zip() {
+    let work = tempfile::tempdir().unwrap();
+    let archive = work.path().join("empty.zip");
+    crafted_zip(&archive, &[("README", 0o100644, "nothing to load")], None);
+    let zip = archive.to_str().unwrap();
+    let run = audit(["check", "--profile", "python3.12", zip]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!("{zip} holds no entry point")),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains(".lambda-audit"), "{}", run.stderr);
+}
+
+/// (issue 18, 16) `check --bundle-dir DIR F1 … Fn` lists and reads DIR's
+/// libraries once per run, not once per artifact (quadratic: 400 files took
+/// over 5 s of CPU in a debug build): under a 2 s CPU limit.
+#[test]
+fn bundle_dir_is_read_once_per_run() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("package");
+    let tiny = work.path().join("tiny.so");
+    shared(&tiny, "int tiny(void) { return 1; }\n", &[]);
+    std::fs::create_dir_all(&dir).unwrap();
+    let files: Vec<PathBuf> = (0..400).map(|i| dir.join(format!("lib{i}.so"))).collect();
+    for file in &files {
+        std::fs::hard_link(&tiny, file).unwrap();
+    }
+    let args = [
+        "check",
+        "--json",
+        "--profile",
+        "provided.al2023",
+        "--bundle-dir",
+    ]
+    .map(std::ffi::OsStr::new)
+    .into_iter()
+    .chain([dir.as_os_str()])
+    .chain(files.iter().map(|f| f.as_os_str()));
+    let run = common::audit_limited("ulimit -t 2", args);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(json_artifacts(&run), 400);
+}
+
+/// (issue 18, decisions) A zip behind a stub (a self-extracting shell
+/// script, or an ELF file with a zip appended) is no deployment package
+/// Lambda unpacks, and no single module either: refused, naming what it is,
+/// rather than "not an ELF file" or judged as one module whose members are
+/// never checked. `--layer` given a single file is refused too (a layer is
+/// a directory or a zip), not judged at /var/task.
+#[test]
+fn stubbed_zips_and_single_file_layers_are_refused() {
+    let work = tempfile::tempdir().unwrap();
+    let package = work.path().join("package");
+    shared(
+        &package.join("mod_ok.so"),
+        "void *PyInit_mod_ok(void) { return 0; }\n",
+        &[],
+    );
+    let plain = work.path().join("plain.zip");
+    zip_dir(&package, &plain);
+    let zipped = std::fs::read(&plain).unwrap();
+    let module = std::fs::read(package.join("mod_ok.so")).unwrap();
+    for (name, stub) in [
+        ("shell.sh", b"#!/bin/sh\nexit 0\n".to_vec()),
+        ("elf.so", module.clone()),
+    ] {
+        let file = work.path().join(name);
+        std::fs::write(&file, [stub, zipped.clone()].concat()).unwrap();
+        let run = audit(["check", "--profile", "python3.12", file.to_str().unwrap()]);
+        assert_eq!(run.code, 2, "{name}: {}{}", run.stdout, run.stderr);
+        assert!(
+            run.stderr.contains("a zip archive behind"),
+            "{name}: {}",
+            run.stderr
+        );
+    }
+    // A bare end-of-directory record (libpython's code holds its bytes) is
+    // no archive: the file is judged as the module it is.
+    let bare = work.path().join("mod_ok.so");
+    let record = [&b"PK\x05\x06"[..], &[0u8; 18]].concat();
+    std::fs::write(&bare, [module, record].concat()).unwrap();
+    let run = audit(["check", "--profile", "python3.12", bare.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+
+    let module = package.join("mod_ok.so");
+    let run = audit([
+        "check",
+        "--layer",
+        "--profile",
+        "python3.12",
+        module.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("a layer is a directory or a zip"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// (issue 18, decision) Lambda runs the function as a user that owns none
+/// of its files, so each must be readable by others: a module of mode 000
+/// (in a zip) or 0640 (in a directory), and a bootstrap of mode 0711, are
+/// refused with the fix (they were judged to load).
+#[test]
+fn files_the_sandbox_user_cannot_read_are_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let work = tempfile::tempdir().unwrap();
+    let package = work.path().join("package");
+    let module = package.join("mod_ok.so");
+    shared(&module, "void *PyInit_mod_ok(void) { return 0; }\n", &[]);
+    let set_mode = |file: &Path, mode: u32| {
+        std::fs::set_permissions(file, std::fs::Permissions::from_mode(mode)).unwrap()
+    };
+    set_mode(&module, 0o640);
+    let dir = package.to_str().unwrap();
+    let run = audit(["check", "--profile", "python3.12", dir]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("mod_ok.so is not readable by others"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("chmod o+r"), "{}", run.stderr);
+
+    set_mode(&module, 0o000);
+    let archive = work.path().join("function.zip");
+    zip_dir(&package, &archive);
+    let run = audit([
+        "check",
+        "--profile",
+        "python3.12",
+        archive.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("mod_ok.so is not readable by others"),
+        "{}",
+        run.stderr
+    );
+
+    std::fs::remove_file(&module).unwrap();
+    let bootstrap = package.join("bootstrap");
+    common::cc(&bootstrap, "int main(void) { return 0; }\n", &[]);
+    set_mode(&bootstrap, 0o711);
+    let run = audit(["check", "--profile", "provided.al2023", dir]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("bootstrap is not readable by others"),
+        "{}",
+        run.stderr
+    );
+    set_mode(&bootstrap, 0o755);
+    let run = audit(["check", "--profile", "provided.al2023", dir]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
 }

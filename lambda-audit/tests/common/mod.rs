@@ -65,6 +65,29 @@ where
     }
 }
 
+/// `lambda-audit ARGS` under the shell's resource limits `limits` (e.g.
+/// `ulimit -v 400000`): a bound on memory or CPU time the run must keep. A
+/// run killed by a limit has code -1.
+pub fn audit_limited<I, S>(limits: &str, args: I) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(format!("{limits} && exec \"$@\""))
+        .arg("bash")
+        .arg(env!("CARGO_BIN_EXE_lambda-audit"))
+        .args(args)
+        .output()
+        .expect("run lambda-audit under bash");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
 /// `check --json` on one artifact: (exit code, the artifact's JSON report).
 pub fn check_json(
     profile: &str,
