@@ -58,6 +58,26 @@ fn zip_dir(dir: &Path, out: &Path) {
     python(script, &[dir, out]);
 }
 
+/// Rewrites `archive` with the unix mode of its member `name` set to `mode`.
+fn set_member_mode(archive: &Path, name: &str, mode: u32) {
+    let script = "import sys, zipfile\n\
+        path, name, mode = sys.argv[1], sys.argv[2], int(sys.argv[3])\n\
+        with zipfile.ZipFile(path) as z:\n\
+        \x20   members = [(i, z.read(i)) for i in z.infolist()]\n\
+        with zipfile.ZipFile(path, 'w', zipfile.ZIP_DEFLATED) as z:\n\
+        \x20   for info, data in members:\n\
+        \x20       if info.filename == name:\n\
+        \x20           info.external_attr = mode << 16\n\
+        \x20       z.writestr(info, data)\n";
+    let status = Command::new("python3")
+        .args(["-c", script])
+        .arg(archive)
+        .args([name, &mode.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
 /// A zip with one crafted entry: `name`, its unix mode, its bytes (or, with
 /// `size`, that many zero bytes, compressed).
 fn crafted_zip(out: &Path, entries: &[(&str, u32, &str)], zeros: Option<(&str, u64)>) {
@@ -866,9 +886,12 @@ fn files_the_sandbox_user_cannot_read_are_refused() {
     );
     assert!(run.stderr.contains("chmod o+r"), "{}", run.stderr);
 
-    set_mode(&module, 0o000);
+    // A member of mode 000 in the zip. The file itself stays readable by
+    // its owner: the test's user is not root in a build sandbox, and could
+    // not zip a file of mode 000.
     let archive = work.path().join("function.zip");
     zip_dir(&package, &archive);
+    set_member_mode(&archive, "mod_ok.so", 0o100000);
     let run = audit([
         "check",
         "--profile",
