@@ -67,6 +67,7 @@
               runtime = "provided.al2";
               pname = "lambda-al2";
             };
+            devTools = call ./nix/dev-tools.nix;
             docker-image = call ./nix/docker-image.nix;
             devShell = call ./nix/devshell.nix;
             checks = call ./nix/checks.nix;

@@ -10,14 +10,11 @@
   lib,
   craneLib,
   lambda-zip,
+  devTools,
   ...
 }:
 craneLib.devShell {
-  packages = lambda-zip.buildTools ++ [
-    pkgs.cargo-nextest
-    pkgs.binutils
-    pkgs.nixfmt
-  ];
+  packages = lambda-zip.buildTools ++ devTools;
   # The build's variables but not this zip's runtime and package: in the
   # shell, `scripts/pipeline` picks the package for whichever LAMBDA_RUNTIME
   # the user sets (lambda for python3.6, bootstrap for provided.*).

@@ -6,6 +6,7 @@
   lib,
   rust,
   lambda-zip,
+  devTools,
   ...
 }:
 let
@@ -36,8 +37,10 @@ pkgs.dockerTools.buildLayeredImage {
       extraGroupLines = [ "${user}:x:1000:" ];
     })
   ]
-  # zig, cargo-zigbuild, python3, patchelf, unzip and lambda-audit, as the build has them.
-  ++ lambda-zip.buildTools;
+  # zig, cargo-zigbuild, python3, patchelf, unzip and lambda-audit, as the
+  # build has them, and the dev shell's other tools: the image is the shell.
+  ++ lambda-zip.buildTools
+  ++ devTools;
   extraCommands = ''
     mkdir -p tmp ${builtins.substring 1 (-1) home}/project
     chmod 1777 tmp

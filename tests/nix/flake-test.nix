@@ -395,6 +395,8 @@ let
         "ca-certificates"
       ]
       ++ zip.buildTools
+      # Every tool of the dev shell (the rig's unpacked image lacked cargo-nextest and nixfmt).
+      ++ outputs.devShells.x86_64-linux.default.packages
     );
     hooksAreCollected = builtins.length (builtins.attrNames hooks) > 10;
   };
