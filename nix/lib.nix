@@ -155,16 +155,19 @@ rec {
   # The hook both the dependency-only and the final build of the zip run
   # before cargo: the same --remap-path-prefix flags in both (cargo
   # fingerprints them), so the final build reuses every dependency. The rule
-  # is the non-Nix pipeline's (scripts/lib/remap-paths.sh, a store file of its
-  # own so that no other script change rebuilds the dependencies): the source
-  # root ($PWD: crane unpacks the dummy and the real source under the same
-  # name), the vendored crates (crane's vendorCargoDeps), the target directory
-  # (CARGO_TARGET_DIR=target) and the toolchain's rust-src.
-  remapPathsHook = vendorDir: ''
-    source ${../scripts/lib/remap-paths.sh}
-    CARGO_ENCODED_RUSTFLAGS=$(remap_path_flags "$PWD" "$PWD/target" "" "${vendorDir}" | encode_rustflags)
-    export CARGO_ENCODED_RUSTFLAGS
-  '';
+  # is the non-Nix pipeline's (scripts/lib/remap-paths.sh, inlined: the hook
+  # needs no store file, and no other script change rebuilds the
+  # dependencies): the source root ($PWD: crane unpacks the dummy and the
+  # real source under the same name), the vendored crates (crane's
+  # vendorCargoDeps), the target directory (CARGO_TARGET_DIR=target) and the
+  # toolchain's rust-src.
+  remapPathsHook =
+    vendorDir:
+    builtins.readFile ../scripts/lib/remap-paths.sh
+    + ''
+      CARGO_ENCODED_RUSTFLAGS=$(remap_path_flags "$PWD" "$PWD/target" "" "${vendorDir}" | encode_rustflags)
+      export CARGO_ENCODED_RUSTFLAGS
+    '';
 
   # The pipeline steps the flake runs: the same script CI runs
   # (scripts/pipeline), from `root`, this flake's pipeline source

@@ -29,14 +29,11 @@ fi
 count=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$hooks")
 [ "$count" -ge 20 ] && ok "$count hook strings collected from both systems' outputs" || fail "only $count hook strings collected"
 
-# One file per hook: NAME (system, derivation, attribute) -> its script. The
-# files the hooks source from the store (evaluation computes their store
-# paths without writing them) are this checkout's: the same bytes.
+# One file per hook: NAME (system, derivation, attribute) -> its script.
 mkdir -p "$scratch/h"
-python3 - "$hooks" "$scratch/h" "$root" <<'PY'
-import json, os, re, sys
+python3 - "$hooks" "$scratch/h" <<'PY'
+import json, os, sys
 for i, (name, script) in enumerate(sorted(json.load(open(sys.argv[1])).items())):
-    script = re.sub(r"/nix/store/[a-z0-9]{32}-remap-paths\.sh", os.path.join(sys.argv[3], "scripts/lib/remap-paths.sh"), script)
     with open(os.path.join(sys.argv[2], f"{i:03d}"), "w") as f:
         f.write(f"# {name}\n{script}\n")
 PY
@@ -70,7 +67,7 @@ mkdir -p "$v/deps" "$v/registry" "$v/crate-src/serde-1.0.0"
 ln -s "$v/registry" "$v/deps/c19b7c6f"
 ln -s "$v/crate-src/serde-1.0.0" "$v/registry/serde-1.0.0"
 printf '[source.crates-io]\nreplace-with = "nix-sources-c19b7c6f"\n[source.nix-sources-c19b7c6f]\n  directory = "%s"\n' "$v/deps/c19b7c6f" >"$v/deps/config.toml"
-hook=$(nix-instantiate --eval --strict --json -E "(import $root/nix/lib.nix).remapPathsHook \"$v/deps\"" | python3 -c 'import json,re,sys; print(re.sub(r"/nix/store/[a-z0-9]{32}-remap-paths\.sh", sys.argv[1], json.load(sys.stdin)))' "$root/scripts/lib/remap-paths.sh")
+hook=$(nix-instantiate --eval --strict --json -E "(import $root/nix/lib.nix).remapPathsHook \"$v/deps\"" | python3 -c 'import json,sys; print(json.load(sys.stdin))')
 flags=$(mkdir -p "$scratch/source with space" && cd "$scratch/source with space" && bash -c "set -eu -o pipefail; $hook"$'\n''printf "%s" "$CARGO_ENCODED_RUSTFLAGS"' | tr '\037' '\n')
 # The toolchain's rust-src, as rustc would name it (std's own /rustc/<commit>).
 rust_src="--remap-path-prefix=$(rustc --print sysroot)/lib/rustlib/src/rust=/rustc/$(rustc -vV | sed -n 's/^commit-hash: //p')"

@@ -159,7 +159,7 @@ let
       lambdaZip.env.OPENSSL_LIB_DIR == "/nix/store/sysroot/lib"
       && lambdaZip.env.LAMBDA_AUDIT == "/nix/store/lambda-audit/bin/lambda-audit";
     lambdaZipRemapsTheVendoredCrates =
-      builtins.match ".*\nsource /nix/store/[a-z0-9]{32}-remap-paths.sh\nCARGO_ENCODED_RUSTFLAGS=[$][(]remap_path_flags \"[$]PWD\" \"[$]PWD/target\" \"\" \"/nix/store/vendor\" [|] encode_rustflags[)]\nexport CARGO_ENCODED_RUSTFLAGS\n.*" lambdaZip.preBuild
+      builtins.match ".*\nremap_path_flags[(][)] [{].*\nCARGO_ENCODED_RUSTFLAGS=[$][(]remap_path_flags \"[$]PWD\" \"[$]PWD/target\" \"\" \"/nix/store/vendor\" [|] encode_rustflags[)]\nexport CARGO_ENCODED_RUSTFLAGS\n.*" lambdaZip.preBuild
       != null
       && lambdaZip.cargoArtifacts.preBuild == lambdaZip.preBuild;
     lambdaZipHasWritableZigCaches =
