@@ -1,9 +1,9 @@
 # The one rule for the build-machine paths rustc could record in an artifact
 # (panic locations, file!(), std's macros): each becomes a fixed name, the
 # same through both front doors, so that the same source gives the same zip.
-# Sourced by scripts/pipeline (build) and, as a store file of its own, by the
-# flake's two builds of a zip (nix/lib.nix remapPathsHook), before cargo. No
-# `set -e` assumptions, no output but the function's.
+# Sourced by scripts/pipeline (build) and inlined in the flake's two builds of
+# a zip (nix/lib.nix remapPathsHook), before cargo. No `set -e` assumptions,
+# no output but the function's.
 #
 # remap_path_flags ROOT TARGET_DIR CARGO_HOME VENDOR_DIR  (empty: none)
 # prints one --remap-path-prefix flag per line. rustc uses the LAST prefix
