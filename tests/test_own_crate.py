@@ -162,3 +162,12 @@ def test_a_dynamic_openssl_is_explained_for_the_runtime_with_a_fix_any_rust_user
     assert rules, report["findings"]
     assert ships in rules[0]["reason"], rules[0]["reason"]
     assert 'features = ["vendored"]' in rules[0]["fix"] and "rustls" in rules[0]["fix"], rules[0]["fix"]
+
+
+def test_a_manifest_cargo_cannot_read_is_one_line_not_a_traceback(tmp_path):
+    """A Cargo.toml that is not TOML: cargo's own reason, in one line."""
+    result = adopter_crate(tmp_path, "this is [not toml\n")
+    assert result.returncode == 2, result.stderr
+    lines = [line for line in result.stderr.strip().splitlines() if not line.startswith("==> ")]
+    assert len(lines) == 1 and "cargo cannot read it" in lines[0], result.stderr
+    assert "Traceback" not in result.stderr
