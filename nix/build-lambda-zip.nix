@@ -8,7 +8,8 @@
 #   src           the crate's source (its Cargo.toml and Cargo.lock at the root)
 #   cargoPackage  the package to build, when the workspace has several
 #   runtime       python3.6 (default), provided.al2023 or provided.al2 (toolchain/target.json)
-#   openssl       the OpenSSL linked statically: 1.0.2u (default) or 1.1.1w (nix/lib.nix opensslSources)
+#   openssl       the OpenSSL linked statically (nix/lib.nix opensslSources: 1.0.2u, 1.1.1w, 3.5.5);
+#                 default: the runtime's (1.0.2u for python3.6, 3.5.5 for provided.*)
 #   pname, version  the derivation's name
 {
   pkgs,
@@ -24,7 +25,7 @@
   src,
   cargoPackage ? null,
   runtime ? "python3.6",
-  openssl ? lib.defaultOpenssl,
+  openssl ? lib.runtimeOpenssl runtime,
   pname ? "lambda",
   version ? "0.1.0",
 }:
@@ -113,7 +114,8 @@ craneLib.buildPackage (
     # (toolEnv: the build's variables without the runtime and package chosen
     # for this zip, so `scripts/pipeline` picks them per LAMBDA_RUNTIME there.)
     passthru = {
-      inherit buildEnv buildTools;
+      # sysroot: the OpenSSL it links (its version, source and libraries).
+      inherit buildEnv buildTools sysroot;
       toolEnv = builtins.removeAttrs buildEnv [
         "LAMBDA_RUNTIME"
         "LAMBDA_PACKAGE"

@@ -83,46 +83,58 @@ rec {
 
   # The OpenSSL sources the sysroot can be built from (buildLambdaZip's
   # `openssl`), each unpacked by stdenv and built by the one recipe:
-  #  - 1.0.2u (the default): the last 1.0.x release, closest to the python3.6
-  #    runtime's 1.0.1k; the release tarball from openssl.org, where it keeps
+  #  - 1.0.2u: the last 1.0.x release, closest to the python3.6 runtime's
+  #    1.0.1k; the release tarball from openssl.org, where it keeps
   #    superseded releases, or the project's own release assets (fetchurl
   #    tries them in order, one hash);
-  #  - 1.1.1w: the openssl-src crate's tree (crates.io), exactly what the
-  #    non-Nix path builds, so the two front doors can be compared byte for byte.
-  defaultOpenssl = "1.0.2u";
-  opensslSources =
+  #  - every tree of toolchain/target.json's opensslSrcCrates (1.1.1w, 3.5.5):
+  #    the openssl-src crate's (crates.io), exactly what the non-Nix path
+  #    builds, so the two front doors can be compared byte for byte.
+  opensslSources = {
+    "1.0.2u" = {
+      version = "1.0.2u";
+      name = "openssl-1.0.2u.tar.gz";
+      urls = [
+        "https://www.openssl.org/source/openssl-1.0.2u.tar.gz"
+        "https://www.openssl.org/source/old/1.0.2/openssl-1.0.2u.tar.gz"
+        "https://github.com/openssl/openssl/releases/download/OpenSSL_1_0_2u/openssl-1.0.2u.tar.gz"
+      ];
+      sha256 = "ecd0c6ffb493dd06707d38b14bb4d8c2288bb7033735606569d8f90f89669d16";
+      sourceRoot = "openssl-1.0.2u";
+    };
+  }
+  // builtins.mapAttrs opensslCrateSource (builtins.removeAttrs target.opensslSrcCrates [ "comment" ]);
+
+  # One openssl-src crate as a source: a .crate is a gzipped tarball, and the
+  # name tells stdenv how to unpack it.
+  opensslCrateSource =
+    version: entry:
     let
-      crateVersion = builtins.elemAt (builtins.match "openssl-src@=(.*)" target.opensslSrcCrate) 0;
-      opensslVersion = builtins.elemAt (builtins.match "[^+]*[+](.*)" crateVersion) 0;
+      crateVersion = builtins.elemAt (builtins.match "openssl-src@=(.*)" entry.crate) 0;
     in
     {
-      "1.0.2u" = {
-        version = "1.0.2u";
-        name = "openssl-1.0.2u.tar.gz";
-        urls = [
-          "https://www.openssl.org/source/openssl-1.0.2u.tar.gz"
-          "https://www.openssl.org/source/old/1.0.2/openssl-1.0.2u.tar.gz"
-          "https://github.com/openssl/openssl/releases/download/OpenSSL_1_0_2u/openssl-1.0.2u.tar.gz"
-        ];
-        sha256 = "ecd0c6ffb493dd06707d38b14bb4d8c2288bb7033735606569d8f90f89669d16";
-        sourceRoot = "openssl-1.0.2u";
-      };
-      # A .crate is a gzipped tarball; the name tells stdenv how to unpack it.
-      ${opensslVersion} = {
-        version = opensslVersion;
-        name = "openssl-src-${builtins.replaceStrings [ "+" ] [ "-" ] crateVersion}.tar.gz";
-        # crates.io's download location (its index's `dl`, which crane uses
-        # too), then its API's redirect to it.
-        urls = [
-          "https://static.crates.io/crates/openssl-src/openssl-src-${
-            builtins.replaceStrings [ "+" ] [ "%2B" ] crateVersion
-          }.crate"
-          "https://crates.io/api/v1/crates/openssl-src/${crateVersion}/download"
-        ];
-        sha256 = target.opensslSrcCrateSha256;
-        sourceRoot = "openssl-src-${crateVersion}/openssl";
-      };
+      inherit version;
+      name = "openssl-src-${builtins.replaceStrings [ "+" ] [ "-" ] crateVersion}.tar.gz";
+      # crates.io's download location (its index's `dl`, which crane uses
+      # too), then its API's redirect to it.
+      urls = [
+        "https://static.crates.io/crates/openssl-src/openssl-src-${
+          builtins.replaceStrings [ "+" ] [ "%2B" ] crateVersion
+        }.crate"
+        "https://crates.io/api/v1/crates/openssl-src/${crateVersion}/download"
+      ];
+      inherit (entry) sha256;
+      sourceRoot = "openssl-src-${crateVersion}/openssl";
     };
+
+  # The OpenSSL a runtime's zip links unless buildLambdaZip is told otherwise:
+  # toolchain/target.json's (3.5.5 for provided.*), except for python3.6,
+  # whose module the flake links with 1.0.2u, the release tarball (no
+  # registry has its source, so the non-Nix path builds the crate's 1.1.1w).
+  runtimeOpenssl =
+    runtime: if runtime == "python3.6" then "1.0.2u" else runtimes.${runtime}.openssl;
+  # The `sysroot` package's.
+  defaultOpenssl = runtimeOpenssl "python3.6";
   opensslSettings = {
     openssldir = target.opensslDir;
     configureFlags = target.opensslConfigureFlags;

@@ -2,8 +2,8 @@
 # 2.17 (x86_64-linux-gnu.2.17), OPENSSLDIR /etc/pki/tls (Amazon Linux's CA
 # bundle), by scripts/openssl-recipe: the same recipe scripts/build-openssl
 # runs without Nix. `openssl` chooses the source (nix/lib.nix
-# opensslSources): 1.0.2u from openssl.org by default, or 1.1.1w from the
-# openssl-src crate, the non-Nix path's. Never nixpkgs' own OpenSSL: its
+# opensslSources): 1.0.2u from openssl.org by default, or one of the
+# openssl-src crate's trees (1.1.1w, 3.5.5), the non-Nix path's. Never nixpkgs' own OpenSSL: its
 # static build is musl, and its glibc build needs GLIBC_2.38.
 # Exposes the variables openssl-sys reads and the Python 3.6 ABI (passthru).
 {

@@ -2,6 +2,7 @@
 scripts/build-lambda-zip): the auditor, the ELF fixtures, the bullseye root
 filesystem and a runner that imports modules inside it with its own loader."""
 
+import hashlib
 import json
 import os
 import shutil
@@ -166,3 +167,20 @@ def real_import(argv_prefix, directory, name, path):
 
 def module_name(module):
     return module.name.split(".")[0]
+
+
+def assert_greets(answer, name, request_id, runtime):
+    """bootstrap/'s answer to {"name": NAME}: the greeting, the name's SHA-256
+    as the static OpenSSL computed it, and that OpenSSL's version, the one
+    toolchain/target.json gives the runtime (3.5.5: not whatever libssl the
+    tree or this machine has)."""
+    from runtime_facts import runtime_facts
+
+    version = runtime_facts(runtime)["openssl"]
+    assert answer.pop("openssl", "").startswith(f"OpenSSL {version} "), answer
+    assert answer == {
+        "message": f"Hello, {name}!",
+        "request_id": request_id,
+        "name_sha256": hashlib.sha256(name.encode()).hexdigest(),
+    }
+

@@ -12,6 +12,7 @@ import zipfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from runtime_api import RuntimeApi, lambda_environment  # noqa: E402
+from runtime_facts import UnknownRuntime, runtime_facts  # noqa: E402
 
 # The trees scripts/debian-rootfs makes: their glibc and whether Python 3.6 is there.
 TREES = {
@@ -32,19 +33,12 @@ def say(message):
     print(f"==> {message}", file=sys.stderr)
 
 
-def runtime_glibc(root, runtime):
-    """The newest GLIBC_2.x its profile's libc defines (as scripts/pipeline reads it)."""
-    runtimes = json.load(open(os.path.join(root, "toolchain/target.json")))["runtimes"]
-    if not isinstance(runtimes.get(runtime), dict):
-        names = ", ".join(n for n, r in runtimes.items() if isinstance(r, dict))
-        fail(f"no runtime {runtime!r} (--runtime): this toolchain builds for {names}")
-    profile = {"extends": runtimes[runtime]["profile"]}
-    for _ in range(2):
-        if "extends" in profile:
-            profile = json.load(open(os.path.join(root, "lambda-audit/profiles", profile["extends"] + ".json")))
-    libc = next(lib for lib in profile["libraries"] if lib.get("soname") == "libc.so.6")
-    return max(tuple(int(n) for n in m.group(1).split(".")) for v in libc["versions"]
-               for m in [re.fullmatch(r"GLIBC_(2\.\d+)", v)] if m)
+def facts_of(root, runtime):
+    """Its profile and glibc, as scripts/pipeline reads them."""
+    try:
+        return runtime_facts(runtime, root)
+    except UnknownRuntime as e:
+        fail(f"{e} (--runtime)")
 
 
 def host_glibc():
@@ -161,7 +155,8 @@ def main():
         fail(f"{args.zip}: not a readable zip ({e})")
     modules = [n for n in names if re.fullmatch(r"lib[^/]*\.so", n)]
     runtime = args.runtime or ("provided.al2023" if "bootstrap" in names else "python3.6")
-    glibc = runtime_glibc(root, runtime)
+    facts = facts_of(root, runtime)
+    glibc, profile = facts["glibc"], facts["profile"]
     if args.event == "-":
         if sys.stdin.isatty():
             fail("give the event as JSON on standard input or with --event FILE")
@@ -176,7 +171,6 @@ def main():
     except ValueError:
         fail("the event is not JSON (Lambda invokes a function with a JSON document)")
 
-    profile = json.load(open(os.path.join(root, "toolchain/target.json")))["runtimes"][runtime]["profile"]
     say(f"lambda-audit check --profile {profile} {args.zip}")
     if subprocess.run([audit, "check", "--profile", profile, args.zip], stdout=sys.stderr).returncode != 0:
         fail(f"the audit says {args.zip} does not load in {runtime} (above): not invoked", 1)

@@ -71,7 +71,7 @@ let
         crate = sysrootFor { openssl = "1.1.1w"; };
       in
       crate.version == "1.1.1w"
-      && crate.src.sha256 == target.opensslSrcCrateSha256
+      && crate.src.sha256 == target.opensslSrcCrates."1.1.1w".sha256
       && crate.sourceRoot == "openssl-src-111.28.2+1.1.1w/openssl"
       &&
         builtins.head crate.src.urls
@@ -82,6 +82,33 @@ let
           src = "/src";
           openssl = "1.1.1w";
         }).env.OPENSSL_LIB_DIR == "/nix/store/sysroot/lib";
+    # Each runtime's zip links its OpenSSL: the python3.6 module 1.0.2u (the
+    # release tarball), the provided.* programs 3.5.5 (a supported release:
+    # toolchain/target.json's), from the crate the non-Nix path builds.
+    eachRuntimeLinksItsOpenssl =
+      let
+        al2Zip = buildLambdaZip {
+          src = "/src";
+          runtime = "provided.al2";
+        };
+        crate = al2023Zip.passthru.sysroot;
+      in
+      lambdaZip.passthru.sysroot.version == "1.0.2u"
+      && crate.version == "3.5.5"
+      && target.runtimes."provided.al2023".openssl == "3.5.5"
+      && al2Zip.passthru.sysroot.version == "3.5.5"
+      && crate.src.sha256 == target.opensslSrcCrates."3.5.5".sha256
+      && crate.sourceRoot == "openssl-src-300.5.5+3.5.5/openssl"
+      &&
+        builtins.head crate.src.urls
+        == "https://static.crates.io/crates/openssl-src/openssl-src-300.5.5%2B3.5.5.crate"
+      # A choice overrides the runtime's.
+      &&
+        (buildLambdaZip {
+          src = "/src";
+          runtime = "provided.al2023";
+          openssl = "1.1.1w";
+        }).passthru.sysroot.version == "1.1.1w";
     # The archives as the recipe wrote them (stdenv's fixup would strip them).
     sysrootIsNotStripped = sysroot.dontFixup && sysroot.sourceRoot == "openssl-1.0.2u";
     python36AbiIsTheCargoOverride =

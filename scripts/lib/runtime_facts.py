@@ -1,0 +1,79 @@
+"""A Lambda runtime's facts, from toolchain/target.json and the runtime's
+lambda-audit profile: the one reader of them, for scripts/pipeline,
+scripts/build-openssl and scripts/invoke-lambda (nix/lib.nix reads the same
+files the same way, in Nix).
+
+As a program: `runtime_facts.py NAME` prints one line,
+`PROFILE ARTIFACT GLIBC OPENSSL CRATE` (e.g. `provided.al2023 program 2.34
+3.5.5 openssl-src@=300.5.5+3.5.5`), or a one-line reason and exits 2."""
+
+import json
+import os
+import re
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+class UnknownRuntime(Exception):
+    pass
+
+
+def load_target(root=ROOT):
+    with open(os.path.join(root, "toolchain/target.json")) as f:
+        return json.load(f)
+
+
+def runtime_names(target):
+    return [name for name, runtime in target["runtimes"].items() if isinstance(runtime, dict)]
+
+
+def profile_glibc(root, profile_name):
+    """The newest GLIBC_2.x node of the libc in the profile, or in the OS
+    profile it extends (one level, as profiles are written)."""
+    profile = {"extends": profile_name}
+    for _ in range(2):
+        if "extends" in profile:
+            with open(os.path.join(root, "lambda-audit/profiles", profile["extends"] + ".json")) as f:
+                profile = json.load(f)
+    libc = [lib for lib in profile.get("libraries", []) if lib.get("soname") == "libc.so.6"]
+    nodes = [int(m.group(1)) for v in (libc[0]["versions"] if libc else [])
+             for m in [re.fullmatch(r"GLIBC_2\.(\d+)", v)] if m]
+    if not nodes:
+        raise UnknownRuntime(f"profile {profile_name} defines no GLIBC_2.x node in libc.so.6")
+    return (2, max(nodes))
+
+
+def runtime_facts(name, root=ROOT):
+    """profile, artifact (python-module or program), glibc (a tuple), openssl
+    (the version it links by default) and openssl_crate (its openssl-src crate)."""
+    target = load_target(root)
+    runtime = target["runtimes"].get(name)
+    if not isinstance(runtime, dict):
+        raise UnknownRuntime(f"no runtime {name!r}: this toolchain builds for {', '.join(runtime_names(target))}")
+    openssl = runtime["openssl"]
+    return {
+        "profile": runtime["profile"],
+        "artifact": runtime["artifact"],
+        "glibc": profile_glibc(root, runtime["profile"]),
+        "openssl": openssl,
+        "openssl_crate": target["opensslSrcCrates"][openssl]["crate"],
+    }
+
+
+def main(argv):
+    if len(argv) != 2:
+        print("usage: runtime_facts.py RUNTIME", file=sys.stderr)
+        return 2
+    try:
+        facts = runtime_facts(argv[1])
+    except UnknownRuntime as e:
+        print(f"error: {e} (--runtime / LAMBDA_RUNTIME)", file=sys.stderr)
+        return 2
+    glibc = ".".join(map(str, facts["glibc"]))
+    print(facts["profile"], facts["artifact"], glibc, facts["openssl"], facts["openssl_crate"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
