@@ -66,10 +66,13 @@ apt_install() {
 
 # What building the zip needs beyond Rust: cargo itself comes from rustup.
 build_debs=(
+  "ca-certificates:/etc/ssl/certs/ca-certificates.crt:cargo, pip and the downloads check HTTPS servers against it"
   "patchelf:patchelf:lambda-audit bundle rewrites sonames and DT_RPATH"
   "gcc:cc:cargo links build scripts with the host C compiler"
   "make:make:OpenSSL's build"
-  "perl:perl:OpenSSL's Configure"
+  # /usr/bin/perl alone is perl-base (in every Debian), which lacks modules
+  # OpenSSL 3's Configure loads (IPC::Cmd): cpan comes with the full perl.
+  "perl:/usr/bin/cpan:OpenSSL's Configure"
   "binutils:readelf:the verify step reads the module with readelf"
   "unzip:unzip:the verify step lists the zip"
   "python3-pip:pip3:installs the pinned zig and cargo-zigbuild wheels"
