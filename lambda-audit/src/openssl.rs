@@ -14,7 +14,7 @@ use std::ops::Range;
 use std::path::Path;
 
 use goblin::container::Ctx;
-use goblin::elf::section_header::{SectionHeader, SHT_PROGBITS};
+use goblin::elf::section_header::{SectionHeader, SHN_XINDEX, SHT_PROGBITS};
 use goblin::elf::Elf;
 use serde::Serialize;
 
@@ -75,8 +75,7 @@ const MONTHS: [&[u8]; 12] = [
     b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
 ];
 
-/// The distinct OpenSSL version texts in `path`'s allocated read-only data,
-/// sorted.
+/// The distinct OpenSSL version texts in `path`'s `.rodata` sections, sorted.
 pub fn version_texts(path: &Path) -> Result<Vec<VersionText>> {
     let map = map_elf(path)?;
     version_texts_in(&map).map_err(|reason| AuditError::MalformedElf {
@@ -86,7 +85,7 @@ pub fn version_texts(path: &Path) -> Result<Vec<VersionText>> {
 }
 
 /// `version_texts` of bytes in memory: one pass over each file byte of the
-/// read-only data, whatever the section headers say.
+/// `.rodata` sections, however many section headers name it.
 pub fn version_texts_in(bytes: &[u8]) -> std::result::Result<Vec<VersionText>, String> {
     let mut found = BTreeSet::new();
     for range in read_only_data(bytes)? {
@@ -95,12 +94,15 @@ pub fn version_texts_in(bytes: &[u8]) -> std::result::Result<Vec<VersionText>, S
     Ok(found.into_iter().collect())
 }
 
-/// The file ranges of the sections a loader maps read-only and not
-/// executable (`.rodata` and the like), merged: sections that overlap (a
-/// hostile file may have thousands over the same bytes) are read once.
-/// Ranges outside the file are passed over: the loader never reads section
-/// headers, so they do not make the artifact unusable. No section headers
-/// (an sstrip'ed file): no ranges, and so no version is claimed.
+/// The file ranges of the read-only data sections (`.rodata`, `.rodata.*`,
+/// `.rodata1`: where compilers put string literals), merged: sections that
+/// overlap (a hostile file may have thousands over the same bytes) are read
+/// once. Other read-only sections are not read: the unwind tables
+/// (`.eh_frame`, `.gcc_except_table`) are most of a large Rust or C++
+/// library's read-only bytes and hold no strings. Ranges outside the file are
+/// passed over: the loader never reads section headers, so they do not make
+/// the artifact unusable. No section headers (an sstrip'ed file): no ranges,
+/// and so no version is claimed.
 fn read_only_data(bytes: &[u8]) -> std::result::Result<Vec<Range<usize>>, String> {
     let err = |e: goblin::error::Error| e.to_string();
     let header = Elf::parse_header(bytes).map_err(err)?;
@@ -111,14 +113,44 @@ fn read_only_data(bytes: &[u8]) -> std::result::Result<Vec<Range<usize>>, String
     let sections =
         SectionHeader::parse(bytes, header.e_shoff as usize, header.e_shnum as usize, ctx)
             .map_err(err)?;
+    let names = section_names(bytes, &header, &sections);
     let mut ranges: Vec<Range<usize>> = sections
         .iter()
-        .filter(|s| is_read_only_data(s))
+        .filter(|s| is_read_only_data(s) && is_rodata_name(names, s.sh_name))
         .filter_map(SectionHeader::file_range)
         .filter(|r| r.start < r.end && r.end <= bytes.len())
         .collect();
     ranges.sort_by_key(|r| r.start);
     Ok(merged(ranges))
+}
+
+/// The section name string table's bytes (`e_shstrndx`, or with more
+/// sections than the header can count, section 0's `sh_link`); empty when
+/// it lies outside the file.
+fn section_names<'a>(
+    bytes: &'a [u8],
+    header: &goblin::elf::Header,
+    sections: &[SectionHeader],
+) -> &'a [u8] {
+    let index = match u32::from(header.e_shstrndx) {
+        SHN_XINDEX => sections.first().map_or(0, |s| s.sh_link),
+        index => index,
+    };
+    sections
+        .get(index as usize)
+        .and_then(SectionHeader::file_range)
+        .and_then(|range| bytes.get(range))
+        .unwrap_or(&[])
+}
+
+/// Whether the name at `offset` of `names` is `.rodata`, `.rodata.<any>` or
+/// `.rodata1`: only the bytes after the prefix are looked at, so each
+/// section costs the same whatever the table holds.
+fn is_rodata_name(names: &[u8], offset: usize) -> bool {
+    let Some(rest) = names.get(offset..).and_then(|n| n.strip_prefix(b".rodata")) else {
+        return false;
+    };
+    matches!(rest, [0, ..] | [b'.', ..] | [b'1', 0, ..])
 }
 
 /// Mapped (`SHF_ALLOC`), neither writable nor code, with bytes in the file.
@@ -304,6 +336,20 @@ mod tests {
         );
         let versions: Vec<&str> = found.iter().map(|t| t.version.as_str()).collect();
         assert_eq!(versions, ["1.0.2u"]);
+    }
+
+    #[test]
+    fn only_read_only_data_section_names_count() {
+        let names = b"\0.rodata\0.rodata.str1.1\0.rodata1\0.rodatax\0.eh_frame\0.rodata";
+        let at = |name: &[u8]| names.windows(name.len()).position(|w| w == name).unwrap();
+        for name in [&b".rodata\0"[..], b".rodata.str1.1\0", b".rodata1\0"] {
+            assert!(is_rodata_name(names, at(name)), "{name:?}");
+        }
+        // Another name, a name the table cuts short, an offset past its end.
+        for offset in [at(b".rodatax"), at(b".eh_frame"), names.len() - 7, 999] {
+            assert!(!is_rodata_name(names, offset), "{offset}");
+        }
+        assert!(!is_rodata_name(names, 0));
     }
 
     #[test]
