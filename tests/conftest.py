@@ -5,6 +5,7 @@ filesystem and a runner that imports modules inside it with its own loader."""
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -53,6 +54,27 @@ def check_json(audit):
         result = audit(*args, artifact)
         assert result.returncode in (0, 1), result.stderr
         return result.returncode, json.loads(result.stdout)["artifacts"][0]
+
+    return call
+
+
+@pytest.fixture(scope="session")
+def built_openssl():
+    """What `lambda-audit check` must say a zip for RUNTIME carries when it
+    links the build's OpenSSL: `OPENSSL_VERSION_TEXT` of the opensslv.h in the
+    OPENSSL_INCLUDE_DIR that scripts/build-openssl gives for that runtime (the
+    one scripts/build-lambda-zip linked: LAMBDA_OPENSSL_SOURCE, and where the
+    OpenSSL is the runtime's, LAMBDA_RUNTIME, choose it for both)."""
+
+    def call(runtime):
+        result = run([ROOT / "scripts/build-openssl", "--print-env"], env={**os.environ, "LAMBDA_RUNTIME": runtime})
+        assert result.returncode == 0, result.stderr
+        include = dict(line.split("=", 1) for line in result.stdout.split())["OPENSSL_INCLUDE_DIR"]
+        header = (Path(include) / "openssl" / "opensslv.h").read_text()
+        texts = re.findall(r'define\s+OPENSSL_VERSION_TEXT\s+"([^"]+)"', header)
+        # 1.0.2's header chooses between a -fips text and the plain one; the recipe builds no FIPS module.
+        (text,) = [t for t in texts if "-fips" not in t]
+        return {"static": [{"version": text.split()[1], "text": text}], "dynamic": []}
 
     return call
 

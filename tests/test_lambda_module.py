@@ -166,6 +166,12 @@ def test_the_module_is_audited_for_the_2017_runtime_and_readelf_agrees(check_jso
         assert path.encode() not in data, path
 
 
+def test_the_zip_says_it_carries_the_openssl_the_build_linked(check_json, lambda_zip, built_openssl):
+    code, report = check_json(AL1, lambda_zip)
+    assert code == 0 and report["path"].endswith("!/liblambda.so"), report
+    assert report["openssl"] == built_openssl("python3.6"), report
+
+
 def test_negative_control_the_host_toolchain_build_fails_the_audit_naming_symbols(check_json, audit, host_built_module):
     code, report = check_json(AL1, host_built_module)
     assert code == 1

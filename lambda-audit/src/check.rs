@@ -16,6 +16,7 @@ use serde::Serialize;
 
 use crate::elf::{read_elf, ElfKind, Export};
 use crate::error::Result;
+use crate::openssl::{dynamic_libraries, version_texts, OpensslUse};
 use crate::profile::Profile;
 use crate::resolve::{normalize, resolve, Closure, Outcome, Role, Source, TaskDir};
 
@@ -140,6 +141,8 @@ pub struct Report {
     /// The Python distribution that installed the file (`name version`, from
     /// its `*.dist-info/RECORD`), when the file is part of a checked package.
     pub distribution: Option<String>,
+    /// Which OpenSSL the artifact carries (said, not judged: no finding).
+    pub openssl: OpensslUse,
 }
 
 impl Report {
@@ -171,6 +174,10 @@ pub fn check(profile: &Profile, package: Option<&Path>, artifact: &Path) -> Resu
 /// listing is read once: `zip` checks every ELF file of a package).
 pub fn check_in(profile: &Profile, task: &TaskDir, artifact: &Path) -> Result<Report> {
     let facts = read_elf(artifact)?;
+    let mut openssl = OpensslUse {
+        linked_in: version_texts(artifact)?,
+        dynamic: Vec::new(),
+    };
     let name = artifact
         .file_name()
         .map(|f| f.to_string_lossy().into_owned())
@@ -192,6 +199,7 @@ pub fn check_in(profile: &Profile, task: &TaskDir, artifact: &Path) -> Result<Re
             closure: None,
             unverified_symbols: 0,
             distribution: None,
+            openssl,
         });
     }
     findings.extend(loadability(profile, &name, &facts));
@@ -205,6 +213,7 @@ pub fn check_in(profile: &Profile, task: &TaskDir, artifact: &Path) -> Result<Re
     findings.extend(version_findings);
     findings.extend(symbol_findings);
     findings.extend(shadowed(task, &closure));
+    openssl.dynamic = dynamic_libraries(&closure);
 
     Ok(Report {
         artifact: artifact.to_path_buf(),
@@ -214,6 +223,7 @@ pub fn check_in(profile: &Profile, task: &TaskDir, artifact: &Path) -> Result<Re
         closure: Some(closure),
         unverified_symbols,
         distribution: None,
+        openssl,
     })
 }
 

@@ -168,6 +168,12 @@ impl ElfFacts {
 
 /// Memory-maps and reads `path`. Any problem with the input is an `AuditError`.
 pub fn read_elf(path: &Path) -> Result<ElfFacts> {
+    let map = map_elf(path)?;
+    parse_elf(&map, path)
+}
+
+/// `path` memory-mapped read-only, once it is known to be a non-empty file.
+pub fn map_elf(path: &Path) -> Result<memmap2::Mmap> {
     let meta = std::fs::metadata(path).map_err(|e| AuditError::io(path, e))?;
     if meta.is_dir() {
         return Err(AuditError::IsDirectory {
@@ -181,10 +187,9 @@ pub fn read_elf(path: &Path) -> Result<ElfFacts> {
         });
     }
     let file = File::open(path).map_err(|e| AuditError::io(path, e))?;
-    // SAFETY: the map is read-only and dropped before this function returns;
-    // a file truncated underneath us could fault, as it would for readelf.
-    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| AuditError::io(path, e))?;
-    parse_elf(&map, path)
+    // SAFETY: the map is read-only and its callers drop it once they have
+    // read it; a file truncated underneath us could fault, as it would for readelf.
+    unsafe { memmap2::Mmap::map(&file) }.map_err(|e| AuditError::io(path, e))
 }
 
 /// Reads facts from bytes already in memory. `path` is only used in messages.

@@ -4,10 +4,11 @@
 //! The data flow (see `docs/design.md`):
 //! `elf` reads facts from a file; `profile` holds a runtime as data (`scan`
 //! writes one from a root filesystem); `resolve` finds each needed library as
-//! the runtime's loader would; `check` judges the closure; `report` shows the
-//! verdict; `bundle` vendors what is missing; `archive` zips reproducibly;
-//! `package` audits a whole package, which `unzip` reads from a zip;
-//! `bounded` reads every other input within a stated bound.
+//! the runtime's loader would; `check` judges the closure, and `openssl`
+//! says which OpenSSL the artifact carries; `report` shows the verdict;
+//! `bundle` vendors what is missing; `archive` zips reproducibly; `package`
+//! audits a whole package, which `unzip` reads from a zip; `bounded` reads
+//! every other input within a stated bound.
 
 pub mod archive;
 pub mod atomic;
@@ -16,6 +17,7 @@ pub mod bundle;
 pub mod check;
 pub mod elf;
 pub mod error;
+pub mod openssl;
 pub mod package;
 pub mod profile;
 pub mod report;

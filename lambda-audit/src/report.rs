@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 
 use crate::check::{Finding, Report, Severity};
 use crate::error::shown;
+use crate::openssl::OpensslUse;
 use crate::profile::is_glibc_part;
 use crate::resolve::{Closure, Outcome, Source};
 
@@ -239,6 +240,9 @@ pub fn human(report: &Report) -> String {
             ),
         }
     );
+    if let Some(line) = openssl_line(&report.openssl) {
+        let _ = writeln!(out, "  openssl: {line}");
+    }
     // Grouped by problem, errors first; one fix line per group.
     for severity in [Severity::Error, Severity::Warning] {
         let mut kinds: Vec<&str> = report
@@ -290,6 +294,21 @@ pub fn human(report: &Report) -> String {
     out
 }
 
+/// `3.5.5 (static, "OpenSSL 3.5.5 27 Jan 2026")`, `links libssl.so.10
+/// dynamically` (the words of a `forbidden-library` finding), or both;
+/// `None` when the artifact carries no OpenSSL that can be named.
+fn openssl_line(openssl: &OpensslUse) -> Option<String> {
+    let mut parts: Vec<String> = openssl
+        .linked_in
+        .iter()
+        .map(|t| format!("{} (static, \"{}\")", t.version, t.text))
+        .collect();
+    if !openssl.dynamic.is_empty() {
+        parts.push(format!("links {} dynamically", openssl.dynamic.join(", ")));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
 fn closure_json(closure: &Closure) -> Value {
     let objects: Vec<Value> = closure
         .objects
@@ -333,6 +352,7 @@ fn artifact_json(r: &Report) -> Value {
         "warnings": r.count(Severity::Warning),
         "unverified_symbols": r.unverified_symbols,
         "findings": findings,
+        "openssl": (!r.openssl.is_none()).then_some(&r.openssl),
         "closure": r.closure.as_ref().map(closure_json).unwrap_or(Value::Array(vec![])),
     })
 }
@@ -517,6 +537,17 @@ mod tests {
             closure: None,
             unverified_symbols: 0,
             distribution: None,
+            // Both shapes of the field go through the stream: an object, and null.
+            openssl: OpensslUse {
+                linked_in: loads
+                    .then(|| crate::openssl::VersionText {
+                        version: "3.5.5".into(),
+                        text: "OpenSSL 3.5.5 27 Jan 2026".into(),
+                    })
+                    .into_iter()
+                    .collect(),
+                dynamic: Vec::new(),
+            },
         };
         for reports in [
             vec![],

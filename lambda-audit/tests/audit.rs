@@ -1076,3 +1076,102 @@ fn gcc_runtime_and_zlib_symbols_are_checked_by_name() {
         report
     );
 }
+
+/// A `bootstrap` program from C `source`, in a directory of its own: what a
+/// provided.* runtime runs, so it loads on this machine's glibc as the fixture does.
+fn program(source: &str) -> (tempfile::TempDir, PathBuf) {
+    let work = tempfile::tempdir().unwrap();
+    let path = work.path().join("bootstrap");
+    cc(&path, source, &[]);
+    (work, path)
+}
+
+/// `check` text of `artifact` in the provided.al2023 profile.
+fn check_text(artifact: &Path) -> String {
+    let path = artifact.to_str().unwrap();
+    let run = audit(["check", "--profile", "provided.al2023", path]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    run.stdout
+}
+
+/// As libcrypto holds it: `OPENSSL_VERSION_TEXT`, a string literal in
+/// `.rodata`, returned by `OpenSSL_version`. Twice (an array and a literal
+/// the compiler keeps apart): one version.
+#[test]
+fn the_openssl_version_text_a_static_libcrypto_carries_is_reported() {
+    let (_work, artifact) = program(
+        "#include <stdio.h>\n\
+         const char OPENSSL_VERSION_TEXT_x[] = \"OpenSSL 3.5.5 27 Jan 2026\";\n\
+         const char *OpenSSL_version(int t) { return t ? \"OpenSSL 3.5.5 27 Jan 2026\" : OPENSSL_VERSION_TEXT_x; }\n\
+         int main(int argc, char **argv) { (void)argv; puts(OpenSSL_version(argc)); return 0; }\n",
+    );
+    let (code, report) = check_json("provided.al2023", None, &artifact);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(
+        report["openssl"],
+        serde_json::json!({
+            "static": [{"version": "3.5.5", "text": "OpenSSL 3.5.5 27 Jan 2026"}],
+            "dynamic": [],
+        }),
+        "{report:#}"
+    );
+    let text = check_text(&artifact);
+    assert!(
+        text.lines()
+            .any(|l| l == "  openssl: 3.5.5 (static, \"OpenSSL 3.5.5 27 Jan 2026\")"),
+        "{text}"
+    );
+}
+
+/// Texts that only look like OpenSSL's say nothing: one without its date,
+/// BoringSSL's (`OPENSSL_VERSION_TEXT` there is not a release), LibreSSL's,
+/// and a real one in writable `.data` only (a buffer the program may
+/// rewrite, not the literal libcrypto holds).
+#[test]
+fn look_alike_version_texts_say_nothing() {
+    let (_work, artifact) = program(
+        "#include <stdio.h>\n\
+         const char undated[] = \"OpenSSL 3.5.5\";\n\
+         const char boring[] = \"OpenSSL 1.1.1 (compatible; BoringSSL)\";\n\
+         const char libre[] = \"LibreSSL 3.8.2\";\n\
+         char writable[] = \"OpenSSL 3.5.5 27 Jan 2026\";\n\
+         int main(void) { puts(undated); puts(boring); puts(libre); puts(writable); return 0; }\n",
+    );
+    // The texts are in the file: nothing is said because of their shape or place.
+    let bytes = std::fs::read(&artifact).unwrap();
+    for text in [
+        &b"OpenSSL 3.5.5\0"[..],
+        b"(compatible; BoringSSL)\0",
+        b"LibreSSL 3.8.2\0",
+        b"OpenSSL 3.5.5 27 Jan 2026\0",
+    ] {
+        assert!(
+            bytes.windows(text.len()).any(|w| w == text),
+            "{}",
+            String::from_utf8_lossy(text)
+        );
+    }
+    let (code, report) = check_json("provided.al2023", None, &artifact);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["openssl"], Value::Null, "{report:#}");
+    let text = check_text(&artifact);
+    assert!(!text.contains("openssl:"), "{text}");
+}
+
+/// A module that links libssl dynamically says so, in the words of the
+/// policy finding, and names no version it does not carry.
+#[test]
+fn a_dynamic_libssl_is_named_as_what_the_artifact_links() {
+    let (_, report) = check_json(AL1, None, &fixture("mod_ssl.so"));
+    assert_eq!(
+        report["openssl"],
+        serde_json::json!({"static": [], "dynamic": ["libssl.so.10"]}),
+        "{report:#}"
+    );
+    let text = audit(["check", fixture("mod_ssl.so").to_str().unwrap()]).stdout;
+    assert!(
+        text.lines()
+            .any(|l| l == "  openssl: links libssl.so.10 dynamically"),
+        "{text}"
+    );
+}

@@ -568,6 +568,68 @@ fn version_entries_that_overlap_are_malformed_not_quadratic() {
     );
 }
 
+/// 60,000 section headers, each naming the whole file as `.rodata`,
+/// and one reaching past its end: read naively, 60,000 passes over 4 MB.
+/// The OpenSSL text is looked for in each byte once (overlapping sections
+/// are merged), found once, and the section outside the file is passed over
+/// (the loader never reads section headers: the file is not malformed).
+#[test]
+fn overlapping_read_only_sections_are_read_once() {
+    const N: usize = 60_000;
+    let work = tempfile::tempdir().unwrap();
+    let program = work.path().join("program");
+    common::cc(
+        &program,
+        "#include <stdio.h>\n\
+         const char OPENSSL_VERSION_TEXT_x[] = \"OpenSSL 1.1.1w  11 Sep 2023\";\n\
+         int main(void) { puts(OPENSSL_VERSION_TEXT_x); return 0; }\n",
+        &[],
+    );
+    let path = crafted(&program, &work.path().join("bootstrap"), |bytes| {
+        let elf = goblin::elf::Elf::parse(bytes).unwrap();
+        let (shoff, shnum) = (elf.header.e_shoff as usize, elf.section_headers.len());
+        // Each crafted section is named `.rodata` too, so every one is read.
+        let rodata = elf
+            .section_headers
+            .iter()
+            .find(|s| elf.shdr_strtab.get_at(s.sh_name) == Some(".rodata"))
+            .unwrap()
+            .sh_name as u32;
+        drop(elf);
+        let mut headers = bytes[shoff..shoff + shnum * 64].to_vec();
+        let base = bytes.len().next_multiple_of(8);
+        let whole_file = (base + (shnum + N + 1) * 64) as u64;
+        let section = |offset: u64, size: u64| {
+            let mut header = [0u8; 64];
+            header[0..4].copy_from_slice(&rodata.to_le_bytes());
+            header[4..8].copy_from_slice(&goblin::elf::section_header::SHT_PROGBITS.to_le_bytes());
+            let alloc = u64::from(goblin::elf::section_header::SHF_ALLOC);
+            header[8..16].copy_from_slice(&alloc.to_le_bytes());
+            header[24..32].copy_from_slice(&offset.to_le_bytes());
+            header[32..40].copy_from_slice(&size.to_le_bytes());
+            header
+        };
+        for _ in 0..N {
+            headers.extend_from_slice(&section(0, whole_file));
+        }
+        headers.extend_from_slice(&section(0, whole_file * 2));
+        bytes.resize(base, 0);
+        bytes.extend_from_slice(&headers);
+        // e_shoff (at 40) and e_shnum (at 60).
+        bytes[40..48].copy_from_slice(&(base as u64).to_le_bytes());
+        bytes[60..62].copy_from_slice(&((shnum + N + 1) as u16).to_le_bytes());
+    });
+    let args = ["check", "--profile", "provided.al2023"].map(OsStr::new);
+    let (code, stderr) = audit_within(20, &[&args[..], &[path.as_os_str()]].concat());
+    assert_eq!(code, Some(0), "{stderr}");
+    let (_, report) = check_json("provided.al2023", None, &path);
+    assert_eq!(
+        report["openssl"]["static"],
+        serde_json::json!([{"version": "1.1.1w", "text": "OpenSSL 1.1.1w  11 Sep 2023"}]),
+        "{report:#}"
+    );
+}
+
 // ------------------------------------------------------------- validation ---
 
 /// (9) Inputs are normalised or refused at the edge, the same way everywhere.
