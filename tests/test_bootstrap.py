@@ -87,16 +87,18 @@ def test_the_provided_al2023_zip_is_bootstrap_at_its_root_and_needs_no_newer_gli
     assert needed and max(needed) <= (2, 34), sorted(needed)
 
 
-def test_the_provided_al2023_zip_says_which_openssl_bootstrap_links(check_json, built_openssl):
-    """bootstrap/ links no OpenSSL today (lambda_runtime without default
-    features): then nothing is said. Once its crate graph holds openssl-sys,
-    the zip must carry the build's OpenSSL, as the python3.6 module does."""
-    tree = run(["cargo", "tree", "--locked", "-p", "bootstrap", "-e", "normal", "--prefix", "none"], cwd=ROOT)
-    assert tree.returncode == 0, tree.stderr
-    crates = {line.split()[0] for line in tree.stdout.splitlines() if line.strip()}
-    code, report = check_json("provided.al2023", zip_for("provided.al2023"))
+@pytest.mark.parametrize("runtime", ["provided.al2023", "provided.al2"])
+def test_each_provided_zip_says_it_carries_the_runtimes_openssl_3(check_json, built_openssl, runtime):
+    """The zip carries the OpenSSL the build linked (its header's version
+    text, found by `lambda-audit check` in the program), and that is the
+    runtime's own choice in toolchain/target.json: a supported 3.x."""
+    from runtime_facts import runtime_facts
+
+    code, report = check_json(runtime, zip_for(runtime))
     assert code == 0 and report["path"].endswith("!/bootstrap"), report
-    assert report["openssl"] == (built_openssl("provided.al2023") if "openssl-sys" in crates else None), report
+    assert report["openssl"] == built_openssl(runtime), report
+    version = runtime_facts(runtime)["openssl"]
+    assert version.startswith("3.") and report["openssl"]["static"][0]["version"] == version, report
 
 
 def test_the_provided_al2023_function_serves_events_on_this_machine(tmp_path):
