@@ -40,6 +40,7 @@
             lambda-audit = call ./nix/lambda-audit.nix;
             pipelineSrc = call ./nix/pipeline-source.nix;
             buildLambdaZip = call ./nix/build-lambda-zip.nix;
+            buildLambdaZips = call ./nix/build-lambda-zips.nix;
             verifyLambdaZip = call ./nix/verify-lambda-zip.nix;
             # This project's function, built the way a user's is.
             lambda-zip = scope.buildLambdaZip {
@@ -67,6 +68,24 @@
               runtime = "provided.al2";
               pname = "lambda-al2";
             };
+            # Both functions of this workspace in one output (the same
+            # derivations as lambda-zip and lambda-zip-al2023, linked as
+            # lambda/ and bootstrap/).
+            lambda-functions = scope.buildLambdaZips {
+              inherit (scope) src;
+              functions = {
+                lambda = {
+                  cargoPackage = "lambda";
+                  runtime = "python3.6";
+                  pname = "lambda";
+                };
+                bootstrap = {
+                  cargoPackage = "bootstrap";
+                  runtime = "provided.al2023";
+                  pname = "lambda-al2023";
+                };
+              };
+            };
             devTools = call ./nix/dev-tools.nix;
             docker-image = call ./nix/docker-image.nix;
             devShell = call ./nix/devshell.nix;
@@ -91,6 +110,7 @@
             lambda-zip-al2023
             lambda-zip-al2
             lambda-zip-openssl-1_1_1w
+            lambda-functions
             lambda-audit
             sysroot
             docker-image
@@ -104,7 +124,7 @@
       # For other flakes: build and check any crowbar crate the same way
       # (`nix flake init -t <this flake>` starts one).
       lib = forSystems (system: {
-        inherit (scopes.${system}) buildLambdaZip verifyLambdaZip;
+        inherit (scopes.${system}) buildLambdaZip buildLambdaZips verifyLambdaZip;
       });
       overlays.default = final: prev: {
         inherit (self.packages.${prev.stdenv.hostPlatform.system}) lambda-audit;

@@ -7,6 +7,7 @@
 # `lambda-zip-al2023` and `lambda-zip-al2` on bootstrap/.
 #   src           the crate's source (its Cargo.toml and Cargo.lock at the root)
 #   cargoPackage  the package to build, when the workspace has several
+#   cargoBin      the program's bin, when its package has several (default: bootstrap, or its only one)
 #   runtime       python3.6 (default), provided.al2023 or provided.al2 (toolchain/target.json)
 #   openssl       the OpenSSL linked statically (nix/lib.nix opensslSources: 1.0.2u, 1.1.1w, 3.5.5);
 #                 default: the runtime's (1.0.2u for python3.6, 3.5.5 for provided.*)
@@ -24,6 +25,7 @@
 {
   src,
   cargoPackage ? null,
+  cargoBin ? null,
   runtime ? "python3.6",
   openssl ? lib.runtimeOpenssl runtime,
   pname ? "lambda",
@@ -42,7 +44,8 @@ let
       LAMBDA_AUDIT = "${lambda-audit}/bin/lambda-audit";
       LAMBDA_RUNTIME = runtime;
     }
-    // (if cargoPackage == null then { } else { LAMBDA_PACKAGE = cargoPackage; });
+    // (if cargoPackage == null then { } else { LAMBDA_PACKAGE = cargoPackage; })
+    // (if cargoBin == null then { } else { LAMBDA_BIN = cargoBin; });
   # What the build runs; the dev shell and the image offer the same.
   buildTools = [
     tools
@@ -119,6 +122,7 @@ craneLib.buildPackage (
       toolEnv = builtins.removeAttrs buildEnv [
         "LAMBDA_RUNTIME"
         "LAMBDA_PACKAGE"
+        "LAMBDA_BIN"
       ];
     };
   }

@@ -103,7 +103,9 @@ rec {
       sourceRoot = "openssl-1.0.2u";
     };
   }
-  // builtins.mapAttrs opensslCrateSource (builtins.removeAttrs target.opensslSrcCrates [ "comment" ]);
+  // builtins.mapAttrs opensslCrateSource (
+    builtins.removeAttrs target.opensslSrcCrates [ "comment" ]
+  );
 
   # One openssl-src crate as a source: a .crate is a gzipped tarball, and the
   # name tells stdenv how to unpack it.
@@ -131,8 +133,7 @@ rec {
   # toolchain/target.json's (3.5.5 for provided.*), except for python3.6,
   # whose module the flake links with 1.0.2u, the release tarball (no
   # registry has its source, so the non-Nix path builds the crate's 1.1.1w).
-  runtimeOpenssl =
-    runtime: if runtime == "python3.6" then "1.0.2u" else runtimes.${runtime}.openssl;
+  runtimeOpenssl = runtime: if runtime == "python3.6" then "1.0.2u" else runtimes.${runtime}.openssl;
   # The `sysroot` package's.
   defaultOpenssl = runtimeOpenssl "python3.6";
   opensslSettings = {
@@ -141,6 +142,112 @@ rec {
   };
   # The default source with its settings (the `sysroot` package).
   openssl = opensslSources.${defaultOpenssl} // opensslSettings;
+
+  # The Lambda functions of a crate or workspace at `root` (a path), by the
+  # rule scripts/lib/crate-facts.py applies to `cargo metadata` (cargo does
+  # not run at evaluation, so the manifests are read instead): a cdylib
+  # depending on crowbar is a python3.6 module named after its package; a
+  # package's bin named bootstrap is its one program, named after the
+  # package; otherwise each bin is a program named after the bin, for
+  # `programRuntime`. Members: the workspace's `members` (a trailing `/*` is
+  # expanded), and the root package; bins: the declared [[bin]] ones, and
+  # unless `autobins = false` src/main.rs (the package's name) and
+  # src/bin/*.rs. Gives { <function> = { cargoPackage; runtime; cargoBin; }; }.
+  workspaceFunctions =
+    root: programRuntime:
+    let
+      manifestAt = dir: builtins.fromTOML (builtins.readFile (dir + "/Cargo.toml"));
+      top = manifestAt root;
+      expand =
+        member:
+        let
+          glob = builtins.match "(.*)/[*]" member;
+          parent = root + "/${builtins.head glob}";
+          entries = builtins.readDir parent;
+        in
+        if glob == null then
+          [ (root + "/${member}") ]
+        else
+          map (name: parent + "/${name}") (
+            builtins.filter (
+              name: entries.${name} == "directory" && builtins.pathExists (parent + "/${name}/Cargo.toml")
+            ) (builtins.attrNames entries)
+          );
+      memberDirs =
+        (if top ? package then [ root ] else [ ])
+        ++ builtins.concatMap expand (top.workspace.members or [ ]);
+      functionsOf =
+        dir:
+        let
+          manifest = manifestAt dir;
+          package = manifest.package.name;
+          declared = manifest.bin or [ ];
+          declaredPaths = map (bin: bin.path or "") declared;
+          binDir = dir + "/src/bin";
+          autoBins =
+            (
+              if builtins.pathExists (dir + "/src/main.rs") && !(builtins.elem "src/main.rs" declaredPaths) then
+                [ package ]
+              else
+                [ ]
+            )
+            ++ (
+              if builtins.pathExists binDir then
+                map (file: builtins.substring 0 (builtins.stringLength file - 3) file) (
+                  builtins.filter (
+                    file: builtins.match ".*[.]rs" file != null && !(builtins.elem "src/bin/${file}" declaredPaths)
+                  ) (builtins.attrNames (builtins.readDir binDir))
+                )
+              else
+                [ ]
+            );
+          bins =
+            map (bin: bin.name) declared ++ (if manifest.package.autobins or true then autoBins else [ ]);
+          isModule =
+            builtins.elem "cdylib" (manifest.lib.crate-type or [ ]) && (manifest.dependencies or { }) ? crowbar;
+          program = bin: {
+            cargoPackage = package;
+            runtime = programRuntime;
+            cargoBin = bin;
+          };
+        in
+        (
+          if isModule then
+            [
+              {
+                name = package;
+                value = {
+                  cargoPackage = package;
+                  runtime = "python3.6";
+                  cargoBin = null;
+                };
+              }
+            ]
+          else
+            [ ]
+        )
+        ++ (
+          if builtins.elem "bootstrap" bins then
+            [
+              {
+                name = package;
+                value = program "bootstrap";
+              }
+            ]
+          else
+            map (bin: {
+              name = bin;
+              value = program bin;
+            }) bins
+        );
+      found = builtins.concatMap functionsOf memberDirs;
+      names = map (f: f.name) found;
+      repeated = builtins.filter (n: builtins.length (builtins.filter (m: m == n) names) > 1) names;
+    in
+    if repeated != [ ] then
+      throw "buildLambdaZips: two functions would be named ${builtins.head repeated}: rename one, or give `functions`"
+    else
+      builtins.listToAttrs found;
 
   # The Python 3.6 ABI that .cargo/config.toml gives python3-sys through the
   # `links = "python3"` build-script override (no libpython is linked).

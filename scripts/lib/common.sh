@@ -69,6 +69,8 @@ build_debs=(
   "ca-certificates:/etc/ssl/certs/ca-certificates.crt:cargo, pip and the downloads check HTTPS servers against it"
   "patchelf:patchelf:lambda-audit bundle rewrites sonames and DT_RPATH"
   "gcc:cc:cargo links build scripts with the host C compiler"
+  # gcc only recommends it, and apt-get here installs no recommendations.
+  "libc6-dev:/usr/include/stdio.h:the host C compiler links against glibc's crt files and headers"
   "make:make:OpenSSL's build"
   # /usr/bin/perl alone is perl-base (in every Debian), which lacks modules
   # OpenSSL 3's Configure loads (IPC::Cmd): cpan comes with the full perl.

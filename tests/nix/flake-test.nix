@@ -55,6 +55,7 @@ let
       runCommand =
         name: env: script:
         built "run" { inherit name env script; };
+      linkFarm = name: entries: built "link-farm" { inherit name entries; };
       dockerTools = {
         buildLayeredImage = built "image";
         caCertificates = "ca-certificates";
@@ -237,6 +238,7 @@ let
         "default"
         "docker-image"
         "lambda-audit"
+        "lambda-functions"
         "lambda-zip"
         "lambda-zip-al2"
         "lambda-zip-al2023"
@@ -244,6 +246,13 @@ let
         "sysroot"
       ]
     ) lib.systems;
+    # The workspace's two functions in one output: the very derivations of
+    # lambda-zip and lambda-zip-al2023 (nothing is built twice), by name.
+    lambdaFunctionsLinksTheTwoZips =
+      x86.lambda-functions.entries == {
+        lambda = x86.lambda-zip;
+        bootstrap = x86.lambda-zip-al2023;
+      };
     outputSetsCoverTheSameSystems = builtins.all (set: names set == lib.systems) [
       outputs.packages
       outputs.checks
@@ -353,6 +362,7 @@ let
       system:
       names outputs.lib.${system} == [
         "buildLambdaZip"
+        "buildLambdaZips"
         "verifyLambdaZip"
       ]
     ) lib.systems;

@@ -17,6 +17,10 @@ let
     unzip = "unzip";
     binutils = "binutils";
     fetchurl = args: args;
+    linkFarm = name: entries: {
+      inherit name entries;
+      type = "derivation";
+    };
     stdenv.mkDerivation = f: f { finalPackage = "/nix/store/sysroot"; };
   };
   craneLib = {
@@ -43,6 +47,7 @@ let
     lambda-audit = "/nix/store/lambda-audit";
     pipelineSrc = "/nix/store/pipeline";
   };
+  buildLambdaZips = import ../../nix/build-lambda-zips.nix { inherit pkgs lib buildLambdaZip; };
   lambdaZip = buildLambdaZip {
     src = "/src";
     cargoPackage = "lambda";
@@ -109,6 +114,61 @@ let
           runtime = "provided.al2023";
           openssl = "1.1.1w";
         }).passthru.sysroot.version == "1.1.1w";
+    # A workspace's functions, by the rule of scripts/lib/crate-facts.py
+    # (tests/test_workspace.py holds the two readers to the same answer on
+    # this fixture): the crowbar cdylib, the package whose bin is bootstrap,
+    # each bin of a package with several; not a cdylib without crowbar.
+    workspaceFunctionsFollowTheRule =
+      lib.workspaceFunctions ./workspace "provided.al2" == {
+        greeter = {
+          cargoPackage = "greeter";
+          runtime = "python3.6";
+          cargoBin = null;
+        };
+        orders = {
+          cargoPackage = "orders";
+          runtime = "provided.al2";
+          cargoBin = "bootstrap";
+        };
+        tools = {
+          cargoPackage = "tools";
+          runtime = "provided.al2";
+          cargoBin = "tools";
+        };
+        report = {
+          cargoPackage = "tools";
+          runtime = "provided.al2";
+          cargoBin = "report";
+        };
+      };
+    # One output, each function's own zip under its name, built for its
+    # runtime with its package and bin.
+    buildLambdaZipsLinksEachFunction =
+      let
+        all = buildLambdaZips { src = ./workspace; };
+        env = name: all.zips.${name}.env;
+      in
+      builtins.attrNames all.entries == [
+        "greeter"
+        "orders"
+        "report"
+        "tools"
+      ]
+      && all.entries.report == all.zips.report
+      && (env "greeter").LAMBDA_RUNTIME == "python3.6"
+      && !((env "greeter") ? LAMBDA_BIN)
+      && (env "report").LAMBDA_PACKAGE == "tools"
+      && (env "report").LAMBDA_BIN == "report"
+      && (env "orders").LAMBDA_RUNTIME == "provided.al2023"
+      && all.zips.orders.passthru.sysroot.version == "3.5.5"
+      && all.zips.greeter.passthru.sysroot.version == "1.0.2u";
+    buildLambdaZipsRefusesAnEmptyChoice =
+      !(builtins.tryEval
+        (buildLambdaZips {
+          src = ./workspace;
+          functions = { };
+        }).name
+      ).success;
     # The archives as the recipe wrote them (stdenv's fixup would strip them).
     sysrootIsNotStripped = sysroot.dontFixup && sysroot.sourceRoot == "openssl-1.0.2u";
     python36AbiIsTheCargoOverride =
