@@ -20,12 +20,31 @@ TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
 # The Lambda python3.6 runtime's LD_LIBRARY_PATH (facts §1.3): system directories first.
 LAMBDA_LD_LIBRARY_PATH = "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib"
 AL1 = "amazonlinux-2017.03-python3.6"
+# Downloads are cached outside the checkout (scripts/lib/common.sh's CACHE),
+# so later runs and sessions reuse them.
+CACHE = Path(os.environ.get("LAMBDA_TOOLCHAIN_CACHE") or Path.home() / ".cache" / "lambda-toolchain")
 
 
 def run(cmd, **kw):
     kw.setdefault("capture_output", True)
     kw.setdefault("text", True)
     return subprocess.run([str(c) for c in cmd], **kw)
+
+
+def pinned_download(url, sha256, cache_dir, suffix):
+    """The file at url, downloaded once into CACHE/cache_dir (named by its
+    sha256, with suffix) and checked against that sha256 every time."""
+    cache = CACHE / cache_dir
+    cache.mkdir(parents=True, exist_ok=True)
+    path = cache / (sha256 + suffix)
+    if not path.exists():
+        part = path.with_suffix(".part")
+        result = run(["python3", "-c", "import sys, urllib.request; urllib.request.urlretrieve(*sys.argv[1:])",
+                      url, part], timeout=600)
+        assert result.returncode == 0, result.stderr[-2000:]
+        part.rename(path)
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == sha256, f"{url}: not the pinned file"
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -27,9 +27,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, Rootfs, module_name, real_import, run
+from conftest import CACHE as TOOLCHAIN_CACHE
+from conftest import ROOT, Rootfs, module_name, pinned_download, real_import, run
 
-CACHE = Path(os.environ.get("LAMBDA_TOOLCHAIN_CACHE") or Path.home() / ".cache" / "lambda-toolchain") / "wheels"
+CACHE = TOOLCHAIN_CACHE / "wheels"
 
 # name: (requirement, --python-version (a release: 3.9 alone means 3.9.0, which cryptography excludes), --abi or None, wheel file, sha256, the module in it)
 WHEELS = {
@@ -229,17 +230,7 @@ PINS = json.loads((ROOT / "lambda-audit/profiles/distribution-packages.json").re
 def pinned_deb(key):
     """One of the packages the built-in profiles are read from, downloaded once and checked by sha256."""
     pin = PINS[key]
-    cache = CACHE.parent / "distribution-packages"
-    cache.mkdir(parents=True, exist_ok=True)
-    deb = cache / (pin["sha256"] + ".deb")
-    if not deb.exists():
-        part = deb.with_suffix(".part")
-        result = run(["python3", "-c", "import sys, urllib.request; urllib.request.urlretrieve(*sys.argv[1:])",
-                      pin["url"], part], timeout=600)
-        assert result.returncode == 0, result.stderr[-2000:]
-        part.rename(deb)
-    assert sha256(deb) == pin["sha256"], f"{pin['url']}: not the pinned file"
-    return deb
+    return pinned_download(pin["url"], pin["sha256"], "distribution-packages", ".deb")
 
 
 def test_the_pinned_python311_gives_the_builtin_exports_and_suffixes(audit, tmp_path):

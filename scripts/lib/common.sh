@@ -79,6 +79,20 @@ build_debs=(
   "unzip:unzip:the verify step lists the zip"
   "python3-pip:pip3:installs the pinned zig and cargo-zigbuild wheels"
 )
+# cargo_metadata MANIFEST: `cargo metadata --no-deps` of it, or cargo's own
+# reason in one line when it cannot read the manifest (not TOML, not a
+# package); the facts come only from what it printed.
+cargo_metadata() {
+  local errors metadata reason
+  errors=$(mktemp)
+  if ! metadata=$(cargo metadata --no-deps --format-version 1 --manifest-path "$1" 2>"$errors"); then
+    reason=$(grep -m1 -v '^[[:space:]]*$' "$errors" | sed 's/^error: //')
+    rm -f "$errors"
+    die "$1: cargo cannot read it: ${reason:-cargo metadata failed}"
+  fi
+  rm -f "$errors"
+  printf '%s\n' "$metadata"
+}
 ensure_cargo() {
   command -v cargo >/dev/null || die "cargo is missing: install Rust with rustup (https://rustup.rs), then run again"
 }

@@ -1,63 +1,150 @@
 """What the pipeline needs to know about the crate it builds, from
-`cargo metadata --no-deps` on standard input: one KEY=VALUE line each for
-package, lib (the cdylib's name) or bin (the program's), workspace_root and
-target_directory. KIND is the runtime's artifact: `python-module` (a crowbar
-cdylib) or `program` (a binary, run as `bootstrap`). A crate that cannot be
-that gets one line saying what to change (exit 2).
-Usage: cargo metadata --no-deps --format-version 1 --manifest-path M | python3 crate-facts.py KIND [PACKAGE]"""
+`cargo metadata --no-deps` on standard input. A crate that cannot be what is
+asked gets one line saying what to change (exit 2).
 
+  crate-facts.py KIND [--package P] [--bin B] [--example E]
+    One KEY=VALUE line each for package, lib (the cdylib's name) or bin (the
+    program's) or example, workspace_root and target_directory. KIND is the
+    runtime's artifact: `python-module` (a crowbar cdylib) or `program` (a
+    binary, or an example, run as `bootstrap`).
+  crate-facts.py functions [--package P]...
+    Every Lambda function of the workspace (or of the packages named), one
+    line each: FUNCTION KIND PACKAGE BIN (BIN is - for a module). A cdylib
+    depending on crowbar is a python-module named after its package; a
+    package's bin named `bootstrap` is its one program, named after the
+    package; otherwise each bin is a program named after the bin (as
+    cargo-lambda names them)."""
+
+import argparse
 import json
 import sys
-
 
 def fail(message):
     print(f"error: {message}", file=sys.stderr)
     sys.exit(2)
 
 
-metadata = json.load(sys.stdin)
-kind = sys.argv[1]
-wanted = sys.argv[2] if len(sys.argv) > 2 else ""
-program = kind == "program"
-members = [p for p in metadata["packages"] if p["id"] in metadata["workspace_members"]]
-if wanted:
-    matches = [p for p in members if p["name"] == wanted]
+def cdylib_targets(package):
+    return [t for t in package["targets"] if "cdylib" in t["crate_types"]]
+
+
+def targets_of_kind(package, kind):
+    return [t["name"] for t in package["targets"] if kind in t["kind"]]
+
+
+def depends_on_crowbar(package):
+    return any(d["name"] == "crowbar" for d in package["dependencies"])
+
+
+def named(members, name, workspace_root):
+    matches = [p for p in members if p["name"] == name]
     if not matches:
-        fail(f"no package named {wanted} in {metadata['workspace_root']} (it has: {', '.join(p['name'] for p in members)})")
-    package = matches[0]
-elif len(members) == 1:
-    package = members[0]
-else:
-    crate_type = "bin" if program else "cdylib"
-    fitting = [p for p in members if any(crate_type in t["crate_types"] for t in p["targets"])]
+        fail(f"no package named {name} in {workspace_root} (it has: {', '.join(p['name'] for p in members)})")
+    return matches[0]
+
+
+def functions_of(package):
+    """(function, kind, bin) for each Lambda function the package builds (a
+    cdylib without crowbar is a library others link, not a function)."""
+    found = []
+    if cdylib_targets(package) and depends_on_crowbar(package):
+        found.append((package["name"], "python-module", "-"))
+    bins = targets_of_kind(package, "bin")
+    if "bootstrap" in bins:
+        found.append((package["name"], "program", "bootstrap"))
+    else:
+        found += [(name, "program", name) for name in bins]
+    return found
+
+
+def list_functions(metadata, members, wanted):
+    root = metadata["workspace_root"]
+    packages = [named(members, name, root) for name in wanted] if wanted else members
+    functions = []
+    for package in packages:
+        found = functions_of(package)
+        if wanted and not found:
+            fail(f"{package['name']} is not a Lambda function: it has no cdylib depending on crowbar "
+                 f"(python3.6) and no bin (provided.*) ({package['manifest_path']})")
+        functions += [(function, kind, package["name"], bin) for function, kind, bin in found]
+    names = [f[0] for f in functions]
+    for name in sorted({n for n in names if names.count(n) > 1}):
+        owners = ", ".join(f"{f[2]}'s {'module' if f[1] == 'python-module' else 'bin ' + f[3]}"
+                           for f in functions if f[0] == name)
+        fail(f"two functions would be named {name} ({owners}): rename one, or build one with --package")
+    for function in functions:
+        print(*function)
+
+
+def chosen_package(members, kind, wanted, example, workspace_root):
+    if wanted:
+        return named(members, wanted, workspace_root)
+    if len(members) == 1:
+        return members[0]
+    if example:
+        fitting = [p for p in members if example in targets_of_kind(p, "example")]
+    else:
+        crate_type = "bin" if kind == "program" else "cdylib"
+        fitting = [p for p in members if any(crate_type in t["crate_types"] for t in p["targets"])]
     if len(fitting) != 1:
         names = ", ".join(p["name"] for p in (fitting or members))
         fail(f"name the package to build with --package (candidates: {names})")
-    package = fitting[0]
+    return fitting[0]
 
-print(f"package={package['name']}")
-print(f"workspace_root={metadata['workspace_root']}")
-print(f"target_directory={metadata['target_directory']}")
-if program:
-    bins = [t["name"] for t in package["targets"] if "bin" in t["kind"]]
+
+def program_facts(package, bin, example):
+    if example:
+        examples = targets_of_kind(package, "example")
+        if example not in examples:
+            fail(f"{package['name']} has no example {example} (it has: {', '.join(examples) or 'none'})")
+        return f"example={example}"
+    bins = targets_of_kind(package, "bin")
+    if bin:
+        if bin not in bins:
+            fail(f"{package['name']} has no bin {bin} (it has: {', '.join(bins) or 'none'})")
+        return f"bin={bin}"
     if "bootstrap" in bins:
-        print("bin=bootstrap")
-    elif len(bins) == 1:
-        print(f"bin={bins[0]}")
-    elif not bins:
+        return "bin=bootstrap"
+    if len(bins) == 1:
+        return f"bin={bins[0]}"
+    if not bins:
         fail(f'{package["name"]} builds no program: add a `[[bin]] name = "bootstrap"` to '
              f'{package["manifest_path"]} (an OS-only runtime runs the package\'s bootstrap)')
-    else:
-        fail(f'{package["name"]} builds several programs ({", ".join(bins)}): name the one Lambda runs `bootstrap`')
-    sys.exit(0)
+    fail(f'{package["name"]} builds several programs ({", ".join(bins)}): name the one Lambda runs `bootstrap`')
 
-cdylibs = [t for t in package["targets"] if "cdylib" in t["crate_types"]]
-if not cdylibs:
-    fail(f'{package["name"]} builds no shared library: add `[lib] crate-type = ["cdylib"]` to '
-         f'{package["manifest_path"]} (the python3.6 runtime imports a .so)')
-if not any(d["name"] == "crowbar" for d in package["dependencies"]):
-    fail(f'{package["name"]} does not depend on crowbar: add `crowbar = "0.2"` and '
-         f'`cpython = {{ version = "0.1", default-features = false, features = ["python3-sys"] }}` '
-         f'(crowbar exports the handler Lambda calls)')
-lib = cdylibs[0]["name"].replace("-", "_")
-print(f"lib={lib}")
+
+def module_facts(package):
+    cdylibs = cdylib_targets(package)
+    if not cdylibs:
+        fail(f'{package["name"]} builds no shared library: add `[lib] crate-type = ["cdylib"]` to '
+             f'{package["manifest_path"]} (the python3.6 runtime imports a .so)')
+    if not depends_on_crowbar(package):
+        fail(f'{package["name"]} does not depend on crowbar: add `crowbar = "0.2"` and '
+             f'`cpython = {{ version = "0.1", default-features = false, features = ["python3-sys"] }}` '
+             f'(crowbar exports the handler Lambda calls)')
+    return "lib=" + cdylibs[0]["name"].replace("-", "_")
+
+
+def main():
+    parser = argparse.ArgumentParser(prog="crate-facts.py")
+    parser.add_argument("kind", choices=["python-module", "program", "functions"])
+    parser.add_argument("--package", action="append", default=[])
+    parser.add_argument("--bin", default="")
+    parser.add_argument("--example", default="")
+    args = parser.parse_args()
+    metadata = json.load(sys.stdin)
+    members = [p for p in metadata["packages"] if p["id"] in metadata["workspace_members"]]
+    if args.kind == "functions":
+        list_functions(metadata, members, args.package)
+        return
+    wanted = args.package[-1] if args.package else ""
+    package = chosen_package(members, args.kind, wanted, args.example, metadata["workspace_root"])
+    facts = program_facts(package, args.bin, args.example) if args.kind == "program" else module_facts(package)
+    print(f"package={package['name']}")
+    print(f"workspace_root={metadata['workspace_root']}")
+    print(f"target_directory={metadata['target_directory']}")
+    print(facts)
+
+
+if __name__ == "__main__":
+    main()
