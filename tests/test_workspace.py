@@ -226,3 +226,30 @@ def test_a_wrong_package_or_runtime_is_one_line_before_any_build(tmp_path, args,
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(says), result.stderr
     assert not (path / "target").exists()
+
+
+def test_the_flake_finds_the_same_functions_as_the_non_nix_path():
+    """One rule, two readers: scripts/lib/crate-facts.py (on `cargo metadata`,
+    what scripts/build-lambda-zip builds) and nix/lib.nix workspaceFunctions
+    (on the manifests, what buildLambdaZips builds) name the same functions,
+    of the same packages, bins and runtimes, in tests/nix/workspace: a crowbar
+    cdylib, a package whose bin is bootstrap, a package with two bins, a
+    cdylib without crowbar (not a function)."""
+    workspace = ROOT / "tests/nix/workspace"
+    metadata = run(["cargo", "metadata", "--no-deps", "--offline", "--format-version", "1",
+                    "--manifest-path", workspace / "Cargo.toml"])
+    assert metadata.returncode == 0, metadata.stderr
+    listed = run(["python3", ROOT / "scripts/lib/crate-facts.py", "functions"], input=metadata.stdout)
+    assert listed.returncode == 0, listed.stderr
+    by_cargo = {}
+    for line in listed.stdout.splitlines():
+        function, kind, package, bin_name = line.split()
+        by_cargo[function] = {"cargoPackage": package,
+                              "runtime": "python3.6" if kind == "python-module" else "provided.al2",
+                              "cargoBin": None if bin_name == "-" else bin_name}
+    evaluated = run(["nix-instantiate", "--eval", "--strict", "--json", "-E",
+                     f'(import {ROOT}/nix/lib.nix).workspaceFunctions {workspace} "provided.al2"'])
+    assert evaluated.returncode == 0, evaluated.stderr
+    by_nix = json.loads(evaluated.stdout)
+    assert by_cargo == by_nix
+    assert sorted(by_nix) == ["greeter", "orders", "report", "tools"]
