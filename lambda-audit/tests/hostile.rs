@@ -754,10 +754,23 @@ fn scan_follows_relative_includes_from_the_including_file() {
     assert!(run.stdout.contains("libvendored.so.1"));
     // ldconfig, the oracle, reads the same directory from the same file. It
     // follows a relative include only when it can chroot into the tree, that
-    // is as root: in a user namespace of its own (a build sandbox's user is
-    // not root), as it would be anywhere.
-    let ldconfig = Command::new("unshare")
-        .args(["--user", "--map-root-user", "ldconfig", "-r"])
+    // is as root: as root itself, or else in a user namespace of its own (a
+    // build sandbox's user is not root). Not a user namespace when already
+    // root: the kernel refuses one inside a chroot (a fresh root made with
+    // debootstrap, where this ran as root).
+    let as_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|id| id.stdout == b"0\n");
+    let mut ldconfig = if as_root {
+        Command::new("ldconfig")
+    } else {
+        let mut unshare = Command::new("unshare");
+        unshare.args(["--user", "--map-root-user", "ldconfig"]);
+        unshare
+    };
+    let ldconfig = ldconfig
+        .arg("-r")
         .arg(rootfs.path())
         .args(["-N", "-X", "-v"])
         .output()
