@@ -183,11 +183,17 @@ def test_the_generators_the_real_build_failed_with_fail_on_the_same_tree(tmp_pat
     assert says in result.stderr + result.stdout, result.stderr
 
 
-def test_unknown_versions_are_refused(tmp_path, zig_path):
-    tree = tmp_path / "openssl-3.0.0"
+@pytest.mark.parametrize("version_file, text, version", [
+    # A 1.1.0 header (a series the recipe does not build), and a 4.0 tree
+    # named by VERSION.dat as 3.x trees are (a major the recipe does not know).
+    ("crypto/opensslv.h", '# define OPENSSL_VERSION_TEXT "OpenSSL 1.1.0l  10 Sep 2019"\n', "1.1.0l"),
+    ("VERSION.dat", "MAJOR=4\nMINOR=0\nPATCH=0\n", "4.0.0"),
+])
+def test_unknown_versions_are_refused(tmp_path, zig_path, version_file, text, version):
+    tree = tmp_path / f"openssl-{version}"
     fake_openssl_102(tree)
-    (tree / "crypto" / "opensslv.h").write_text('# define OPENSSL_VERSION_TEXT "OpenSSL 3.0.0  7 sep 2021"\n')
+    (tree / version_file).write_text(text)
     result = recipe(tree, tmp_path / "out", zig_path)
-    assert result.returncode == 2 and "OpenSSL 3.0.0 is not supported" in result.stderr
+    assert result.returncode == 2 and f"OpenSSL {version} is not supported" in result.stderr
     assert textwrap.dedent(result.stderr).count("\n") == 1
     assert not (tmp_path / "out").exists()
