@@ -17,9 +17,7 @@ scanned from this machine). The wheels are all manylinux2014 (glibc
 2.17), so the glibc of the oracle does not decide anything: the interpreter's
 C API and its module suffixes do."""
 
-import hashlib
 import json
-import os
 import shutil
 import subprocess
 import zipfile
@@ -27,10 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CACHE as TOOLCHAIN_CACHE
-from conftest import ROOT, Rootfs, module_name, pinned_download, real_import, run
-
-CACHE = TOOLCHAIN_CACHE / "wheels"
+from conftest import ROOT, Rootfs, module_name, pinned_download, pinned_wheel, real_import, run
 
 # name: (requirement, --python-version (a release: 3.9 alone means 3.9.0, which cryptography excludes), --abi or None, wheel file, sha256, the module in it)
 WHEELS = {
@@ -52,29 +47,15 @@ WHEELS = {
 }
 
 
-def sha256(path):
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 @pytest.fixture(scope="module")
 def packages(tmp_path_factory):
     """name -> (package directory as /var/task would hold it, the extension module in it)."""
-    CACHE.mkdir(parents=True, exist_ok=True)
     found = {}
     for name, (requirement, python, abi, wheel, digest, module) in WHEELS.items():
-        path = CACHE / wheel
-        if not path.exists() or sha256(path) != digest:
-            download = tmp_path_factory.mktemp("download")
-            args = ["python3", "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--no-deps",
-                    "--only-binary=:all:", "--platform", "manylinux2014_x86_64", "--python-version", python,
-                    "-d", download, requirement]
-            if abi:
-                args[-1:-1] = ["--abi", abi]
-            result = run(args, timeout=600)
-            assert result.returncode == 0, result.stderr[-2000:]
-            assert (download / wheel).exists(), f"pip chose another wheel: {os.listdir(download)}"
-            assert sha256(download / wheel) == digest, f"{wheel}: not the pinned file"
-            shutil.move(download / wheel, path)
+        pip_args = ["--platform", "manylinux2014_x86_64", "--python-version", python, requirement]
+        if abi:
+            pip_args[-1:-1] = ["--abi", abi]
+        path = pinned_wheel(wheel, digest, pip_args, tmp_path_factory.mktemp("download"))
         package = tmp_path_factory.mktemp(name)
         with zipfile.ZipFile(path) as archive:
             archive.extractall(package)  # what pip install --target does with a wheel's files
