@@ -10,7 +10,9 @@ read by readelf (binutils reads any architecture's ELF), against the glibc
 of each runtime's release (docs/runtime-facts.md §2: Amazon Linux 2, 2.26;
 §3: Amazon Linux 2023, 2.34): a module loads where its newest GLIBC_ need is
 no newer, and its wheel's tag bounds that need. No interpreter runs here:
-the import under qemu in an arm64 tree is the arm64 build's test."""
+the import under qemu in an arm64 tree is the arm64 build's test. The
+arm64 profiles' derivation is repeated from the pinned arm64 packages: an
+interpreter's C API and suffixes, and libc's version nodes."""
 
 import json
 import re
@@ -19,6 +21,7 @@ import zipfile
 import pytest
 
 from conftest import pinned_wheel, run
+from test_wheels import c_api, pinned_deb
 
 # name: (requirement, --platform, wheel file, sha256, the glibc its tag allows)
 WHEELS = {
@@ -110,3 +113,45 @@ def test_a_wheel_for_the_other_cpu_is_named_with_its_distribution(packages, audi
     assert [(f["found"], f["expected"]) for f in wrong] == [(found, expected)], report["findings"]
     text = audit("check", *args, "--profile", "python3.12", packages[wheel]).stdout
     assert "_rust.abi3.so (from cryptography 44.0.0): WILL NOT LOAD" in text, text
+
+
+def test_the_pinned_arm64_python311_gives_the_builtin_exports_and_suffixes(audit, tmp_path):
+    """The derivation of the built-in arm64 python3.11, repeated: Debian's
+    arm64 python3.11-minimal (with its libc beside it), scanned with
+    --host-exe, gives exactly its C API and the aarch64 suffixes."""
+    tree = tmp_path / "python3.11+libc"
+    for key in ("python3.11-arm64", "bookworm-libc6-arm64"):
+        result = run(["dpkg-deb", "-x", pinned_deb(key), tree])
+        assert result.returncode == 0, result.stderr
+    out = tmp_path / "scan.json"
+    result = audit("profile", "scan", tree, "--name", "pinned-python3.11-arm64",
+                   "--default-path", "/lib/aarch64-linux-gnu:/usr/lib/aarch64-linux-gnu",
+                   "--host-exe", "/usr/bin/python3.11", "--module-init-prefix", "PyInit_", "--out", out)
+    assert result.returncode == 0, result.stderr
+    scanned = json.loads(out.read_text())
+    assert scanned["arch"] == "aarch64"
+    builtin = json.loads(audit("profile", "show", "--arch", "arm64", "python3.11").stdout)["host"]
+    assert scanned["host"]["extension_suffixes"] == builtin["extension_suffixes"] == [
+        ".cpython-311-aarch64-linux-gnu.so", ".abi3.so", ".so"]
+    assert c_api(scanned["host"]["exports"]) == builtin["exports"]
+
+
+def test_the_arm64_glibc_nodes_are_debians_arm64_build_cut_to_the_runtimes(audit, tmp_path):
+    """The arm64 Amazon Linux 2023 profile's libc nodes, repeated: those of
+    Debian's arm64 glibc 2.36, up to GLIBC_2.34, starting at GLIBC_2.17."""
+    tree = tmp_path / "libc"
+    result = run(["dpkg-deb", "-x", pinned_deb("bookworm-libc6-arm64"), tree])
+    assert result.returncode == 0, result.stderr
+    out = tmp_path / "scan.json"
+    result = audit("profile", "scan", tree, "--name", "debian-arm64-glibc",
+                   "--default-path", "/lib/aarch64-linux-gnu:/usr/lib/aarch64-linux-gnu", "--out", out)
+    assert result.returncode == 0, result.stderr
+    libc = next(lib for lib in json.loads(out.read_text())["libraries"] if lib["soname"] == "libc.so.6")
+    # GLIBC_2.x releases up to 2.34 (not 2.36's GLIBC_ABI_DT_RELR marker), and GLIBC_PRIVATE.
+    release = lambda node: tuple(int(n) for n in node.removeprefix("GLIBC_").split("."))
+    cut = [n for n in libc["versions"][1:]
+           if n == "GLIBC_PRIVATE" or n.startswith("GLIBC_2.") and release(n) <= (2, 34)]
+    profile = json.loads(audit("profile", "show", "--arch", "arm64", "provided.al2023").stdout)
+    builtin = next(lib for lib in profile["libraries"] if lib["soname"] == "libc.so.6")
+    assert builtin["versions"] == ["libc.so.6"] + cut
+    assert cut[0] == "GLIBC_2.17" and "GLIBC_2.34" in cut and "GLIBC_2.35" not in cut

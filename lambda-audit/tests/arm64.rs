@@ -154,6 +154,10 @@ fn an_aarch64_program_is_judged_by_the_arm64_glibc_of_each_provided_runtime() {
         .find(|o| o["name"] == "ld-linux-aarch64.so.1");
     assert!(loader.is_some(), "{closure:#}");
 
+    // tree: the static ldd, for the arm64 runtime.
+    let run = audit(["tree", "--arch", "arm64", "-p", "provided.al2023", path]);
+    expect_stdout(&run, 0, "libc.so.6 => /lib64/libc.so.6");
+
     let (code, report) = check_json_arch("arm64", "provided.al2", path);
     assert_eq!(code, 1, "{report:#}");
     let missing = findings(&report["artifacts"][0], "missing-version");
