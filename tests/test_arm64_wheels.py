@@ -21,7 +21,7 @@ import zipfile
 import pytest
 
 from conftest import pinned_wheel, run
-from test_wheels import c_api, pinned_deb
+from test_wheels import c_api, scan_pinned
 
 # name: (requirement, --platform, wheel file, sha256, the glibc its tag allows)
 WHEELS = {
@@ -119,16 +119,8 @@ def test_the_pinned_arm64_python311_gives_the_builtin_exports_and_suffixes(audit
     """The derivation of the built-in arm64 python3.11, repeated: Debian's
     arm64 python3.11-minimal (with its libc beside it), scanned with
     --host-exe, gives exactly its C API and the aarch64 suffixes."""
-    tree = tmp_path / "python3.11+libc"
-    for key in ("python3.11-arm64", "bookworm-libc6-arm64"):
-        result = run(["dpkg-deb", "-x", pinned_deb(key), tree])
-        assert result.returncode == 0, result.stderr
-    out = tmp_path / "scan.json"
-    result = audit("profile", "scan", tree, "--name", "pinned-python3.11-arm64",
-                   "--default-path", "/lib/aarch64-linux-gnu:/usr/lib/aarch64-linux-gnu",
-                   "--host-exe", "/usr/bin/python3.11", "--module-init-prefix", "PyInit_", "--out", out)
-    assert result.returncode == 0, result.stderr
-    scanned = json.loads(out.read_text())
+    scanned = scan_pinned(audit, tmp_path, ("python3.11-arm64", "bookworm-libc6-arm64"), "aarch64-linux-gnu",
+                          "--host-exe", "/usr/bin/python3.11", "--module-init-prefix", "PyInit_")
     assert scanned["arch"] == "aarch64"
     builtin = json.loads(audit("profile", "show", "--arch", "arm64", "python3.11").stdout)["host"]
     assert scanned["host"]["extension_suffixes"] == builtin["extension_suffixes"] == [
@@ -139,14 +131,8 @@ def test_the_pinned_arm64_python311_gives_the_builtin_exports_and_suffixes(audit
 def test_the_arm64_glibc_nodes_are_debians_arm64_build_cut_to_the_runtimes(audit, tmp_path):
     """The arm64 Amazon Linux 2023 profile's libc nodes, repeated: those of
     Debian's arm64 glibc 2.36, up to GLIBC_2.34, starting at GLIBC_2.17."""
-    tree = tmp_path / "libc"
-    result = run(["dpkg-deb", "-x", pinned_deb("bookworm-libc6-arm64"), tree])
-    assert result.returncode == 0, result.stderr
-    out = tmp_path / "scan.json"
-    result = audit("profile", "scan", tree, "--name", "debian-arm64-glibc",
-                   "--default-path", "/lib/aarch64-linux-gnu:/usr/lib/aarch64-linux-gnu", "--out", out)
-    assert result.returncode == 0, result.stderr
-    libc = next(lib for lib in json.loads(out.read_text())["libraries"] if lib["soname"] == "libc.so.6")
+    scanned = scan_pinned(audit, tmp_path, ("bookworm-libc6-arm64",), "aarch64-linux-gnu")
+    libc = next(lib for lib in scanned["libraries"] if lib["soname"] == "libc.so.6")
     # GLIBC_2.x releases up to 2.34 (not 2.36's GLIBC_ABI_DT_RELR marker), and GLIBC_PRIVATE.
     release = lambda node: tuple(int(n) for n in node.removeprefix("GLIBC_").split("."))
     cut = [n for n in libc["versions"][1:]

@@ -214,6 +214,21 @@ def pinned_deb(key):
     return pinned_download(pin["url"], pin["sha256"], "distribution-packages", ".deb")
 
 
+def scan_pinned(audit, tmp_path, keys, triplet, *args):
+    """`profile scan` (with ARGS) of the pinned packages KEYS unpacked into
+    one tree, whose libraries are in Debian's TRIPLET directories, as
+    scripts/profile-runtime-data scans them: the profile it writes."""
+    tree = tmp_path / "+".join(keys)
+    for key in keys:
+        result = run(["dpkg-deb", "-x", pinned_deb(key), tree])
+        assert result.returncode == 0, result.stderr
+    out = tmp_path / "scan.json"
+    result = audit("profile", "scan", tree, "--name", "pinned", "--default-path",
+                   f"/lib/{triplet}:/usr/lib/{triplet}", "--out", out, *args)
+    assert result.returncode == 0, result.stderr
+    return json.loads(out.read_text())
+
+
 def test_the_pinned_python311_gives_the_builtin_exports_and_suffixes(audit, tmp_path):
     """The derivation of the built-in python3.11 list, repeated: its pinned
     package (python3.11-minimal, with a libc beside it, as
@@ -221,16 +236,8 @@ def test_the_pinned_python311_gives_the_builtin_exports_and_suffixes(audit, tmp_
     exactly the built-in exports and suffixes. Not this machine's python3.11:
     every Debian point release changes its private names, and a test of the
     derivation must not depend on the host's patch level."""
-    tree = tmp_path / "python3.11+libc"
-    for key in ("python3.11", "bookworm-libc6"):
-        result = run(["dpkg-deb", "-x", pinned_deb(key), tree])
-        assert result.returncode == 0, result.stderr
-    out = tmp_path / "scan.json"
-    result = audit("profile", "scan", tree, "--name", "pinned-python3.11",
-                   "--default-path", "/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu",
-                   "--host-exe", "/usr/bin/python3.11", "--module-init-prefix", "PyInit_", "--out", out)
-    assert result.returncode == 0, result.stderr
-    host = json.loads(out.read_text())["host"]
+    host = scan_pinned(audit, tmp_path, ("python3.11", "bookworm-libc6"), "x86_64-linux-gnu",
+                       "--host-exe", "/usr/bin/python3.11", "--module-init-prefix", "PyInit_")["host"]
     builtin = json.loads(audit("profile", "show", "python3.11").stdout)["host"]
     assert host["extension_suffixes"] == builtin["extension_suffixes"] == [
         ".cpython-311-x86_64-linux-gnu.so", ".abi3.so", ".so"]
