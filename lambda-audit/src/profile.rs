@@ -397,6 +397,7 @@ fn with_base(mut value: serde_json::Value) -> std::result::Result<serde_json::Va
     else {
         return Ok(value);
     };
+    let base_name = base_for_arch(&base_name, value.get("arch").and_then(|v| v.as_str()));
     let (_, base_text) = BUILTIN
         .iter()
         .find(|(name, _)| *name == base_name)
@@ -430,6 +431,19 @@ fn with_base(mut value: serde_json::Value) -> std::result::Result<serde_json::Va
     }
     base_fields.insert("sources".into(), sources);
     Ok(base)
+}
+
+/// The built-in base a profile of ELF architecture `arch` extends by the
+/// name `base`: its arm64 twin for an aarch64 profile (`"extends":
+/// "amazonlinux-2023", "arch": "aarch64"` is Amazon Linux 2023 on arm64).
+fn base_for_arch(base: &str, arch: Option<&str>) -> String {
+    let twin = LambdaArch::Arm64.builtin_key(base);
+    let has_twin = BUILTIN.iter().any(|(name, _)| *name == twin);
+    if arch == Some("aarch64") && has_twin {
+        twin
+    } else {
+        base.to_string()
+    }
 }
 
 /// The largest profile file read.
@@ -744,6 +758,25 @@ mod tests {
         assert!(runtime.sources.starts_with(&os.sources));
         assert!(runtime.sources.len() > os.sources.len());
         assert!(Profile::load("provided.al2023").unwrap().host.is_none());
+    }
+
+    /// A profile of its own for arm64 names its OS as the x86_64 one does.
+    #[test]
+    fn an_aarch64_profile_extends_the_arm64_os() {
+        let own = r#"{"schema": 1, "name": "mine", "description": "d", "arch": "aarch64", "extends": "amazonlinux-2023"}"#;
+        let profile = Profile::parse("test", own).unwrap();
+        let sonames: Vec<&str> = profile
+            .libraries
+            .iter()
+            .filter_map(|l| l.soname.as_deref())
+            .collect();
+        assert!(sonames.contains(&"ld-linux-aarch64.so.1"), "{sonames:?}");
+        assert!(!sonames.contains(&"ld-linux-x86-64.so.2"), "{sonames:?}");
+        let x86 = Profile::parse("test", &own.replace("aarch64", "x86_64")).unwrap();
+        assert!(x86
+            .libraries
+            .iter()
+            .any(|l| l.soname.as_deref() == Some("ld-linux-x86-64.so.2")));
     }
 
     #[test]
