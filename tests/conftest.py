@@ -47,6 +47,24 @@ def pinned_download(url, sha256, cache_dir, suffix):
     return path
 
 
+def pinned_wheel(wheel, sha256, pip_args, download_dir):
+    """The wheel file named `wheel`, fetched once by `pip download PIP_ARGS`
+    (binary only, no dependencies) into CACHE/wheels and checked against its
+    sha256; `download_dir` is an empty directory for pip."""
+    cache = CACHE / "wheels"
+    cache.mkdir(parents=True, exist_ok=True)
+    path = cache / wheel
+    if not path.exists() or hashlib.sha256(path.read_bytes()).hexdigest() != sha256:
+        result = run(["python3", "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--no-deps",
+                      "--only-binary=:all:", "-d", download_dir, *pip_args], timeout=600)
+        assert result.returncode == 0, result.stderr[-2000:]
+        fetched = download_dir / wheel
+        assert fetched.exists(), f"pip chose another wheel: {os.listdir(download_dir)}"
+        assert hashlib.sha256(fetched.read_bytes()).hexdigest() == sha256, f"{wheel}: not the pinned file"
+        shutil.move(fetched, path)
+    return path
+
+
 @pytest.fixture(scope="session")
 def audit_bin():
     path = Path(os.environ.get("LAMBDA_AUDIT", TARGET / "release" / "lambda-audit"))

@@ -17,9 +17,7 @@ scanned from this machine). The wheels are all manylinux2014 (glibc
 2.17), so the glibc of the oracle does not decide anything: the interpreter's
 C API and its module suffixes do."""
 
-import hashlib
 import json
-import os
 import shutil
 import subprocess
 import zipfile
@@ -27,10 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CACHE as TOOLCHAIN_CACHE
-from conftest import ROOT, Rootfs, module_name, pinned_download, real_import, run
-
-CACHE = TOOLCHAIN_CACHE / "wheels"
+from conftest import ROOT, Rootfs, module_name, pinned_download, pinned_wheel, real_import, run
 
 # name: (requirement, --python-version (a release: 3.9 alone means 3.9.0, which cryptography excludes), --abi or None, wheel file, sha256, the module in it)
 WHEELS = {
@@ -52,29 +47,15 @@ WHEELS = {
 }
 
 
-def sha256(path):
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 @pytest.fixture(scope="module")
 def packages(tmp_path_factory):
     """name -> (package directory as /var/task would hold it, the extension module in it)."""
-    CACHE.mkdir(parents=True, exist_ok=True)
     found = {}
     for name, (requirement, python, abi, wheel, digest, module) in WHEELS.items():
-        path = CACHE / wheel
-        if not path.exists() or sha256(path) != digest:
-            download = tmp_path_factory.mktemp("download")
-            args = ["python3", "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--no-deps",
-                    "--only-binary=:all:", "--platform", "manylinux2014_x86_64", "--python-version", python,
-                    "-d", download, requirement]
-            if abi:
-                args[-1:-1] = ["--abi", abi]
-            result = run(args, timeout=600)
-            assert result.returncode == 0, result.stderr[-2000:]
-            assert (download / wheel).exists(), f"pip chose another wheel: {os.listdir(download)}"
-            assert sha256(download / wheel) == digest, f"{wheel}: not the pinned file"
-            shutil.move(download / wheel, path)
+        pip_args = ["--platform", "manylinux2014_x86_64", "--python-version", python, requirement]
+        if abi:
+            pip_args[-1:-1] = ["--abi", abi]
+        path = pinned_wheel(wheel, digest, pip_args, tmp_path_factory.mktemp("download"))
         package = tmp_path_factory.mktemp(name)
         with zipfile.ZipFile(path) as archive:
             archive.extractall(package)  # what pip install --target does with a wheel's files
@@ -233,6 +214,21 @@ def pinned_deb(key):
     return pinned_download(pin["url"], pin["sha256"], "distribution-packages", ".deb")
 
 
+def scan_pinned(audit, tmp_path, keys, triplet, *args):
+    """`profile scan` (with ARGS) of the pinned packages KEYS unpacked into
+    one tree, whose libraries are in Debian's TRIPLET directories, as
+    scripts/profile-runtime-data scans them: the profile it writes."""
+    tree = tmp_path / "+".join(keys)
+    for key in keys:
+        result = run(["dpkg-deb", "-x", pinned_deb(key), tree])
+        assert result.returncode == 0, result.stderr
+    out = tmp_path / "scan.json"
+    result = audit("profile", "scan", tree, "--name", "pinned", "--default-path",
+                   f"/lib/{triplet}:/usr/lib/{triplet}", "--out", out, *args)
+    assert result.returncode == 0, result.stderr
+    return json.loads(out.read_text())
+
+
 def test_the_pinned_python311_gives_the_builtin_exports_and_suffixes(audit, tmp_path):
     """The derivation of the built-in python3.11 list, repeated: its pinned
     package (python3.11-minimal, with a libc beside it, as
@@ -240,16 +236,8 @@ def test_the_pinned_python311_gives_the_builtin_exports_and_suffixes(audit, tmp_
     exactly the built-in exports and suffixes. Not this machine's python3.11:
     every Debian point release changes its private names, and a test of the
     derivation must not depend on the host's patch level."""
-    tree = tmp_path / "python3.11+libc"
-    for key in ("python3.11", "bookworm-libc6"):
-        result = run(["dpkg-deb", "-x", pinned_deb(key), tree])
-        assert result.returncode == 0, result.stderr
-    out = tmp_path / "scan.json"
-    result = audit("profile", "scan", tree, "--name", "pinned-python3.11",
-                   "--default-path", "/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu",
-                   "--host-exe", "/usr/bin/python3.11", "--module-init-prefix", "PyInit_", "--out", out)
-    assert result.returncode == 0, result.stderr
-    host = json.loads(out.read_text())["host"]
+    host = scan_pinned(audit, tmp_path, ("python3.11", "bookworm-libc6"), "x86_64-linux-gnu",
+                       "--host-exe", "/usr/bin/python3.11", "--module-init-prefix", "PyInit_")["host"]
     builtin = json.loads(audit("profile", "show", "python3.11").stdout)["host"]
     assert host["extension_suffixes"] == builtin["extension_suffixes"] == [
         ".cpython-311-x86_64-linux-gnu.so", ".abi3.so", ".so"]

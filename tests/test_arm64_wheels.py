@@ -1,0 +1,143 @@
+"""Real aarch64 wheels from PyPI against the arm64 runtime profiles
+(`--arch arm64`), and wheels of one of Lambda's architectures in a package
+for the other.
+
+The wheels (pinned by sha256, downloaded at test time with `pip download`,
+cached like tests/test_wheels.py's) are cryptography 44.0.0's cp39-abi3
+module for aarch64 in its two builds: manylinux2014 (glibc 2.17) and
+manylinux_2_28 (glibc 2.28). The oracle is each module's own version needs,
+read by readelf (binutils reads any architecture's ELF), against the glibc
+of each runtime's release (docs/runtime-facts.md §2: Amazon Linux 2, 2.26;
+§3: Amazon Linux 2023, 2.34): a module loads where its newest GLIBC_ need is
+no newer, and its wheel's tag bounds that need. No interpreter runs here:
+the import under qemu in an arm64 tree is the arm64 build's test. The
+arm64 profiles' derivation is repeated from the pinned arm64 packages: an
+interpreter's C API and suffixes, and libc's version nodes."""
+
+import json
+import re
+import zipfile
+
+import pytest
+
+from conftest import pinned_wheel, run
+from test_wheels import c_api, scan_pinned
+
+# name: (requirement, --platform, wheel file, sha256, the glibc its tag allows)
+WHEELS = {
+    "manylinux2014": ("cryptography==44.0.0", "manylinux2014_aarch64",
+                      "cryptography-44.0.0-cp39-abi3-manylinux_2_17_aarch64.manylinux2014_aarch64.whl",
+                      "1923cb251c04be85eec9fda837661c67c1049063305d6be5721643c22dd4e2b7", (2, 17)),
+    "manylinux_2_28": ("cryptography==44.0.0", "manylinux_2_28_aarch64",
+                       "cryptography-44.0.0-cp39-abi3-manylinux_2_28_aarch64.whl",
+                       "c5eb858beed7835e5ad1faba59e865109f3e52b3783b9ac21e7e47dc5554e289", (2, 28)),
+    # The x86_64 build of the same release (tests/test_wheels.py pins it too).
+    "x86_64": ("cryptography==44.0.0", "manylinux2014_x86_64",
+               "cryptography-44.0.0-cp39-abi3-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+               "404fdc66ee5f83a1388be54300ae978b2efd538018de18556dde92575e05defc", (2, 17)),
+}
+MODULE = "cryptography/hazmat/bindings/_rust.abi3.so"
+# The glibc of each runtime's Amazon Linux release (docs/runtime-facts.md §2, §3).
+RUNTIME_GLIBC = {"python3.9": (2, 26), "python3.12": (2, 34)}
+
+
+@pytest.fixture(scope="module")
+def packages(tmp_path_factory):
+    """name -> a package directory holding that wheel's files (as pip install --target leaves them)."""
+    found = {}
+    for name, (requirement, platform, wheel, digest, _) in WHEELS.items():
+        pip_args = ["--platform", platform, "--python-version", "3.9.2", "--abi", "abi3", requirement]
+        path = pinned_wheel(wheel, digest, pip_args, tmp_path_factory.mktemp("download"))
+        package = tmp_path_factory.mktemp(name)
+        with zipfile.ZipFile(path) as archive:
+            archive.extractall(package)
+        assert (package / MODULE).is_file()
+        found[name] = package
+    return found
+
+
+def newest_glibc_need(module):
+    """The newest GLIBC_x.y version the module needs, by readelf -V."""
+    result = run(["readelf", "-V", "-W", module])
+    assert result.returncode == 0, result.stderr
+    needs = {tuple(int(n) for n in v.split(".")) for v in re.findall(r"Name: GLIBC_([0-9.]+)", result.stdout)}
+    assert needs, result.stdout
+    return max(needs)
+
+
+def check_package(audit, package, *args):
+    result = audit("check", "--json", *args, package)
+    assert result.returncode in (0, 1), result.stderr
+    return result.returncode, json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("wheel", ["manylinux2014", "manylinux_2_28"])
+@pytest.mark.parametrize("profile", ["python3.9", "python3.12"])
+def test_an_aarch64_wheel_loads_where_its_glibc_needs_are_met(packages, audit, wheel, profile):
+    package = packages[wheel]
+    need = newest_glibc_need(package / MODULE)
+    assert need <= WHEELS[wheel][4], f"{wheel}: the module needs GLIBC_{need}, newer than its tag"
+    expected = need <= RUNTIME_GLIBC[profile]
+    code, document = check_package(audit, package, "--arch", "arm64", "--profile", profile)
+    assert document["arch"] == "arm64"
+    [report] = document["artifacts"]
+    assert report["distribution"] == "cryptography 44.0.0"
+    assert report["runtime_path"] == "/var/task/" + MODULE
+    assert (code == 0) == expected == report["loads"], report["findings"]
+    # Every undefined symbol checked by name: glibc's, libgcc_s's and the
+    # interpreter's exports are all in the arm64 profile.
+    assert report["unverified_symbols"] == 0
+    if not expected:
+        missing = {f["version"] for f in report["findings"] if f["kind"] == "missing-version"}
+        assert "GLIBC_%d.%d" % need in missing, report["findings"]
+        assert {f["kind"] for f in report["findings"] if f["severity"] == "error"} == {"missing-version"}
+
+
+def test_the_manylinux_2_28_build_is_the_one_amazon_linux_2_refuses(packages):
+    """The two builds differ where the test above needs them to: 2.17's needs
+    fit Amazon Linux 2 (2.26), 2.28's do not."""
+    assert newest_glibc_need(packages["manylinux2014"] / MODULE) <= RUNTIME_GLIBC["python3.9"]
+    assert newest_glibc_need(packages["manylinux_2_28"] / MODULE) > RUNTIME_GLIBC["python3.9"]
+
+
+@pytest.mark.parametrize("wheel, args, found, expected", [
+    ("x86_64", ["--arch", "arm64"], "x86_64", "aarch64"),
+    ("manylinux2014", [], "aarch64", "x86_64"),
+])
+def test_a_wheel_for_the_other_cpu_is_named_with_its_distribution(packages, audit, wheel, args, found, expected):
+    code, document = check_package(audit, packages[wheel], *args, "--profile", "python3.12")
+    assert code == 1
+    [report] = document["artifacts"]
+    assert report["distribution"] == "cryptography 44.0.0"
+    wrong = [f for f in report["findings"] if f["kind"] == "wrong-arch"]
+    assert [(f["found"], f["expected"]) for f in wrong] == [(found, expected)], report["findings"]
+    text = audit("check", *args, "--profile", "python3.12", packages[wheel]).stdout
+    assert "_rust.abi3.so (from cryptography 44.0.0): WILL NOT LOAD" in text, text
+
+
+def test_the_pinned_arm64_python311_gives_the_builtin_exports_and_suffixes(audit, tmp_path):
+    """The derivation of the built-in arm64 python3.11, repeated: Debian's
+    arm64 python3.11-minimal (with its libc beside it), scanned with
+    --host-exe, gives exactly its C API and the aarch64 suffixes."""
+    scanned = scan_pinned(audit, tmp_path, ("python3.11-arm64", "bookworm-libc6-arm64"), "aarch64-linux-gnu",
+                          "--host-exe", "/usr/bin/python3.11", "--module-init-prefix", "PyInit_")
+    assert scanned["arch"] == "aarch64"
+    builtin = json.loads(audit("profile", "show", "--arch", "arm64", "python3.11").stdout)["host"]
+    assert scanned["host"]["extension_suffixes"] == builtin["extension_suffixes"] == [
+        ".cpython-311-aarch64-linux-gnu.so", ".abi3.so", ".so"]
+    assert c_api(scanned["host"]["exports"]) == builtin["exports"]
+
+
+def test_the_arm64_glibc_nodes_are_debians_arm64_build_cut_to_the_runtimes(audit, tmp_path):
+    """The arm64 Amazon Linux 2023 profile's libc nodes, repeated: those of
+    Debian's arm64 glibc 2.36, up to GLIBC_2.34, starting at GLIBC_2.17."""
+    scanned = scan_pinned(audit, tmp_path, ("bookworm-libc6-arm64",), "aarch64-linux-gnu")
+    libc = next(lib for lib in scanned["libraries"] if lib["soname"] == "libc.so.6")
+    # GLIBC_2.x releases up to 2.34 (not 2.36's GLIBC_ABI_DT_RELR marker), and GLIBC_PRIVATE.
+    release = lambda node: tuple(int(n) for n in node.removeprefix("GLIBC_").split("."))
+    cut = [n for n in libc["versions"][1:]
+           if n == "GLIBC_PRIVATE" or n.startswith("GLIBC_2.") and release(n) <= (2, 34)]
+    profile = json.loads(audit("profile", "show", "--arch", "arm64", "provided.al2023").stdout)
+    builtin = next(lib for lib in profile["libraries"] if lib["soname"] == "libc.so.6")
+    assert builtin["versions"] == ["libc.so.6"] + cut
+    assert cut[0] == "GLIBC_2.17" and "GLIBC_2.34" in cut and "GLIBC_2.35" not in cut
