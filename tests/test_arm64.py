@@ -61,7 +61,7 @@ def arm64_tree():
 def emulated(tree, program, env):
     """argv running `program` (a path in the tree) under the tree's qemu in a
     chroot, with exactly `env` (cleared outside: the tree's env is arm64)."""
-    return ["env", "-i", *(f"{k}={v}" for k, v in env.items()), "chroot", tree, QEMU, program]
+    return ["env", "-i", *(f"{k}={v}" for k, v in env.items()), shutil.which("chroot"), tree, QEMU, program]
 
 
 def clear_task(tree):

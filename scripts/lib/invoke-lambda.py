@@ -5,6 +5,7 @@ import ast
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -101,7 +102,9 @@ def in_tree(tree, mounts, argv, env, emulated=False):
     pairs = [f"{k}={v}" for k, v in env.items()]
     if emulated:
         script += 'exec env -i "$@"\n'
-        return ["unshare", "--mount", "--", "bash", "-c", script, "invoke", tree, *pairs, "chroot", tree, QEMU, *argv]
+        # chroot by its path: env -i leaves no PATH to find it by.
+        chroot = shutil.which("chroot") or "/usr/sbin/chroot"
+        return ["unshare", "--mount", "--", "bash", "-c", script, "invoke", tree, *pairs, chroot, tree, QEMU, *argv]
     script += 'exec chroot "$tree" /usr/bin/env -i "$@"\n'
     return ["unshare", "--mount", "--", "bash", "-c", script, "invoke", tree, *pairs, *argv]
 
