@@ -110,7 +110,7 @@ def test_bullseyes_real_loader_refuses_the_al2023_arm64_build(arm64_tree):
     assert "version `GLIBC_2.34' not found" in result.stderr, result.stderr
 
 
-def test_the_arm64_build_pins_neoverse_n1_for_its_openssl(built_openssl):
+def test_the_arm64_build_pins_neoverse_n1_for_its_openssl():
     """The static OpenSSL of the arm64 build was compiled for Graviton2's CPU:
     OpenSSL records its compiler's command line in libcrypto."""
     result = run([ROOT / "scripts/build-openssl", "--runtime", "provided.al2023", "--arch", "arm64", "--print-env"])
@@ -260,18 +260,31 @@ def test_a_request_for_this_machines_cpu_in_the_environment_is_refused(name, val
     assert "neoverse-n1" in line, line
 
 
-def test_the_pipeline_itself_refuses_it_too():
-    """The flake runs scripts/pipeline directly: the rule is there, not only in the front door."""
+def test_the_pipeline_itself_refuses_it_too(zig, tmp_path):
+    """The flake runs scripts/pipeline directly: the rule is there, not only in
+    the front door (which says "==> pipeline build" first: the error is its one other line)."""
+    manifest = write_crate(tmp_path / "crate", PLAIN_PROGRAM)
     result = run([ROOT / "scripts/pipeline", "build"], timeout=600,
-                 env={**os.environ, "LAMBDA_RUNTIME": "provided.al2", "LAMBDA_ARCH": "arm64", "CFLAGS": "-mcpu=native"})
-    line = one_line_refusal(result)
-    assert line.startswith("error: CFLAGS asks for -mcpu=native"), line
+                 env={**os.environ, "PATH": f"{os.path.dirname(zig)}:{os.environ['PATH']}",
+                      "LAMBDA_RUNTIME": "provided.al2", "LAMBDA_ARCH": "arm64",
+                      "LAMBDA_MANIFEST_PATH": str(manifest), "CFLAGS": "-mcpu=native"})
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and lines[0] == "==> pipeline build" and len(lines) == 2, result.stderr
+    assert lines[1].startswith("error: CFLAGS asks for -mcpu=native"), lines
+    assert not (tmp_path / "crate" / "target").exists()
 
 
 def test_the_x86_64_build_refuses_it_as_well():
     line = one_line_refusal(build("--runtime", "provided.al2023", env={"RUSTFLAGS": "-C target-cpu=native"}))
     assert "RUSTFLAGS asks for -C target-cpu=native" in line and "x86_64-unknown-linux-gnu's default" in line, line
 
+
+# A program crate without dependencies: nothing to fetch before the refusal.
+PLAIN_PROGRAM = {
+    "Cargo.toml": '[package]\nname = "probe"\nversion = "0.1.0"\nedition = "2021"\n\n[[bin]]\nname = "bootstrap"\npath = "main.rs"\n',
+    "main.rs": "fn main() {}\n",
+    "Cargo.lock": 'version = 4\n\n[[package]]\nname = "probe"\nversion = "0.1.0"\n',
+}
 
 CONFIGS = {
     "build": '[build]\nrustflags = ["-C", "target-cpu=native"]\n',
@@ -284,9 +297,7 @@ CONFIGS = {
 @pytest.mark.parametrize("table", list(CONFIGS))
 def test_a_request_for_this_machines_cpu_in_a_cargo_config_is_refused(tmp_path, table):
     """cargo-lambda issue 934's case: the .cargo/config.toml of the crate or a directory above it."""
-    manifest = write_crate(tmp_path / "above" / "crate", {
-        "Cargo.toml": '[package]\nname = "probe"\nversion = "0.1.0"\nedition = "2021"\n\n[[bin]]\nname = "bootstrap"\npath = "main.rs"\n',
-        "main.rs": "fn main() {}\n"})
+    manifest = write_crate(tmp_path / "above" / "crate", PLAIN_PROGRAM)
     # In the parent directory, as in the issue.
     write_crate(tmp_path / "above", {".cargo/config.toml": CONFIGS[table]})
     line = one_line_refusal(build("--runtime", "provided.al2023", "--arch", "arm64", "--manifest-path", manifest))
