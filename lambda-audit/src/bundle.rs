@@ -358,7 +358,8 @@ fn refuse_unvendorable(
             )
         } else {
             format!(
-                "{who} needs a newer {name} than the runtime's (glibc {glibc}), and glibc cannot be vendored: build against the runtime's glibc (cargo zigbuild --target x86_64-unknown-linux-gnu.{glibc})"
+                "{who} needs a newer {name} than the runtime's (glibc {glibc}), and glibc cannot be vendored: build against the runtime's glibc (cargo zigbuild --target {}-unknown-linux-gnu.{glibc})",
+                profile.arch
             )
         }));
     }

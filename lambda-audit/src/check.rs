@@ -132,6 +132,8 @@ pub struct Report {
     pub artifact: PathBuf,
     pub runtime_path: String,
     pub profile: String,
+    /// The profile's architecture (its ELF name: `x86_64`, `aarch64`).
+    pub arch: String,
     pub findings: Vec<Finding>,
     /// `None` when the artifact could not be resolved (wrong architecture).
     pub closure: Option<Closure>,
@@ -195,6 +197,7 @@ pub fn check_in(profile: &Profile, task: &TaskDir, artifact: &Path) -> Result<Re
             artifact: artifact.to_path_buf(),
             runtime_path: format!("{}/{}", task.root, name),
             profile: profile.name.clone(),
+            arch: profile.arch.clone(),
             findings,
             closure: None,
             unverified_symbols: 0,
@@ -219,6 +222,7 @@ pub fn check_in(profile: &Profile, task: &TaskDir, artifact: &Path) -> Result<Re
         artifact: artifact.to_path_buf(),
         runtime_path: closure.objects[closure.artifact].runtime_path.clone(),
         profile: profile.name.clone(),
+        arch: profile.arch.clone(),
         findings,
         closure: Some(closure),
         unverified_symbols,

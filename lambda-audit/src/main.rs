@@ -13,7 +13,7 @@ use lambda_audit::bundle::{bundle, BundleOptions};
 use lambda_audit::check::{check, check_in, Report};
 use lambda_audit::error::{shown, without_controls, AuditError, Result};
 use lambda_audit::package::{audit_package, check_package, LAYER_ROOT};
-use lambda_audit::profile::{Profile, DEFAULT_PROFILE};
+use lambda_audit::profile::{LambdaArch, Profile, DEFAULT_PROFILE};
 use lambda_audit::report;
 use lambda_audit::resolve::TaskDir;
 use lambda_audit::scan::{scan, ScanOptions};
@@ -40,6 +40,9 @@ enum Command {
         /// A built-in profile name or a profile file.
         #[arg(long, short, default_value = DEFAULT_PROFILE)]
         profile: String,
+        /// Lambda's architecture: x86_64 (the default, as Lambda's) or arm64.
+        #[arg(long, value_name = "x86_64|arm64")]
+        arch: Option<LambdaArch>,
         /// The package directory the runtime sees as its task root (/var/task).
         #[arg(long)]
         bundle_dir: Option<PathBuf>,
@@ -56,6 +59,9 @@ enum Command {
     Tree {
         #[arg(long, short, default_value = DEFAULT_PROFILE)]
         profile: String,
+        /// Lambda's architecture: x86_64 (the default, as Lambda's) or arm64.
+        #[arg(long, value_name = "x86_64|arm64")]
+        arch: Option<LambdaArch>,
         #[arg(long)]
         bundle_dir: Option<PathBuf>,
         artifact: PathBuf,
@@ -69,6 +75,9 @@ enum Command {
     Bundle {
         #[arg(long, short, default_value = DEFAULT_PROFILE)]
         profile: String,
+        /// Lambda's architecture: x86_64 (the default, as Lambda's) or arm64.
+        #[arg(long, value_name = "x86_64|arm64")]
+        arch: Option<LambdaArch>,
         /// The package directory to write (replaced as a whole).
         #[arg(long)]
         out: PathBuf,
@@ -82,6 +91,9 @@ enum Command {
     Zip {
         #[arg(long, short, default_value = DEFAULT_PROFILE)]
         profile: String,
+        /// Lambda's architecture: x86_64 (the default, as Lambda's) or arm64.
+        #[arg(long, value_name = "x86_64|arm64")]
+        arch: Option<LambdaArch>,
         #[arg(long)]
         out: PathBuf,
         dir: PathBuf,
@@ -90,10 +102,19 @@ enum Command {
 
 #[derive(Subcommand)]
 enum ProfileCommand {
-    /// The built-in profiles.
-    List,
+    /// The built-in profiles, with the architectures each has.
+    List {
+        /// Only the profiles Lambda has on this architecture (x86_64, arm64).
+        #[arg(long, value_name = "x86_64|arm64")]
+        arch: Option<LambdaArch>,
+    },
     /// Print a profile (built-in name or file) as JSON.
-    Show { name: String },
+    Show {
+        name: String,
+        /// Lambda's architecture: x86_64 (the default, as Lambda's) or arm64.
+        #[arg(long, value_name = "x86_64|arm64")]
+        arch: Option<LambdaArch>,
+    },
     /// Write a profile from a root filesystem (an extracted Lambda image, a debootstrap tree).
     Scan {
         rootfs: PathBuf,
@@ -167,12 +188,13 @@ fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Check {
             profile,
+            arch,
             bundle_dir,
             layer,
             json,
             artifacts,
         } => {
-            let profile = Profile::load(&profile)?;
+            let profile = Profile::load_for(&profile, arch)?;
             check_bundle_dir(bundle_dir.as_deref())?;
             let place = if layer {
                 LAYER_ROOT
@@ -182,7 +204,7 @@ fn run(cli: Cli) -> Result<u8> {
             // One task directory for every artifact: the package's libraries
             // are listed and read once per run, not once per artifact.
             let task = TaskDir::new(&profile.task_root, bundle_dir.as_deref());
-            let mut printed = Printed::new(json, &profile.name);
+            let mut printed = Printed::new(json, &profile.name, profile.lambda_arch());
             for artifact in &artifacts {
                 if artifact.is_dir() || unzip::is_zip(artifact) {
                     let skipped =
@@ -203,10 +225,11 @@ fn run(cli: Cli) -> Result<u8> {
         }
         Command::Tree {
             profile,
+            arch,
             bundle_dir,
             artifact,
         } => {
-            let profile = Profile::load(&profile)?;
+            let profile = Profile::load_for(&profile, arch)?;
             check_bundle_dir(bundle_dir.as_deref())?;
             let r = check(&profile, bundle_dir.as_deref(), &artifact)?;
             match &r.closure {
@@ -218,11 +241,12 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Profile { command } => profile_command(command),
         Command::Bundle {
             profile,
+            arch,
             out,
             library_path,
             artifacts,
         } => {
-            let profile = Profile::load(&profile)?;
+            let profile = Profile::load_for(&profile, arch)?;
             let done = bundle(&profile, &artifacts, &out, &BundleOptions { library_path })?;
             for (name, (source, new_name)) in &done.vendored {
                 emit(&format!(
@@ -233,7 +257,7 @@ fn run(cli: Cli) -> Result<u8> {
                 ))?;
             }
             emit(&format!(
-                "{}: {} {} in {}\n",
+                "{}: {} {} in {}{}\n",
                 shown(&out),
                 count(done.reports.len(), "artifact"),
                 if done.reports.len() == 1 {
@@ -241,12 +265,18 @@ fn run(cli: Cli) -> Result<u8> {
                 } else {
                     "load"
                 },
-                profile.name
+                profile.name,
+                report::on_arch(&profile.arch)
             ))?;
             Ok(0)
         }
-        Command::Zip { profile, out, dir } => {
-            let profile = Profile::load(&profile)?;
+        Command::Zip {
+            profile,
+            arch,
+            out,
+            dir,
+        } => {
+            let profile = Profile::load_for(&profile, arch)?;
             let (entries, left_out) = archive::collect(&dir, &out)?;
             for line in &left_out {
                 note(&format!("zip: {line}"));
@@ -283,13 +313,14 @@ fn run(cli: Cli) -> Result<u8> {
             }
             let size = archive::write_zip(&entries, &out)?;
             emit(&format!(
-                "{}: {}, {} audited for {}, {}\n",
+                "{}: {}, {} audited for {}{}, {}\n",
                 shown(&out),
                 count(entries.len(), "file"),
                 // Every ELF file is audited: as an entry point, in an entry
                 // point's closure, or on its own.
                 count(entries.iter().filter(|e| e.elf).count(), "ELF file"),
                 profile.name,
+                report::on_arch(&profile.arch),
                 archive::bytes(size)
             ))?;
             Ok(0)
@@ -299,18 +330,12 @@ fn run(cli: Cli) -> Result<u8> {
 
 fn profile_command(command: ProfileCommand) -> Result<u8> {
     match command {
-        ProfileCommand::List => {
-            for p in Profile::builtins() {
-                emit(&format!(
-                    "{:32} {}\n",
-                    p.name,
-                    p.description.split(':').next().unwrap_or("")
-                ))?;
-            }
+        ProfileCommand::List { arch } => {
+            emit(&profile_list(arch))?;
             Ok(0)
         }
-        ProfileCommand::Show { name } => {
-            emit(&Profile::load(&name)?.to_json())?;
+        ProfileCommand::Show { name, arch } => {
+            emit(&Profile::load_for(&name, arch)?.to_json())?;
             Ok(0)
         }
         ProfileCommand::Scan {
@@ -355,6 +380,35 @@ fn profile_command(command: ProfileCommand) -> Result<u8> {
     }
 }
 
+/// `profile list`: each built-in name once, with the architectures Lambda
+/// has it on and its description (the x86_64 one's words), in the
+/// built-ins' order; with `arch`, only the names that architecture has.
+fn profile_list(arch: Option<LambdaArch>) -> String {
+    let builtins = Profile::builtins();
+    let mut names: Vec<&str> = Vec::new();
+    for p in &builtins {
+        if !names.contains(&p.name.as_str()) {
+            names.push(&p.name);
+        }
+    }
+    let mut out = String::new();
+    for name in names {
+        let of_name: Vec<&Profile> = builtins.iter().filter(|p| p.name == name).collect();
+        let arches: Vec<&str> = of_name.iter().map(|p| p.lambda_arch()).collect();
+        if arch.is_some_and(|a| !arches.contains(&a.name())) {
+            continue;
+        }
+        let description = of_name[0].description.split(':').next().unwrap_or("");
+        out.push_str(&format!(
+            "{:32} {:15} {}\n",
+            name,
+            arches.join(","),
+            description
+        ));
+    }
+    out
+}
+
 /// Where `check` prints each report as soon as it is made: as text, or
 /// into the streamed JSON document. Memory does not grow with the reports.
 enum Printed {
@@ -363,10 +417,10 @@ enum Printed {
 }
 
 impl Printed {
-    fn new(json: bool, profile: &str) -> Printed {
+    fn new(json: bool, profile: &str, arch: &str) -> Printed {
         if json {
             let out = std::io::BufWriter::new(std::io::stdout());
-            Printed::Json(report::JsonStream::new(out, profile))
+            Printed::Json(report::JsonStream::new(out, profile, arch))
         } else {
             Printed::Text { loads: true }
         }

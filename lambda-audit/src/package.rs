@@ -15,15 +15,20 @@ use crate::archive::Entry;
 use crate::bounded;
 use crate::check::{check_in, Finding, Report};
 use crate::error::{shown, AuditError, Result};
-use crate::profile::Profile;
+use crate::profile::{LambdaArch, Profile};
 use crate::resolve::{Source, TaskDir};
 
 /// Audits every ELF file of the package `dir` (shown as `named`), handing
 /// each report to `each` as soon as it is made, so memory does not grow with
 /// the number of files; returns one line for each ELF-looking file that was
 /// passed over: a file no entry point reaches that the loader could never
-/// load anyway (malformed, or of another architecture, as wheels sometimes
-/// carry) does not block the package, since the runtime never opens it.
+/// load anyway (malformed, or of an architecture Lambda does not have, as
+/// wheels sometimes carry a 32-bit helper) does not block the package,
+/// since the runtime never opens it. A file built for Lambda's other
+/// architecture (x86_64 in an arm64 package, aarch64 in an x86_64 one) is
+/// reported with its `wrong-arch` error instead, entry point or not: the
+/// package was made for the other CPU (a wheel installed for the build
+/// machine's platform), and each such file is named with its distribution.
 /// A layer need not hold an entry point (a layer of libraries is the usual
 /// kind): `entry_point_required` is false for one, and its libraries are
 /// all judged on their own.
@@ -42,7 +47,7 @@ pub fn audit_package(
     let task = TaskDir::new(&profile.task_root, Some(dir));
     let mut skipped = Vec::new();
     let found = entry_points(profile, &task, entries, &mut skipped, each)?;
-    if found.entry_points == 0 && entry_point_required {
+    if found.entry_points == 0 && entry_point_required && found.other_cpu == 0 {
         return Err(no_entry_point(profile, named, &found.foreign));
     }
     for library in &found.libraries {
@@ -51,17 +56,21 @@ pub fn audit_package(
             continue;
         }
         let mut report = check_in(profile, &task, library)?;
-        // Unreached and of another architecture: the runtime never loads it.
-        if report
-            .findings
-            .iter()
-            .any(|f| matches!(f, Finding::WrongArch { .. }))
-        {
-            skipped.push(format!(
-                "skipped {}: another architecture, and no entry point loads it",
-                shown(library)
-            ));
-            continue;
+        match wrong_arch(&report) {
+            // Built for Lambda's other CPU: named, as the error it is.
+            Some(arch) if is_lambda_arch(arch) => {
+                each(report)?;
+                continue;
+            }
+            // Unreached and of another architecture: the runtime never loads it.
+            Some(_) => {
+                skipped.push(format!(
+                    "skipped {}: another architecture, and no entry point loads it",
+                    shown(library)
+                ));
+                continue;
+            }
+            None => {}
         }
         // Judged on its own needs: without the findings that only say it
         // is not an entry point.
@@ -73,6 +82,19 @@ pub fn audit_package(
     Ok(skipped)
 }
 
+/// The architecture a report's `wrong-arch` finding found, if it has one.
+fn wrong_arch(report: &Report) -> Option<&str> {
+    report.findings.iter().find_map(|f| match f {
+        Finding::WrongArch { found, .. } => Some(found.as_str()),
+        _ => None,
+    })
+}
+
+/// Whether an ELF architecture (its name) is one Lambda runs functions on.
+fn is_lambda_arch(arch: &str) -> bool {
+    LambdaArch::ALL.iter().any(|a| a.elf().name() == arch)
+}
+
 /// What the first step of `audit_package` leaves for the second.
 struct EntryPoints<'e> {
     entry_points: usize,
@@ -82,6 +104,8 @@ struct EntryPoints<'e> {
     libraries: Vec<&'e Path>,
     /// `FILE is ARCH`, for each of those of another architecture.
     foreign: Vec<String>,
+    /// How many of those are of Lambda's other architecture.
+    other_cpu: usize,
 }
 
 /// The package's entry points, each reported through `each` at once.
@@ -97,6 +121,7 @@ fn entry_points<'e>(
         reached: HashSet::new(),
         libraries: Vec::new(),
         foreign: Vec::new(),
+        other_cpu: 0,
     };
     for file in entries.iter().filter(|e| e.elf).map(|e| e.file.as_path()) {
         let report = match check_in(profile, task, file) {
@@ -114,6 +139,7 @@ fn entry_points<'e>(
             match finding {
                 Finding::WrongArch { found: arch, .. } => {
                     found.foreign.push(format!("{} is {}", shown(file), arch));
+                    found.other_cpu += usize::from(is_lambda_arch(arch));
                     not_an_entry_point = true;
                 }
                 Finding::NotLoadable { .. } => not_an_entry_point = true,

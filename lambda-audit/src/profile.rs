@@ -47,7 +47,106 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "provided.al2023",
         include_str!("../profiles/provided.al2023.json"),
     ),
+    // arm64: the same names, for Lambda's other architecture (`--arch arm64`).
+    (
+        "amazonlinux-2-arm64",
+        include_str!("../profiles/amazonlinux-2-arm64.json"),
+    ),
+    (
+        "amazonlinux-2023-arm64",
+        include_str!("../profiles/amazonlinux-2023-arm64.json"),
+    ),
+    (
+        "python3.8-arm64",
+        include_str!("../profiles/python3.8-arm64.json"),
+    ),
+    (
+        "python3.9-arm64",
+        include_str!("../profiles/python3.9-arm64.json"),
+    ),
+    (
+        "python3.10-arm64",
+        include_str!("../profiles/python3.10-arm64.json"),
+    ),
+    (
+        "python3.11-arm64",
+        include_str!("../profiles/python3.11-arm64.json"),
+    ),
+    (
+        "python3.12-arm64",
+        include_str!("../profiles/python3.12-arm64.json"),
+    ),
+    (
+        "python3.13-arm64",
+        include_str!("../profiles/python3.13-arm64.json"),
+    ),
+    (
+        "provided.al2-arm64",
+        include_str!("../profiles/provided.al2-arm64.json"),
+    ),
+    (
+        "provided.al2023-arm64",
+        include_str!("../profiles/provided.al2023-arm64.json"),
+    ),
 ];
+
+/// Lambda's two instruction set architectures, as its API names them
+/// (`Architectures`: `x86_64`, `arm64`). A built-in profile's name means
+/// the x86_64 one, Lambda's default; its arm64 one is the file
+/// `NAME-arm64.json` (`BUILTIN` key `NAME-arm64`), whose `name` is the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LambdaArch {
+    X86_64,
+    Arm64,
+}
+
+impl LambdaArch {
+    pub const ALL: [LambdaArch; 2] = [LambdaArch::X86_64, LambdaArch::Arm64];
+
+    /// Lambda's name (`x86_64`, `arm64`).
+    pub fn name(self) -> &'static str {
+        match self {
+            LambdaArch::X86_64 => "x86_64",
+            LambdaArch::Arm64 => "arm64",
+        }
+    }
+
+    /// The ELF architecture its loader accepts.
+    pub fn elf(self) -> Arch {
+        match self {
+            LambdaArch::X86_64 => Arch::X86_64,
+            LambdaArch::Arm64 => Arch::AARCH64,
+        }
+    }
+
+    /// The Lambda architecture of an ELF one, if Lambda has it.
+    pub fn of_elf(arch: Arch) -> Option<LambdaArch> {
+        LambdaArch::ALL.into_iter().find(|a| a.elf() == arch)
+    }
+
+    /// The `BUILTIN` key of the built-in profile `name` for this architecture.
+    fn builtin_key(self, name: &str) -> String {
+        match self {
+            LambdaArch::X86_64 => name.to_string(),
+            LambdaArch::Arm64 => format!("{name}-arm64"),
+        }
+    }
+}
+
+impl std::str::FromStr for LambdaArch {
+    type Err = String;
+
+    /// `x86_64` or `arm64` (`aarch64`, the ELF name, is taken for arm64).
+    fn from_str(text: &str) -> std::result::Result<LambdaArch, String> {
+        match text {
+            "x86_64" => Ok(LambdaArch::X86_64),
+            "arm64" | "aarch64" => Ok(LambdaArch::Arm64),
+            _ => Err(format!(
+                "{text:?} is not a Lambda architecture (x86_64, arm64)"
+            )),
+        }
+    }
+}
 
 pub const DEFAULT_PROFILE: &str = "amazonlinux-2017.03-python3.6";
 
@@ -388,7 +487,69 @@ impl<'de> serde::de::Visitor<'de> for NoKeyTwice {
     }
 }
 
+/// The built-in profile `name` has for `arch`, as its `BUILTIN` key; `None`
+/// when `name` is no built-in name (a file's path, then). A built-in name
+/// without a profile for `arch` is refused in one line naming the names
+/// that have one.
+fn builtin_for(name: &str, arch: LambdaArch) -> Result<Option<&'static str>> {
+    let key = |name: &str| BUILTIN.iter().find(|(k, _)| *k == name).map(|(k, _)| *k);
+    let Some(given) = key(name) else {
+        return Ok(None);
+    };
+    // A key of its own (`python3.12-arm64`) is that profile, whatever its arch.
+    if arch == LambdaArch::X86_64 || given.ends_with("-arm64") {
+        return Ok(Some(given));
+    }
+    if let Some(found) = key(&arch.builtin_key(name)) {
+        return Ok(Some(found));
+    }
+    let others: Vec<&str> = BUILTIN
+        .iter()
+        .filter_map(|(k, _)| k.strip_suffix("-arm64"))
+        .filter(|k| !k.starts_with("amazonlinux-"))
+        .collect();
+    let default = if name == DEFAULT_PROFILE {
+        " (the default profile: give --profile)"
+    } else {
+        ""
+    };
+    Err(AuditError::Usage(format!(
+        "{name}{default} is x86_64 only: Lambda never offered it on {} (its runtimes there: {})",
+        arch.name(),
+        others.join(", ")
+    )))
+}
+
 impl Profile {
+    /// `load`, for one of Lambda's architectures: a built-in name gives
+    /// that architecture's profile (`None`: x86_64, Lambda's default); a
+    /// profile file must be of `arch` when one is given.
+    pub fn load_for(name_or_path: &str, arch: Option<LambdaArch>) -> Result<Profile> {
+        let wanted = arch.unwrap_or(LambdaArch::X86_64);
+        let profile = match builtin_for(name_or_path, wanted)? {
+            Some(key) => Profile::load(key)?,
+            None => Profile::load(name_or_path)?,
+        };
+        match arch {
+            Some(arch) if profile.arch() != Some(arch.elf()) => Err(AuditError::Usage(format!(
+                "--arch {}: the profile {} is for {}",
+                arch.name(),
+                name_or_path,
+                profile.arch
+            ))),
+            _ => Ok(profile),
+        }
+    }
+
+    /// Lambda's name of this profile's architecture (`arm64` for
+    /// `aarch64`), or the profile's own for another one.
+    pub fn lambda_arch(&self) -> &str {
+        match self.arch().and_then(LambdaArch::of_elf) {
+            Some(arch) => arch.name(),
+            None => &self.arch,
+        }
+    }
+
     /// A built-in profile's name, or a path to a profile file.
     pub fn load(name_or_path: &str) -> Result<Profile> {
         if let Some((_, text)) = BUILTIN.iter().find(|(name, _)| *name == name_or_path) {

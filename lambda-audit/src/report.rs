@@ -40,10 +40,13 @@ fn newest_glibc(versions: &[String]) -> Option<String> {
         .map(|(_, v)| v)
 }
 
-/// The fix a person can act on, per kind of finding.
-fn fix(finding: &Finding) -> String {
+/// The fix a person can act on, per kind of finding, for a runtime of
+/// architecture `arch` (its ELF name).
+fn fix(finding: &Finding, arch: &str) -> String {
     match finding {
-        Finding::WrongArch { expected, .. } => format!("build for the runtime's architecture ({})", expected),
+        Finding::WrongArch { expected, .. } => format!(
+            "build for the runtime's architecture ({expected}); for a Python package, install its wheels for that platform (pip install --platform manylinux2014_{expected} --only-binary=:all: --target DIR)"
+        ),
         Finding::NotLoadable { fix, .. }
         | Finding::ForeignModule { fix, .. }
         | Finding::ForbiddenLibrary { fix, .. } => fix.clone(),
@@ -58,8 +61,8 @@ fn fix(finding: &Finding) -> String {
         Finding::MissingVersion { library, runtime_versions, .. } if is_glibc_part(library) => {
             match newest_glibc(runtime_versions) {
                 Some(v) => format!(
-                    "link against the runtime's glibc ({} is its newest): cargo zigbuild --target x86_64-unknown-linux-gnu.{} (zig's glibc stubs of that version)",
-                    v, v
+                    "link against the runtime's glibc ({} is its newest): cargo zigbuild --target {}-unknown-linux-gnu.{} (zig's glibc stubs of that version)",
+                    v, arch, v
                 ),
                 None => "link against the runtime's glibc".into(),
             }
@@ -219,7 +222,7 @@ pub fn human(report: &Report) -> String {
     };
     let _ = writeln!(
         out,
-        "{}{}: {} in {} (as {}){}",
+        "{}{}: {} in {}{} (as {}){}",
         shown(&report.artifact),
         report
             .distribution
@@ -228,6 +231,7 @@ pub fn human(report: &Report) -> String {
             .unwrap_or_default(),
         verdict,
         report.profile,
+        on_arch(&report.arch),
         report.runtime_path,
         match (errors, warnings) {
             (0, 0) => String::new(),
@@ -273,7 +277,7 @@ pub fn human(report: &Report) -> String {
                 for line in describe(finding) {
                     let _ = writeln!(out, "    {}", line);
                 }
-                let f = fix(finding);
+                let f = fix(finding, &report.arch);
                 if known_fixes.insert(f.clone()) {
                     fixes.push(f);
                 }
@@ -292,6 +296,16 @@ pub fn human(report: &Report) -> String {
         );
     }
     out
+}
+
+/// ` on arm64` after a profile's name, for a runtime of another
+/// architecture than x86_64, Lambda's default (whose reports stay as they were).
+pub fn on_arch(arch: &str) -> String {
+    match arch {
+        "x86_64" => String::new(),
+        "aarch64" => " on arm64".into(),
+        other => format!(" on {other}"),
+    }
 }
 
 /// `3.5.5 (static, "OpenSSL 3.5.5 27 Jan 2026")`, `links libssl.so.10
@@ -339,7 +353,7 @@ fn artifact_json(r: &Report) -> Value {
         .map(|f| {
             let mut v = serde_json::to_value(f).expect("findings serialize");
             v["severity"] = serde_json::to_value(f.severity()).expect("severity serializes");
-            v["fix"] = Value::String(fix(f));
+            v["fix"] = Value::String(fix(f, &r.arch));
             v
         })
         .collect();
@@ -365,15 +379,18 @@ fn artifact_json(r: &Report) -> Value {
 pub struct JsonStream<W: std::io::Write> {
     out: W,
     profile: String,
+    /// Lambda's name of the profile's architecture (`x86_64`, `arm64`).
+    arch: String,
     artifacts: usize,
     loads: bool,
 }
 
 impl<W: std::io::Write> JsonStream<W> {
-    pub fn new(out: W, profile: &str) -> JsonStream<W> {
+    pub fn new(out: W, profile: &str, arch: &str) -> JsonStream<W> {
         JsonStream {
             out,
             profile: profile.to_string(),
+            arch: arch.to_string(),
             artifacts: 0,
             loads: true,
         }
@@ -382,9 +399,9 @@ impl<W: std::io::Write> JsonStream<W> {
     pub fn artifact(&mut self, report: &Report) -> std::io::Result<()> {
         let text = serde_json::to_string_pretty(&artifact_json(report)).expect("JSON serializes");
         let opening = if self.artifacts == 0 {
-            "{\n  \"artifacts\": [\n"
+            format!("{}  \"artifacts\": [\n", self.head())
         } else {
-            ",\n"
+            ",\n".into()
         };
         self.out.write_all(opening.as_bytes())?;
         // A JSON string holds no raw newline: every line is the document's.
@@ -400,6 +417,12 @@ impl<W: std::io::Write> JsonStream<W> {
         Ok(())
     }
 
+    /// The document's opening and its one key sorted before `artifacts`.
+    fn head(&self) -> String {
+        let arch = serde_json::to_string(&self.arch).expect("JSON serializes");
+        format!("{{\n  \"arch\": {arch},\n")
+    }
+
     /// Ends the document; whether every artifact loads.
     pub fn finish(mut self) -> std::io::Result<bool> {
         let rest = json!({
@@ -413,9 +436,9 @@ impl<W: std::io::Write> JsonStream<W> {
             .expect("an object")
             .trim_end_matches('}');
         let opening = if self.artifacts == 0 {
-            "{\n  \"artifacts\": [],\n"
+            format!("{}  \"artifacts\": [],\n", self.head())
         } else {
-            "\n  ],\n"
+            "\n  ],\n".into()
         };
         writeln!(self.out, "{opening}{fields}}}")?;
         self.out.flush()?;
@@ -516,6 +539,7 @@ mod tests {
         let whole = |artifacts: Vec<Value>, loads: bool| {
             let document = json!({
                 "schema": JSON_SCHEMA,
+                "arch": "arm64",
                 "profile": "p",
                 "loads": loads,
                 "artifacts": artifacts,
@@ -526,6 +550,7 @@ mod tests {
             artifact: "a \"b\"\n.so".into(),
             runtime_path: "/var/task/a.so".into(),
             profile: "p".into(),
+            arch: "aarch64".into(),
             findings: if loads {
                 vec![]
             } else {
@@ -555,7 +580,7 @@ mod tests {
             vec![report(true), report(false)],
         ] {
             let mut out = Vec::new();
-            let mut stream = JsonStream::new(&mut out, "p");
+            let mut stream = JsonStream::new(&mut out, "p", "arm64");
             for r in &reports {
                 stream.artifact(r).unwrap();
             }

@@ -7,10 +7,17 @@ import subprocess
 import sys
 import urllib.request
 
-ROOT, AUDIT, CACHE, WORK = sys.argv[1:]
+ROOT, AUDIT, CACHE, WORK, STAGE = sys.argv[1:]
 PROFILES = os.path.join(ROOT, "lambda-audit", "profiles")
 PINS = json.load(open(os.path.join(PROFILES, "distribution-packages.json")))["packages"]
-MULTIARCH = ["/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu"]
+# Lambda's architectures (docs/runtime-facts.md §4): the suffix of their
+# profile files and pinned packages, Debian's multiarch directory, the loader.
+ARCHES = {
+    "x86_64": {"suffix": "", "multiarch": "x86_64-linux-gnu", "loader": "ld-linux-x86-64.so.2"},
+    "arm64": {"suffix": "-arm64", "multiarch": "aarch64-linux-gnu", "loader": "ld-linux-aarch64.so.1"},
+}
+# The OS profiles Lambda has on arm64 (python3.6's Amazon Linux 2017.03 is x86_64 only).
+ARM64_OS = ["amazonlinux-2", "amazonlinux-2023"]
 
 # The OS profiles: glibc release, and the Debian glibc whose libraries are cut
 # down to it (the newest one it predates: moves between libraries stay out).
@@ -60,9 +67,16 @@ def fetched(key):
     return deb
 
 
-def scan(tree, *extra):
+def pin(key, arch):
+    """The pinned package `key` of Lambda architecture `arch`."""
+    return key + ARCHES[arch]["suffix"]
+
+
+def scan(tree, arch, *extra):
     out = os.path.join(WORK, "scan.json")
-    subprocess.run([AUDIT, "profile", "scan", tree, "--name", "scan", "--default-path", ":".join(MULTIARCH),
+    multiarch = ARCHES[arch]["multiarch"]
+    subprocess.run([AUDIT, "profile", "scan", tree, "--name", "scan",
+                    "--default-path", f"/lib/{multiarch}:/usr/lib/{multiarch}",
                     "--out", out, *extra], check=True, stdout=subprocess.DEVNULL)
     return json.load(open(out))
 
@@ -104,20 +118,74 @@ def cite(profile, text):
         profile["sources"].append(text)
 
 
-def os_profiles():
+def deb_name(key):
+    return PINS[key]["url"].rsplit("/", 1)[1]
+
+
+def arm64_base(name, facts):
+    """The arm64 OS profile's own facts, before any export is filled in: the
+    x86_64 profile's (the same release: LD_LIBRARY_PATH, policy, OpenSSL and
+    gcc runtime facts) with aarch64's loader, and glibc's version nodes as the
+    real aarch64 build defines them, cut to the runtime's glibc (aarch64's
+    oldest node is GLIBC_2.17: docs/runtime-facts.md §4)."""
+    x86 = json.load(open(os.path.join(PROFILES, name + ".json")))
+    glibc = node_key(facts["glibc"])
+    debian_key = pin(facts["debian_glibc"], "arm64")
+    debian = {lib["soname"]: lib for lib in scan(unpacked(debian_key), "arm64")["libraries"]}
+    x86_loader, loader = ARCHES["x86_64"]["loader"], ARCHES["arm64"]["loader"]
+    libraries = []
+    for lib in x86["libraries"]:
+        soname = loader if lib["soname"] == x86_loader else lib["soname"]
+        paths = [p.replace(x86_loader, loader) for p in lib["paths"]]
+        if soname == loader:
+            # The path aarch64 programs name in PT_INTERP is /lib's.
+            paths = [f"/lib/{loader}", f"/usr/lib/{loader}"] + paths
+        new = {"soname": soname, "paths": paths, "versions": lib["versions"]}
+        if lib.get("needed"):
+            new["needed"] = [loader if n == x86_loader else n for n in lib["needed"]]
+        if soname in debian and soname.split(".so")[0] in ("ld-linux-aarch64", "libc", "libm", "libpthread", "libdl", "librt", "libutil"):
+            real = debian[soname]["versions"][1:]
+            new["versions"] = [soname] + [n for n in real if n == "GLIBC_PRIVATE" and "GLIBC_PRIVATE" in lib["versions"]
+                                          or n.startswith("GLIBC_2.") and node_key(n) <= glibc]
+            new["note"] = f"versions: {deb_name(debian_key)}'s, cut to the nodes of glibc {facts['glibc']} (docs/runtime-facts.md §4)"
+        elif soname.startswith(("libgcc_s", "libstdc++", "libz", "libssl", "libcrypto")):
+            new["versions"] = lib["versions"]  # the release's nodes; checked against the real aarch64 build below
+        else:
+            continue  # glibc's other libraries: scripts/profile-runtime-data adds them
+        libraries.append(new)
+    profile = {
+        "schema": 1,
+        "name": name,
+        "description": x86["description"].replace("AWS Lambda ", "AWS Lambda (arm64) ", 1).replace(x86_loader, loader),
+        "sources": [f"docs/runtime-facts.md §4 (arm64: the release of {name} on x86_64, §{x86['sources'][0].split('§', 1)[1].split(' ', 1)[0]}, with aarch64's loader and glibc version nodes)"]
+                   + [s for s in x86["sources"] if "scripts/" not in s],
+        "arch": "aarch64",
+        **{k: x86[k] for k in ("task_root", "ld_library_path", "default_dirs", "complete", "policy")},
+        "libraries": libraries,
+    }
+    write(os.path.join(PROFILES, name + "-arm64.json"), profile)
+    print(f"{name}-arm64: base written", file=sys.stderr)
+
+
+def os_profiles(arch):
     for name, facts in OS.items():
-        path = os.path.join(PROFILES, name + ".json")
+        if arch == "arm64" and name not in ARM64_OS:
+            continue
+        path = os.path.join(PROFILES, name + ARCHES[arch]["suffix"] + ".json")
         profile = json.load(open(path))
         libraries = {lib["soname"]: lib for lib in profile["libraries"]}
         template = libraries["libc.so.6"]["paths"]
         glibc = node_key(facts["glibc"])
         older = lambda node: node.startswith("GLIBC_2.") and node_key(node) <= glibc
-        debian = {lib["soname"]: lib for lib in scan(unpacked(facts["debian_glibc"]))["libraries"]}
+        debian_key = pin(facts["debian_glibc"], arch)
+        debian = {lib["soname"]: lib for lib in scan(unpacked(debian_key), arch)["libraries"]}
         wanted = list(GLIBC_FAMILY)
         if facts["libcrypt"]:
-            debian.update({lib["soname"]: lib for lib in scan(unpacked("bullseye-libcrypt1"))["libraries"]})
+            debian.update({lib["soname"]: lib for lib in scan(unpacked(pin("bullseye-libcrypt1", arch)), arch)["libraries"]})
             wanted.append("libcrypt.so.1")
         for soname in wanted:
+            if soname not in debian:
+                continue  # not built for this architecture (libmvec: x86_64 only before glibc 2.39)
             # The NSS modules export only GLIBC_PRIVATE names (for libc's own use).
             nss = soname.startswith("libnss_")
             exports = cut(debian[soname]["exports"], lambda n: older(n) or nss and n == "GLIBC_PRIVATE")
@@ -134,57 +202,99 @@ def os_profiles():
             lib["versions"] = [soname] + ordered_nodes(exports)
             lib["exports"] = exports
             lib["needed"] = [n for n in debian[soname].get("needed", []) if n in libraries or n == "libc.so.6"]
-            lib["note"] = f"versions and exports: Debian's glibc ({PINS[facts['debian_glibc']]['url'].rsplit('/', 1)[1]}) cut to the nodes of glibc {facts['glibc']} (docs/runtime-facts.md §5)"
+            lib["note"] = f"versions and exports: Debian's glibc ({deb_name(debian_key)}) cut to the nodes of glibc {facts['glibc']} (docs/runtime-facts.md §5)"
         if glibc >= (2, 34):
             # zig's stubs are made for linking: a function glibc 2.34 moved
             # into libc (pthread_create, dlopen) is there only at its new
             # GLIBC_2.34 version, while the real libc also keeps the old
             # version that every binary linked before 2.34 asks for.
-            for soname in ("libc.so.6", "libm.so.6", "ld-linux-x86-64.so.2"):
+            for soname in ("libc.so.6", "libm.so.6", ARCHES[arch]["loader"]):
                 lib = libraries[soname]
                 real = cut(debian[soname]["exports"], older)
                 # A node the facts file does not name (ld.so's GLIBC_2.34
                 # placeholder) is taken from the real library.
                 lib["versions"] += sorted(set(ordered_nodes(real)) - set(lib["versions"]), key=node_key)
                 lib["exports"] = sorted(set(lib["exports"]) | set(real))
-                add_note(lib, f"exports: zig's glibc {facts['glibc']} stubs and the real library of {PINS[facts['debian_glibc']]['url'].rsplit('/', 1)[1]} cut to glibc {facts['glibc']}'s nodes (docs/runtime-facts.md §5)")
+                add_note(lib, f"exports: zig's glibc {facts['glibc']} stubs and the real library of {deb_name(debian_key)} cut to glibc {facts['glibc']}'s nodes (docs/runtime-facts.md §5)")
         for soname, key in GCC_RUNTIME.items():
             lib = libraries[soname]
-            real = {l["soname"]: l for l in scan(unpacked(key))["libraries"]}[soname]
+            key = pin(key, arch)
+            real = {l["soname"]: l for l in scan(unpacked(key), arch)["libraries"]}[soname]
             if lib.get("versions") is None:
                 cap = VERSION_CAPS[(name, soname)]
                 nodes = [n for n in real["versions"][1:] if family_of(n) == family_of(cap) and node_key(n) <= node_key(cap)]
                 lib["versions"] = [soname] + sorted(nodes, key=node_key)
+            elif arch != "x86_64":
+                # The release's nodes that this architecture's build has
+                # (libgcc_s on aarch64 starts later than on x86_64).
+                lib["versions"] = [soname] + [n for n in lib["versions"][1:] if n in real["versions"]]
             nodes = set(lib["versions"])
             lib["exports"] = cut(real["exports"], lambda n: n in nodes)
-            note = f"exports: Debian's {PINS[key]['url'].rsplit('/', 1)[1]} cut to these version nodes (docs/runtime-facts.md §5)"
+            note = f"exports: Debian's {deb_name(key)} cut to these version nodes (docs/runtime-facts.md §5)"
             add_note(lib, note)
         cite(profile, "docs/runtime-facts.md §5 (glibc's other libraries, libstdc++, libgcc_s and libz exports: Debian builds cut to this runtime's version nodes by scripts/profile-runtime-data)")
         write(path, profile)
-        print(f"{name}: glibc family and gcc runtime exports written", file=sys.stderr)
+        print(f"{name}{ARCHES[arch]['suffix']}: glibc family and gcc runtime exports written", file=sys.stderr)
 
 
-def python_host(version):
+def scanned_host(version, arch):
+    """The interpreter's C API (its Py*/_Py* exports) and module suffixes,
+    read from the pinned build of Python `version` for `arch`."""
+    key = pin("python" + version, arch)
     # With a libc beside it: a tree the scan takes for a root filesystem.
-    tree = unpacked("python" + version, "bookworm-libc6")
-    exe = f"/usr/bin/python{version}"
-    scanned = scan(tree, "--host-exe", exe, "--module-init-prefix", "PyInit_")["host"]
+    tree = unpacked(key, pin("bookworm-libc6", arch))
+    scanned = scan(tree, arch, "--host-exe", f"/usr/bin/python{version}", "--module-init-prefix", "PyInit_")["host"]
     # The C API: Py*/_Py* names. The distribution's other exports (its
     # built-in modules' PyInit_*, a static expat) are its build choices.
     exports = sorted(e for e in scanned["exports"] if e.startswith(("Py", "_Py")) and not e.startswith("PyInit_"))
-    package = PINS["python" + version]["url"].rsplit("/", 1)[1]
+    return exports, scanned["extension_suffixes"], f"{deb_name(key)}'s python{version}, read by lambda-audit profile scan --host-exe"
+
+
+# Names the x86_64 interpreter exports and the arm64 one does not, learned
+# from each version pinned for both (the x87 control word functions of
+# Python/pymath.c, built only for x86), and those only the arm64 one exports.
+X86_ONLY, ARM64_ONLY = set(), set()
+
+
+def python_host(version, arch):
+    """The host part of a Python runtime profile, and the words citing it.
+    An arm64 interpreter whose distribution build is not pinned (Ubuntu's
+    arm64 builds are on ports.ubuntu.com) is the x86_64 build's C API less
+    the x86-only names the pinned pairs show, with aarch64's platform
+    triplet in its suffixes (docs/runtime-facts.md §4: the rest of the C
+    API is the source release's, which each pinned pair confirms)."""
+    if pin("python" + version, arch) in PINS:
+        exports, suffixes, words = scanned_host(version, arch)
+        if arch != "x86_64":
+            x86_exports, _, _ = scanned_host(version, "x86_64")
+            X86_ONLY.update(set(x86_exports) - set(exports))
+            ARM64_ONLY.update(set(exports) - set(x86_exports))
+            print(f"python{version}: x86_64 only {sorted(set(x86_exports) - set(exports))}, "
+                  f"{arch} only {sorted(set(exports) - set(x86_exports))}", file=sys.stderr)
+    else:
+        exports, x86_suffixes, x86_words = scanned_host(version, "x86_64")
+        exports = [e for e in exports if e not in X86_ONLY]
+        triplet = ARCHES[arch]["multiarch"]
+        suffixes = [s.replace(ARCHES["x86_64"]["multiarch"], triplet) for s in x86_suffixes]
+        words = (f"{x86_words}, without the names only x86_64 builds export ({', '.join(sorted(X86_ONLY))}) "
+                 f"and with the {triplet} suffix, as docs/runtime-facts.md §4 says (no {arch} build pinned)")
     return {
         "executable": f"/var/lang/bin/python{version}",
         "module_init_prefix": "PyInit_",
         "exports": exports,
-        "extension_suffixes": scanned["extension_suffixes"],
-    }, package
+        "extension_suffixes": suffixes,
+    }, words
 
 
-def python_profiles():
-    for version, base in PYTHONS.items():
-        host, package = python_host(version)
-        source = f"docs/runtime-facts.md §5 (interpreter exports and module suffixes: {package}'s python{version}, read by lambda-audit profile scan --host-exe)"
+def python_profiles(arch):
+    # The versions pinned for `arch` first: what they show is used for the others.
+    versions = sorted(PYTHONS, key=lambda v: pin("python" + v, arch) not in PINS)
+    for version in versions:
+        base = PYTHONS[version]
+        if arch != "x86_64" and base not in ARM64_OS:
+            continue
+        host, words = python_host(version, arch)
+        source = f"docs/runtime-facts.md §5 (interpreter exports and module suffixes: {words})"
         if base == "amazonlinux-2017.03-python3.6":
             path = os.path.join(PROFILES, base + ".json")
             profile = json.load(open(path))
@@ -196,23 +306,43 @@ def python_profiles():
         host.setdefault("needed", [])
         os_name = "Amazon Linux 2" if base == "amazonlinux-2" else "Amazon Linux 2023" if base == "amazonlinux-2023" else "Amazon Linux 2017.03"
         section = {"amazonlinux-2": "§2", "amazonlinux-2023": "§3"}.get(base, "§1.2")
+        suffix = ARCHES[arch]["suffix"]
+        on = "" if arch == "x86_64" else f" for {arch}"
         profile = {
             "schema": 1,
             "name": f"python{version}",
-            "description": f"AWS Lambda's python{version} runtime on {os_name} ({base}): {host['executable']} imports the function's extension modules; the interpreter's exports and accepted module suffixes are those of Python {version}.",
-            "extends": base,
+            "description": f"AWS Lambda's python{version} runtime{on} on {os_name} ({base}): {host['executable']} imports the function's extension modules; the interpreter's exports and accepted module suffixes are those of Python {version}.",
+            "extends": base + suffix,
             "sources": [
                 f"docs/runtime-facts.md {section} (the OS, LD_LIBRARY_PATH) and §6 (runtime identifiers)",
                 source,
             ],
         }
+        if arch != "x86_64":
+            profile["sources"].insert(1, "docs/runtime-facts.md §4 (arm64)")
         if base != "amazonlinux-2017.03-python3.6":
             host["needed"] = ["libm.so.6", "libc.so.6"] if base == "amazonlinux-2023" else [
                 "libpthread.so.0", "libdl.so.2", "libutil.so.1", "libm.so.6", "libc.so.6"]
             profile["host"] = {k: host[k] for k in ("executable", "module_init_prefix", "needed", "exports", "extension_suffixes")}
-        write(os.path.join(PROFILES, f"python{version}.json"), profile)
-        print(f"python{version}: {len(host['exports'])} exports, suffixes {host['extension_suffixes']}", file=sys.stderr)
+        write(os.path.join(PROFILES, f"python{version}{suffix}.json"), profile)
+        print(f"python{version}{suffix}: {len(host['exports'])} exports, suffixes {host['extension_suffixes']}", file=sys.stderr)
 
 
-os_profiles()
-python_profiles()
+def provided_profiles(arch):
+    """provided.al2 and provided.al2023 for arm64: their x86_64 files over the arm64 OS."""
+    for name in ("provided.al2", "provided.al2023"):
+        profile = json.load(open(os.path.join(PROFILES, name + ".json")))
+        profile["extends"] += ARCHES[arch]["suffix"]
+        profile["description"] = profile["description"].replace("runtime (OS-only", f"runtime for {arch} (OS-only", 1)
+        cite(profile, "docs/runtime-facts.md §4 (arm64)")
+        write(os.path.join(PROFILES, name + ARCHES[arch]["suffix"] + ".json"), profile)
+
+
+if STAGE == "arm64-base":
+    for name in ARM64_OS:
+        arm64_base(name, OS[name])
+    provided_profiles("arm64")
+else:
+    for arch in ARCHES:
+        os_profiles(arch)
+        python_profiles(arch)
