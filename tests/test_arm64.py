@@ -316,3 +316,26 @@ def test_invoke_lambda_runs_the_arm64_zips_under_qemu():
                      input='{"name": "   "}', timeout=900)
         errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
         assert result.returncode == 1 and len(errors) == 1 and "the event's name is empty" in errors[0], result.stderr
+
+
+def x86_64_out(runtime):
+    out = TARGET / f"lambda-{runtime}"
+    assert (out / "lambda.zip").is_file(), f"run scripts/build-lambda-zip --runtime {runtime} first"
+    return out
+
+
+def test_the_audit_refuses_an_x86_64_program_for_arm64(audit):
+    result = audit("check", "--arch", "arm64", "--profile", "provided.al2", x86_64_out("provided.al2") / "lambda.zip")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "x86_64" in result.stdout, result.stdout
+
+
+def test_pipeline_verify_refuses_an_x86_64_program_recorded_as_arm64(audit_bin, tmp_path):
+    """verify's own readelf rule, before the audit's: the machine must be the recorded architecture's."""
+    out = tmp_path / "out"
+    shutil.copytree(x86_64_out("provided.al2"), out)
+    (out / "arch").write_text("arm64\n")
+    result = run(["bash", ROOT / "scripts/pipeline", "verify", out], env={**os.environ, "LAMBDA_AUDIT": str(audit_bin)})
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"error: {out}/package/bootstrap is for the machine Advanced Micro Devices X86-64, not AArch64 (arm64)"), result.stderr

@@ -34,13 +34,20 @@ def runtime_names(target):
     return [name for name, runtime in target["runtimes"].items() if isinstance(runtime, dict)]
 
 
-def profile_glibc(root, profile_name):
+def profile_file(root, name, arch):
+    """A built-in profile's file: NAME.json, or NAME-arm64.json for arm64
+    (lambda-audit's rule for --arch: the same name on the other CPU)."""
+    suffix = "" if arch in (None, "x86_64") or name.endswith(f"-{arch}") else f"-{arch}"
+    return os.path.join(root, "lambda-audit/profiles", f"{name}{suffix}.json")
+
+
+def profile_glibc(root, profile_name, arch=None):
     """The newest GLIBC_2.x node of the libc in the profile, or in the OS
-    profile it extends (one level, as profiles are written)."""
+    profile it extends (one level, as profiles are written), on `arch`."""
     profile = {"extends": profile_name}
     for _ in range(2):
         if "extends" in profile:
-            with open(os.path.join(root, "lambda-audit/profiles", profile["extends"] + ".json")) as f:
+            with open(profile_file(root, profile["extends"], arch)) as f:
                 profile = json.load(f)
     libc = [lib for lib in profile.get("libraries", []) if lib.get("soname") == "libc.so.6"]
     nodes = [int(m.group(1)) for v in (libc[0]["versions"] if libc else [])
@@ -80,7 +87,7 @@ def runtime_facts(name, root=ROOT, arch=None):
         "elf_machine": architecture["elfMachine"],
         "profile": runtime["profile"],
         "artifact": runtime["artifact"],
-        "glibc": profile_glibc(root, runtime["profile"]),
+        "glibc": profile_glibc(root, runtime["profile"], arch),
         "openssl": openssl,
         "openssl_crate": target["opensslSrcCrates"][openssl]["crate"],
     }
