@@ -339,3 +339,30 @@ def test_pipeline_verify_refuses_an_x86_64_program_recorded_as_arm64(audit_bin, 
     assert result.returncode == 1, result.stderr
     assert result.stderr.strip().splitlines()[-1] == (
         f"error: {out}/package/bootstrap is for the machine Advanced Micro Devices X86-64, not AArch64 (arm64)"), result.stderr
+
+
+def test_a_workspaces_programs_build_for_arm64_and_answer_under_qemu(tmp_path):
+    """A workspace of two lambda_runtime programs (tests/test_workspace.py's),
+    one command with --arch arm64: each into target/lambda-arm64/FUNCTION/,
+    verified, and answering through scripts/invoke-lambda under qemu."""
+    from test_workspace import FUNCTIONS, build as build_workspace, write_workspace
+
+    path = tmp_path / "ws"
+    write_workspace(path, {name: FUNCTIONS[name] for name in ("hello", "shout")})
+    result = build_workspace(path / "Cargo.toml", "--arch", "arm64")
+    assert result.returncode == 0, result.stderr[-4000:]
+    for function, answer in (("hello", {"message": "Hello, Ada!"}), ("shout", {"shout": "ADA!"})):
+        archive = path / "target" / "lambda-arm64" / function / "lambda.zip"
+        assert f"==> {archive}: bootstrap at its root, runtime provided.al2023, architecture arm64" in result.stderr
+        invoked = run(["bash", ROOT / "scripts/invoke-lambda", archive], input='{"name": "Ada"}', timeout=900)
+        assert invoked.returncode == 0 and json.loads(invoked.stdout) == answer, invoked.stderr[-3000:]
+        assert "under qemu-user" in invoked.stderr, invoked.stderr
+
+
+def test_a_workspace_with_a_python36_module_is_refused_for_arm64(tmp_path):
+    from test_workspace import FUNCTIONS, build as build_workspace, write_workspace
+
+    path = tmp_path / "ws"
+    write_workspace(path, {name: FUNCTIONS[name] for name in ("greeter", "hello")}, lock=False)
+    line = one_line_refusal(build_workspace(path / "Cargo.toml", "--arch", "arm64"))
+    assert "Lambda never offered python3.6 on arm64" in line, line
