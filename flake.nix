@@ -68,6 +68,21 @@
               runtime = "provided.al2";
               pname = "lambda-al2";
             };
+            # The same program for Lambda's arm64 (Graviton) machines.
+            lambda-zip-al2023-arm64 = scope.buildLambdaZip {
+              inherit (scope) src;
+              cargoPackage = "bootstrap";
+              runtime = "provided.al2023";
+              arch = "arm64";
+              pname = "lambda-al2023-arm64";
+            };
+            lambda-zip-al2-arm64 = scope.buildLambdaZip {
+              inherit (scope) src;
+              cargoPackage = "bootstrap";
+              runtime = "provided.al2";
+              arch = "arm64";
+              pname = "lambda-al2-arm64";
+            };
             # Both functions of this workspace in one output (the same
             # derivations as lambda-zip and lambda-zip-al2023, linked as
             # lambda/ and bootstrap/).
@@ -109,6 +124,8 @@
             lambda-zip
             lambda-zip-al2023
             lambda-zip-al2
+            lambda-zip-al2023-arm64
+            lambda-zip-al2-arm64
             lambda-zip-openssl-1_1_1w
             lambda-functions
             lambda-audit

@@ -9,6 +9,8 @@
 #   cargoPackage  the package to build, when the workspace has several
 #   cargoBin      the program's bin, when its package has several (default: bootstrap, or its only one)
 #   runtime       python3.6 (default), provided.al2023 or provided.al2 (toolchain/target.json)
+#   arch          x86_64 (default) or arm64, one of the runtime's architectures: the artifact is
+#                 built for it, its CPU baseline and its profile (an arm64 sysroot too)
 #   openssl       the OpenSSL linked statically (nix/lib.nix opensslSources: 1.0.2u, 1.1.1w, 3.5.5);
 #                 default: the runtime's (1.0.2u for python3.6, 3.5.5 for provided.*)
 #   pname, version  the derivation's name
@@ -27,16 +29,15 @@
   cargoPackage ? null,
   cargoBin ? null,
   runtime ? "python3.6",
+  arch ? lib.target.defaultArchitecture,
   openssl ? lib.runtimeOpenssl runtime,
   pname ? "lambda",
   version ? "0.1.0",
 }:
 let
-  runtimeFacts =
-    lib.runtimes.${runtime}
-      or (throw "buildLambdaZip: no runtime ${runtime} (toolchain/target.json has ${builtins.concatStringsSep ", " (builtins.attrNames lib.runtimes)})");
+  runtimeFacts = lib.runtimeOn runtime arch;
   target = runtimeFacts.zigbuildTarget;
-  sysroot = sysrootFor { inherit openssl; };
+  sysroot = sysrootFor { inherit openssl arch; };
   isModule = runtimeFacts.artifact == "python-module";
   buildEnv =
     sysroot.sysrootEnv
@@ -44,6 +45,8 @@ let
       LAMBDA_AUDIT = "${lambda-audit}/bin/lambda-audit";
       LAMBDA_RUNTIME = runtime;
     }
+    # Only another architecture is named (an x86_64 zip's derivation stays as it was).
+    // (if arch == lib.target.defaultArchitecture then { } else { LAMBDA_ARCH = arch; })
     // (if cargoPackage == null then { } else { LAMBDA_PACKAGE = cargoPackage; })
     // (if cargoBin == null then { } else { LAMBDA_BIN = cargoBin; });
   # What the build runs; the dev shell and the image offer the same.
@@ -76,7 +79,7 @@ let
       + ''
         mkdir -p "$HOME"
       ''
-      + lib.remapPathsHook cargoVendorDir;
+      + lib.remapPathsHook cargoVendorDir runtimeFacts.targetCpu;
     doCheck = false;
   };
   package = if cargoPackage == null then "" else " -p ${cargoPackage}";
@@ -123,6 +126,7 @@ craneLib.buildPackage (
         "LAMBDA_RUNTIME"
         "LAMBDA_PACKAGE"
         "LAMBDA_BIN"
+        "LAMBDA_ARCH"
       ];
     };
   }

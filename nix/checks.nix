@@ -11,6 +11,8 @@
   lambda-zip,
   lambda-zip-al2023,
   lambda-zip-al2,
+  lambda-zip-al2023-arm64,
+  lambda-zip-al2-arm64,
   verifyLambdaZip,
   ...
 }:
@@ -30,6 +32,11 @@ let
     # unshare: the ldconfig oracle chroots in a user namespace of its own.
     pkgs.util-linux
   ];
+  # The arm64 tests' fixture compiler: nixpkgs' aarch64 cross gcc (its
+  # programs carry the target prefix aarch64-unknown-linux-gnu-), called by
+  # its path (LAMBDA_AUDIT_AARCH64_CC), not put on PATH: its setup hook is for
+  # builds that target aarch64, which this one is not.
+  aarch64Cc = pkgs.pkgsCross.aarch64-multiplatform.stdenv.cc;
 in
 {
   # The seed's ldd rule and the symbol-version rules, on the built zip: the
@@ -40,6 +47,10 @@ in
   # audit of the program and of the zip as Lambda unpacks it.
   lambda-zip-al2023-audit = verifyLambdaZip lambda-zip-al2023;
   lambda-zip-al2-audit = verifyLambdaZip lambda-zip-al2;
+  # The arm64 programs: readelf's machine AArch64, no glibc newer than the
+  # runtime's, the audit against the arm64 profile (verify reads OUT/arch).
+  lambda-zip-al2023-arm64-audit = verifyLambdaZip lambda-zip-al2023-arm64;
+  lambda-zip-al2-arm64-audit = verifyLambdaZip lambda-zip-al2-arm64;
 
   nextest = craneLib.cargoNextest (
     auditArgs
@@ -55,6 +66,7 @@ in
         mkdir -p "$HOME"
         export LAMBDA_AUDIT_SYSTEM_LIB_DIRS="${pkgs.stdenv.cc.libc}/lib:${pkgs.zlib}/lib"
         export LAMBDA_AUDIT_HOST_PYTHON="${pkgs.python3}/bin/python3"
+        export LAMBDA_AUDIT_AARCH64_CC="${aarch64Cc}/bin/${aarch64Cc.targetPrefix}gcc"
       '';
     }
   );

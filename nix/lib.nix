@@ -21,18 +21,62 @@ rec {
   # The runtimes the pipeline builds for (toolchain/target.json), each with
   # the glibc its artifact links against: the newest GLIBC_2.x node of the
   # libc in its lambda-audit profile (or in the OS profile it extends), as
-  # scripts/pipeline reads it too. The cargo-zigbuild target follows.
-  runtimes = builtins.mapAttrs (
-    name: runtime:
+  # scripts/pipeline reads it too. The cargo-zigbuild target follows. These
+  # are the default architecture's (x86_64); runtimeOn gives any other.
+  runtimes = builtins.mapAttrs (name: runtime: runtimeOn name target.defaultArchitecture) (
+    builtins.removeAttrs target.runtimes [ "comment" ]
+  );
+
+  # The instruction sets Lambda offers (toolchain/target.json architectures:
+  # Rust target, zig's name, OpenSSL's Configure target, CPU baseline).
+  architectures = builtins.removeAttrs target.architectures [ "comment" ];
+
+  # An architecture's facts for a build: rustTarget, zigTarget (the OpenSSL
+  # build's: zigTarget's OS, ABI and glibc 2.17 for the architecture's zig
+  # name), opensslConfigureTarget, targetCpu (null: the Rust target's default).
+  architectureOn =
+    arch:
     let
-      glibc = profileGlibc runtime.profile;
+      architecture =
+        architectures.${arch}
+          or (throw "lambda toolchain: no architecture ${arch} (Lambda's are ${builtins.concatStringsSep ", " (builtins.attrNames architectures)})");
+      osAbiGlibc = builtins.tail (
+        builtins.filter builtins.isString (builtins.split "-" target.zigTarget)
+      );
     in
-    runtime
-    // {
-      inherit glibc;
-      zigbuildTarget = "${target.rustTarget}.${glibc}";
-    }
-  ) (builtins.removeAttrs target.runtimes [ "comment" ]);
+    {
+      inherit arch;
+      inherit (architecture) rustTarget opensslConfigureTarget targetCpu;
+      zigTarget = builtins.concatStringsSep "-" ([ architecture.zigArch ] ++ osAbiGlibc);
+    };
+
+  # A runtime on an architecture: its facts, the architecture's, the glibc of
+  # its profile on that architecture (NAME-arm64.json for arm64,
+  # lambda-audit's --arch rule), and the cargo-zigbuild target that follows.
+  runtimeOn =
+    name: arch:
+    let
+      runtime =
+        target.runtimes.${name}
+          or (throw "lambda toolchain: no runtime ${name} (toolchain/target.json has ${
+            builtins.concatStringsSep ", " (
+              builtins.attrNames (builtins.removeAttrs target.runtimes [ "comment" ])
+            )
+          })");
+      architecture = architectureOn arch;
+      profile =
+        if arch == target.defaultArchitecture then runtime.profile else "${runtime.profile}-${arch}";
+      glibc = profileGlibc profile;
+    in
+    if !(builtins.elem arch runtime.architectures) then
+      throw "lambda toolchain: Lambda never offered ${name} on ${arch} (it runs on ${builtins.concatStringsSep ", " runtime.architectures} only)"
+    else
+      runtime
+      // architecture
+      // {
+        inherit glibc;
+        zigbuildTarget = "${architecture.rustTarget}.${glibc}";
+      };
 
   profileGlibc =
     name:
@@ -279,12 +323,18 @@ rec {
   # dependencies): the source root ($PWD: crane unpacks the dummy and the
   # real source under the same name), the vendored crates (crane's
   # vendorCargoDeps), the target directory (CARGO_TARGET_DIR=target) and the
-  # toolchain's rust-src.
+  # toolchain's rust-src. With a CPU baseline (arm64's neoverse-n1), its
+  # -Ctarget-cpu last.
   remapPathsHook =
-    vendorDir:
+    vendorDir: targetCpu:
     builtins.readFile ../scripts/lib/remap-paths.sh
     + ''
       CARGO_ENCODED_RUSTFLAGS=$(remap_path_flags "$PWD" "$PWD/target" "" "${vendorDir}" | encode_rustflags)
+    ''
+    # The architecture's CPU baseline last, as scripts/pipeline pins it (and
+    # then leaves the flags as they are): the same flags in both builds.
+    + (if targetCpu == null then "" else "CARGO_ENCODED_RUSTFLAGS+=$'\\x1f'-Ctarget-cpu=${targetCpu}\n")
+    + ''
       export CARGO_ENCODED_RUSTFLAGS
     '';
 

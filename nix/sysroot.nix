@@ -14,14 +14,19 @@
 }:
 {
   openssl ? lib.defaultOpenssl,
+  # x86_64 or arm64: the architecture it is compiled for (zig's target, OpenSSL's
+  # Configure target, the CPU baseline), as scripts/build-openssl --arch.
+  arch ? lib.target.defaultArchitecture,
 }:
 let
+  architecture = lib.architectureOn arch;
   source =
     lib.opensslSources.${openssl}
       or (throw "lambda toolchain: no OpenSSL source ${openssl} (nix/lib.nix offers ${builtins.concatStringsSep ", " (builtins.attrNames lib.opensslSources)})");
 in
 pkgs.stdenv.mkDerivation (finalAttrs: {
-  pname = "lambda-sysroot-openssl";
+  pname =
+    "lambda-sysroot-openssl" + (if arch == lib.target.defaultArchitecture then "" else "-${arch}");
   inherit (source) version sourceRoot;
   src = pkgs.fetchurl { inherit (source) name urls sha256; };
   nativeBuildInputs = [
@@ -34,7 +39,9 @@ pkgs.stdenv.mkDerivation (finalAttrs: {
     ${lib.exportLines (lib.zigCacheEnv "$TMPDIR")}
     mkdir -p "$HOME"
     patchShebangs --build .
-    bash ${lib.opensslRecipe} "$PWD" "$NIX_BUILD_TOP/sysroot" ${lib.zigTarget} ${lib.opensslSettings.openssldir} ${builtins.concatStringsSep " " lib.opensslSettings.configureFlags}
+    CONFIGURE_TARGET=${architecture.opensslConfigureTarget} TARGET_CPU=${
+      if architecture.targetCpu == null then "" else architecture.targetCpu
+    } bash ${lib.opensslRecipe} "$PWD" "$NIX_BUILD_TOP/sysroot" ${architecture.zigTarget} ${lib.opensslSettings.openssldir} ${builtins.concatStringsSep " " lib.opensslSettings.configureFlags}
     runHook postBuild
   '';
   # Only the static libraries and the headers are the sysroot.

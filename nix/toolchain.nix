@@ -1,6 +1,7 @@
 # The Rust toolchain: fenix's `stable` channel (Rust 1.95.0 at the locked rev,
-# committed data in fenix, nothing fetched at evaluation), with the Lambda
-# target's standard library, and crane on top of it.
+# committed data in fenix, nothing fetched at evaluation), with the standard
+# library of every Lambda architecture's target (x86_64 and aarch64), and
+# crane on top of it.
 {
   pkgs,
   fenix,
@@ -11,7 +12,14 @@
 let
   system = pkgs.stdenv.hostPlatform.system;
   channels = fenix.packages.${system};
-  lambdaStd = channels.targets.${lib.rustTarget}.stable.rust-std;
+  # Each architecture's std, but the build machine's own (in rust-std below).
+  lambdaStds = map (architecture: channels.targets.${architecture.rustTarget}.stable.rust-std) (
+    builtins.filter (architecture: architecture.rustTarget != hostTarget) (
+      builtins.attrValues lib.architectures
+    )
+  );
+  hostTarget =
+    (lib.architectureOn (if system == "aarch64-linux" then "arm64" else "x86_64")).rustTarget;
   rust = channels.combine (
     [
       (channels.stable.withComponents [
@@ -23,8 +31,8 @@ let
         "rustfmt"
       ])
     ]
-    # On other build machines, add the x86_64 std the Lambda artifact needs.
-    ++ pkgs.lib.optional (system != lib.lambdaSystem) lambdaStd
+    # The other architecture's std, which an artifact for it needs.
+    ++ lambdaStds
   );
 in
 {

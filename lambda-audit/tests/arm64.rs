@@ -10,22 +10,28 @@ use std::process::Command;
 
 use common::{audit, findings, shared, Run};
 
-const CROSS_CC: &str = "aarch64-linux-gnu-gcc";
+/// The aarch64 C compiler: Debian's cross gcc by its name, or the one
+/// LAMBDA_AUDIT_AARCH64_CC names (the flake's check: nixpkgs' cross gcc is
+/// aarch64-unknown-linux-gnu-gcc).
+fn cross_cc() -> String {
+    std::env::var("LAMBDA_AUDIT_AARCH64_CC").unwrap_or_else(|_| "aarch64-linux-gnu-gcc".to_string())
+}
 
-/// `aarch64-linux-gnu-gcc` of C `source` into `out`: an aarch64 fixture. A
+/// The cross compiler of C `source` into `out`: an aarch64 fixture. A
 /// machine without the cross compiler fails the test, saying what to install.
 fn aarch64_cc(out: &Path, source: &str, args: &[&str]) {
     std::fs::create_dir_all(out.parent().unwrap()).unwrap();
     let file = out.with_extension("c");
     std::fs::write(&file, source).unwrap();
-    let run = Command::new(CROSS_CC)
+    let cross_cc = cross_cc();
+    let run = Command::new(&cross_cc)
         .args(["-O1", "-Wl,--no-as-needed", "-o"])
         .arg(out)
         .arg(&file)
         .args(args)
         .output()
         .unwrap_or_else(|e| {
-            panic!("{CROSS_CC}: {e}: install Debian's gcc-aarch64-linux-gnu (apt-get install gcc-aarch64-linux-gnu; scripts/test installs it)")
+            panic!("{cross_cc}: {e}: install Debian's gcc-aarch64-linux-gnu (apt-get install gcc-aarch64-linux-gnu; scripts/test installs it)")
         });
     assert!(
         run.status.success(),

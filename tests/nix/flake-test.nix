@@ -56,6 +56,10 @@ let
         name: env: script:
         built "run" { inherit name env script; };
       linkFarm = name: entries: built "link-farm" { inherit name entries; };
+      pkgsCross.aarch64-multiplatform.stdenv.cc = {
+        outPath = "/nix/store/aarch64-cc";
+        targetPrefix = "aarch64-unknown-linux-gnu-";
+      };
       dockerTools = {
         buildLayeredImage = built "image";
         caCertificates = "ca-certificates";
@@ -137,7 +141,9 @@ let
     fenix.packages = stubLib.genAttrs lib.systems (system: {
       combine = parts: { combined = parts; };
       stable.withComponents = components: { inherit components; };
-      targets.${lib.rustTarget}.stable.rust-std = "rust-std-${lib.rustTarget}";
+      targets = stubLib.genAttrs [ "x86_64-unknown-linux-gnu" "aarch64-unknown-linux-gnu" ] (triple: {
+        stable.rust-std = "rust-std-${triple}";
+      });
     });
   };
 
@@ -241,11 +247,39 @@ let
         "lambda-functions"
         "lambda-zip"
         "lambda-zip-al2"
+        "lambda-zip-al2-arm64"
         "lambda-zip-al2023"
+        "lambda-zip-al2023-arm64"
         "lambda-zip-openssl-1_1_1w"
         "sysroot"
       ]
     ) lib.systems;
+    # The arm64 programs: the aarch64 target at the runtime's arm64 glibc,
+    # its CPU baseline in both builds' flags, an arm64 sysroot (aarch64 zig
+    # target, linux-aarch64), the architecture named to the pipeline, and an
+    # audit check each.
+    arm64ZipsAreBuiltForArm64 =
+      let
+        zip = x86.lambda-zip-al2023-arm64;
+        sysroot = zip.passthru.sysroot;
+      in
+      zip.env.LAMBDA_ARCH == "arm64"
+      && !(x86.lambda-zip-al2023.env ? LAMBDA_ARCH)
+      &&
+        zip.cargoArtifacts.buildPhaseCargoCommand
+        == "cargo zigbuild --locked --release -p bootstrap --target aarch64-unknown-linux-gnu.2.34"
+      &&
+        x86.lambda-zip-al2-arm64.cargoArtifacts.buildPhaseCargoCommand
+        == "cargo zigbuild --locked --release -p bootstrap --target aarch64-unknown-linux-gnu.2.26"
+      && builtins.match ".*-Ctarget-cpu=neoverse-n1\n.*" zip.preBuild != null
+      && builtins.match ".*-Ctarget-cpu=neoverse-n1\n.*" zip.cargoArtifacts.preBuild != null
+      && builtins.match ".*target-cpu.*" x86.lambda-zip-al2023.preBuild == null
+      &&
+        builtins.match ".*CONFIGURE_TARGET=linux-aarch64 TARGET_CPU=neoverse-n1 bash [^ ]* \"[$]PWD\" \"[$]NIX_BUILD_TOP/sysroot\" aarch64-linux-gnu[.]2[.]17 .*" sysroot.buildPhase
+        != null
+      && sysroot.version == "3.5.5"
+      && outputs.checks.x86_64-linux ? lambda-zip-al2023-arm64-audit
+      && outputs.checks.x86_64-linux ? lambda-zip-al2-arm64-audit;
     # The workspace's two functions in one output: the very derivations of
     # lambda-zip and lambda-zip-al2023 (nothing is built twice), by name.
     lambdaFunctionsLinksTheTwoZips =
@@ -317,7 +351,7 @@ let
       map (f: f.url) (builtins.head arm.lambda-zip.nativeBuildInputs).srcs
       == map (w: w.url) lib.target.toolWheels.aarch64-linux;
     sysrootRunsTheSharedRecipe =
-      builtins.match ".*\nbash /nix/store/[a-z0-9]{32}-openssl-recipe \"\\$PWD\" [^\n]* x86_64-linux-gnu\.2\.17 /etc/pki/tls no-shared.*" x86.sysroot.buildPhase
+      builtins.match ".*\nCONFIGURE_TARGET=linux-x86_64 TARGET_CPU= bash /nix/store/[a-z0-9]{32}-openssl-recipe \"\\$PWD\" [^\n]* x86_64-linux-gnu\.2\.17 /etc/pki/tls no-shared.*" x86.sysroot.buildPhase
       != null
       && x86.sysroot.version == "1.0.2u";
     lambdaAuditIsItsOwnPackage =
@@ -332,8 +366,12 @@ let
       && !(shell.env ? LAMBDA_RUNTIME)
       && !(builtins.any (e: builtins.match "LAMBDA_(PACKAGE|RUNTIME)=.*" e != null) image.config.Env)
       && builtins.match ".*/bin/lambda-audit" shell.env.LAMBDA_AUDIT != null;
-    aarch64ToolchainAddsTheLambdaStd =
+    # Each build machine adds the other Lambda architecture's std (its own is
+    # the channel's rust-std component).
+    eachToolchainAddsTheOtherArchitecturesStd =
       builtins.elem "rust-std-x86_64-unknown-linux-gnu" (toolchainOn "aarch64-linux")
+      && !(builtins.elem "rust-std-aarch64-unknown-linux-gnu" (toolchainOn "aarch64-linux"))
+      && builtins.elem "rust-std-aarch64-unknown-linux-gnu" (toolchainOn "x86_64-linux")
       && !(builtins.elem "rust-std-x86_64-unknown-linux-gnu" (toolchainOn "x86_64-linux"));
     toolchainIsFenixStableWithClippyAndRustfmt =
       let
@@ -344,7 +382,9 @@ let
       names checks == [
         "clippy"
         "fmt"
+        "lambda-zip-al2-arm64-audit"
         "lambda-zip-al2-audit"
+        "lambda-zip-al2023-arm64-audit"
         "lambda-zip-al2023-audit"
         "lambda-zip-audit"
         "nextest"

@@ -67,7 +67,7 @@ mkdir -p "$v/deps" "$v/registry" "$v/crate-src/serde-1.0.0"
 ln -s "$v/registry" "$v/deps/c19b7c6f"
 ln -s "$v/crate-src/serde-1.0.0" "$v/registry/serde-1.0.0"
 printf '[source.crates-io]\nreplace-with = "nix-sources-c19b7c6f"\n[source.nix-sources-c19b7c6f]\n  directory = "%s"\n' "$v/deps/c19b7c6f" >"$v/deps/config.toml"
-hook=$(nix-instantiate --eval --strict --json -E "(import $root/nix/lib.nix).remapPathsHook \"$v/deps\"" | python3 -c 'import json,sys; print(json.load(sys.stdin))')
+hook=$(nix-instantiate --eval --strict --json -E "(import $root/nix/lib.nix).remapPathsHook \"$v/deps\" null" | python3 -c 'import json,sys; print(json.load(sys.stdin))')
 flags=$(mkdir -p "$scratch/source with space" && cd "$scratch/source with space" && bash -c "set -eu -o pipefail; $hook"$'\n''printf "%s" "$CARGO_ENCODED_RUSTFLAGS"' | tr '\037' '\n')
 # The toolchain's rust-src, as rustc would name it (std's own /rustc/<commit>).
 rust_src="--remap-path-prefix=$(rustc --print sysroot)/lib/rustlib/src/rust=/rustc/$(rustc -vV | sed -n 's/^commit-hash: //p')"

@@ -114,6 +114,22 @@ let
           runtime = "provided.al2023";
           openssl = "1.1.1w";
         }).passthru.sysroot.version == "1.1.1w";
+    # An architecture's facts, as scripts/lib/runtime_facts.py gives them:
+    # the arm64 profile's glibc, the aarch64 targets and the CPU baseline;
+    # python3.6 is x86_64 only, as on Lambda.
+    runtimeOnArm64 =
+      let
+        al2 = lib.runtimeOn "provided.al2" "arm64";
+      in
+      al2.glibc == "2.26"
+      && al2.zigbuildTarget == "aarch64-unknown-linux-gnu.2.26"
+      && al2.zigTarget == "aarch64-linux-gnu.2.17"
+      && al2.opensslConfigureTarget == "linux-aarch64"
+      && al2.targetCpu == target.architectures.arm64.targetCpu
+      && (lib.runtimeOn "provided.al2023" "arm64").glibc == "2.34"
+      && lib.runtimes."provided.al2" == lib.runtimeOn "provided.al2" "x86_64"
+      && !(builtins.tryEval (lib.runtimeOn "python3.6" "arm64")).success
+      && !(builtins.tryEval (lib.runtimeOn "provided.al2" "riscv64")).success;
     # A workspace's functions, by the rule of scripts/lib/crate-facts.py
     # (tests/test_workspace.py holds the two readers to the same answer on
     # this fixture): the crowbar cdylib, the package whose bin is bootstrap,
