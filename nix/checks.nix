@@ -32,11 +32,7 @@ let
     # unshare: the ldconfig oracle chroots in a user namespace of its own.
     pkgs.util-linux
   ];
-  # The arm64 tests' fixture compiler: nixpkgs' aarch64 cross gcc (its
-  # programs carry the target prefix aarch64-unknown-linux-gnu-), called by
-  # its path (LAMBDA_AUDIT_AARCH64_CC), not put on PATH: its setup hook is for
-  # builds that target aarch64, which this one is not.
-  aarch64Cc = pkgs.pkgsCross.aarch64-multiplatform.stdenv.cc;
+
 in
 {
   # The seed's ldd rule and the symbol-version rules, on the built zip: the
@@ -66,7 +62,9 @@ in
         mkdir -p "$HOME"
         export LAMBDA_AUDIT_SYSTEM_LIB_DIRS="${pkgs.stdenv.cc.libc}/lib:${pkgs.zlib}/lib"
         export LAMBDA_AUDIT_HOST_PYTHON="${pkgs.python3}/bin/python3"
-        export LAMBDA_AUDIT_AARCH64_CC="${aarch64Cc}/bin/${aarch64Cc.targetPrefix}gcc"
+        # The arm64 tests' fixture compiler: the pinned zig (tools), for
+        # aarch64 and glibc 2.34, not a cross gcc of nixpkgs' own.
+        export LAMBDA_AUDIT_AARCH64_CC="zig cc -target aarch64-linux-gnu.2.34"
       '';
     }
   );

@@ -10,11 +10,16 @@ use std::process::Command;
 
 use common::{audit, findings, shared, Run};
 
-/// The aarch64 C compiler: Debian's cross gcc by its name, or the one
-/// LAMBDA_AUDIT_AARCH64_CC names (the flake's check: nixpkgs' cross gcc is
-/// aarch64-unknown-linux-gnu-gcc).
-fn cross_cc() -> String {
-    std::env::var("LAMBDA_AUDIT_AARCH64_CC").unwrap_or_else(|_| "aarch64-linux-gnu-gcc".to_string())
+/// The aarch64 C compiler: Debian's cross gcc by its name, or the command
+/// LAMBDA_AUDIT_AARCH64_CC gives (words split on spaces; the flake's check:
+/// the pinned zig, `zig cc -target aarch64-linux-gnu.2.34`, as glibc 2.34 is
+/// what a program Debian's gcc links needs too).
+fn cross_cc() -> Vec<String> {
+    std::env::var("LAMBDA_AUDIT_AARCH64_CC")
+        .unwrap_or_else(|_| "aarch64-linux-gnu-gcc".to_string())
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
 }
 
 /// The cross compiler of C `source` into `out`: an aarch64 fixture. A
@@ -24,14 +29,15 @@ fn aarch64_cc(out: &Path, source: &str, args: &[&str]) {
     let file = out.with_extension("c");
     std::fs::write(&file, source).unwrap();
     let cross_cc = cross_cc();
-    let run = Command::new(&cross_cc)
+    let run = Command::new(&cross_cc[0])
+        .args(&cross_cc[1..])
         .args(["-O1", "-Wl,--no-as-needed", "-o"])
         .arg(out)
         .arg(&file)
         .args(args)
         .output()
         .unwrap_or_else(|e| {
-            panic!("{cross_cc}: {e}: install Debian's gcc-aarch64-linux-gnu (apt-get install gcc-aarch64-linux-gnu; scripts/test installs it)")
+            panic!("{}: {e}: install Debian's gcc-aarch64-linux-gnu (apt-get install gcc-aarch64-linux-gnu; scripts/test installs it)", cross_cc[0])
         });
     assert!(
         run.status.success(),

@@ -56,10 +56,6 @@ let
         name: env: script:
         built "run" { inherit name env script; };
       linkFarm = name: entries: built "link-farm" { inherit name entries; };
-      pkgsCross.aarch64-multiplatform.stdenv.cc = {
-        outPath = "/nix/store/aarch64-cc";
-        targetPrefix = "aarch64-unknown-linux-gnu-";
-      };
       dockerTools = {
         buildLayeredImage = built "image";
         caCertificates = "ca-certificates";
@@ -258,6 +254,9 @@ let
     # its CPU baseline in both builds' flags, an arm64 sysroot (aarch64 zig
     # target, linux-aarch64), the architecture named to the pipeline, and an
     # audit check each.
+    nextestBuildsTheArm64FixturesWithThePinnedZig =
+      builtins.match ".*export LAMBDA_AUDIT_AARCH64_CC=\"zig cc -target aarch64-linux-gnu[.]2[.]34\"\n.*" checks.nextest.preCheck
+      != null;
     arm64ZipsAreBuiltForArm64 =
       let
         zip = x86.lambda-zip-al2023-arm64;
