@@ -128,3 +128,25 @@ def test_pipeline_verify_refuses_a_toolchain_path(toolchain_with_rust_src, audit
     result = run(["bash", ROOT / "scripts/pipeline", "verify", out], env={**env, "LAMBDA_AUDIT": str(audit_bin)})
     assert result.returncode == 1, result.stderr
     assert "contains the build-machine path" in result.stderr
+
+
+def test_a_target_the_toolchain_lacks_is_added_by_rustup_or_named_in_one_line(tmp_path):
+    """The pipeline's ensure_rust_target (an arm64 build on a machine whose
+    toolchain has only x86_64's std: a fresh one): the build machine's own
+    target passes; a missing one, with no rustup to add it, is one line that
+    names the command to run, and exit 2."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    # rustc alone (rustup's proxy works without `rustup` on PATH), and the basics.
+    (bin_dir / "rustc").symlink_to(shutil.which("rustc"))
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": os.environ["HOME"],
+           "RUSTUP_HOME": os.environ.get("RUSTUP_HOME", str(Path.home() / ".rustup"))}
+    assert shutil.which("rustup", path=env["PATH"]) is None
+
+    def ensure(triple):
+        return run(["bash", "-c", f'source "{ROOT}/scripts/lib/common.sh"; ensure_rust_target {triple}'], env=env)
+
+    assert ensure("x86_64-unknown-linux-gnu").returncode == 0
+    missing = ensure("riscv64gc-unknown-linux-gnu")
+    assert missing.returncode == 2, missing.stderr
+    assert missing.stderr.count("\n") == 1 and "rustup target add riscv64gc-unknown-linux-gnu" in missing.stderr, missing.stderr

@@ -93,6 +93,17 @@ cargo_metadata() {
   rm -f "$errors"
   printf '%s\n' "$metadata"
 }
+# ensure_rust_target TRIPLE: the toolchain has TRIPLE's standard library (an
+# arm64 build needs aarch64's); rustup adds it when it is missing (saying so),
+# a toolchain without rustup gets one line saying what to install.
+ensure_rust_target() {
+  local libdir
+  libdir=$(rustc --print target-libdir --target "$1" 2>/dev/null) || die "rustc does not know the target $1"
+  compgen -G "$libdir/libstd-*.rlib" >/dev/null && return 0
+  command -v rustup >/dev/null \
+    || die "the Rust toolchain has no standard library for $1: add it (rustup target add $1, or your toolchain's rust-std for $1)"
+  timed "rustup target add $1 (the standard library an artifact for it links)" rustup target add "$1" >&2
+}
 ensure_cargo() {
   command -v cargo >/dev/null || die "cargo is missing: install Rust with rustup (https://rustup.rs), then run again"
 }
