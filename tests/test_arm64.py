@@ -274,6 +274,16 @@ def test_the_pipeline_itself_refuses_it_too(zig, tmp_path):
     assert not (tmp_path / "crate" / "target").exists()
 
 
+@pytest.mark.parametrize("arch, name, value", [("arm64", "CFLAGS", "-mcpu=native"), ("x86_64", "TARGET_CFLAGS", "-march=native")])
+def test_scripts_build_openssl_refuses_it_before_configure_reads_it(arch, name, value):
+    """OpenSSL's Configure takes CFLAGS from the environment, and the libraries
+    it makes are cached for every later build: refused before anything is built."""
+    result = run([ROOT / "scripts/build-openssl", "--runtime", "provided.al2023", "--arch", arch, "--print-env"],
+                 env={**os.environ, name: value}, timeout=600)
+    line = one_line_refusal(result)
+    assert line.startswith(f"error: {name} asks for {value}") and result.stdout == "", line
+
+
 def test_the_x86_64_build_refuses_it_as_well():
     line = one_line_refusal(build("--runtime", "provided.al2023", env={"RUSTFLAGS": "-C target-cpu=native"}))
     assert "RUSTFLAGS asks for -C target-cpu=native" in line and "x86_64-unknown-linux-gnu's default" in line, line

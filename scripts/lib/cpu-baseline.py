@@ -8,9 +8,12 @@ compiler as `-mcpu=native`, and an arm64 function crashed on some hosts only).
 The pipeline pins the architecture's CPU baseline itself
 (toolchain/target.json `architectures`), so any of these is a mistake.
 
-Usage: cpu-baseline.py DIR RUST_TARGET BASELINE
-  DIR: where cargo runs (its .cargo/config.toml files are read from there up,
-  then $CARGO_HOME's); BASELINE: what the build pins instead, for the message.
+Usage: cpu-baseline.py build DIR RUST_TARGET BASELINE
+       cpu-baseline.py c RUST_TARGET BASELINE
+  build: a cargo build run in DIR (the environment, and the .cargo/config.toml
+  files read from DIR up, then $CARGO_HOME's); c: a C build alone (the C flag
+  variables, which OpenSSL's Configure reads too). BASELINE: what the build
+  pins instead, for the message.
 Prints nothing and exits 0, or one line naming the first place that asks for
 `native` and exits 2."""
 
@@ -67,15 +70,23 @@ def rust_variables(rust_target):
             f"CARGO_TARGET_{rust_target.upper().replace('-', '_')}_RUSTFLAGS"]
 
 
+def native_c_request(rust_target, environ):
+    """(where, what) of the first C flag variable asking for the build machine's CPU, or None."""
+    for name in c_variables(rust_target):
+        match = C_NATIVE.search(environ.get(name, ""))
+        if match:
+            return name, match.group(0)
+    return None
+
+
 def native_request(directory, rust_target, environ):
     """(where, what) of the first request for the build machine's CPU, or None."""
     for name in rust_variables(rust_target):
         if RUST_NATIVE.search(environ.get(name, "").replace("\x1f", " ")):
             return name, "-C target-cpu=native"
-    for name in c_variables(rust_target):
-        match = C_NATIVE.search(environ.get(name, ""))
-        if match:
-            return name, match.group(0)
+    found = native_c_request(rust_target, environ)
+    if found:
+        return found
     cargo_home = environ.get("CARGO_HOME") or os.path.join(os.path.expanduser("~"), ".cargo")
     for path in config_files(directory, cargo_home):
         try:
@@ -99,11 +110,15 @@ def native_request(directory, rust_target, environ):
 
 
 def main(argv):
-    if len(argv) != 4:
-        print("usage: cpu-baseline.py DIR RUST_TARGET BASELINE", file=sys.stderr)
+    if argv[1:2] == ["build"] and len(argv) == 5:
+        directory, rust_target, baseline = argv[2:]
+        found = native_request(directory, rust_target, os.environ)
+    elif argv[1:2] == ["c"] and len(argv) == 4:
+        rust_target, baseline = argv[2:]
+        found = native_c_request(rust_target, os.environ)
+    else:
+        print("usage: cpu-baseline.py build DIR RUST_TARGET BASELINE | c RUST_TARGET BASELINE", file=sys.stderr)
         return 2
-    directory, rust_target, baseline = argv[1:]
-    found = native_request(directory, rust_target, os.environ)
     if not found:
         return 0
     where, what = found
