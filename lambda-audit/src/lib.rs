@@ -8,7 +8,8 @@
 //! says which OpenSSL the artifact carries; `report` shows the verdict;
 //! `bundle` vendors what is missing; `archive` zips reproducibly; `package`
 //! audits a whole package, which `unzip` reads from a zip; `bounded` reads
-//! every other input within a stated bound.
+//! every other input within a stated bound; `lifecycle` says when a
+//! runtime is deprecated.
 
 pub mod archive;
 pub mod atomic;
@@ -17,6 +18,7 @@ pub mod bundle;
 pub mod check;
 pub mod elf;
 pub mod error;
+pub mod lifecycle;
 pub mod openssl;
 pub mod package;
 pub mod profile;

@@ -12,6 +12,7 @@ use lambda_audit::archive;
 use lambda_audit::bundle::{bundle, BundleOptions};
 use lambda_audit::check::{check, check_in, Report};
 use lambda_audit::error::{shown, without_controls, AuditError, Result};
+use lambda_audit::lifecycle::{date_of_day, deprecation, is_date, Deprecation};
 use lambda_audit::package::{audit_package, check_package, LAYER_ROOT};
 use lambda_audit::profile::{LambdaArch, Profile, DEFAULT_PROFILE};
 use lambda_audit::report;
@@ -37,12 +38,17 @@ enum Command {
     /// with --layer, a layer): every ELF file in it is judged where the runtime
     /// places it.
     Check {
-        /// A built-in profile name or a profile file.
+        /// A built-in profile name or a profile file; given more than once
+        /// (with --arch more than once), every combination is judged and a
+        /// matrix printed.
         #[arg(long, short, default_value = DEFAULT_PROFILE)]
-        profile: String,
+        profile: Vec<String>,
         /// Lambda's architecture: x86_64 (the default, as Lambda's) or arm64.
         #[arg(long, value_name = "x86_64|arm64")]
-        arch: Option<LambdaArch>,
+        arch: Vec<LambdaArch>,
+        /// The date deprecation is judged at (YYYY-MM-DD; default: today, UTC).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        today: Option<String>,
         /// The package directory the runtime sees as its task root (/var/task).
         #[arg(long)]
         bundle_dir: Option<PathBuf>,
@@ -189,39 +195,26 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Check {
             profile,
             arch,
+            today,
             bundle_dir,
             layer,
             json,
             artifacts,
         } => {
-            let profile = Profile::load_for(&profile, arch)?;
-            check_bundle_dir(bundle_dir.as_deref())?;
-            let place = if layer {
-                LAYER_ROOT
-            } else {
-                profile.task_root.as_str()
+            let today = today_or_clock(today)?;
+            let run = CheckRun {
+                bundle_dir,
+                layer,
+                json,
+                artifacts,
+                today,
+                warned: Default::default(),
             };
-            // One task directory for every artifact: the package's libraries
-            // are listed and read once per run, not once per artifact.
-            let task = TaskDir::new(&profile.task_root, bundle_dir.as_deref());
-            let mut printed = Printed::new(json, &profile.name, profile.lambda_arch());
-            for artifact in &artifacts {
-                if artifact.is_dir() || unzip::is_zip(artifact) {
-                    let skipped =
-                        check_package(&profile, artifact, place, &mut |r| printed.report(r))?;
-                    for skip in &skipped {
-                        note(&format!("check: {skip}"));
-                    }
-                } else {
-                    check_single_file(artifact, layer)?;
-                    printed.report(check_in(&profile, &task, artifact)?)?;
-                }
+            let combinations = combinations(&profile, &arch);
+            match combinations.as_slice() {
+                [(name, arch)] => run.one(name, *arch),
+                _ => run.matrix(&combinations),
             }
-            let loads = printed.finish()?;
-            // Freeing the facts of a large library string by string costs
-            // more than reading them, and the process ends right after this.
-            std::mem::forget(profile);
-            Ok(if loads { 0 } else { 1 })
         }
         Command::Tree {
             profile,
@@ -409,6 +402,243 @@ fn profile_list(arch: Option<LambdaArch>) -> String {
     out
 }
 
+/// `--today`, checked, or the system clock's date (UTC).
+fn today_or_clock(given: Option<String>) -> Result<String> {
+    match given {
+        Some(date) if is_date(&date) => Ok(date),
+        Some(date) => Err(AuditError::Usage(format!(
+            "--today {date:?}: not a date (YYYY-MM-DD)"
+        ))),
+        None => {
+            let seconds = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
+            Ok(date_of_day((seconds / 86_400) as i64))
+        }
+    }
+}
+
+/// Every (profile, architecture) pair of `check`'s options, in the order
+/// given (profiles outside, architectures inside); no `--arch`: each
+/// profile's own (x86_64 for a built-in name).
+fn combinations(profiles: &[String], arches: &[LambdaArch]) -> Vec<(String, Option<LambdaArch>)> {
+    let arches: Vec<Option<LambdaArch>> = if arches.is_empty() {
+        vec![None]
+    } else {
+        arches.iter().copied().map(Some).collect()
+    };
+    let mut all = Vec::new();
+    for profile in profiles {
+        for arch in &arches {
+            if !all.contains(&(profile.clone(), *arch)) {
+                all.push((profile.clone(), *arch));
+            }
+        }
+    }
+    all
+}
+
+/// One `check` run's options, the same for every combination.
+struct CheckRun {
+    bundle_dir: Option<PathBuf>,
+    layer: bool,
+    json: bool,
+    artifacts: Vec<PathBuf>,
+    today: String,
+    /// The runtimes whose deprecation was told (once each, not once per architecture).
+    warned: std::cell::RefCell<Vec<String>>,
+}
+
+/// What one combination of a matrix came to.
+enum Judged {
+    /// Lambda has no such runtime (python3.6 on arm64): why, in a line.
+    Impossible(String),
+    Reports {
+        profile: String,
+        arch: String,
+        deprecation: Option<Deprecation>,
+        reports: Vec<Report>,
+    },
+}
+
+impl CheckRun {
+    /// Every artifact judged in `profile`, each report given to `sink` as it is made.
+    fn judge(&self, profile: &Profile, sink: &mut dyn FnMut(Report) -> Result<()>) -> Result<()> {
+        let place = if self.layer {
+            LAYER_ROOT
+        } else {
+            profile.task_root.as_str()
+        };
+        // One task directory for every artifact: the package's libraries
+        // are listed and read once per run, not once per artifact.
+        let task = TaskDir::new(&profile.task_root, self.bundle_dir.as_deref());
+        for artifact in &self.artifacts {
+            if artifact.is_dir() || unzip::is_zip(artifact) {
+                let skipped = check_package(profile, artifact, place, &mut |r| sink(r))?;
+                for skip in &skipped {
+                    note(&format!("check: {skip}"));
+                }
+            } else {
+                check_single_file(artifact, self.layer)?;
+                sink(check_in(profile, &task, artifact)?)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The deprecation of `profile`'s runtime at the run's date, told on
+    /// standard error once per runtime.
+    fn deprecation(&self, profile: &Profile) -> Option<Deprecation> {
+        let found = deprecation(&profile.name, profile.runtime.as_ref(), &self.today);
+        if let Some(d) = &found {
+            let mut warned = self.warned.borrow_mut();
+            if !warned.contains(&d.runtime) {
+                note(&d.line());
+                warned.push(d.runtime.clone());
+            }
+        }
+        found
+    }
+
+    /// One profile and architecture: the reports as they are made.
+    fn one(&self, name: &str, arch: Option<LambdaArch>) -> Result<u8> {
+        let profile = Profile::load_for(name, arch)?;
+        check_bundle_dir(self.bundle_dir.as_deref())?;
+        let deprecated = self.deprecation(&profile);
+        let mut printed = Printed::new(self.json, &profile.name, profile.lambda_arch(), deprecated);
+        self.judge(&profile, &mut |r| printed.report(r))?;
+        let loads = printed.finish()?;
+        // Freeing the facts of a large library string by string costs
+        // more than reading them, and the process ends right after this.
+        std::mem::forget(profile);
+        Ok(if loads { 0 } else { 1 })
+    }
+
+    /// Several combinations: each judged, then a line each and the
+    /// reports under a header (or one JSON document); 0 only if every
+    /// combination Lambda has loads, 2 if it has none of them.
+    fn matrix(&self, combinations: &[(String, Option<LambdaArch>)]) -> Result<u8> {
+        check_bundle_dir(self.bundle_dir.as_deref())?;
+        let mut judged = Vec::new();
+        for (name, arch) in combinations {
+            judged.push(self.combination(name, *arch)?);
+        }
+        if judged.iter().all(|j| matches!(j, Judged::Impossible(_))) {
+            let why: Vec<String> = judged
+                .iter()
+                .filter_map(|j| match j {
+                    Judged::Impossible(why) => Some(why.clone()),
+                    Judged::Reports { .. } => None,
+                })
+                .collect();
+            return Err(AuditError::Usage(format!(
+                "no combination of --profile and --arch exists: {}",
+                why.join("; ")
+            )));
+        }
+        let loads = judged.iter().all(combination_loads);
+        if self.json {
+            emit(&report::matrix_json(&matrix_entries(&judged), loads))?;
+        } else {
+            emit(&matrix_text(&judged))?;
+        }
+        Ok(if loads { 0 } else { 1 })
+    }
+
+    /// One combination's reports, or why Lambda has no such runtime (a
+    /// profile that exists, but not for `arch`); any other bad input is
+    /// the run's error.
+    fn combination(&self, name: &str, arch: Option<LambdaArch>) -> Result<Judged> {
+        let profile = match Profile::load_for(name, arch) {
+            Ok(profile) => profile,
+            Err(e) if Profile::load(name).is_ok() => return Ok(Judged::Impossible(e.to_string())),
+            Err(e) => return Err(e),
+        };
+        let deprecation = self.deprecation(&profile);
+        let mut reports = Vec::new();
+        self.judge(&profile, &mut |r| {
+            reports.push(r);
+            Ok(())
+        })?;
+        let judged = Judged::Reports {
+            profile: profile.name.clone(),
+            arch: profile.lambda_arch().to_string(),
+            deprecation,
+            reports,
+        };
+        std::mem::forget(profile);
+        Ok(judged)
+    }
+}
+
+/// Whether a combination does not stop the run from loading (one Lambda
+/// does not have never runs the artifact).
+fn combination_loads(judged: &Judged) -> bool {
+    match judged {
+        Judged::Impossible(_) => true,
+        Judged::Reports { reports, .. } => reports.iter().all(Report::loads),
+    }
+}
+
+/// The matrix as text: a line per combination, then each one's reports.
+fn matrix_text(judged: &[Judged]) -> String {
+    let mut out = String::new();
+    for j in judged {
+        out.push_str(&match j {
+            Judged::Impossible(why) => format!("no such runtime: {why}\n"),
+            Judged::Reports {
+                profile,
+                arch,
+                reports,
+                ..
+            } => match reports.iter().find(|r| !r.loads()) {
+                None => format!("{profile} {arch}: loads\n"),
+                Some(bad) => format!(
+                    "{profile} {arch}: WILL NOT LOAD: {}\n",
+                    report::first_reason(bad)
+                ),
+            },
+        });
+    }
+    for j in judged {
+        if let Judged::Reports {
+            profile,
+            arch,
+            reports,
+            ..
+        } = j
+        {
+            out.push_str(&format!("\n== {profile} {arch} ==\n"));
+            for r in reports {
+                out.push_str(&report::human(r));
+            }
+        }
+    }
+    out
+}
+
+/// The matrix's combinations for `report::matrix_json`.
+fn matrix_entries(judged: &[Judged]) -> Vec<report::Combination<'_>> {
+    judged
+        .iter()
+        .map(|j| match j {
+            Judged::Impossible(why) => report::Combination::Impossible(why),
+            Judged::Reports {
+                profile,
+                arch,
+                deprecation,
+                reports,
+            } => report::Combination::Judged {
+                profile,
+                arch,
+                deprecation: deprecation.as_ref(),
+                reports,
+            },
+        })
+        .collect()
+}
+
 /// Where `check` prints each report as soon as it is made: as text, or
 /// into the streamed JSON document. Memory does not grow with the reports.
 enum Printed {
@@ -417,10 +647,11 @@ enum Printed {
 }
 
 impl Printed {
-    fn new(json: bool, profile: &str, arch: &str) -> Printed {
+    fn new(json: bool, profile: &str, arch: &str, deprecated: Option<Deprecation>) -> Printed {
         if json {
             let out = std::io::BufWriter::new(std::io::stdout());
-            Printed::Json(report::JsonStream::new(out, profile, arch))
+            let stream = report::JsonStream::new(out, profile, arch).deprecated(deprecated);
+            Printed::Json(stream)
         } else {
             Printed::Text { loads: true }
         }

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::elf::{Arch, Export};
 use crate::error::{AuditError, Result};
+use crate::lifecycle::{is_date, RuntimeFacts};
 
 pub const SCHEMA: u32 = 1;
 
@@ -163,6 +164,10 @@ pub struct Profile {
     pub extends: Option<String>,
     #[serde(default)]
     pub sources: Vec<String>,
+    /// A Lambda runtime's OS, architectures and deprecation (AWS's runtime
+    /// table); absent for an OS profile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<RuntimeFacts>,
     /// `x86_64`, `aarch64`, ...
     pub arch: String,
     /// Where the function's package is unpacked (`/var/task`); also the working directory.
@@ -637,6 +642,13 @@ impl Profile {
         {
             if !dir.starts_with('/') {
                 return bad(format!("search directory {:?} is not absolute", dir));
+            }
+        }
+        if let Some(date) = self.runtime.as_ref().and_then(|r| r.deprecated.as_ref()) {
+            if !is_date(date) {
+                return bad(format!(
+                    "runtime.deprecated {date:?} is not a date (YYYY-MM-DD)"
+                ));
             }
         }
         for lib in &self.libraries {

@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 
 use crate::check::{Finding, Report, Severity};
 use crate::error::shown;
+use crate::lifecycle::Deprecation;
 use crate::openssl::OpensslUse;
 use crate::profile::is_glibc_part;
 use crate::resolve::{Closure, Outcome, Source};
@@ -383,6 +384,8 @@ pub struct JsonStream<W: std::io::Write> {
     arch: String,
     artifacts: usize,
     loads: bool,
+    /// The runtime's deprecation at the run's date: the `deprecated` field.
+    deprecated: Option<Deprecation>,
 }
 
 impl<W: std::io::Write> JsonStream<W> {
@@ -393,7 +396,14 @@ impl<W: std::io::Write> JsonStream<W> {
             arch: arch.to_string(),
             artifacts: 0,
             loads: true,
+            deprecated: None,
         }
+    }
+
+    /// With the `deprecated` field (present only when there is one).
+    pub fn deprecated(mut self, deprecated: Option<Deprecation>) -> JsonStream<W> {
+        self.deprecated = deprecated;
+        self
     }
 
     pub fn artifact(&mut self, report: &Report) -> std::io::Result<()> {
@@ -425,11 +435,14 @@ impl<W: std::io::Write> JsonStream<W> {
 
     /// Ends the document; whether every artifact loads.
     pub fn finish(mut self) -> std::io::Result<bool> {
-        let rest = json!({
+        let mut rest = json!({
             "loads": self.loads,
             "profile": self.profile,
             "schema": JSON_SCHEMA,
         });
+        if let Some(d) = &self.deprecated {
+            rest["deprecated"] = deprecation_json(d);
+        }
         let rest = serde_json::to_string_pretty(&rest).expect("JSON serializes");
         let fields = rest
             .strip_prefix("{\n")
@@ -444,6 +457,71 @@ impl<W: std::io::Write> JsonStream<W> {
         self.out.flush()?;
         Ok(self.loads)
     }
+}
+
+/// `{"since": DATE, "use": RUNTIME}`.
+fn deprecation_json(d: &Deprecation) -> Value {
+    json!({ "since": d.since, "use": d.replacement })
+}
+
+/// The first reason a report will not load, in a line: the first line of
+/// its first error (`bootstrap needs libcrypt.so.1: not found in the
+/// runtime's search order`).
+pub fn first_reason(report: &Report) -> String {
+    report
+        .findings
+        .iter()
+        .find(|f| f.severity() == Severity::Error)
+        .and_then(|f| describe(f).into_iter().next())
+        .map(|line| format!("{}: {}", shown(&report.artifact), line))
+        .unwrap_or_default()
+}
+
+/// One combination of a `check` matrix, for `matrix_json`.
+pub enum Combination<'a> {
+    /// A runtime Lambda does not have on that architecture: why.
+    Impossible(&'a str),
+    Judged {
+        profile: &'a str,
+        arch: &'a str,
+        deprecation: Option<&'a Deprecation>,
+        reports: &'a [Report],
+    },
+}
+
+fn combination_json(c: &Combination) -> Value {
+    match c {
+        Combination::Impossible(why) => json!({ "exists": false, "reason": why }),
+        Combination::Judged {
+            profile,
+            arch,
+            deprecation,
+            reports,
+        } => {
+            let mut v = json!({
+                "exists": true,
+                "profile": profile,
+                "arch": arch,
+                "loads": reports.iter().all(Report::loads),
+                "artifacts": reports.iter().map(artifact_json).collect::<Vec<_>>(),
+            });
+            if let Some(d) = deprecation {
+                v["deprecated"] = deprecation_json(d);
+            }
+            v
+        }
+    }
+}
+
+/// The JSON document of a `check` of several combinations
+/// (`docs/check-json.md`): each one's reports, as one run's `artifacts`.
+pub fn matrix_json(combinations: &[Combination], loads: bool) -> String {
+    let doc = json!({
+        "schema": JSON_SCHEMA,
+        "loads": loads,
+        "combinations": combinations.iter().map(combination_json).collect::<Vec<_>>(),
+    });
+    serde_json::to_string_pretty(&doc).expect("JSON serializes") + "\n"
 }
 
 /// `tree`: the static `ldd`, with the rule that found each library.

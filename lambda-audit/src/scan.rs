@@ -557,6 +557,7 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<(Profile, ScanReport)>
         schema: SCHEMA,
         name: options.name.clone(),
         extends: None,
+        runtime: None,
         description: format!(
             "scanned from {} by lambda-audit {}",
             root.display(),

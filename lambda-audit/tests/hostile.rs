@@ -1254,6 +1254,28 @@ fn a_closed_standard_output_is_one_line_not_a_panic() {
     }
 }
 
+/// The same for a matrix of runtimes (`--profile` twice), text and JSON:
+/// its output, written once all are judged, is larger than a pipe holds.
+#[test]
+fn a_closed_standard_output_of_a_matrix_is_one_line_not_a_panic() {
+    let module = fixture("mod_missing.so");
+    let many: Vec<&OsStr> = std::iter::repeat_n(module.as_os_str(), 200).collect();
+    let check: Vec<&OsStr> = ["check", "-p", AL1, "-p", "amazonlinux-2"]
+        .map(OsStr::new)
+        .into_iter()
+        .chain(many.iter().copied())
+        .collect();
+    let mut check_json = check.clone();
+    check_json.insert(1, OsStr::new("--json"));
+    for args in [check, check_json] {
+        let (code, stderr) = audit_into_closed_pipe(&args, 10);
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.contains("standard output"), "{args:?}: {stderr}");
+    }
+}
+
 /// No raw control characters in anything printed for a person.
 fn assert_no_controls(what: &str, text: &str) {
     assert!(
