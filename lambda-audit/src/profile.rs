@@ -10,6 +10,7 @@
 
 use rustc_hash::FxHashMap as HashMap;
 use std::path::Path;
+use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
@@ -185,42 +186,73 @@ pub struct Profile {
     pub tables: ExportTables,
 }
 
-/// Export lookup tables of a profile's libraries and host, made on first use.
+/// Export lookups of a profile's libraries and host, each made on first
+/// use: a check needs the few libraries its artifact loads, not all of them.
 #[derive(Debug, Clone, Default)]
 pub struct ExportTables {
-    libraries: std::sync::OnceLock<Vec<Option<ExportTable>>>,
-    host: std::sync::OnceLock<Option<ExportTable>>,
+    libraries: OnceLock<Vec<OnceLock<Vec<u32>>>>,
+    host: OnceLock<Vec<u32>>,
 }
 
-/// Symbol name -> its definitions.
-pub type ExportTable = HashMap<String, Vec<Export>>;
+/// An export list with its entries' order (indices sorted by entry), which
+/// finds a name's definitions by binary search: the entries of a name are
+/// the name itself and those starting with `name@`, one run in that order.
+#[derive(Debug, Clone, Copy)]
+pub struct ExportTable<'p> {
+    entries: &'p [String],
+    order: &'p [u32],
+}
+
+impl<'p> ExportTable<'p> {
+    /// The definitions of `name`, as (version, hidden), in the list's order
+    /// of their entries; none when it exports no such name.
+    pub fn get(self, name: &'p str) -> impl Iterator<Item = (Option<&'p str>, bool)> {
+        let entry = move |i: &u32| self.entries[*i as usize].as_str();
+        let exact = self.order.partition_point(|i| entry(i) < name);
+        let at = |e: &str| e.as_bytes().iter().cmp(name.as_bytes().iter().chain(b"@"));
+        let versioned = self.order.partition_point(|i| at(entry(i)).is_lt());
+        let exact = self.order[exact..]
+            .iter()
+            .map(entry)
+            .take_while(move |e| *e == name);
+        let versioned = self.order[versioned..]
+            .iter()
+            .map(entry)
+            .take_while(move |e| e.strip_prefix(name).is_some_and(|v| v.starts_with('@')));
+        exact
+            .chain(versioned)
+            .map(parse_export_borrowed)
+            .filter(move |(n, _, _)| *n == name)
+            .map(|(_, version, hidden)| (version, hidden))
+    }
+}
+
+/// The order of an export list: its indices sorted by entry (the identity
+/// for a sorted list, which is what `profile scan` writes and the built-ins are).
+fn export_order(entries: &[String]) -> Vec<u32> {
+    let mut order: Vec<u32> = (0..entries.len() as u32).collect();
+    order.sort_by(|a, b| entries[*a as usize].cmp(&entries[*b as usize]));
+    order
+}
 
 impl Profile {
     /// The export table of `libraries[index]`, if its exports are known.
-    pub fn library_exports(&self, index: usize) -> Option<&ExportTable> {
-        self.tables
+    pub fn library_exports(&self, index: usize) -> Option<ExportTable<'_>> {
+        let entries = self.libraries.get(index)?.exports.as_deref()?;
+        let order = self
+            .tables
             .libraries
-            .get_or_init(|| {
-                self.libraries
-                    .iter()
-                    .map(|l| l.exports.as_deref().map(export_table))
-                    .collect()
-            })
+            .get_or_init(|| self.libraries.iter().map(|_| OnceLock::new()).collect())
             .get(index)?
-            .as_ref()
+            .get_or_init(|| export_order(entries));
+        Some(ExportTable { entries, order })
     }
 
     /// The host's export table, if its exports are listed.
-    pub fn host_exports(&self) -> Option<&ExportTable> {
-        self.tables
-            .host
-            .get_or_init(|| {
-                self.host
-                    .as_ref()
-                    .and_then(|h| h.exports.as_deref())
-                    .map(export_table)
-            })
-            .as_ref()
+    pub fn host_exports(&self) -> Option<ExportTable<'_>> {
+        let entries = self.host.as_ref()?.exports.as_deref()?;
+        let order = self.tables.host.get_or_init(|| export_order(entries));
+        Some(ExportTable { entries, order })
     }
 }
 
@@ -338,33 +370,22 @@ pub fn is_glibc_part(soname: &str) -> bool {
     GLIBC_PARTS.iter().any(|p| soname.starts_with(p))
 }
 
+/// `parse_export`, borrowing: (name, version, hidden).
+fn parse_export_borrowed(entry: &str) -> (&str, Option<&str>, bool) {
+    if let Some((name, version)) = entry.split_once("@@") {
+        (name, Some(version), false)
+    } else if let Some((name, version)) = entry.split_once('@') {
+        (name, Some(version), true)
+    } else {
+        (entry, None, false)
+    }
+}
+
 /// Parses the `name@@VER` / `name@VER` / `name` notation of profile exports.
 pub fn parse_export(entry: &str) -> (&str, Export) {
-    if let Some((name, version)) = entry.split_once("@@") {
-        (
-            name,
-            Export {
-                version: Some(version.to_string()),
-                hidden: false,
-            },
-        )
-    } else if let Some((name, version)) = entry.split_once('@') {
-        (
-            name,
-            Export {
-                version: Some(version.to_string()),
-                hidden: true,
-            },
-        )
-    } else {
-        (
-            entry,
-            Export {
-                version: None,
-                hidden: false,
-            },
-        )
-    }
+    let (name, version, hidden) = parse_export_borrowed(entry);
+    let version = version.map(String::from);
+    (name, Export { version, hidden })
 }
 
 /// The inverse of `parse_export`.
@@ -567,7 +588,7 @@ impl Profile {
     /// A built-in profile's name, or a path to a profile file.
     pub fn load(name_or_path: &str) -> Result<Profile> {
         if let Some((_, text)) = BUILTIN.iter().find(|(name, _)| *name == name_or_path) {
-            return Profile::parse(name_or_path, text);
+            return Profile::parse_builtin(name_or_path, text);
         }
         let path = Path::new(name_or_path);
         if !path.exists() {
@@ -602,12 +623,31 @@ impl Profile {
         let value: serde_json::Value =
             serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
         let value = with_base(value).map_err(bad)?;
-        let mut profile: Profile = serde_json::from_value(value).map_err(|e| bad(e.to_string()))?;
-        profile.validate(origin)?;
-        // `/var/task/` and `/var/task` are one directory: paths are compared
-        // as strings after this.
-        profile.task_root = crate::resolve::normalize(&profile.task_root);
-        Ok(profile)
+        let profile: Profile = serde_json::from_value(value).map_err(|e| bad(e.to_string()))?;
+        profile.validated(origin)
+    }
+
+    /// A built-in profile. Its text is this binary's own, which the tests
+    /// hold to what `parse` accepts (no key twice) and gives (the same
+    /// profile), so one that extends nothing is read straight into its
+    /// types, without the JSON tree that `extends` and the key check need.
+    fn parse_builtin(name: &str, text: &str) -> Result<Profile> {
+        if memchr::memmem::find(text.as_bytes(), b"\"extends\"").is_some() {
+            return Profile::parse(name, text);
+        }
+        let profile: Profile = serde_json::from_str(text).map_err(|e| AuditError::Profile {
+            name: name.to_string(),
+            reason: e.to_string(),
+        })?;
+        profile.validated(name)
+    }
+
+    /// The profile once valid, its task root normalized: `/var/task/` and
+    /// `/var/task` are one directory, and paths are compared as strings.
+    fn validated(mut self, origin: &str) -> Result<Profile> {
+        self.validate(origin)?;
+        self.task_root = crate::resolve::normalize(&self.task_root);
+        Ok(self)
     }
 
     fn validate(&self, origin: &str) -> Result<()> {
@@ -655,7 +695,7 @@ impl Profile {
     pub fn builtins() -> Vec<Profile> {
         BUILTIN
             .iter()
-            .filter_map(|(name, text)| Profile::parse(name, text).ok())
+            .filter_map(|(name, text)| Profile::parse_builtin(name, text).ok())
             .collect()
     }
 
@@ -680,6 +720,74 @@ mod tests {
         }
         assert!(parse_export("memcpy@GLIBC_2.2.5").1.hidden);
         assert!(!parse_export("memcpy@@GLIBC_2.14").1.hidden);
+    }
+
+    /// Lookups find what `export_table` of the whole list holds, in any
+    /// order of the list, for names a prefix or an `@` of another's.
+    #[test]
+    fn export_lookups_find_a_names_definitions_only() {
+        let entries: Vec<String> = ["b@@V2", "a@b@@V", "a", "a1", "a@V1", "a.x", "ab@@V3"]
+            .map(String::from)
+            .to_vec();
+        let order = export_order(&entries);
+        let table = ExportTable {
+            entries: &entries,
+            order: &order,
+        };
+        let defs = |name: &'static str| {
+            let mut found: Vec<_> = table.get(name).collect();
+            found.sort();
+            found
+        };
+        assert_eq!(defs("a"), [(None, false), (Some("V1"), true)]);
+        assert_eq!(defs("a@b"), [(Some("V"), false)]);
+        assert_eq!(defs("b"), [(Some("V2"), false)]);
+        assert_eq!(defs("a1"), [(None, false)]);
+        assert_eq!(defs("ab"), [(Some("V3"), false)]);
+        assert_eq!(defs("c"), []);
+        assert_eq!(defs("a@"), []);
+    }
+
+    /// Every built-in's lookups give, name by name, what the export table
+    /// of its list holds.
+    #[test]
+    fn builtin_export_lookups_are_the_export_tables() {
+        for profile in Profile::builtins() {
+            let lists = profile.libraries.iter().map(|l| &l.exports);
+            let host = profile.host.as_ref().map(|h| &h.exports);
+            for (index, list) in lists.chain(host).enumerate() {
+                let lookups = match index < profile.libraries.len() {
+                    true => profile.library_exports(index),
+                    false => profile.host_exports(),
+                };
+                let Some(entries) = list else {
+                    assert!(lookups.is_none(), "{} {index}", profile.name);
+                    continue;
+                };
+                let lookups = lookups.expect("a list has lookups");
+                for (name, defs) in export_table(entries) {
+                    let mut found: Vec<_> = lookups.get(&name).collect();
+                    let mut expected: Vec<_> = defs
+                        .iter()
+                        .map(|d| (d.version.as_deref(), d.hidden))
+                        .collect();
+                    found.sort();
+                    expected.sort();
+                    assert_eq!(found, expected, "{} {name}", profile.name);
+                }
+            }
+        }
+    }
+
+    /// A built-in read straight into its types (`parse_builtin`) is what
+    /// `parse` gives, and `parse` accepts it (no key twice).
+    #[test]
+    fn builtin_profiles_read_straight_are_what_parse_gives() {
+        for (name, text) in BUILTIN {
+            let straight = Profile::parse_builtin(name, text).unwrap();
+            let parsed = Profile::parse(name, text).unwrap();
+            assert_eq!(straight.to_json(), parsed.to_json(), "{name}");
+        }
     }
 
     #[test]
