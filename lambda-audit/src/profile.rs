@@ -180,42 +180,155 @@ pub struct Profile {
     #[serde(default)]
     pub policy: Policy,
     pub libraries: Vec<Library>,
-    /// The export lists as lookup tables, parsed once per profile however
-    /// many files are checked (`zip` checks every ELF file of a package).
-    #[serde(skip)]
-    pub tables: ExportTables,
 }
 
-/// Export lookups of a profile's libraries and host, each made on first
-/// use: a check needs the few libraries its artifact loads, not all of them.
+/// The built-in profiles as build.rs leaves them: `STRIPPED` (each file's
+/// text, its export lists taken out), `EXPORTS` and `LIST_ENDS` (the lists).
+mod builtin {
+    include!(concat!(env!("OUT_DIR"), "/builtin.rs"));
+}
+
+/// An export list in the profile notation (`name`, `name@@VERSION`,
+/// `name@VERSION`), in its order: a file's own, or a built-in's, read in
+/// place from the binary. Its lookups are made on first use, so a check
+/// pays for the lists of the libraries its artifact loads, and no others.
+#[derive(Debug, Clone)]
+pub struct Exports {
+    list: List,
+    index: OnceLock<Index>,
+}
+
+#[derive(Debug, Clone)]
+enum List {
+    Owned(Vec<String>),
+    /// A built-in's: entries, each ended by a newline.
+    Builtin(&'static str),
+}
+
+/// Where each entry of a built-in list ends (its newline; none for an
+/// owned list), and the entries' order: their indices sorted by entry.
 #[derive(Debug, Clone, Default)]
-pub struct ExportTables {
-    libraries: OnceLock<Vec<OnceLock<Vec<u32>>>>,
-    host: OnceLock<Vec<u32>>,
+struct Index {
+    ends: Vec<u32>,
+    order: Vec<u32>,
 }
 
-/// An export list with its entries' order (indices sorted by entry), which
-/// finds a name's definitions by binary search: the entries of a name are
-/// the name itself and those starting with `name@`, one run in that order.
+impl From<Vec<String>> for Exports {
+    fn from(entries: Vec<String>) -> Exports {
+        Exports::of(List::Owned(entries))
+    }
+}
+
+impl Serialize for Exports {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.entries())
+    }
+}
+
+impl<'de> Deserialize<'de> for Exports {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Vec::<String>::deserialize(deserializer).map(Exports::from)
+    }
+}
+
+impl Exports {
+    fn of(list: List) -> Exports {
+        Exports {
+            list,
+            index: OnceLock::new(),
+        }
+    }
+
+    /// The entries, in the list's order.
+    pub fn entries(&self) -> Box<dyn Iterator<Item = &str> + '_> {
+        match &self.list {
+            List::Owned(entries) => Box::new(entries.iter().map(String::as_str)),
+            List::Builtin(text) => Box::new(text.split_terminator('\n')),
+        }
+    }
+
+    /// Built-in list `number`, if this is the mark build.rs left in its place.
+    fn builtin_mark(&self) -> Option<usize> {
+        match &self.list {
+            List::Owned(entries) if entries.len() == 1 => {
+                entries[0].strip_prefix('\0')?.parse().ok()
+            }
+            _ => None,
+        }
+    }
+
+    /// Built-in list `number` (see build.rs).
+    fn builtin(number: usize) -> Option<Exports> {
+        let end = *builtin::LIST_ENDS.get(number)? as usize;
+        let start = number
+            .checked_sub(1)
+            .map_or(0, |n| builtin::LIST_ENDS[n] as usize);
+        Some(Exports::of(List::Builtin(
+            builtin::EXPORTS.get(start..end)?,
+        )))
+    }
+
+    /// Its lookups by name.
+    pub fn table(&self) -> ExportTable<'_> {
+        let index = self.index.get_or_init(|| self.make_index());
+        ExportTable {
+            list: &self.list,
+            index,
+        }
+    }
+
+    fn make_index(&self) -> Index {
+        let (ends, count) = match &self.list {
+            List::Owned(entries) => (Vec::new(), entries.len()),
+            List::Builtin(text) => {
+                let ends: Vec<u32> = memchr::memchr_iter(b'\n', text.as_bytes())
+                    .map(|end| end as u32)
+                    .collect();
+                let count = ends.len();
+                (ends, count)
+            }
+        };
+        let mut order: Vec<u32> = (0..count as u32).collect();
+        order.sort_by(|a, b| entry(&self.list, &ends, *a).cmp(entry(&self.list, &ends, *b)));
+        Index { ends, order }
+    }
+}
+
+/// Entry `i` of a list whose entries end at `ends` (a built-in's).
+fn entry<'l>(list: &'l List, ends: &[u32], i: u32) -> &'l str {
+    let i = i as usize;
+    match list {
+        List::Owned(entries) => &entries[i],
+        List::Builtin(text) => {
+            let start = i.checked_sub(1).map_or(0, |p| ends[p] as usize + 1);
+            &text[start..ends[i] as usize]
+        }
+    }
+}
+
+/// An export list's lookups: its entries in sorted order, where a name's
+/// definitions are found by binary search: the name itself and the
+/// entries starting with `name@`, one run in that order.
 #[derive(Debug, Clone, Copy)]
 pub struct ExportTable<'p> {
-    entries: &'p [String],
-    order: &'p [u32],
+    list: &'p List,
+    index: &'p Index,
 }
 
 impl<'p> ExportTable<'p> {
-    /// The definitions of `name`, as (version, hidden), in the list's order
-    /// of their entries; none when it exports no such name.
+    /// The definitions of `name`, as (version, hidden); none when it
+    /// exports no such name.
     pub fn get(self, name: &'p str) -> impl Iterator<Item = (Option<&'p str>, bool)> {
-        let entry = move |i: &u32| self.entries[*i as usize].as_str();
-        let exact = self.order.partition_point(|i| entry(i) < name);
+        let entry = move |i: &u32| entry(self.list, &self.index.ends, *i);
+        let order = &self.index.order;
+        let exact = order.partition_point(|i| entry(i) < name);
         let at = |e: &str| e.as_bytes().iter().cmp(name.as_bytes().iter().chain(b"@"));
-        let versioned = self.order.partition_point(|i| at(entry(i)).is_lt());
-        let exact = self.order[exact..]
+        let versioned = order.partition_point(|i| at(entry(i)).is_lt());
+        let exact = order[exact..]
             .iter()
             .map(entry)
             .take_while(move |e| *e == name);
-        let versioned = self.order[versioned..]
+        let versioned = order[versioned..]
             .iter()
             .map(entry)
             .take_while(move |e| e.strip_prefix(name).is_some_and(|v| v.starts_with('@')));
@@ -227,32 +340,31 @@ impl<'p> ExportTable<'p> {
     }
 }
 
-/// The order of an export list: its indices sorted by entry (the identity
-/// for a sorted list, which is what `profile scan` writes and the built-ins are).
-fn export_order(entries: &[String]) -> Vec<u32> {
-    let mut order: Vec<u32> = (0..entries.len() as u32).collect();
-    order.sort_by(|a, b| entries[*a as usize].cmp(&entries[*b as usize]));
-    order
-}
-
 impl Profile {
     /// The export table of `libraries[index]`, if its exports are known.
     pub fn library_exports(&self, index: usize) -> Option<ExportTable<'_>> {
-        let entries = self.libraries.get(index)?.exports.as_deref()?;
-        let order = self
-            .tables
-            .libraries
-            .get_or_init(|| self.libraries.iter().map(|_| OnceLock::new()).collect())
-            .get(index)?
-            .get_or_init(|| export_order(entries));
-        Some(ExportTable { entries, order })
+        Some(self.libraries.get(index)?.exports.as_ref()?.table())
     }
 
     /// The host's export table, if its exports are listed.
     pub fn host_exports(&self) -> Option<ExportTable<'_>> {
-        let entries = self.host.as_ref()?.exports.as_deref()?;
-        let order = self.tables.host.get_or_init(|| export_order(entries));
-        Some(ExportTable { entries, order })
+        Some(self.host.as_ref()?.exports.as_ref()?.table())
+    }
+
+    /// Each export list build.rs took out of a built-in, put back in place.
+    fn with_builtin_lists(mut self) -> Profile {
+        let host = self.host.as_mut().map(|h| &mut h.exports);
+        let lists = self
+            .libraries
+            .iter_mut()
+            .map(|l| &mut l.exports)
+            .chain(host);
+        for exports in lists.flatten() {
+            if let Some(list) = exports.builtin_mark().and_then(Exports::builtin) {
+                *exports = list;
+            }
+        }
+        self
     }
 }
 
@@ -274,7 +386,7 @@ pub struct Host {
     pub runpath: Vec<String>,
     /// Symbols the host executable exports, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub exports: Option<Vec<String>>,
+    pub exports: Option<Exports>,
     /// Name prefixes the host is known to export when the full list is not (the C API: `Py`, `_Py`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub export_prefixes: Vec<String>,
@@ -340,7 +452,7 @@ pub struct Library {
     pub versions: Option<Vec<String>>,
     /// Exported symbols as `name`, `name@@VERSION` (default) or `name@VERSION`; `null` when unknown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub exports: Option<Vec<String>>,
+    pub exports: Option<Exports>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub needed: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -410,7 +522,11 @@ pub fn export_table(entries: &[String]) -> HashMap<String, Vec<Export>> {
 /// A profile that `extends` a built-in one: the base's fields, overridden
 /// field by field by its own; `sources` are the base's and then its own. The
 /// base must itself extend nothing (one level: a runtime over its OS).
-fn with_base(mut value: serde_json::Value) -> std::result::Result<serde_json::Value, String> {
+/// Bases are read from `texts` (`BUILTIN`, or build.rs's `STRIPPED`).
+fn with_base(
+    mut value: serde_json::Value,
+    texts: &[(&str, &str)],
+) -> std::result::Result<serde_json::Value, String> {
     let Some(base_name) = value
         .get("extends")
         .and_then(|v| v.as_str())
@@ -419,7 +535,7 @@ fn with_base(mut value: serde_json::Value) -> std::result::Result<serde_json::Va
         return Ok(value);
     };
     let base_name = base_for_arch(&base_name, value.get("arch").and_then(|v| v.as_str()));
-    let (_, base_text) = BUILTIN
+    let (_, base_text) = texts
         .iter()
         .find(|(name, _)| *name == base_name)
         .ok_or_else(|| format!("extends {base_name:?}, which is not a built-in profile"))?;
@@ -587,8 +703,8 @@ impl Profile {
 
     /// A built-in profile's name, or a path to a profile file.
     pub fn load(name_or_path: &str) -> Result<Profile> {
-        if let Some((_, text)) = BUILTIN.iter().find(|(name, _)| *name == name_or_path) {
-            return Profile::parse_builtin(name_or_path, text);
+        if let Some((name, _)) = BUILTIN.iter().find(|(name, _)| *name == name_or_path) {
+            return Profile::parse_builtin(name);
         }
         let path = Path::new(name_or_path);
         if !path.exists() {
@@ -622,24 +738,29 @@ impl Profile {
         serde_json::from_str::<NoKeyTwice>(text).map_err(|e| bad(e.to_string()))?;
         let value: serde_json::Value =
             serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
-        let value = with_base(value).map_err(bad)?;
+        let value = with_base(value, BUILTIN).map_err(bad)?;
         let profile: Profile = serde_json::from_value(value).map_err(|e| bad(e.to_string()))?;
         profile.validated(origin)
     }
 
-    /// A built-in profile. Its text is this binary's own, which the tests
-    /// hold to what `parse` accepts (no key twice) and gives (the same
-    /// profile), so one that extends nothing is read straight into its
-    /// types, without the JSON tree that `extends` and the key check need.
-    fn parse_builtin(name: &str, text: &str) -> Result<Profile> {
-        if memchr::memmem::find(text.as_bytes(), b"\"extends\"").is_some() {
-            return Profile::parse(name, text);
-        }
-        let profile: Profile = serde_json::from_str(text).map_err(|e| AuditError::Profile {
+    /// A built-in profile, from its file as build.rs leaves it: its text
+    /// is this binary's own, which the tests hold to what `parse` accepts
+    /// (no key twice) and gives (the same profile), so it is read without
+    /// the key check, and its export lists are read in place when looked up.
+    fn parse_builtin(name: &str) -> Result<Profile> {
+        let bad = |reason: String| AuditError::Profile {
             name: name.to_string(),
-            reason: e.to_string(),
-        })?;
-        profile.validated(name)
+            reason,
+        };
+        let (_, text) = builtin::STRIPPED
+            .iter()
+            .find(|(key, _)| *key == name)
+            .ok_or_else(|| bad("not a built-in profile".into()))?;
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
+        let value = with_base(value, builtin::STRIPPED).map_err(bad)?;
+        let profile: Profile = serde_json::from_value(value).map_err(|e| bad(e.to_string()))?;
+        profile.with_builtin_lists().validated(name)
     }
 
     /// The profile once valid, its task root normalized: `/var/task/` and
@@ -695,7 +816,7 @@ impl Profile {
     pub fn builtins() -> Vec<Profile> {
         BUILTIN
             .iter()
-            .filter_map(|(name, text)| Profile::parse_builtin(name, text).ok())
+            .filter_map(|(name, _)| Profile::parse_builtin(name).ok())
             .collect()
     }
 
@@ -729,11 +850,8 @@ mod tests {
         let entries: Vec<String> = ["b@@V2", "a@b@@V", "a", "a1", "a@V1", "a.x", "ab@@V3"]
             .map(String::from)
             .to_vec();
-        let order = export_order(&entries);
-        let table = ExportTable {
-            entries: &entries,
-            order: &order,
-        };
+        let exports = Exports::from(entries);
+        let table = exports.table();
         let defs = |name: &'static str| {
             let mut found: Vec<_> = table.get(name).collect();
             found.sort();
@@ -760,12 +878,13 @@ mod tests {
                     true => profile.library_exports(index),
                     false => profile.host_exports(),
                 };
-                let Some(entries) = list else {
+                let Some(exports) = list else {
                     assert!(lookups.is_none(), "{} {index}", profile.name);
                     continue;
                 };
                 let lookups = lookups.expect("a list has lookups");
-                for (name, defs) in export_table(entries) {
+                let entries: Vec<String> = exports.entries().map(String::from).collect();
+                for (name, defs) in export_table(&entries) {
                     let mut found: Vec<_> = lookups.get(&name).collect();
                     let mut expected: Vec<_> = defs
                         .iter()
@@ -779,15 +898,16 @@ mod tests {
         }
     }
 
-    /// A built-in read straight into its types (`parse_builtin`) is what
-    /// `parse` gives, and `parse` accepts it (no key twice).
+    /// A built-in as build.rs leaves it (`parse_builtin`) is what `parse`
+    /// gives of its file, and `parse` accepts that file (no key twice).
     #[test]
-    fn builtin_profiles_read_straight_are_what_parse_gives() {
+    fn builtin_profiles_are_what_parse_gives_of_their_files() {
         for (name, text) in BUILTIN {
-            let straight = Profile::parse_builtin(name, text).unwrap();
+            let builtin = Profile::parse_builtin(name).unwrap();
             let parsed = Profile::parse(name, text).unwrap();
-            assert_eq!(straight.to_json(), parsed.to_json(), "{name}");
+            assert_eq!(builtin.to_json(), parsed.to_json(), "{name}");
         }
+        assert_eq!(builtin::STRIPPED.len(), BUILTIN.len());
     }
 
     #[test]
