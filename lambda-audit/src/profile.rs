@@ -190,27 +190,52 @@ mod builtin {
 
 /// An export list in the profile notation (`name`, `name@@VERSION`,
 /// `name@VERSION`), in its order: a file's own, or a built-in's, read in
-/// place from the binary. Its lookups are made on first use, so a check
-/// pays for the lists of the libraries its artifact loads, and no others.
+/// place from the binary (sorted: build.rs checks it). An owned list's
+/// order is sorted on first use, so a check pays for the lists of the
+/// libraries its artifact loads, and no others.
 #[derive(Debug, Clone)]
 pub struct Exports {
     list: List,
-    index: OnceLock<Index>,
+    order: OnceLock<Vec<u32>>,
 }
 
 #[derive(Debug, Clone)]
 enum List {
     Owned(Vec<String>),
-    /// A built-in's: entries, each ended by a newline.
-    Builtin(&'static str),
+    /// A built-in's: entries `first..first + count` of `builtin::EXPORTS`.
+    Builtin {
+        first: usize,
+        count: usize,
+    },
 }
 
-/// Where each entry of a built-in list ends (its newline; none for an
-/// owned list), and the entries' order: their indices sorted by entry.
-#[derive(Debug, Clone, Default)]
-struct Index {
-    ends: Vec<u32>,
-    order: Vec<u32>,
+impl List {
+    fn len(&self) -> usize {
+        match self {
+            List::Owned(entries) => entries.len(),
+            List::Builtin { count, .. } => *count,
+        }
+    }
+
+    /// Entry `i`, in the list's order.
+    fn entry(&self, i: usize) -> &str {
+        match self {
+            List::Owned(entries) => &entries[i],
+            List::Builtin { first, .. } => builtin_entry(first + i),
+        }
+    }
+}
+
+/// Entry `n` of all the built-ins' export lists.
+fn builtin_entry(n: usize) -> &'static str {
+    let newline = |n: usize| {
+        let at = builtin::ENTRY_ENDS[4 * n..4 * n + 4]
+            .try_into()
+            .expect("4 bytes");
+        u32::from_le_bytes(at) as usize
+    };
+    let start = n.checked_sub(1).map_or(0, |p| newline(p) + 1);
+    &builtin::EXPORTS[start..newline(n)]
 }
 
 impl From<Vec<String>> for Exports {
@@ -235,16 +260,13 @@ impl Exports {
     fn of(list: List) -> Exports {
         Exports {
             list,
-            index: OnceLock::new(),
+            order: OnceLock::new(),
         }
     }
 
     /// The entries, in the list's order.
-    pub fn entries(&self) -> Box<dyn Iterator<Item = &str> + '_> {
-        match &self.list {
-            List::Owned(entries) => Box::new(entries.iter().map(String::as_str)),
-            List::Builtin(text) => Box::new(text.split_terminator('\n')),
-        }
+    pub fn entries(&self) -> impl Iterator<Item = &str> {
+        (0..self.list.len()).map(|i| self.list.entry(i))
     }
 
     /// Built-in list `number`, if this is the mark build.rs left in its place.
@@ -260,77 +282,86 @@ impl Exports {
     /// Built-in list `number` (see build.rs).
     fn builtin(number: usize) -> Option<Exports> {
         let end = *builtin::LIST_ENDS.get(number)? as usize;
-        let start = number
+        let first = number
             .checked_sub(1)
             .map_or(0, |n| builtin::LIST_ENDS[n] as usize);
-        Some(Exports::of(List::Builtin(
-            builtin::EXPORTS.get(start..end)?,
-        )))
+        let count = end - first;
+        Some(Exports::of(List::Builtin { first, count }))
     }
 
     /// Its lookups by name.
     pub fn table(&self) -> ExportTable<'_> {
-        let index = self.index.get_or_init(|| self.make_index());
-        ExportTable {
-            list: &self.list,
-            index,
-        }
-    }
-
-    fn make_index(&self) -> Index {
-        let (ends, count) = match &self.list {
-            List::Owned(entries) => (Vec::new(), entries.len()),
-            List::Builtin(text) => {
-                let ends: Vec<u32> = memchr::memchr_iter(b'\n', text.as_bytes())
-                    .map(|end| end as u32)
-                    .collect();
-                let count = ends.len();
-                (ends, count)
+        let order = match &self.list {
+            List::Builtin { .. } => None,
+            List::Owned(entries) => {
+                Some(self.order.get_or_init(|| sorted_order(entries)).as_slice())
             }
         };
-        let mut order: Vec<u32> = (0..count as u32).collect();
-        order.sort_by(|a, b| entry(&self.list, &ends, *a).cmp(entry(&self.list, &ends, *b)));
-        Index { ends, order }
-    }
-}
-
-/// Entry `i` of a list whose entries end at `ends` (a built-in's).
-fn entry<'l>(list: &'l List, ends: &[u32], i: u32) -> &'l str {
-    let i = i as usize;
-    match list {
-        List::Owned(entries) => &entries[i],
-        List::Builtin(text) => {
-            let start = i.checked_sub(1).map_or(0, |p| ends[p] as usize + 1);
-            &text[start..ends[i] as usize]
+        ExportTable {
+            list: &self.list,
+            order,
         }
     }
 }
 
-/// An export list's lookups: its entries in sorted order, where a name's
-/// definitions are found by binary search: the name itself and the
-/// entries starting with `name@`, one run in that order.
+/// The indices of `entries`, sorted by entry.
+fn sorted_order(entries: &[String]) -> Vec<u32> {
+    let mut order: Vec<u32> = (0..entries.len() as u32).collect();
+    order.sort_by(|a, b| entries[*a as usize].cmp(&entries[*b as usize]));
+    order
+}
+
+/// An export list's lookups: its entries in sorted order (`order`, or the
+/// list's own for a built-in), where a name's definitions are found by
+/// binary search: the name itself and the entries starting with `name@`,
+/// one run in that order.
 #[derive(Debug, Clone, Copy)]
 pub struct ExportTable<'p> {
     list: &'p List,
-    index: &'p Index,
+    order: Option<&'p [u32]>,
 }
 
 impl<'p> ExportTable<'p> {
+    /// Entry `k` in sorted order.
+    fn sorted(self, k: usize) -> &'p str {
+        match self.order {
+            Some(order) => self.list.entry(order[k] as usize),
+            None => self.list.entry(k),
+        }
+    }
+
+    /// The first position in sorted order, from `low`, whose entry is not
+    /// before (`before` says which are).
+    fn partition_point(self, mut low: usize, before: impl Fn(&str) -> bool) -> usize {
+        let mut high = self.list.len();
+        while low < high {
+            let mid = low + (high - low) / 2;
+            if before(self.sorted(mid)) {
+                low = mid + 1;
+            } else {
+                high = mid;
+            }
+        }
+        low
+    }
+
     /// The definitions of `name`, as (version, hidden); none when it
     /// exports no such name.
     pub fn get(self, name: &'p str) -> impl Iterator<Item = (Option<&'p str>, bool)> {
-        let entry = move |i: &u32| entry(self.list, &self.index.ends, *i);
-        let order = &self.index.order;
-        let exact = order.partition_point(|i| entry(i) < name);
-        let at = |e: &str| e.as_bytes().iter().cmp(name.as_bytes().iter().chain(b"@"));
-        let versioned = order.partition_point(|i| at(entry(i)).is_lt());
-        let exact = order[exact..]
-            .iter()
-            .map(entry)
-            .take_while(move |e| *e == name);
-        let versioned = order[versioned..]
-            .iter()
-            .map(entry)
+        let len = self.list.len();
+        let exact = self.partition_point(0, |e| e < name);
+        // Before `name@`: before `name`, or `name` and then less than `@`;
+        // none start with `name` when the first not before it does not.
+        let versioned = match exact < len && self.sorted(exact).starts_with(name) {
+            true => self.partition_point(exact, |e| match e.strip_prefix(name) {
+                Some(rest) => rest.as_bytes().first().map_or(true, |b| *b < b'@'),
+                None => e < name,
+            }),
+            false => len,
+        };
+        let run = move |from: usize| (from..self.list.len()).map(move |k| self.sorted(k));
+        let exact = run(exact).take_while(move |e| *e == name);
+        let versioned = run(versioned)
             .take_while(move |e| e.strip_prefix(name).is_some_and(|v| v.starts_with('@')));
         exact
             .chain(versioned)
@@ -756,10 +787,15 @@ impl Profile {
             .iter()
             .find(|(key, _)| *key == name)
             .ok_or_else(|| bad("not a built-in profile".into()))?;
-        let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
-        let value = with_base(value, builtin::STRIPPED).map_err(bad)?;
-        let profile: Profile = serde_json::from_value(value).map_err(|e| bad(e.to_string()))?;
+        // One that extends nothing is read straight into its types.
+        let profile: Profile = match memchr::memmem::find(text.as_bytes(), b"\"extends\"") {
+            None => serde_json::from_str(text).map_err(|e| bad(e.to_string()))?,
+            Some(_) => {
+                let value = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
+                let value = with_base(value, builtin::STRIPPED).map_err(bad)?;
+                serde_json::from_value(value).map_err(|e| bad(e.to_string()))?
+            }
+        };
         profile.with_builtin_lists().validated(name)
     }
 
