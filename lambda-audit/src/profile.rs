@@ -179,7 +179,8 @@ pub struct Profile {
     pub host: Option<Host>,
     #[serde(default)]
     pub policy: Policy,
-    pub libraries: Vec<Library>,
+    /// Shared by the runtimes loaded over one built-in OS profile.
+    pub libraries: std::sync::Arc<Vec<Library>>,
 }
 
 /// The built-in profiles as build.rs leaves them: `STRIPPED` (each file's
@@ -383,11 +384,21 @@ impl Profile {
     }
 
     /// Each export list build.rs took out of a built-in, put back in place.
+    /// Libraries shared with a base (theirs already put back) are not copied.
     fn with_builtin_lists(mut self) -> Profile {
+        let marked = |l: &Library| {
+            l.exports
+                .as_ref()
+                .is_some_and(|e| e.builtin_mark().is_some())
+        };
+        let libraries = match self.libraries.iter().any(marked) {
+            true => Some(std::sync::Arc::make_mut(&mut self.libraries)),
+            false => None,
+        };
         let host = self.host.as_mut().map(|h| &mut h.exports);
-        let lists = self
-            .libraries
-            .iter_mut()
+        let lists = libraries
+            .into_iter()
+            .flatten()
             .map(|l| &mut l.exports)
             .chain(host);
         for exports in lists.flatten() {
@@ -614,6 +625,26 @@ fn base_for_arch(base: &str, arch: Option<&str>) -> String {
     }
 }
 
+/// The built-in base `name` (one that extends nothing), parsed once per process.
+fn builtin_base(name: &str) -> std::result::Result<&'static Profile, String> {
+    static BASES: [OnceLock<Profile>; builtin::STRIPPED.len()] =
+        [const { OnceLock::new() }; builtin::STRIPPED.len()];
+    let index = builtin::STRIPPED
+        .iter()
+        .position(|(key, _)| *key == name)
+        .ok_or_else(|| format!("extends {name:?}, which is not a built-in profile"))?;
+    if let Some(base) = BASES[index].get() {
+        return Ok(base);
+    }
+    let base = Profile::parse_builtin(name).map_err(|e| e.to_string())?;
+    if base.extends.is_some() {
+        return Err(format!(
+            "extends {name:?}, which itself extends another profile"
+        ));
+    }
+    Ok(BASES[index].get_or_init(|| base))
+}
+
 /// The largest profile file read.
 const MAX_PROFILE_FILE: u64 = 64 << 20;
 
@@ -783,20 +814,64 @@ impl Profile {
             name: name.to_string(),
             reason,
         };
-        let (_, text) = builtin::STRIPPED
+        let text = builtin::STRIPPED
             .iter()
             .find(|(key, _)| *key == name)
+            .map(|(_, text)| *text)
             .ok_or_else(|| bad("not a built-in profile".into()))?;
         // One that extends nothing is read straight into its types.
         let profile: Profile = match memchr::memmem::find(text.as_bytes(), b"\"extends\"") {
             None => serde_json::from_str(text).map_err(|e| bad(e.to_string()))?,
             Some(_) => {
-                let value = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
-                let value = with_base(value, builtin::STRIPPED).map_err(bad)?;
-                serde_json::from_value(value).map_err(|e| bad(e.to_string()))?
+                let own = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
+                Profile::over_builtin_base(own).map_err(bad)?
             }
         };
         profile.with_builtin_lists().validated(name)
+    }
+
+    /// A built-in runtime `own` (a JSON object) over its base, as
+    /// `with_base` and then the types read it: the base's fields, each
+    /// given one replaced, and both `sources`. The base is parsed once per
+    /// process however many runtimes over it are loaded (a matrix).
+    fn over_builtin_base(own: serde_json::Value) -> std::result::Result<Profile, String> {
+        let serde_json::Value::Object(own) = own else {
+            return Err("a profile is a JSON object".into());
+        };
+        let extends = own
+            .get("extends")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default();
+        let base_name = base_for_arch(extends, own.get("arch").and_then(|v| v.as_str()));
+        let mut profile = builtin_base(&base_name)?.clone();
+        for (key, field) in own {
+            profile
+                .replace_field(&key, field)
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(profile)
+    }
+
+    /// Field `key` given `field` (`sources`: added to these).
+    fn replace_field(&mut self, key: &str, field: serde_json::Value) -> serde_json::Result<()> {
+        use serde_json::from_value;
+        match key {
+            "schema" => self.schema = from_value(field)?,
+            "name" => self.name = from_value(field)?,
+            "description" => self.description = from_value(field)?,
+            "extends" => self.extends = from_value(field)?,
+            "sources" => self.sources.extend(from_value::<Vec<String>>(field)?),
+            "arch" => self.arch = from_value(field)?,
+            "task_root" => self.task_root = from_value(field)?,
+            "ld_library_path" => self.ld_library_path = from_value(field)?,
+            "default_dirs" => self.default_dirs = from_value(field)?,
+            "complete" => self.complete = from_value(field)?,
+            "host" => self.host = from_value(field)?,
+            "policy" => self.policy = from_value(field)?,
+            "libraries" => self.libraries = std::sync::Arc::new(from_value(field)?),
+            _ => return Err(serde::de::Error::custom(format!("unknown field `{key}`"))),
+        }
+        Ok(())
     }
 
     /// The profile once valid, its task root normalized: `/var/task/` and
@@ -836,7 +911,7 @@ impl Profile {
                 return bad(format!("search directory {:?} is not absolute", dir));
             }
         }
-        for lib in &self.libraries {
+        for lib in self.libraries.iter() {
             if lib.paths.is_empty() || lib.paths.iter().any(|p| !p.starts_with('/')) {
                 return bad(format!("library {:?} needs absolute paths", lib.soname));
             }

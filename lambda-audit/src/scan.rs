@@ -570,7 +570,7 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<(Profile, ScanReport)>
         complete: true,
         host: host.map(|(h, _)| h),
         policy: options.policy.clone(),
-        libraries,
+        libraries: libraries.into(),
     };
     Ok((profile, report))
 }
