@@ -564,11 +564,7 @@ pub fn export_table(entries: &[String]) -> HashMap<String, Vec<Export>> {
 /// A profile that `extends` a built-in one: the base's fields, overridden
 /// field by field by its own; `sources` are the base's and then its own. The
 /// base must itself extend nothing (one level: a runtime over its OS).
-/// Bases are read from `texts` (`BUILTIN`, or build.rs's `STRIPPED`).
-fn with_base(
-    mut value: serde_json::Value,
-    texts: &[(&str, &str)],
-) -> std::result::Result<serde_json::Value, String> {
+fn with_base(mut value: serde_json::Value) -> std::result::Result<serde_json::Value, String> {
     let Some(base_name) = value
         .get("extends")
         .and_then(|v| v.as_str())
@@ -577,7 +573,7 @@ fn with_base(
         return Ok(value);
     };
     let base_name = base_for_arch(&base_name, value.get("arch").and_then(|v| v.as_str()));
-    let (_, base_text) = texts
+    let (_, base_text) = BUILTIN
         .iter()
         .find(|(name, _)| *name == base_name)
         .ok_or_else(|| format!("extends {base_name:?}, which is not a built-in profile"))?;
@@ -800,7 +796,7 @@ impl Profile {
         serde_json::from_str::<NoKeyTwice>(text).map_err(|e| bad(e.to_string()))?;
         let value: serde_json::Value =
             serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
-        let value = with_base(value, BUILTIN).map_err(bad)?;
+        let value = with_base(value).map_err(bad)?;
         let profile: Profile = serde_json::from_value(value).map_err(|e| bad(e.to_string()))?;
         profile.validated(origin)
     }
