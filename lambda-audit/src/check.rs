@@ -458,17 +458,22 @@ enum Lookup {
     Unknown,
 }
 
-/// glibc's `check_match`: does a definition satisfy a reference?
-fn satisfies(defs: &[Export], version: Option<&str>, object_versioned: bool) -> bool {
+/// glibc's `check_match`: do the definitions of a name (version, hidden)
+/// satisfy a reference? Without version tables, any definition does.
+fn satisfies<'d>(
+    mut defs: impl Iterator<Item = (Option<&'d str>, bool)>,
+    version: Option<&str>,
+    object_versioned: bool,
+) -> bool {
     if !object_versioned {
-        return true;
+        return defs.next().is_some();
     }
-    defs.iter().any(|def| match (version, &def.version) {
+    defs.any(|(have, hidden)| match (version, have) {
         // A versioned reference takes the same version, or an unversioned, non-hidden definition.
         (Some(wanted), Some(have)) => wanted == have,
-        (Some(_), None) => !def.hidden,
+        (Some(_), None) => !hidden,
         // An unversioned reference takes the default (non-hidden) definition.
-        (None, _) => !def.hidden,
+        (None, _) => !hidden,
     })
 }
 
@@ -480,29 +485,32 @@ fn undefined_symbols(
     let host = profile.host.as_ref();
     let host_prefixes: &[String] = host.map(|h| h.export_prefixes.as_slice()).unwrap_or(&[]);
 
+    let found = |defined: bool| match defined {
+        true => Lookup::Defined,
+        false => Lookup::NotDefined,
+    };
     let lookup = |index: usize, name: &str, version: Option<&str>| -> Lookup {
         let object = &closure.objects[index];
-        let (table, versioned) = match (&object.source, &object.facts) {
-            (_, Some(facts)) => (Some(&facts.exports), facts.versioned),
-            (Source::Runtime(lib), None) => (profile.library_exports(*lib), true),
-            (Source::Host, None) => (profile.host_exports(), true),
-            _ => (None, true),
-        };
-        match table {
-            // A host known only by its export prefixes (the Python C API)
-            // exports names with those prefixes and nothing else.
-            None if matches!(object.source, Source::Host) && !host_prefixes.is_empty() => {
-                if host_prefixes.iter().any(|p| name.starts_with(p.as_str())) {
-                    Lookup::Defined
-                } else {
-                    Lookup::NotDefined
-                }
+        match (&object.source, &object.facts) {
+            (_, Some(facts)) => {
+                let defs = facts.exports.get(name).into_iter().flatten();
+                let defs = defs.map(|d: &Export| (d.version.as_deref(), d.hidden));
+                found(satisfies(defs, version, facts.versioned))
             }
-            None => Lookup::Unknown,
-            Some(table) => match table.get(name) {
-                Some(defs) if satisfies(defs, version, versioned) => Lookup::Defined,
-                _ => Lookup::NotDefined,
+            (Source::Runtime(lib), None) => match profile.library_exports(*lib) {
+                Some(table) => found(satisfies(table.get(name), version, true)),
+                None => Lookup::Unknown,
             },
+            (Source::Host, None) => match profile.host_exports() {
+                Some(table) => found(satisfies(table.get(name), version, true)),
+                // A host known only by its export prefixes (the Python C API)
+                // exports names with those prefixes and nothing else.
+                None if !host_prefixes.is_empty() => {
+                    found(host_prefixes.iter().any(|p| name.starts_with(p.as_str())))
+                }
+                None => Lookup::Unknown,
+            },
+            _ => Lookup::Unknown,
         }
     };
 

@@ -10,6 +10,7 @@
 
 use rustc_hash::FxHashMap as HashMap;
 use std::path::Path;
+use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
@@ -183,49 +184,234 @@ pub struct Profile {
     pub host: Option<Host>,
     #[serde(default)]
     pub policy: Policy,
-    pub libraries: Vec<Library>,
-    /// The export lists as lookup tables, parsed once per profile however
-    /// many files are checked (`zip` checks every ELF file of a package).
-    #[serde(skip)]
-    pub tables: ExportTables,
+    /// Shared by the runtimes loaded over one built-in OS profile.
+    pub libraries: std::sync::Arc<Vec<Library>>,
 }
 
-/// Export lookup tables of a profile's libraries and host, made on first use.
-#[derive(Debug, Clone, Default)]
-pub struct ExportTables {
-    libraries: std::sync::OnceLock<Vec<Option<ExportTable>>>,
-    host: std::sync::OnceLock<Option<ExportTable>>,
+/// The built-in profiles as build.rs leaves them: `STRIPPED` (each file's
+/// text, its export lists taken out), `EXPORTS` and `LIST_ENDS` (the lists).
+mod builtin {
+    include!(concat!(env!("OUT_DIR"), "/builtin.rs"));
 }
 
-/// Symbol name -> its definitions.
-pub type ExportTable = HashMap<String, Vec<Export>>;
+/// An export list in the profile notation (`name`, `name@@VERSION`,
+/// `name@VERSION`), in its order: a file's own, or a built-in's, read in
+/// place from the binary (sorted: build.rs checks it). An owned list's
+/// order is sorted on first use, so a check pays for the lists of the
+/// libraries its artifact loads, and no others.
+#[derive(Debug, Clone)]
+pub struct Exports {
+    list: List,
+    order: OnceLock<Vec<u32>>,
+}
+
+#[derive(Debug, Clone)]
+enum List {
+    Owned(Vec<String>),
+    /// A built-in's: entries `first..first + count` of `builtin::EXPORTS`.
+    Builtin {
+        first: usize,
+        count: usize,
+    },
+}
+
+impl List {
+    fn len(&self) -> usize {
+        match self {
+            List::Owned(entries) => entries.len(),
+            List::Builtin { count, .. } => *count,
+        }
+    }
+
+    /// Entry `i`, in the list's order.
+    fn entry(&self, i: usize) -> &str {
+        match self {
+            List::Owned(entries) => &entries[i],
+            List::Builtin { first, .. } => builtin_entry(first + i),
+        }
+    }
+}
+
+/// Entry `n` of all the built-ins' export lists.
+fn builtin_entry(n: usize) -> &'static str {
+    let newline = |n: usize| {
+        let at = builtin::ENTRY_ENDS[4 * n..4 * n + 4]
+            .try_into()
+            .expect("4 bytes");
+        u32::from_le_bytes(at) as usize
+    };
+    let start = n.checked_sub(1).map_or(0, |p| newline(p) + 1);
+    &builtin::EXPORTS[start..newline(n)]
+}
+
+impl From<Vec<String>> for Exports {
+    fn from(entries: Vec<String>) -> Exports {
+        Exports::of(List::Owned(entries))
+    }
+}
+
+impl Serialize for Exports {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.entries())
+    }
+}
+
+impl<'de> Deserialize<'de> for Exports {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Vec::<String>::deserialize(deserializer).map(Exports::from)
+    }
+}
+
+impl Exports {
+    fn of(list: List) -> Exports {
+        Exports {
+            list,
+            order: OnceLock::new(),
+        }
+    }
+
+    /// The entries, in the list's order.
+    pub fn entries(&self) -> impl Iterator<Item = &str> {
+        (0..self.list.len()).map(|i| self.list.entry(i))
+    }
+
+    /// Built-in list `number`, if this is the mark build.rs left in its place.
+    fn builtin_mark(&self) -> Option<usize> {
+        match &self.list {
+            List::Owned(entries) if entries.len() == 1 => {
+                entries[0].strip_prefix('\0')?.parse().ok()
+            }
+            _ => None,
+        }
+    }
+
+    /// Built-in list `number` (see build.rs).
+    fn builtin(number: usize) -> Option<Exports> {
+        let end = *builtin::LIST_ENDS.get(number)? as usize;
+        let first = number
+            .checked_sub(1)
+            .map_or(0, |n| builtin::LIST_ENDS[n] as usize);
+        let count = end - first;
+        Some(Exports::of(List::Builtin { first, count }))
+    }
+
+    /// Its lookups by name.
+    pub fn table(&self) -> ExportTable<'_> {
+        let order = match &self.list {
+            List::Builtin { .. } => None,
+            List::Owned(entries) => {
+                Some(self.order.get_or_init(|| sorted_order(entries)).as_slice())
+            }
+        };
+        ExportTable {
+            list: &self.list,
+            order,
+        }
+    }
+}
+
+/// The indices of `entries`, sorted by entry.
+fn sorted_order(entries: &[String]) -> Vec<u32> {
+    let mut order: Vec<u32> = (0..entries.len() as u32).collect();
+    order.sort_by(|a, b| entries[*a as usize].cmp(&entries[*b as usize]));
+    order
+}
+
+/// An export list's lookups: its entries in sorted order (`order`, or the
+/// list's own for a built-in), where a name's definitions are found by
+/// binary search: the name itself and the entries starting with `name@`,
+/// one run in that order.
+#[derive(Debug, Clone, Copy)]
+pub struct ExportTable<'p> {
+    list: &'p List,
+    order: Option<&'p [u32]>,
+}
+
+impl<'p> ExportTable<'p> {
+    /// Entry `k` in sorted order.
+    fn sorted(self, k: usize) -> &'p str {
+        match self.order {
+            Some(order) => self.list.entry(order[k] as usize),
+            None => self.list.entry(k),
+        }
+    }
+
+    /// The first position in sorted order, from `low`, whose entry is not
+    /// before (`before` says which are).
+    fn partition_point(self, mut low: usize, before: impl Fn(&str) -> bool) -> usize {
+        let mut high = self.list.len();
+        while low < high {
+            let mid = low + (high - low) / 2;
+            if before(self.sorted(mid)) {
+                low = mid + 1;
+            } else {
+                high = mid;
+            }
+        }
+        low
+    }
+
+    /// The definitions of `name`, as (version, hidden); none when it
+    /// exports no such name.
+    pub fn get(self, name: &'p str) -> impl Iterator<Item = (Option<&'p str>, bool)> {
+        let len = self.list.len();
+        let exact = self.partition_point(0, |e| e < name);
+        // Before `name@`: before `name`, or `name` and then less than `@`;
+        // none start with `name` when the first not before it does not.
+        let versioned = match exact < len && self.sorted(exact).starts_with(name) {
+            true => self.partition_point(exact, |e| match e.strip_prefix(name) {
+                Some(rest) => rest.as_bytes().first().map_or(true, |b| *b < b'@'),
+                None => e < name,
+            }),
+            false => len,
+        };
+        let run = move |from: usize| (from..self.list.len()).map(move |k| self.sorted(k));
+        let exact = run(exact).take_while(move |e| *e == name);
+        let versioned = run(versioned)
+            .take_while(move |e| e.strip_prefix(name).is_some_and(|v| v.starts_with('@')));
+        exact
+            .chain(versioned)
+            .map(parse_export_borrowed)
+            .filter(move |(n, _, _)| *n == name)
+            .map(|(_, version, hidden)| (version, hidden))
+    }
+}
 
 impl Profile {
     /// The export table of `libraries[index]`, if its exports are known.
-    pub fn library_exports(&self, index: usize) -> Option<&ExportTable> {
-        self.tables
-            .libraries
-            .get_or_init(|| {
-                self.libraries
-                    .iter()
-                    .map(|l| l.exports.as_deref().map(export_table))
-                    .collect()
-            })
-            .get(index)?
-            .as_ref()
+    pub fn library_exports(&self, index: usize) -> Option<ExportTable<'_>> {
+        Some(self.libraries.get(index)?.exports.as_ref()?.table())
     }
 
     /// The host's export table, if its exports are listed.
-    pub fn host_exports(&self) -> Option<&ExportTable> {
-        self.tables
-            .host
-            .get_or_init(|| {
-                self.host
-                    .as_ref()
-                    .and_then(|h| h.exports.as_deref())
-                    .map(export_table)
-            })
-            .as_ref()
+    pub fn host_exports(&self) -> Option<ExportTable<'_>> {
+        Some(self.host.as_ref()?.exports.as_ref()?.table())
+    }
+
+    /// Each export list build.rs took out of a built-in, put back in place.
+    /// Libraries shared with a base (theirs already put back) are not copied.
+    fn with_builtin_lists(mut self) -> Profile {
+        let marked = |l: &Library| {
+            l.exports
+                .as_ref()
+                .is_some_and(|e| e.builtin_mark().is_some())
+        };
+        let libraries = match self.libraries.iter().any(marked) {
+            true => Some(std::sync::Arc::make_mut(&mut self.libraries)),
+            false => None,
+        };
+        let host = self.host.as_mut().map(|h| &mut h.exports);
+        let lists = libraries
+            .into_iter()
+            .flatten()
+            .map(|l| &mut l.exports)
+            .chain(host);
+        for exports in lists.flatten() {
+            if let Some(list) = exports.builtin_mark().and_then(Exports::builtin) {
+                *exports = list;
+            }
+        }
+        self
     }
 }
 
@@ -247,7 +433,7 @@ pub struct Host {
     pub runpath: Vec<String>,
     /// Symbols the host executable exports, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub exports: Option<Vec<String>>,
+    pub exports: Option<Exports>,
     /// Name prefixes the host is known to export when the full list is not (the C API: `Py`, `_Py`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub export_prefixes: Vec<String>,
@@ -313,7 +499,7 @@ pub struct Library {
     pub versions: Option<Vec<String>>,
     /// Exported symbols as `name`, `name@@VERSION` (default) or `name@VERSION`; `null` when unknown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub exports: Option<Vec<String>>,
+    pub exports: Option<Exports>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub needed: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -343,33 +529,22 @@ pub fn is_glibc_part(soname: &str) -> bool {
     GLIBC_PARTS.iter().any(|p| soname.starts_with(p))
 }
 
+/// `parse_export`, borrowing: (name, version, hidden).
+fn parse_export_borrowed(entry: &str) -> (&str, Option<&str>, bool) {
+    if let Some((name, version)) = entry.split_once("@@") {
+        (name, Some(version), false)
+    } else if let Some((name, version)) = entry.split_once('@') {
+        (name, Some(version), true)
+    } else {
+        (entry, None, false)
+    }
+}
+
 /// Parses the `name@@VER` / `name@VER` / `name` notation of profile exports.
 pub fn parse_export(entry: &str) -> (&str, Export) {
-    if let Some((name, version)) = entry.split_once("@@") {
-        (
-            name,
-            Export {
-                version: Some(version.to_string()),
-                hidden: false,
-            },
-        )
-    } else if let Some((name, version)) = entry.split_once('@') {
-        (
-            name,
-            Export {
-                version: Some(version.to_string()),
-                hidden: true,
-            },
-        )
-    } else {
-        (
-            entry,
-            Export {
-                version: None,
-                hidden: false,
-            },
-        )
-    }
+    let (name, version, hidden) = parse_export_borrowed(entry);
+    let version = version.map(String::from);
+    (name, Export { version, hidden })
 }
 
 /// The inverse of `parse_export`.
@@ -449,6 +624,26 @@ fn base_for_arch(base: &str, arch: Option<&str>) -> String {
     } else {
         base.to_string()
     }
+}
+
+/// The built-in base `name` (one that extends nothing), parsed once per process.
+fn builtin_base(name: &str) -> std::result::Result<&'static Profile, String> {
+    static BASES: [OnceLock<Profile>; builtin::STRIPPED.len()] =
+        [const { OnceLock::new() }; builtin::STRIPPED.len()];
+    let index = builtin::STRIPPED
+        .iter()
+        .position(|(key, _)| *key == name)
+        .ok_or_else(|| format!("extends {name:?}, which is not a built-in profile"))?;
+    if let Some(base) = BASES[index].get() {
+        return Ok(base);
+    }
+    let base = Profile::parse_builtin(name).map_err(|e| e.to_string())?;
+    if base.extends.is_some() {
+        return Err(format!(
+            "extends {name:?}, which itself extends another profile"
+        ));
+    }
+    Ok(BASES[index].get_or_init(|| base))
 }
 
 /// The largest profile file read.
@@ -571,8 +766,8 @@ impl Profile {
 
     /// A built-in profile's name, or a path to a profile file.
     pub fn load(name_or_path: &str) -> Result<Profile> {
-        if let Some((_, text)) = BUILTIN.iter().find(|(name, _)| *name == name_or_path) {
-            return Profile::parse(name_or_path, text);
+        if let Some((name, _)) = BUILTIN.iter().find(|(name, _)| *name == name_or_path) {
+            return Profile::parse_builtin(name);
         }
         let path = Path::new(name_or_path);
         if !path.exists() {
@@ -607,12 +802,86 @@ impl Profile {
         let value: serde_json::Value =
             serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
         let value = with_base(value).map_err(bad)?;
-        let mut profile: Profile = serde_json::from_value(value).map_err(|e| bad(e.to_string()))?;
-        profile.validate(origin)?;
-        // `/var/task/` and `/var/task` are one directory: paths are compared
-        // as strings after this.
-        profile.task_root = crate::resolve::normalize(&profile.task_root);
+        let profile: Profile = serde_json::from_value(value).map_err(|e| bad(e.to_string()))?;
+        profile.validated(origin)
+    }
+
+    /// A built-in profile, from its file as build.rs leaves it: its text
+    /// is this binary's own, which the tests hold to what `parse` accepts
+    /// (no key twice) and gives (the same profile), so it is read without
+    /// the key check, and its export lists are read in place when looked up.
+    fn parse_builtin(name: &str) -> Result<Profile> {
+        let bad = |reason: String| AuditError::Profile {
+            name: name.to_string(),
+            reason,
+        };
+        let text = builtin::STRIPPED
+            .iter()
+            .find(|(key, _)| *key == name)
+            .map(|(_, text)| *text)
+            .ok_or_else(|| bad("not a built-in profile".into()))?;
+        // One that extends nothing is read straight into its types.
+        let profile: Profile = match memchr::memmem::find(text.as_bytes(), b"\"extends\"") {
+            None => serde_json::from_str(text).map_err(|e| bad(e.to_string()))?,
+            Some(_) => {
+                let own = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
+                Profile::over_builtin_base(own).map_err(bad)?
+            }
+        };
+        profile.with_builtin_lists().validated(name)
+    }
+
+    /// A built-in runtime `own` (a JSON object) over its base, as
+    /// `with_base` and then the types read it: the base's fields, each
+    /// given one replaced, and both `sources`. The base is parsed once per
+    /// process however many runtimes over it are loaded (a matrix).
+    fn over_builtin_base(own: serde_json::Value) -> std::result::Result<Profile, String> {
+        let serde_json::Value::Object(own) = own else {
+            return Err("a profile is a JSON object".into());
+        };
+        let extends = own
+            .get("extends")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default();
+        let base_name = base_for_arch(extends, own.get("arch").and_then(|v| v.as_str()));
+        let mut profile = builtin_base(&base_name)?.clone();
+        for (key, field) in own {
+            profile
+                .replace_field(&key, field)
+                .map_err(|e| e.to_string())?;
+        }
         Ok(profile)
+    }
+
+    /// Field `key` given `field` (`sources`: added to these).
+    fn replace_field(&mut self, key: &str, field: serde_json::Value) -> serde_json::Result<()> {
+        use serde_json::from_value;
+        match key {
+            "schema" => self.schema = from_value(field)?,
+            "name" => self.name = from_value(field)?,
+            "description" => self.description = from_value(field)?,
+            "extends" => self.extends = from_value(field)?,
+            "sources" => self.sources.extend(from_value::<Vec<String>>(field)?),
+            "arch" => self.arch = from_value(field)?,
+            "task_root" => self.task_root = from_value(field)?,
+            "ld_library_path" => self.ld_library_path = from_value(field)?,
+            "default_dirs" => self.default_dirs = from_value(field)?,
+            "complete" => self.complete = from_value(field)?,
+            "host" => self.host = from_value(field)?,
+            "runtime" => self.runtime = from_value(field)?,
+            "policy" => self.policy = from_value(field)?,
+            "libraries" => self.libraries = std::sync::Arc::new(from_value(field)?),
+            _ => return Err(serde::de::Error::custom(format!("unknown field `{key}`"))),
+        }
+        Ok(())
+    }
+
+    /// The profile once valid, its task root normalized: `/var/task/` and
+    /// `/var/task` are one directory, and paths are compared as strings.
+    fn validated(mut self, origin: &str) -> Result<Profile> {
+        self.validate(origin)?;
+        self.task_root = crate::resolve::normalize(&self.task_root);
+        Ok(self)
     }
 
     fn validate(&self, origin: &str) -> Result<()> {
@@ -651,7 +920,7 @@ impl Profile {
                 ));
             }
         }
-        for lib in &self.libraries {
+        for lib in self.libraries.iter() {
             if lib.paths.is_empty() || lib.paths.iter().any(|p| !p.starts_with('/')) {
                 return bad(format!("library {:?} needs absolute paths", lib.soname));
             }
@@ -667,7 +936,7 @@ impl Profile {
     pub fn builtins() -> Vec<Profile> {
         BUILTIN
             .iter()
-            .filter_map(|(name, text)| Profile::parse(name, text).ok())
+            .filter_map(|(name, _)| Profile::parse_builtin(name).ok())
             .collect()
     }
 
@@ -692,6 +961,73 @@ mod tests {
         }
         assert!(parse_export("memcpy@GLIBC_2.2.5").1.hidden);
         assert!(!parse_export("memcpy@@GLIBC_2.14").1.hidden);
+    }
+
+    /// Lookups find what `export_table` of the whole list holds, in any
+    /// order of the list, for names a prefix or an `@` of another's.
+    #[test]
+    fn export_lookups_find_a_names_definitions_only() {
+        let entries: Vec<String> = ["b@@V2", "a@b@@V", "a", "a1", "a@V1", "a.x", "ab@@V3"]
+            .map(String::from)
+            .to_vec();
+        let exports = Exports::from(entries);
+        let table = exports.table();
+        let defs = |name: &'static str| {
+            let mut found: Vec<_> = table.get(name).collect();
+            found.sort();
+            found
+        };
+        assert_eq!(defs("a"), [(None, false), (Some("V1"), true)]);
+        assert_eq!(defs("a@b"), [(Some("V"), false)]);
+        assert_eq!(defs("b"), [(Some("V2"), false)]);
+        assert_eq!(defs("a1"), [(None, false)]);
+        assert_eq!(defs("ab"), [(Some("V3"), false)]);
+        assert_eq!(defs("c"), []);
+        assert_eq!(defs("a@"), []);
+    }
+
+    /// Every built-in's lookups give, name by name, what the export table
+    /// of its list holds.
+    #[test]
+    fn builtin_export_lookups_are_the_export_tables() {
+        for profile in Profile::builtins() {
+            let lists = profile.libraries.iter().map(|l| &l.exports);
+            let host = profile.host.as_ref().map(|h| &h.exports);
+            for (index, list) in lists.chain(host).enumerate() {
+                let lookups = match index < profile.libraries.len() {
+                    true => profile.library_exports(index),
+                    false => profile.host_exports(),
+                };
+                let Some(exports) = list else {
+                    assert!(lookups.is_none(), "{} {index}", profile.name);
+                    continue;
+                };
+                let lookups = lookups.expect("a list has lookups");
+                let entries: Vec<String> = exports.entries().map(String::from).collect();
+                for (name, defs) in export_table(&entries) {
+                    let mut found: Vec<_> = lookups.get(&name).collect();
+                    let mut expected: Vec<_> = defs
+                        .iter()
+                        .map(|d| (d.version.as_deref(), d.hidden))
+                        .collect();
+                    found.sort();
+                    expected.sort();
+                    assert_eq!(found, expected, "{} {name}", profile.name);
+                }
+            }
+        }
+    }
+
+    /// A built-in as build.rs leaves it (`parse_builtin`) is what `parse`
+    /// gives of its file, and `parse` accepts that file (no key twice).
+    #[test]
+    fn builtin_profiles_are_what_parse_gives_of_their_files() {
+        for (name, text) in BUILTIN {
+            let builtin = Profile::parse_builtin(name).unwrap();
+            let parsed = Profile::parse(name, text).unwrap();
+            assert_eq!(builtin.to_json(), parsed.to_json(), "{name}");
+        }
+        assert_eq!(builtin::STRIPPED.len(), BUILTIN.len());
     }
 
     #[test]

@@ -362,7 +362,7 @@ fn read_host(root: &Path, exe: &str, options: &ScanOptions) -> Result<(Host, Arc
         needed: facts.needed.clone(),
         rpath: facts.rpath.clone(),
         runpath: facts.runpath.clone(),
-        exports: Some(exports),
+        exports: Some(exports.into()),
         export_prefixes: Vec::new(),
         extension_suffixes: match options.module_init_prefix {
             Some(_) => extension_suffixes(&file)?,
@@ -441,7 +441,7 @@ fn read_libraries(
                 soname: facts.soname.clone(),
                 paths: vec![runtime_path],
                 versions,
-                exports: Some(exports),
+                exports: Some(exports.into()),
                 needed: facts.needed.clone(),
                 note: None,
             };
@@ -571,8 +571,7 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<(Profile, ScanReport)>
         complete: true,
         host: host.map(|(h, _)| h),
         policy: options.policy.clone(),
-        libraries,
-        tables: Default::default(),
+        libraries: libraries.into(),
     };
     Ok((profile, report))
 }

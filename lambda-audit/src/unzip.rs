@@ -50,7 +50,23 @@ pub fn is_zip_behind_a_stub(path: &Path) -> bool {
     };
     std::fs::metadata(path).is_ok_and(|m| m.is_file())
         && !is_zip(path)
-        && std::fs::File::open(path).is_ok_and(holds_members)
+        && std::fs::File::open(path).is_ok_and(|file| may_hold_a_zip(&file) && holds_members(file))
+}
+
+/// The zip library reads no archive without an end-of-directory record,
+/// which it looks for anywhere in the file: a file without its signature
+/// bytes is no zip, told in one fast pass (the library's backward search,
+/// through reads and seeks, costs an ELF file's size many times over). A
+/// file that cannot be mapped is left to the library.
+fn may_hold_a_zip(file: &std::fs::File) -> bool {
+    const END_OF_DIRECTORY: &[u8] = b"PK\x05\x06";
+    // SAFETY: the map is only read, and dropped before the library reads
+    // the file; a file truncated underneath us could fault, as it would
+    // for readelf.
+    match unsafe { memmap2::Mmap::map(file) } {
+        Ok(bytes) => memchr::memmem::find(&bytes, END_OF_DIRECTORY).is_some(),
+        Err(_) => true,
+    }
 }
 
 /// The unix file type bits of a zip entry's external attributes.
