@@ -58,7 +58,9 @@ inner=(env -i "PATH=$scratch/bin" HOME=/homeless-shelter "TMPDIR=$tmp" "CARGO_HO
   "XDG_CACHE_HOME=$tmp/cache" "ZIG_GLOBAL_CACHE_DIR=$tmp/zig-global-cache" "ZIG_LOCAL_CACHE_DIR=$tmp/zig-local-cache"
   "CARGO_ZIGBUILD_CACHE_DIR=$tmp/cargo-zigbuild-cache"
   "LAMBDA_AUDIT_SYSTEM_LIB_DIRS=$(dirname "$(readlink -f /lib/x86_64-linux-gnu/libc.so.6)"):$(dirname "$(readlink -f /lib/x86_64-linux-gnu/libz.so.1)")"
-  "LAMBDA_AUDIT_HOST_PYTHON=$scratch/bin/python3")
+  "LAMBDA_AUDIT_HOST_PYTHON=$scratch/bin/python3"
+  # checks.nix's: the arm64 fixtures built by the pinned zig, not a cross gcc.
+  "LAMBDA_AUDIT_AARCH64_CC=zig cc -target aarch64-linux-gnu.2.34")
 cd "$scratch/source"
 unshare --mount --net --fork bash -c '
   set -e
