@@ -20,7 +20,7 @@ chmod 755 "$scratch"
 
 # The source as the flake's derivation has it, and its crates vendored.
 python3 tests/nix/fileset.py nix/source.nix "$scratch/source"
-mkdir -p "$scratch/cargo-home" "$scratch/tmp" "$scratch/rust" "$scratch/etc" "$scratch/bin"
+mkdir -p "$scratch/cargo-home" "$scratch/tmp" "$scratch/rust" "$scratch/tools" "$scratch/etc" "$scratch/bin"
 (cd "$scratch/source" && cargo vendor --locked --versioned-dirs "$scratch/vendor" >"$scratch/cargo-home/config.toml" 2>"$scratch/vendor.log") \
   || { cat "$scratch/vendor.log" >&2; exit 1; }
 
@@ -45,8 +45,14 @@ for name in cc c++ python3; do ln -sf "$(readlink -f "$(type -P "$name")")" "$sc
 ln -sf "$(readlink -f /usr/bin/python3)" "$scratch/bin/python3"
 ln -sf "$(readlink -f "$(type -P ldconfig || echo /sbin/ldconfig)")" "$scratch/bin/ldconfig"
 ln -sf "$(readlink -f /bin/sh)" "$scratch/bin/sh"
+# zig and cargo-zigbuild, from the checkout's .tools/ bind-mounted like the
+# toolchain: the checkout may be where nobody can read it (under /root).
 tools=$(bash scripts/bootstrap-tools)
-for name in zig cargo-zigbuild; do ln -sf "$(readlink -f "$tools/$name")" "$scratch/bin/$name"; done
+dot_tools=$PWD/.tools
+for name in zig cargo-zigbuild; do
+  real=$(readlink -f "$tools/$name")
+  ln -sf "$scratch/tools/${real#"$dot_tools/"}" "$scratch/bin/$name"
+done
 # The toolchain, bind-mounted where nobody can read it (rustc finds its
 # sysroot from its own path, so it is linked from there).
 sysroot=$(rustc --print sysroot)
@@ -66,6 +72,7 @@ unshare --mount --net --fork bash -c '
   set -e
   mount --bind "$1/etc" /etc
   mount --bind "$2" "$1/rust"
-  shift 2
-  exec setpriv --reuid=65534 --regid=65534 --clear-groups "$@"' _ "$scratch" "$sysroot" \
+  mount --bind "$3" "$1/tools"
+  shift 3
+  exec setpriv --reuid=65534 --regid=65534 --clear-groups "$@"' _ "$scratch" "$sysroot" "$dot_tools" \
   "${inner[@]}" bash -c 'cargo clippy --offline --locked -p lambda-audit --all-targets -- --deny warnings && cargo test --offline --locked --no-fail-fast -p lambda-audit'
