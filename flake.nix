@@ -56,33 +56,20 @@
               openssl = "1.1.1w";
               pname = "lambda-openssl-1.1.1w";
             };
-            lambda-zip-al2023 = scope.buildLambdaZip {
-              inherit (scope) src;
-              cargoPackage = "bootstrap";
-              runtime = "provided.al2023";
-              pname = "lambda-al2023";
-            };
-            lambda-zip-al2 = scope.buildLambdaZip {
-              inherit (scope) src;
-              cargoPackage = "bootstrap";
-              runtime = "provided.al2";
-              pname = "lambda-al2";
-            };
+            # bootstrap/ for each OS-only runtime and architecture it offers.
+            bootstrapZip =
+              runtime: arch: suffix:
+              scope.buildLambdaZip {
+                inherit (scope) src;
+                inherit runtime arch;
+                cargoPackage = "bootstrap";
+                pname = "lambda-${suffix}";
+              };
+            lambda-zip-al2023 = scope.bootstrapZip "provided.al2023" "x86_64" "al2023";
+            lambda-zip-al2 = scope.bootstrapZip "provided.al2" "x86_64" "al2";
             # The same program for Lambda's arm64 (Graviton) machines.
-            lambda-zip-al2023-arm64 = scope.buildLambdaZip {
-              inherit (scope) src;
-              cargoPackage = "bootstrap";
-              runtime = "provided.al2023";
-              arch = "arm64";
-              pname = "lambda-al2023-arm64";
-            };
-            lambda-zip-al2-arm64 = scope.buildLambdaZip {
-              inherit (scope) src;
-              cargoPackage = "bootstrap";
-              runtime = "provided.al2";
-              arch = "arm64";
-              pname = "lambda-al2-arm64";
-            };
+            lambda-zip-al2023-arm64 = scope.bootstrapZip "provided.al2023" "arm64" "al2023-arm64";
+            lambda-zip-al2-arm64 = scope.bootstrapZip "provided.al2" "arm64" "al2-arm64";
             # Both functions of this workspace in one output (the same
             # derivations as lambda-zip and lambda-zip-al2023, linked as
             # lambda/ and bootstrap/).
