@@ -95,8 +95,8 @@
           };
         in
         scope;
-      # Every system offers every output, built by that system: the Lambda
-      # artifact is x86_64 glibc 2.17 wherever it is built (zig cross-links).
+      # Every system offers every output, built by that system: a Lambda
+      # artifact is the same wherever it is built (zig cross-links).
       scopes = forSystems perSystem;
     in
     {

@@ -96,9 +96,9 @@ rec {
     else
       builtins.substring 6 (builtins.stringLength newest) newest;
 
-  # The build systems the flake offers, each with every output: the Lambda
-  # artifact is always x86_64 glibc 2.17 (zig cross-links it on aarch64-linux),
-  # and each system's packages are built by that system. Darwin is not
+  # The build systems the flake offers, each with every output: each Lambda
+  # artifact is built for its architecture and runtime's glibc on either
+  # (zig cross-links), and each system's packages are built by that system. Darwin is not
   # offered: zig's wheel for it exists, but crane's Linux sandbox steps and the
   # tests' gcc/ELF fixtures do not run there (use a Linux builder).
   lambdaSystem = "x86_64-linux";
