@@ -194,6 +194,32 @@ def host_built_module():
     return target / "release" / "liblambda.so"
 
 
+# The tree's own copy of this machine's qemu-user (scripts/debian-rootfs puts it there).
+QEMU = "/usr/bin/qemu-aarch64-static"
+
+
+@pytest.fixture(scope="session")
+def arm64_tree():
+    """scripts/debian-rootfs --arch arm64 SUITE, made once per session and suite."""
+    trees = {}
+
+    def tree(suite):
+        if suite not in trees:
+            result = run([ROOT / "scripts/debian-rootfs", "--arch", "arm64", suite], timeout=1800)
+            assert result.returncode == 0, result.stderr[-3000:]
+            trees[suite] = result.stdout.strip().splitlines()[-1]
+            path = trees[suite]
+            assert os.path.exists(f"{path}/lib/ld-linux-aarch64.so.1") and os.access(f"{path}{QEMU}", os.X_OK), path
+        return trees[suite]
+
+    return tree
+
+
+def emulated(tree, program, env):
+    """argv running `program` (a path in the tree) under the tree's qemu in a
+    chroot, with exactly `env` (cleared outside: the tree's env is arm64)."""
+    return ["env", "-i", *(f"{k}={v}" for k, v in env.items()), shutil.which("chroot"), tree, QEMU, program]
+
 # The oracle of whether an interpreter loads a module: a real import, run
 # with the interpreter given (in a chroot or not). (No json: bullseye's python3-minimal has no json module.)
 IMPORT = """

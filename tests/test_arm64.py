@@ -17,12 +17,11 @@ import zipfile
 
 import pytest
 
-from conftest import ROOT, TARGET, assert_greets, run
+from conftest import QEMU, ROOT, TARGET, assert_greets, emulated, run
 from test_bootstrap import assert_served_every_event, serve, unzip
 
 # The arm64 tree each runtime's program is run in: the oldest with its glibc or newer.
 TREE_OF = {"provided.al2": "bullseye", "provided.al2023": "bookworm"}
-QEMU = "/usr/bin/qemu-aarch64-static"
 
 
 def out_for(runtime):
@@ -39,29 +38,6 @@ def glibc_of(runtime):
     from runtime_facts import runtime_facts
 
     return runtime_facts(runtime, arch="arm64")["glibc"]
-
-
-@pytest.fixture(scope="session")
-def arm64_tree():
-    """scripts/debian-rootfs --arch arm64 SUITE, made once per session and suite."""
-    trees = {}
-
-    def tree(suite):
-        if suite not in trees:
-            result = run([ROOT / "scripts/debian-rootfs", "--arch", "arm64", suite], timeout=1800)
-            assert result.returncode == 0, result.stderr[-3000:]
-            trees[suite] = result.stdout.strip().splitlines()[-1]
-            path = trees[suite]
-            assert os.path.exists(f"{path}/lib/ld-linux-aarch64.so.1") and os.access(f"{path}{QEMU}", os.X_OK), path
-        return trees[suite]
-
-    return tree
-
-
-def emulated(tree, program, env):
-    """argv running `program` (a path in the tree) under the tree's qemu in a
-    chroot, with exactly `env` (cleared outside: the tree's env is arm64)."""
-    return ["env", "-i", *(f"{k}={v}" for k, v in env.items()), shutil.which("chroot"), tree, QEMU, program]
 
 
 def clear_task(tree):

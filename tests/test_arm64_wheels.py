@@ -4,23 +4,31 @@ for the other.
 
 The wheels (pinned by sha256, downloaded at test time with `pip download`,
 cached like tests/test_wheels.py's) are cryptography 44.0.0's cp39-abi3
-module for aarch64 in its two builds: manylinux2014 (glibc 2.17) and
-manylinux_2_28 (glibc 2.28). The oracle is each module's own version needs,
-read by readelf (binutils reads any architecture's ELF), against the glibc
-of each runtime's release (docs/runtime-facts.md §2: Amazon Linux 2, 2.26;
-§3: Amazon Linux 2023, 2.34): a module loads where its newest GLIBC_ need is
-no newer, and its wheel's tag bounds that need. No interpreter runs here:
-the import under qemu in an arm64 tree is the arm64 build's test. The
+module for aarch64 in three builds: manylinux2014 (glibc 2.17),
+manylinux_2_28 and manylinux_2_34. The oracle is a real import: Debian 11's
+arm64 python3.9 (glibc 2.31), run under qemu-user in the bullseye arm64 tree
+(scripts/debian-rootfs --arch arm64), imports each module with its own
+loader. An import in a tree of glibc G says something about a runtime of
+glibc R only one way or the other: a module that loads with G loads with
+any R >= G (glibc keeps every older version node), and one refused for a
+missing GLIBC_x with x > R is refused by R too; otherwise the tree cannot
+tell. No arm64 tree older than 2.31 can be made here (Ubuntu's arm64 archive
+and Debian's archive of older releases are not reachable), so where the tree
+cannot tell, the module's own version needs, read by readelf (binutils reads
+any architecture's ELF), against the runtime's glibc (docs/runtime-facts.md
+§2: Amazon Linux 2, 2.26; §3: Amazon Linux 2023, 2.34) are the oracle. The
 arm64 profiles' derivation is repeated from the pinned arm64 packages: an
 interpreter's C API and suffixes, and libc's version nodes."""
 
 import json
+import os
 import re
+import shutil
 import zipfile
 
 import pytest
 
-from conftest import pinned_wheel, run
+from conftest import QEMU, pinned_wheel, real_import, run
 from test_wheels import c_api, scan_pinned
 
 # name: (requirement, --platform, wheel file, sha256, the glibc its tag allows)
@@ -31,12 +39,23 @@ WHEELS = {
     "manylinux_2_28": ("cryptography==44.0.0", "manylinux_2_28_aarch64",
                        "cryptography-44.0.0-cp39-abi3-manylinux_2_28_aarch64.whl",
                        "c5eb858beed7835e5ad1faba59e865109f3e52b3783b9ac21e7e47dc5554e289", (2, 28)),
+    "manylinux_2_34": ("cryptography==44.0.0", "manylinux_2_34_aarch64",
+                       "cryptography-44.0.0-cp39-abi3-manylinux_2_34_aarch64.whl",
+                       "9e6fc8a08e116fb7c7dd1f040074c9d7b51d74a8ea40d4df2fc7aa08b76b9e6c", (2, 34)),
     # The x86_64 build of the same release (tests/test_wheels.py pins it too).
     "x86_64": ("cryptography==44.0.0", "manylinux2014_x86_64",
                "cryptography-44.0.0-cp39-abi3-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
                "404fdc66ee5f83a1388be54300ae978b2efd538018de18556dde92575e05defc", (2, 17)),
 }
 MODULE = "cryptography/hazmat/bindings/_rust.abi3.so"
+MODULE_NAME = "cryptography.hazmat.bindings._rust"
+AARCH64_WHEELS = ["manylinux2014", "manylinux_2_28", "manylinux_2_34"]
+# The arm64 tree whose python3 imports the wheels, and its glibc.
+ORACLE_TREE, ORACLE_GLIBC = "bullseye", (2, 31)
+# cryptography's module imports cffi's when it initialises: the import
+# oracle puts the same release's aarch64 build for that python3.9 beside it.
+CFFI = ("cffi==1.17.1", "cffi-1.17.1-cp39-cp39-manylinux_2_17_aarch64.manylinux2014_aarch64.whl",
+        "ca74b8dbe6e8e8263c0ffd60277de77dcee6c837a3d0881d8c1ead7268c9e576")
 # The glibc of each runtime's Amazon Linux release (docs/runtime-facts.md §2, §3).
 RUNTIME_GLIBC = {"python3.9": (2, 26), "python3.12": (2, 34)}
 
@@ -71,7 +90,7 @@ def check_package(audit, package, *args):
     return result.returncode, json.loads(result.stdout)
 
 
-@pytest.mark.parametrize("wheel", ["manylinux2014", "manylinux_2_28"])
+@pytest.mark.parametrize("wheel", AARCH64_WHEELS)
 @pytest.mark.parametrize("profile", ["python3.9", "python3.12"])
 def test_an_aarch64_wheel_loads_where_its_glibc_needs_are_met(packages, audit, wheel, profile):
     package = packages[wheel]
@@ -91,6 +110,88 @@ def test_an_aarch64_wheel_loads_where_its_glibc_needs_are_met(packages, audit, w
         missing = {f["version"] for f in report["findings"] if f["kind"] == "missing-version"}
         assert "GLIBC_%d.%d" % need in missing, report["findings"]
         assert {f["kind"] for f in report["findings"] if f["severity"] == "error"} == {"missing-version"}
+
+
+def glibc_release(text):
+    return tuple(int(n) for n in text.split("."))
+
+
+@pytest.fixture(scope="module")
+def cffi(tmp_path_factory):
+    requirement, wheel, digest = CFFI
+    pip_args = ["--platform", "manylinux2014_aarch64", "--python-version", "3.9.2", "--implementation", "cp",
+                "--abi", "cp39", requirement]
+    return pinned_wheel(wheel, digest, pip_args, tmp_path_factory.mktemp("download"))
+
+
+def imported_under_qemu(tree, package, cffi, name):
+    """The real import of the package's module by the arm64 tree's python3
+    under qemu (conftest.real_import's rules: loaded, or why not), with the
+    package and cffi placed at /var/task/NAME in the tree."""
+    task = os.path.join(tree, "var/task", name)
+    shutil.rmtree(task, ignore_errors=True)
+    shutil.copytree(package, task)
+    with zipfile.ZipFile(cffi) as archive:
+        archive.extractall(task)
+    try:
+        argv = ["env", "-i", shutil.which("chroot"), tree, QEMU, "/usr/bin/python3"]
+        return real_import(argv, f"/var/task/{name}", MODULE_NAME, f"/var/task/{name}/{MODULE}")
+    finally:
+        shutil.rmtree(task)
+
+
+def what_the_import_proves(imported, runtime_glibc):
+    """True (loads), False (will not) or None (the tree cannot tell) for a
+    runtime of glibc runtime_glibc, from an import in the oracle tree."""
+    if imported["loaded"]:
+        return True if ORACLE_GLIBC <= runtime_glibc else None
+    missing = re.findall(r"version `GLIBC_([0-9.]+)' not found", imported["outcome"])
+    if missing and glibc_release(missing[0]) > runtime_glibc:
+        return False
+    return None
+
+
+@pytest.fixture(scope="module")
+def imports(packages, cffi, arm64_tree):
+    """wheel -> its real import under qemu in the oracle tree."""
+    tree = arm64_tree(ORACLE_TREE)
+    return {wheel: imported_under_qemu(tree, packages[wheel], cffi, wheel) for wheel in AARCH64_WHEELS}
+
+
+@pytest.mark.parametrize("wheel", AARCH64_WHEELS)
+@pytest.mark.parametrize("profile", ["python3.9", "python3.12"])
+def test_check_agrees_with_a_real_import_under_qemu_where_the_tree_can_tell(packages, imports, audit, wheel,
+                                                                            profile):
+    proven = what_the_import_proves(imports[wheel], RUNTIME_GLIBC[profile])
+    code, document = check_package(audit, packages[wheel], "--arch", "arm64", "--profile", profile)
+    [report] = document["artifacts"]
+    if proven is not None:
+        assert report["loads"] == proven and (code == 0) == proven, (imports[wheel], report["findings"])
+
+
+def test_the_real_imports_decide_the_expected_cases(imports):
+    """What the oracle tree decides, so that the test above cannot pass by
+    deciding nothing: the 2.17 and 2.28 builds import (so they load on
+    python3.12's 2.34), the 2.34 build is refused for a version bullseye lacks
+    (so python3.9's 2.26 refuses it too), and the rest is for readelf."""
+    decided = {(wheel, profile): what_the_import_proves(imports[wheel], glibc)
+               for wheel in AARCH64_WHEELS for profile, glibc in RUNTIME_GLIBC.items()}
+    assert {case: verdict for case, verdict in decided.items() if verdict is not None} == {
+        ("manylinux2014", "python3.12"): True,
+        ("manylinux_2_28", "python3.12"): True,
+        ("manylinux_2_34", "python3.9"): False,
+    }, imports
+    # Loaded means initialised here: the whole import ran, cffi's module too.
+    assert imports["manylinux2014"]["outcome"] == imports["manylinux_2_28"]["outcome"] == "imported", imports
+
+
+def test_an_x86_64_module_in_an_arm64_package_fails_the_real_import_too(packages, cffi, audit, arm64_tree):
+    imported = imported_under_qemu(arm64_tree(ORACLE_TREE), packages["x86_64"], cffi, "x86_64")
+    assert not imported["loaded"], imported
+    code, document = check_package(audit, packages["x86_64"], "--arch", "arm64", "--profile", "python3.9")
+    [report] = document["artifacts"]
+    assert code == 1 and not report["loads"]
+    assert [f["kind"] for f in report["findings"] if f["severity"] == "error"] == ["wrong-arch"], report["findings"]
 
 
 def test_the_manylinux_2_28_build_is_the_one_amazon_linux_2_refuses(packages):
