@@ -139,11 +139,13 @@ def lambda_zip():
 
 
 class Rootfs:
-    """The bullseye tree: files go to /var/task, python3 runs under chroot."""
+    """A Debian tree: files go to /var/task, python3 runs under chroot (an
+    arm64 tree's under its qemu-user, `emulated`)."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, emulated=False):
         self.path = path
         self.task = path / "var" / "task"
+        self.emulated = emulated
 
     def clear_task(self):
         shutil.rmtree(self.task, ignore_errors=True)
@@ -157,8 +159,15 @@ class Rootfs:
 
     def python(self, code, ld_library_path, env=None):
         environment = {"PATH": "/usr/bin:/bin", "LD_LIBRARY_PATH": ld_library_path, **(env or {})}
-        argv = ["chroot", self.path, "/usr/bin/env", "-i"]
-        argv += [f"{k}={v}" for k, v in environment.items()]
+        if self.emulated:
+            # qemu-user runs one arm64 program (no binfmt_misc: not the tree's
+            # env), and gives the environment to it alone (-E), not to the
+            # host's chroot.
+            argv = ["env", "-i", shutil.which("chroot"), self.path, QEMU]
+            argv += [arg for k, v in environment.items() for arg in ("-E", f"{k}={v}")]
+        else:
+            argv = ["chroot", self.path, "/usr/bin/env", "-i"]
+            argv += [f"{k}={v}" for k, v in environment.items()]
         argv += ["/usr/bin/python3", "-c", code]
         return run(argv, timeout=120)
 
