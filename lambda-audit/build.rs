@@ -17,7 +17,10 @@ fn main() {
         .expect("profiles/")
         .map(|e| e.expect("profiles/ entry").path())
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .filter(|p| !p.ends_with("distribution-packages.json"))
+        // The pins the profiles are derived from are no profiles.
+        .filter(|p| {
+            !p.ends_with("distribution-packages.json") && !p.ends_with("node-packages.json")
+        })
         .collect();
     files.sort();
     let mut lists = Lists::default();

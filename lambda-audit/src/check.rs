@@ -14,10 +14,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::elf::{read_elf, ElfKind, Export};
+use crate::elf::{read_elf, ElfFacts, ElfKind, Export};
 use crate::error::Result;
 use crate::openssl::{dynamic_libraries, version_texts, OpensslUse};
-use crate::profile::Profile;
+use crate::profile::{Host, Profile};
 use crate::resolve::{normalize, resolve, Closure, Outcome, Role, Source, TaskDir};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -231,8 +231,52 @@ pub fn check_in(profile: &Profile, task: &TaskDir, artifact: &Path) -> Result<Re
     })
 }
 
+/// What `require()` needs of a Node.js addon: the `.node` name (node
+/// opens no other file as an addon) and a registration node accepts:
+/// N-API's `napi_register_module_v1` (any Node.js with the functions it
+/// imports), `node_register_module_v<N>` of the host's own
+/// NODE_MODULE_VERSION (an addon built against V8 directly), or, from older
+/// addons, a call to `node_module_register` when the file loads (whose
+/// version only node itself reads).
+fn node_addon(host: &Host, abi: u32, name: &str, facts: &ElfFacts) -> Option<Finding> {
+    let not_loadable = |reason: String, fix: &str| {
+        Some(Finding::NotLoadable {
+            object: name.into(),
+            reason,
+            fix: fix.into(),
+        })
+    };
+    if !name.ends_with(".node") {
+        return not_loadable(
+            format!("{} loads addons only from .node files", host.executable),
+            "require() the addon's .node file (a library it needs is judged with it)",
+        );
+    }
+    if facts.exports.contains_key("napi_register_module_v1") {
+        return None;
+    }
+    let built_for = facts.exports.keys().find_map(|symbol| {
+        symbol
+            .strip_prefix("node_register_module_v")?
+            .parse::<u32>()
+            .ok()
+    });
+    match built_for {
+        Some(version) if version == abi => None,
+        Some(version) => not_loadable(
+            format!("it was compiled against NODE_MODULE_VERSION {version}; {} requires NODE_MODULE_VERSION {abi}", host.executable),
+            "rebuild it with the runtime's Node.js version (npm rebuild, or npm install under that version), or use an N-API build of the addon",
+        ),
+        None if facts.imports.iter().any(|i| i.name == "node_module_register") => None,
+        None => not_loadable(
+            format!("it exports neither napi_register_module_v1 nor node_register_module_v{abi}, so require() fails with \"Module did not self-register\""),
+            "build it as a Node.js addon (node-addon-api, napi-rs or node-gyp)",
+        ),
+    }
+}
+
 /// Can the runtime load this kind of file at all?
-fn loadability(profile: &Profile, name: &str, facts: &crate::elf::ElfFacts) -> Vec<Finding> {
+fn loadability(profile: &Profile, name: &str, facts: &ElfFacts) -> Vec<Finding> {
     let mut findings = Vec::new();
     match &profile.host {
         Some(host) => {
@@ -247,6 +291,9 @@ fn loadability(profile: &Profile, name: &str, facts: &crate::elf::ElfFacts) -> V
                     ),
                     fix: "build a cdylib (crate-type = [\"cdylib\"])".into(),
                 });
+            }
+            if let Some(abi) = host.node_module_version {
+                findings.extend(node_addon(host, abi, name, facts));
             }
             if let Some(prefix) = &host.module_init_prefix {
                 let Some(module) = host.module_of(name) else {
@@ -502,7 +549,12 @@ fn undefined_symbols(
                 None => Lookup::Unknown,
             },
             (Source::Host, None) => match profile.host_exports() {
-                Some(table) => found(satisfies(table.get(name), version, true)),
+                Some(table) => match satisfies(table.get(name), version, true) {
+                    true => Lookup::Defined,
+                    // Not listed, and the list does not cover the name.
+                    false if host.is_some_and(|h| !h.covers(name)) => Lookup::Unknown,
+                    false => Lookup::NotDefined,
+                },
                 // A host known only by its export prefixes (the Python C API)
                 // exports names with those prefixes and nothing else.
                 None if !host_prefixes.is_empty() => {

@@ -7,7 +7,8 @@
 //! the runtime's loader would; `check` judges the closure, and `openssl`
 //! says which OpenSSL the artifact carries; `report` shows the verdict;
 //! `bundle` vendors what is missing; `archive` zips reproducibly; `package`
-//! audits a whole package, which `unzip` reads from a zip; `bounded` reads
+//! audits a whole package, which `unzip` reads from a zip, naming each file's
+//! Python distribution or (`npm`) npm package; `bounded` reads
 //! every other input within a stated bound; `lifecycle` says when a
 //! runtime is deprecated.
 
@@ -19,6 +20,7 @@ pub mod check;
 pub mod elf;
 pub mod error;
 pub mod lifecycle;
+pub mod npm;
 pub mod openssl;
 pub mod package;
 pub mod profile;

@@ -166,15 +166,16 @@ fn entry_points<'e>(
 /// The refusal of a package without an entry point, naming the package as
 /// the person gave it (never the private directory a zip was unpacked in).
 fn no_entry_point(profile: &Profile, named: &Path, foreign: &[String]) -> AuditError {
-    let what = match profile
-        .host
-        .as_ref()
-        .and_then(|h| h.module_init_prefix.as_ref())
-    {
-        Some(prefix) => format!(
-            "a Python extension module (a .so exporting {}<its name>)",
-            prefix
-        ),
+    let what = match profile.host.as_ref() {
+        Some(host) if host.node_module_version.is_some() => {
+            "a Node.js addon (a .node file)".to_string()
+        }
+        Some(host) => match &host.module_init_prefix {
+            Some(prefix) => {
+                format!("a Python extension module (a .so exporting {prefix}<its name>)")
+            }
+            None => "an executable".to_string(),
+        },
         None => "an executable".to_string(),
     };
     let also = if foreign.is_empty() {
@@ -223,7 +224,8 @@ pub fn check_package(
         ..profile.clone()
     };
     let root = std::fs::canonicalize(dir).map_err(|e| AuditError::io(dir, e))?;
-    let owners = distributions(&root, &entries);
+    let mut owners = crate::npm::npm_packages(&root, &entries);
+    owners.extend(distributions(&root, &entries));
     let mut named = |mut report: Report| {
         report.profile = profile.name.clone();
         let rel = report

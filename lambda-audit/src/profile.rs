@@ -49,6 +49,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "provided.al2023",
         include_str!("../profiles/provided.al2023.json"),
     ),
+    ("nodejs18.x", include_str!("../profiles/nodejs18.x.json")),
+    ("nodejs20.x", include_str!("../profiles/nodejs20.x.json")),
+    ("nodejs22.x", include_str!("../profiles/nodejs22.x.json")),
+    ("nodejs24.x", include_str!("../profiles/nodejs24.x.json")),
     // arm64: the same names, for Lambda's other architecture (`--arch arm64`).
     (
         "amazonlinux-2-arm64",
@@ -89,6 +93,22 @@ pub const BUILTIN: &[(&str, &str)] = &[
     (
         "provided.al2023-arm64",
         include_str!("../profiles/provided.al2023-arm64.json"),
+    ),
+    (
+        "nodejs18.x-arm64",
+        include_str!("../profiles/nodejs18.x-arm64.json"),
+    ),
+    (
+        "nodejs20.x-arm64",
+        include_str!("../profiles/nodejs20.x-arm64.json"),
+    ),
+    (
+        "nodejs22.x-arm64",
+        include_str!("../profiles/nodejs22.x-arm64.json"),
+    ),
+    (
+        "nodejs24.x-arm64",
+        include_str!("../profiles/nodejs24.x-arm64.json"),
     ),
 ];
 
@@ -442,9 +462,30 @@ pub struct Host {
     /// `.abi3.so`, `.so`). Empty: not checked.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub extension_suffixes: Vec<String>,
+    /// The name prefixes `exports` is complete for (Node.js: `napi_`,
+    /// `node_api_`, `uv_`): a name with one of them that the list lacks is
+    /// not exported; any other name the list lacks is unknown (node's V8 and
+    /// C++ exports are not listed). Empty: the list is complete.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exports_cover: Vec<String>,
+    /// A Node.js host: its `NODE_MODULE_VERSION`, the ABI an addon built
+    /// against V8 directly must have been compiled for (N-API addons need
+    /// none). Addons are `.node` files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_module_version: Option<u32>,
 }
 
 impl Host {
+    /// Whether `exports` answers for `name`: a name outside what
+    /// `exports_cover` covers is neither known to be exported nor not.
+    pub fn covers(&self, name: &str) -> bool {
+        self.exports_cover.is_empty()
+            || self
+                .exports_cover
+                .iter()
+                .any(|prefix| name.starts_with(prefix.as_str()))
+    }
+
     /// The module a file name gives under this host's importer: the name
     /// without the longest accepted suffix, if that leaves a module name
     /// (`import a.b` never looks for a file named `a.b.so`).

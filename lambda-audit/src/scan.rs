@@ -368,6 +368,8 @@ fn read_host(root: &Path, exe: &str, options: &ScanOptions) -> Result<(Host, Arc
             Some(_) => extension_suffixes(&file)?,
             None => Vec::new(),
         },
+        exports_cover: Vec::new(),
+        node_module_version: None,
     };
     Ok((host, facts.arch))
 }

@@ -1,4 +1,5 @@
 """The body of scripts/profile-runtime-data (see there)."""
+import base64
 import hashlib
 import json
 import os
@@ -338,11 +339,118 @@ def provided_profiles(arch):
         write(os.path.join(PROFILES, name + ARCHES[arch]["suffix"] + ".json"), profile)
 
 
+# The Node.js runtimes (docs/runtime-facts.md §5a, §6b): the OS each runs on,
+# its deprecation date in AWS's runtime table (None: none recorded) and the
+# runtime a warning names instead (the newest Node.js runtime with a profile).
+NODES = {
+    "18": {"os": "amazonlinux-2", "deprecated": "2025-09-01"},
+    "20": {"os": "amazonlinux-2023", "deprecated": "2026-04-30"},
+    "22": {"os": "amazonlinux-2023", "deprecated": "2027-04-30"},
+    "24": {"os": "amazonlinux-2023", "deprecated": None},
+}
+NODE_REPLACEMENT = "nodejs24.x"
+NODE_PINS = json.load(open(os.path.join(PROFILES, "node-packages.json")))["packages"]
+# What an addon binds to by name and the profile lists exactly: N-API and
+# libuv. node's other exports (V8's and node's C++ API, its OpenSSL, zlib,
+# ...) are left out: tens of thousands of names, which only an addon built
+# for one NODE_MODULE_VERSION uses, and that version is checked instead.
+NODE_EXPORTS_COVER = ["napi_", "node_api_", "uv_"]
+
+
+def node_tarball(key):
+    """The pinned npm tarball of an official Node.js build, downloaded once
+    (cache, by its integrity) and checked against the integrity."""
+    pin = NODE_PINS[key]
+    algorithm, digest = pin["integrity"].split("-", 1)
+    os.makedirs(CACHE, exist_ok=True)
+    tgz = os.path.join(CACHE, digest.replace("/", "_") + ".tgz")
+    if not os.path.exists(tgz):
+        urllib.request.urlretrieve(pin["url"], tgz + ".part")
+        os.replace(tgz + ".part", tgz)
+    actual = base64.b64encode(hashlib.new(algorithm, open(tgz, "rb").read()).digest()).decode()
+    if actual != digest:
+        os.remove(tgz)
+        sys.exit(f"{pin['url']}: {algorithm} {actual}, pinned {digest}")
+    return tgz
+
+
+def node_host(major, arch):
+    """node's N-API and libuv exports, its DT_NEEDED and NODE_MODULE_VERSION,
+    read from the pinned official build of Node.js `major` for `arch` (placed
+    at /var/lang/bin/node in a tree with a libc, which the scan takes for a
+    root filesystem)."""
+    key = f"node{major}" + ARCHES[arch]["suffix"]
+    tree = os.path.join(WORK, key)
+    if not os.path.isdir(tree):
+        subprocess.run(["dpkg-deb", "-x", fetched(pin("bookworm-libc6", arch)), tree], check=True)
+        package = os.path.join(WORK, key + "-package")
+        os.makedirs(package)
+        subprocess.run(["tar", "-xzf", node_tarball(key), "-C", package, "package/bin/node",
+                        "package/include/node/node_version.h", "package/package.json"], check=True)
+        os.makedirs(os.path.join(tree, "var/lang/bin"))
+        os.replace(os.path.join(package, "package/bin/node"), os.path.join(tree, "var/lang/bin/node"))
+        os.replace(os.path.join(package, "package"), os.path.join(tree, "node-package"))
+    header = open(os.path.join(tree, "node-package/include/node/node_version.h")).read()
+    module_version = int(re.search(r"^#define NODE_MODULE_VERSION (\d+)$", header, re.M).group(1))
+    version = json.load(open(os.path.join(tree, "node-package/package.json")))["version"]
+    scanned = scan(tree, arch, "--host-exe", "/var/lang/bin/node")["host"]
+    host = {
+        "executable": "/var/lang/bin/node",
+        "needed": [n for n in scanned["needed"] if not n.startswith("ld-linux")],
+        "exports": sorted(e for e in scanned["exports"] if e.startswith(tuple(NODE_EXPORTS_COVER))),
+        "exports_cover": NODE_EXPORTS_COVER,
+        "node_module_version": module_version,
+    }
+    words = (f"{NODE_PINS[key]['url'].rsplit('/', 1)[1]}'s bin/node (Node.js {version}), read by lambda-audit profile "
+             f"scan --host-exe; NODE_MODULE_VERSION from its include/node/node_version.h")
+    return host, version, words
+
+
+def node_profiles(arch):
+    for major, facts in NODES.items():
+        host, version, words = node_host(major, arch)
+        base = facts["os"]
+        os_name = {"amazonlinux-2": "Amazon Linux 2", "amazonlinux-2023": "Amazon Linux 2023"}[base]
+        section = {"amazonlinux-2": "§2", "amazonlinux-2023": "§3"}[base]
+        suffix = ARCHES[arch]["suffix"]
+        on = "" if arch == "x86_64" else f" for {arch}"
+        name = f"nodejs{major}.x"
+        runtime = {"os": base, "architectures": list(ARCHES), "deprecated": facts["deprecated"]}
+        if facts["deprecated"]:
+            runtime["replacement"] = NODE_REPLACEMENT
+        profile = {
+            "schema": 1,
+            "name": name,
+            "description": (f"AWS Lambda's {name} runtime{on} on {os_name} ({base}): /var/lang/bin/node loads the "
+                            f"function's addons (.node files); N-API, libuv and NODE_MODULE_VERSION "
+                            f"{host['node_module_version']} are those of Node.js {version}'s official build, and "
+                            f"node's other exports (V8's and its C++ API) are not listed: a symbol an addon takes "
+                            f"from them is counted as unverified."),
+            "extends": base + suffix,
+            "runtime": runtime,
+            "sources": [
+                "docs/runtime-facts.md §6b (the OS, architectures and deprecation date in AWS's runtime table)",
+                f"docs/runtime-facts.md {section} (the OS, LD_LIBRARY_PATH) and §6 (runtime identifiers)",
+                f"docs/runtime-facts.md §5a (node's exports and NODE_MODULE_VERSION: {words})",
+            ],
+            "host": host,
+        }
+        if arch != "x86_64":
+            profile["sources"].insert(2, "docs/runtime-facts.md §4 (arm64)")
+        write(os.path.join(PROFILES, name + suffix + ".json"), profile)
+        print(f"{name}{suffix}: {len(host['exports'])} exports, NODE_MODULE_VERSION {host['node_module_version']}",
+              file=sys.stderr)
+
+
 if STAGE == "arm64-base":
     for name in ARM64_OS:
         arm64_base(name, OS[name])
     provided_profiles("arm64")
+elif STAGE == "node":
+    for arch in ARCHES:
+        node_profiles(arch)
 else:
     for arch in ARCHES:
         os_profiles(arch)
         python_profiles(arch)
+        node_profiles(arch)

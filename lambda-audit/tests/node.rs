@@ -1,0 +1,187 @@
+//! Node.js runtimes (`nodejs18.x` … `nodejs24.x`): addons (`.node` files)
+//! judged against node's own exports (N-API, libuv) and NODE_MODULE_VERSION,
+//! on the runtime's OS. The addons are built here with gcc, declaring the
+//! N-API functions they call as node's headers do (`extern`, resolved in
+//! node at load time).
+
+mod common;
+
+use common::{audit, check_json, findings, shared};
+use std::path::Path;
+
+/// An N-API addon calling `called`, an N-API function.
+fn napi_addon(out: &Path, called: &str) {
+    let source = format!(
+        "typedef struct napi_env__ *napi_env; typedef struct napi_value__ *napi_value;\n\
+         extern int {called}(napi_env, const void *, unsigned long, napi_value *);\n\
+         napi_value napi_register_module_v1(napi_env env, napi_value exports) {{\n\
+           napi_value key; {called}(env, \"k\", 1, &key); return exports; }}\n"
+    );
+    shared(out, &source, &[]);
+}
+
+#[test]
+fn an_n_api_function_newer_than_the_runtimes_node_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let addon = dir.path().join("keys.node");
+    // node_api_create_property_key_utf16: in Node.js 20's N-API, not 18's.
+    napi_addon(&addon, "node_api_create_property_key_utf16");
+    let (code, report) = check_json("nodejs18.x", None, &addon);
+    assert_eq!(code, 1);
+    let missing = findings(&report, "undefined-symbol");
+    assert_eq!(missing.len(), 1, "{report:#}");
+    assert_eq!(missing[0]["symbol"], "node_api_create_property_key_utf16");
+    for newer in ["nodejs20.x", "nodejs22.x", "nodejs24.x"] {
+        let (code, report) = check_json(newer, None, &addon);
+        assert_eq!(
+            (code, &report["unverified_symbols"]),
+            (0, &0.into()),
+            "{newer}: {report:#}"
+        );
+    }
+}
+
+#[test]
+fn an_n_api_function_every_node_has_loads_everywhere_on_both_cpus() {
+    let dir = tempfile::tempdir().unwrap();
+    let addon = dir.path().join("strings.node");
+    napi_addon(&addon, "napi_create_string_utf8");
+    for runtime in ["nodejs18.x", "nodejs20.x", "nodejs22.x", "nodejs24.x"] {
+        let (code, report) = check_json(runtime, None, &addon);
+        assert_eq!(code, 0, "{runtime}: {report:#}");
+    }
+    // The same name on arm64 judges an x86_64 file as the wrong CPU.
+    let run = audit(
+        ["check", "--arch", "arm64", "--profile", "nodejs20.x"]
+            .map(String::from)
+            .into_iter()
+            .chain([addon.display().to_string()]),
+    );
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(run.stdout.contains("wrong-arch"), "{}", run.stdout);
+}
+
+#[test]
+fn an_addon_built_against_v8_loads_only_in_the_node_of_its_module_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let addon = dir.path().join("v8addon.node");
+    // NODE_MODULE_VERSION 108 is Node.js 18's; the registration node 18 looks for.
+    shared(
+        &addon,
+        "void node_register_module_v108(void *e, void *m, void *c) {}\n",
+        &[],
+    );
+    let (code, report) = check_json("nodejs18.x", None, &addon);
+    assert_eq!(code, 0, "{report:#}");
+    let (code, report) = check_json("nodejs20.x", None, &addon);
+    assert_eq!(code, 1);
+    let refused = findings(&report, "not-loadable");
+    assert_eq!(refused.len(), 1, "{report:#}");
+    let reason = refused[0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("NODE_MODULE_VERSION 108") && reason.contains("NODE_MODULE_VERSION 115"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn a_v8_symbol_is_unverified_and_an_unknown_n_api_name_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let addon = dir.path().join("mixed.node");
+    // v8::Isolate::GetCurrent(): one of node's C++ exports the profile does not list.
+    shared(
+        &addon,
+        "extern void *_ZN2v87Isolate10GetCurrentEv(void);\n\
+         extern int napi_no_such_function(void);\n\
+         void *napi_register_module_v1(void *env, void *exports) {\n\
+           return napi_no_such_function() ? exports : _ZN2v87Isolate10GetCurrentEv(); }\n",
+        &[],
+    );
+    let (code, report) = check_json("nodejs22.x", None, &addon);
+    assert_eq!(code, 1);
+    assert_eq!(report["unverified_symbols"], 1, "{report:#}");
+    let missing = findings(&report, "undefined-symbol");
+    assert_eq!(missing.len(), 1, "{report:#}");
+    assert_eq!(missing[0]["symbol"], "napi_no_such_function");
+}
+
+#[test]
+fn a_node_modules_tree_names_each_addons_npm_package() {
+    let package = tempfile::tempdir().unwrap();
+    let root = package.path();
+    let module = root.join("node_modules/@scope/native-linux-x64-gnu");
+    std::fs::create_dir_all(&module).unwrap();
+    std::fs::write(
+        module.join("package.json"),
+        r#"{"name": "@scope/native-linux-x64-gnu", "version": "1.2.3"}"#,
+    )
+    .unwrap();
+    napi_addon(
+        &module.join("native.linux-x64-gnu.node"),
+        "node_api_create_property_key_utf16",
+    );
+    // A library beside it, no addon: judged on its own, not as an entry point.
+    shared(
+        &module.join("libhelper.so"),
+        "int helper(void) { return 1; }\n",
+        &[],
+    );
+    let run = audit(
+        [
+            "check",
+            "--json",
+            "--profile",
+            "nodejs18.x",
+            "--profile",
+            "nodejs24.x",
+        ]
+        .map(String::from)
+        .into_iter()
+        .chain([root.display().to_string()]),
+    );
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let text = audit(
+        ["check", "--profile", "nodejs18.x"]
+            .map(String::from)
+            .into_iter()
+            .chain([root.display().to_string()]),
+    );
+    assert!(text.stdout.contains("native.linux-x64-gnu.node (from @scope/native-linux-x64-gnu 1.2.3): WILL NOT LOAD in nodejs18.x"), "{}", text.stdout);
+    assert!(
+        text.stdout
+            .contains("libhelper.so (from @scope/native-linux-x64-gnu 1.2.3): loads"),
+        "{}",
+        text.stdout
+    );
+    let new = audit(
+        ["check", "--profile", "nodejs24.x"]
+            .map(String::from)
+            .into_iter()
+            .chain([root.display().to_string()]),
+    );
+    assert_eq!(new.code, 0, "{}", new.stdout);
+}
+
+#[test]
+fn a_node_package_without_an_addon_says_what_an_entry_point_is() {
+    let package = tempfile::tempdir().unwrap();
+    shared(
+        &package.path().join("lib/libonly.so"),
+        "int only(void) { return 1; }\n",
+        &[],
+    );
+    let run = audit(
+        ["check", "--profile", "nodejs24.x"]
+            .map(String::from)
+            .into_iter()
+            .chain([package.path().display().to_string()]),
+    );
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(
+        run.stderr
+            .contains("expected a Node.js addon (a .node file)"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+}
