@@ -7,7 +7,8 @@
 //! the runtime's loader would; `check` judges the closure, and `openssl`
 //! says which OpenSSL the artifact carries; `report` shows the verdict;
 //! `bundle` vendors what is missing; `archive` zips reproducibly; `package`
-//! audits a whole package, which `unzip` reads from a zip; `bounded` reads
+//! audits a whole package, which `unzip` reads from a zip, with its layers
+//! merged as the runtime's /opt by `layers`; `bounded` reads
 //! every other input within a stated bound; `lifecycle` says when a
 //! runtime is deprecated.
 
@@ -18,6 +19,7 @@ pub mod bundle;
 pub mod check;
 pub mod elf;
 pub mod error;
+pub mod layers;
 pub mod lifecycle;
 pub mod openssl;
 pub mod package;
