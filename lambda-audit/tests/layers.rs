@@ -135,6 +135,19 @@ fn a_module_loads_with_the_layer_that_provides_its_library() {
         assert_nothing_left(&tmp);
     }
 
+    // A layer's file of the other architecture is placed at /opt too.
+    let run = check_py(
+        &tmp,
+        &function,
+        &[&layer_zip],
+        &["--json", "--arch", "arm64"],
+    );
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let doc = json(&run);
+    let lib = report(&doc, "a.zip!/lib/libfoo.so.1");
+    assert_eq!(lib["runtime_path"], "/opt/lib/libfoo.so.1", "{lib:#}");
+    assert_eq!(common::findings(lib, "wrong-arch").len(), 1, "{lib:#}");
+
     // In a matrix too: each combination sees the layer.
     let matrix = ["--profile", "python3.11"];
     let run = check_py(&tmp, &function, &[&layer_zip], &matrix);
