@@ -145,6 +145,9 @@ pub struct Report {
     pub distribution: Option<String>,
     /// Which OpenSSL the artifact carries (said, not judged: no finding).
     pub openssl: OpensslUse,
+    /// The layer (as given to `--with-layer`) the file came from, when it
+    /// is one of a function's layers' files.
+    pub layer: Option<String>,
 }
 
 impl Report {
@@ -195,7 +198,9 @@ pub fn check_in(profile: &Profile, task: &TaskDir, artifact: &Path) -> Result<Re
         });
         return Ok(Report {
             artifact: artifact.to_path_buf(),
-            runtime_path: format!("{}/{}", task.root, name),
+            runtime_path: task
+                .runtime_path_of(artifact)
+                .unwrap_or_else(|| format!("{}/{}", task.root, name)),
             profile: profile.name.clone(),
             arch: profile.arch.clone(),
             findings,
@@ -203,6 +208,7 @@ pub fn check_in(profile: &Profile, task: &TaskDir, artifact: &Path) -> Result<Re
             unverified_symbols: 0,
             distribution: None,
             openssl,
+            layer: None,
         });
     }
     findings.extend(loadability(profile, &name, &facts));
@@ -228,6 +234,7 @@ pub fn check_in(profile: &Profile, task: &TaskDir, artifact: &Path) -> Result<Re
         unverified_symbols,
         distribution: None,
         openssl,
+        layer: None,
     })
 }
 

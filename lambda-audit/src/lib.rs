@@ -8,7 +8,8 @@
 //! says which OpenSSL the artifact carries; `report` shows the verdict;
 //! `bundle` vendors what is missing; `archive` zips reproducibly; `package`
 //! audits a whole package, which `unzip` reads from a zip, naming each file's
-//! Python distribution or (`npm`) npm package; `bounded` reads
+//! Python distribution or (`npm`) npm package, with its layers merged as
+//! the runtime's /opt by `layers`; `bounded` reads
 //! every other input within a stated bound; `lifecycle` says when a
 //! runtime is deprecated.
 
@@ -19,6 +20,7 @@ pub mod bundle;
 pub mod check;
 pub mod elf;
 pub mod error;
+pub mod layers;
 pub mod lifecycle;
 pub mod npm;
 pub mod openssl;

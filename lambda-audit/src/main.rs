@@ -12,8 +12,9 @@ use lambda_audit::archive;
 use lambda_audit::bundle::{bundle, BundleOptions};
 use lambda_audit::check::{check, check_in, Report};
 use lambda_audit::error::{shown, without_controls, AuditError, Result};
+use lambda_audit::layers::{self, Layers};
 use lambda_audit::lifecycle::{date_of_day, deprecation, is_date, Deprecation};
-use lambda_audit::package::{audit_package, check_package, LAYER_ROOT};
+use lambda_audit::package::{audit_package, check_package, check_with_layers, LAYER_ROOT};
 use lambda_audit::profile::{LambdaArch, Profile, DEFAULT_PROFILE};
 use lambda_audit::report;
 use lambda_audit::resolve::TaskDir;
@@ -55,6 +56,11 @@ enum Command {
         /// Packages given are layers, unpacked at /opt (not the function's /var/task).
         #[arg(long)]
         layer: bool,
+        /// A layer of the function package (a .zip or a directory), judged
+        /// with it; given more than once, unpacked at /opt in that order, a
+        /// later layer's file replacing an earlier one's.
+        #[arg(long = "with-layer", value_name = "LAYER")]
+        with_layer: Vec<PathBuf>,
         /// Print the versioned JSON report (schema lambda-audit.check/1).
         #[arg(long)]
         json: bool,
@@ -198,13 +204,16 @@ fn run(cli: Cli) -> Result<u8> {
             today,
             bundle_dir,
             layer,
+            with_layer,
             json,
             artifacts,
         } => {
             let today = today_or_clock(today)?;
+            let layers = prepare_layers(&with_layer, &artifacts, layer)?;
             let run = CheckRun {
                 bundle_dir,
                 layer,
+                layers,
                 json,
                 artifacts,
                 today,
@@ -287,7 +296,8 @@ fn run(cli: Cli) -> Result<u8> {
             }
             // The first report that does not load is kept, to refuse with.
             let mut refused: Option<Report> = None;
-            let skipped = audit_package(&profile, &dir, &dir, &entries, true, &mut |r| {
+            let task = TaskDir::new(&profile.task_root, Some(&dir));
+            let skipped = audit_package(&profile, &task, &dir, &entries, true, &mut |r| {
                 if refused.is_none() && !r.loads() {
                     refused = Some(r);
                 }
@@ -443,6 +453,8 @@ fn combinations(profiles: &[String], arches: &[LambdaArch]) -> Vec<(String, Opti
 struct CheckRun {
     bundle_dir: Option<PathBuf>,
     layer: bool,
+    /// The function's layers (`--with-layer`), unpacked once for every combination.
+    layers: Option<Layers>,
     json: bool,
     artifacts: Vec<PathBuf>,
     today: String,
@@ -475,7 +487,10 @@ impl CheckRun {
         let task = TaskDir::new(&profile.task_root, self.bundle_dir.as_deref());
         for artifact in &self.artifacts {
             if artifact.is_dir() || unzip::is_zip(artifact) {
-                let skipped = check_package(profile, artifact, place, &mut |r| sink(r))?;
+                let skipped = match &self.layers {
+                    Some(layers) => check_with_layers(profile, artifact, layers, &mut |r| sink(r))?,
+                    None => check_package(profile, artifact, place, &mut |r| sink(r))?,
+                };
                 for skip in &skipped {
                     note(&format!("check: {skip}"));
                 }
@@ -719,6 +734,47 @@ fn check_single_file(artifact: &std::path::Path, layer: bool) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// `--with-layer`'s layers, unpacked and merged as the runtime's /opt,
+/// once every package given (with them) is known to be within Lambda's
+/// limit on a function and its layers; none given: None. Each artifact
+/// must be a function package: a layer (`--layer`) has no layers of its
+/// own, and a single file has no package to hold the layers' users.
+fn prepare_layers(given: &[PathBuf], artifacts: &[PathBuf], layer: bool) -> Result<Option<Layers>> {
+    if given.is_empty() {
+        return Ok(None);
+    }
+    if layer {
+        return Err(AuditError::Usage(
+            "--with-layer with --layer: a layer has no layers of its own; check the function package with --with-layer, or each layer with --layer".into(),
+        ));
+    }
+    for artifact in artifacts {
+        check_function_package(artifact)?;
+    }
+    let mut sizes = Vec::new();
+    for layer in given {
+        sizes.push((layer.as_path(), layers::unzipped_size(layer)?));
+    }
+    for function in artifacts {
+        layers::check_total((function, layers::unzipped_size(function)?), &sizes)?;
+    }
+    Layers::unpack(given).map(Some)
+}
+
+/// An artifact given with `--with-layer` must be a function package (a
+/// directory or a zip): the layers are the package's.
+fn check_function_package(artifact: &std::path::Path) -> Result<()> {
+    std::fs::metadata(artifact).map_err(|e| AuditError::io(artifact, e))?;
+    if artifact.is_dir() || unzip::is_zip(artifact) {
+        return Ok(());
+    }
+    check_single_file(artifact, false)?;
+    Err(AuditError::Usage(format!(
+        "--with-layer: {} is a single file, not a function package (a directory or a zip): check the package that holds it, with its layers",
+        shown(artifact)
+    )))
 }
 
 /// `--bundle-dir` must name a directory (a missing one would make every

@@ -11,14 +11,17 @@
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use crate::archive::Entry;
+use crate::archive::{Entry, MAX_UNZIPPED};
+use crate::atomic::PrivateDir;
 use crate::bounded;
 use crate::check::{check_in, Finding, Report};
 use crate::error::{shown, AuditError, Result};
+use crate::layers::Layers;
 use crate::profile::{LambdaArch, Profile};
 use crate::resolve::{Source, TaskDir};
 
-/// Audits every ELF file of the package `dir` (shown as `named`), handing
+/// Audits every ELF file of `entries`, files of the package seen as `task`
+/// (shown as `named`; its layers' files too, with layers), handing
 /// each report to `each` as soon as it is made, so memory does not grow with
 /// the number of files; returns one line for each ELF-looking file that was
 /// passed over: a file no entry point reaches that the loader could never
@@ -38,15 +41,14 @@ use crate::resolve::{Source, TaskDir};
 /// library's report is not kept meanwhile).
 pub fn audit_package(
     profile: &Profile,
-    dir: &Path,
+    task: &TaskDir,
     named: &Path,
     entries: &[Entry],
     entry_point_required: bool,
     each: &mut dyn FnMut(Report) -> Result<()>,
 ) -> Result<Vec<String>> {
-    let task = TaskDir::new(&profile.task_root, Some(dir));
     let mut skipped = Vec::new();
-    let found = entry_points(profile, &task, entries, &mut skipped, each)?;
+    let found = entry_points(profile, task, entries, &mut skipped, each)?;
     if found.entry_points == 0 && entry_point_required && found.other_cpu == 0 {
         return Err(no_entry_point(profile, named, &found.foreign));
     }
@@ -55,7 +57,7 @@ pub fn audit_package(
         if found.reached.contains(&canonical) {
             continue;
         }
-        let mut report = check_in(profile, &task, library)?;
+        let mut report = check_in(profile, task, library)?;
         match wrong_arch(&report) {
             // Built for Lambda's other CPU: named, as the error it is.
             Some(arch) if is_lambda_arch(arch) => {
@@ -192,8 +194,7 @@ fn no_entry_point(profile: &Profile, named: &Path, foreign: &[String]) -> AuditE
     ))
 }
 
-/// Where Lambda unpacks layers.
-pub const LAYER_ROOT: &str = "/opt";
+pub use crate::resolve::LAYER_ROOT;
 
 /// `check` of a deployment package or layer (a directory, or a zip unpacked
 /// into a private temporary directory): every ELF file in it, judged where
@@ -207,48 +208,147 @@ pub fn check_package(
     place: &str,
     each: &mut dyn FnMut(Report) -> Result<()>,
 ) -> Result<Vec<String>> {
-    let unpacked = if package.is_dir() {
-        None
-    } else {
-        Some(crate::unzip::unpack(package)?)
-    };
+    check_placed(profile, package, place, None, each)
+}
+
+/// `check_package` of a function with its layers at /opt: every ELF file
+/// of both judged in the one process the runtime makes of them, a layer's
+/// file named by its layer.
+pub fn check_with_layers(
+    profile: &Profile,
+    package: &Path,
+    layers: &Layers,
+    each: &mut dyn FnMut(Report) -> Result<()>,
+) -> Result<Vec<String>> {
+    check_placed(profile, package, &profile.task_root, Some(layers), each)
+}
+
+fn check_placed(
+    profile: &Profile,
+    package: &Path,
+    place: &str,
+    layers: Option<&Layers>,
+    each: &mut dyn FnMut(Report) -> Result<()>,
+) -> Result<Vec<String>> {
+    let unpacked = unpack(package, layers)?;
     let dir = unpacked.as_ref().map_or(package, |d| d.path());
     let entries = crate::archive::list(dir)?;
-    check_readable(package, &entries)?;
-    // An OS-only runtime runs the function package's bootstrap, and nothing else.
-    if profile.host.is_none() && place != LAYER_ROOT {
-        check_bootstrap(profile, package, &entries)?;
-    }
+    check_runnable(profile, package, place, &entries, layers)?;
     let placed = Profile {
         task_root: place.to_string(),
         ..profile.clone()
     };
+    let mut task = TaskDir::new(place, Some(dir));
+    let mut all = entries.clone();
+    if let Some(layers) = layers {
+        task = task.with_layers(layers.dir());
+        all.extend_from_slice(layers.entries());
+    }
     let root = std::fs::canonicalize(dir).map_err(|e| AuditError::io(dir, e))?;
     let mut owners = crate::npm::npm_packages(&root, &entries);
     owners.extend(distributions(&root, &entries));
+    let in_layers = layers.map(InLayers::new).transpose()?;
     let mut named = |mut report: Report| {
         report.profile = profile.name.clone();
-        let rel = report
-            .artifact
-            .strip_prefix(&root)
-            .ok()
-            .and_then(Path::to_str)
-            .map(String::from);
-        if let Some(rel) = rel {
+        if let Some(rel) = relative(&report.artifact, &root) {
             report.distribution = owners.get(&rel).cloned();
             // A file of a zip is named inside it: PACKAGE.zip!/path.
             if unpacked.is_some() {
                 report.artifact = PathBuf::from(format!("{}!/{rel}", package.display()));
             }
+        } else if let Some(in_layers) = &in_layers {
+            in_layers.name(&mut report);
         }
         each(report)
     };
     // A function package without an entry point is nothing to judge: bad input.
     let required = place != LAYER_ROOT;
-    audit_package(&placed, dir, package, &entries, required, &mut named).map_err(|e| match e {
+    audit_package(&placed, &task, package, &all, required, &mut named).map_err(|e| match e {
         AuditError::Refused(why) => AuditError::Usage(why),
         e => e,
     })
+}
+
+/// A zip's private unpacked copy (None for a directory), within what the
+/// layers leave of Lambda's limit: their bytes count against it too.
+fn unpack(package: &Path, layers: Option<&Layers>) -> Result<Option<PrivateDir>> {
+    if package.is_dir() {
+        return Ok(None);
+    }
+    let room = MAX_UNZIPPED.saturating_sub(layers.map_or(0, Layers::unzipped));
+    Ok(Some(crate::unzip::unpack_within(package, room)?.0))
+}
+
+/// What the runtime must be able to open and run, before any file is
+/// judged: every file readable by others (the layers' too), and for an
+/// OS-only runtime the function package's bootstrap (or, without one, its
+/// layers'), which is all it runs.
+fn check_runnable(
+    profile: &Profile,
+    package: &Path,
+    place: &str,
+    entries: &[Entry],
+    layers: Option<&Layers>,
+) -> Result<()> {
+    check_readable(package, entries)?;
+    if let Some(layers) = layers {
+        check_layers_readable(layers)?;
+    }
+    if profile.host.is_none() && place != LAYER_ROOT {
+        check_bootstrap(profile, package, entries, layers)?;
+    }
+    Ok(())
+}
+
+/// `file`'s path under `root`, as `Entry::name` has it.
+fn relative(file: &Path, root: &Path) -> Option<String> {
+    file.strip_prefix(root)
+        .ok()
+        .and_then(Path::to_str)
+        .map(String::from)
+}
+
+/// What names a report on a file of a function's layers.
+struct InLayers<'l> {
+    layers: &'l Layers,
+    root: PathBuf,
+    owners: HashMap<String, String>,
+}
+
+impl<'l> InLayers<'l> {
+    fn new(layers: &'l Layers) -> Result<InLayers<'l>> {
+        let root =
+            std::fs::canonicalize(layers.dir()).map_err(|e| AuditError::io(layers.dir(), e))?;
+        let owners = distributions(&root, layers.entries());
+        Ok(InLayers {
+            layers,
+            root,
+            owners,
+        })
+    }
+
+    /// A report on a file at /opt names its layer, and the file as that
+    /// layer holds it (`LAYER.zip!/lib/x.so`), so a person knows which to fix.
+    fn name(&self, report: &mut Report) {
+        let Some(rel) = relative(&report.artifact, &self.root) else {
+            return;
+        };
+        report.distribution = self.owners.get(&rel).cloned();
+        report.layer = self.layers.layer_of(&rel).map(|l| l.display().to_string());
+        if let Some(shown) = self.layers.shown_file(&rel) {
+            report.artifact = shown;
+        }
+    }
+}
+
+/// `check_readable` of each layer's files, naming the layer.
+fn check_layers_readable(layers: &Layers) -> Result<()> {
+    for entry in layers.entries() {
+        if let Some(layer) = layers.layer_of(&entry.name) {
+            check_readable(layer, std::slice::from_ref(entry))?;
+        }
+    }
+    Ok(())
 }
 
 /// Lambda runs the function as a user that owns none of its files, so the
@@ -277,15 +377,27 @@ fn check_readable(package: &Path, entries: &[Entry]) -> Result<()> {
 /// The function package of an OS-only runtime must have an executable
 /// `bootstrap` at its root, judged by the file's own mode (`zip` stores any
 /// ELF file 0755, other zippers keep the mode they find).
-fn check_bootstrap(profile: &Profile, package: &Path, entries: &[Entry]) -> Result<()> {
+fn check_bootstrap(
+    profile: &Profile,
+    package: &Path,
+    entries: &[Entry],
+    layers: Option<&Layers>,
+) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let runnable =
         |file: &Path| std::fs::metadata(file).is_ok_and(|m| m.permissions().mode() & 0o111 != 0);
-    match entries.iter().find(|e| e.name == "bootstrap") {
-        Some(bootstrap) if runnable(&bootstrap.file) => Ok(()),
-        Some(_) => Err(AuditError::Refused(format!(
+    let bootstrap = |entries: &[Entry]| entries.iter().find(|e| e.name == "bootstrap").cloned();
+    // Without one in the package, Lambda runs /opt/bootstrap, a layer's.
+    let found = bootstrap(entries).map(|b| (b, package)).or_else(|| {
+        let layers = layers?;
+        let b = bootstrap(layers.entries())?;
+        Some((b, layers.layer_of("bootstrap")?))
+    });
+    match found {
+        Some((bootstrap, _)) if runnable(&bootstrap.file) => Ok(()),
+        Some((_, holder)) => Err(AuditError::Refused(format!(
             "{}: bootstrap is not executable, and {} runs it as the function's program: chmod +x it before zipping",
-            shown(package),
+            shown(holder),
             profile.name
         ))),
         None => Err(AuditError::Refused(format!(

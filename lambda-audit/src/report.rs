@@ -223,12 +223,17 @@ pub fn human(report: &Report) -> String {
     };
     let _ = writeln!(
         out,
-        "{}{}: {} in {}{} (as {}){}",
+        "{}{}{}: {} in {}{} (as {}){}",
         shown(&report.artifact),
         report
             .distribution
             .as_ref()
             .map(|d| format!(" (from {d})"))
+            .unwrap_or_default(),
+        report
+            .layer
+            .as_ref()
+            .map(|l| format!(" (from layer {})", shown(l)))
             .unwrap_or_default(),
         verdict,
         report.profile,
@@ -362,6 +367,7 @@ fn artifact_json(r: &Report) -> Value {
         "path": r.artifact.display().to_string(),
         "runtime_path": r.runtime_path,
         "distribution": r.distribution,
+        "layer": r.layer,
         "loads": r.loads(),
         "errors": r.count(Severity::Error),
         "warnings": r.count(Severity::Warning),
@@ -640,6 +646,7 @@ mod tests {
             closure: None,
             unverified_symbols: 0,
             distribution: None,
+            layer: None,
             // Both shapes of the field go through the stream: an object, and null.
             openssl: OpensslUse {
                 linked_in: loads

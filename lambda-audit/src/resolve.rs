@@ -159,6 +159,9 @@ impl Closure {
     }
 }
 
+/// Where Lambda unpacks layers.
+pub const LAYER_ROOT: &str = "/opt";
+
 /// The function's package as the runtime sees it.
 #[derive(Debug, Clone)]
 pub struct TaskDir {
@@ -166,6 +169,9 @@ pub struct TaskDir {
     pub root: String,
     /// The package's directory on this machine, if there is one.
     pub local: Option<PathBuf>,
+    /// The function's layers merged, as the runtime has them at /opt
+    /// (`check --with-layer`), if any.
+    layers: Option<PathBuf>,
     /// The package's shared libraries, listed and read once per TaskDir
     /// however many files are checked against it.
     packaged: std::sync::OnceLock<Vec<PackagedLibrary>>,
@@ -188,10 +194,26 @@ impl TaskDir {
     pub fn new(root: &str, package: Option<&Path>) -> TaskDir {
         TaskDir {
             root: root.to_string(),
-            local: package.map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())),
+            local: package.map(canonical),
+            layers: None,
             packaged: std::sync::OnceLock::new(),
             packaged_by_name: std::sync::OnceLock::new(),
         }
+    }
+
+    /// This task directory with the directory `layers` at /opt: the
+    /// function's layers, merged as Lambda extracts them.
+    pub fn with_layers(mut self, layers: &Path) -> TaskDir {
+        self.layers = Some(canonical(layers));
+        self
+    }
+
+    /// Each local directory with the runtime directory it is seen at: the
+    /// package at the task root, then the layers at /opt.
+    fn mounts(&self) -> impl Iterator<Item = (&str, &Path)> {
+        let package = self.local.iter().map(|l| (self.root.as_str(), l.as_path()));
+        let layers = self.layers.iter().map(|l| (LAYER_ROOT, l.as_path()));
+        package.chain(layers)
     }
 
     /// The packaged libraries whose file name or soname is `name`.
@@ -213,13 +235,12 @@ impl TaskDir {
     /// package directory, sorted, with its soname.
     pub fn packaged_libraries(&self) -> &[PackagedLibrary] {
         self.packaged.get_or_init(|| {
-            let Some(local) = &self.local else {
-                return Vec::new();
-            };
-            walkdir::WalkDir::new(local)
-                .follow_links(false)
-                .sort_by_file_name()
-                .into_iter()
+            self.mounts()
+                .flat_map(|(_, local)| {
+                    walkdir::WalkDir::new(local)
+                        .follow_links(false)
+                        .sort_by_file_name()
+                })
                 .flatten()
                 .filter(|entry| entry.file_type().is_file())
                 .filter_map(|entry| {
@@ -240,22 +261,26 @@ impl TaskDir {
     }
 
     fn local_file(&self, runtime_path: &str) -> Option<PathBuf> {
-        let local = self.local.as_ref()?;
-        let rel = runtime_path.strip_prefix(&self.root)?.strip_prefix('/')?;
-        let candidate = local.join(rel);
-        candidate.is_file().then_some(candidate)
+        self.mounts().find_map(|(root, local)| {
+            let rel = runtime_path.strip_prefix(root)?.strip_prefix('/')?;
+            let candidate = local.join(rel);
+            candidate.is_file().then_some(candidate)
+        })
     }
 
-    /// The runtime path of a file under the local package directory.
+    /// The runtime path of a file under the local package directory (or
+    /// the layers').
     pub fn runtime_path_of(&self, file: &Path) -> Option<String> {
-        let local = self.local.as_ref()?;
-        let rel = file.strip_prefix(local).ok()?;
-        Some(normalize(&format!(
-            "{}/{}",
-            self.root,
-            rel.to_string_lossy()
-        )))
+        self.mounts().find_map(|(root, local)| {
+            let rel = file.strip_prefix(local).ok()?;
+            Some(normalize(&format!("{}/{}", root, rel.to_string_lossy())))
+        })
     }
+}
+
+/// `path` canonical, or as it is if it cannot be (it is then compared as given).
+fn canonical(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 /// Resolves the closure of `artifact`, given the profile and the package directory.

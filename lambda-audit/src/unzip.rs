@@ -91,12 +91,40 @@ const MAX_MEMBERS: usize = 200_000;
 
 /// Unpacks `archive` into a new temporary directory and returns it.
 pub fn unpack(archive: &Path) -> Result<PrivateDir> {
+    unpack_within(archive, MAX_UNZIPPED).map(|(dir, _)| dir)
+}
+
+/// `unpack`, writing at most `limit` bytes (what Lambda's limit leaves to
+/// this archive beside the others of a function); returns the directory
+/// and the bytes written.
+pub fn unpack_within(archive: &Path, limit: u64) -> Result<(PrivateDir, u64)> {
     let bad = |why: String| AuditError::Usage(format!("{}: {}", shown(archive), why));
-    let file = std::fs::File::open(archive).map_err(|e| AuditError::io(archive, e))?;
-    let mut zip = ZipArchive::new(file).map_err(|e| bad(format!("not a readable zip ({e})")))?;
+    let mut zip = open(archive)?;
     let dir = PrivateDir::new(".lambda-audit-check")?;
-    unpack_into(&mut zip, dir.path()).map_err(bad)?;
-    Ok(dir)
+    let written = unpack_into(&mut zip, dir.path(), limit).map_err(bad)?;
+    Ok((dir, written))
+}
+
+/// The sum of the unzipped sizes `archive` declares (its central
+/// directory's): what Lambda counts against its limit, told before
+/// anything is written. Unpacking still counts the bytes it writes.
+pub fn declared_size(archive: &Path) -> Result<u64> {
+    let bad = |why: String| AuditError::Usage(format!("{}: {}", shown(archive), why));
+    let mut zip = open(archive)?;
+    let mut total: u64 = 0;
+    for index in 0..zip.len() {
+        let entry = zip
+            .by_index_raw(index)
+            .map_err(|e| bad(format!("entry {index}: {e}")))?;
+        total = total.saturating_add(entry.size());
+    }
+    Ok(total)
+}
+
+fn open(archive: &Path) -> Result<ZipArchive<std::fs::File>> {
+    let file = std::fs::File::open(archive).map_err(|e| AuditError::io(archive, e))?;
+    ZipArchive::new(file)
+        .map_err(|e| AuditError::Usage(format!("{}: not a readable zip ({e})", shown(archive))))
 }
 
 /// The entry name as a relative path inside the package, or why not.
@@ -152,15 +180,19 @@ struct Plan {
     dirs: HashSet<PathBuf>,
 }
 
+/// Unpacks the checked plan of `zip` under `root`, within `limit` bytes;
+/// returns the bytes written.
 fn unpack_into(
     zip: &mut ZipArchive<std::fs::File>,
     root: &Path,
-) -> std::result::Result<(), String> {
+    limit: u64,
+) -> std::result::Result<u64, String> {
     let plan = plan(zip)?;
     plan.check_nothing_lies_under_a_file_or_link()?;
     plan.check_links_resolve_inside()?;
-    write_files(zip, root, &plan)?;
-    make_links(root, &plan)
+    let written = write_files(zip, root, &plan, limit)?;
+    make_links(root, &plan)?;
+    Ok(written)
 }
 
 /// Each member's path and kind (a symlink with its target), from the
@@ -317,7 +349,8 @@ fn write_files(
     zip: &mut ZipArchive<std::fs::File>,
     root: &Path,
     plan: &Plan,
-) -> std::result::Result<(), String> {
+    limit: u64,
+) -> std::result::Result<u64, String> {
     let mut written: u64 = 0;
     let has_links = plan
         .members
@@ -348,15 +381,12 @@ fn write_files(
                 .open(&dest)
         })
         .map_err(|e| format!("{}: {e}", shown(rel)))?;
-        let room = MAX_UNZIPPED - written;
+        let room = limit - written;
         let copied = std::io::copy(&mut (&mut entry).take(room + 1), &mut out)
             .map_err(|e| format!("{}: {e}", shown(rel)))?;
         written += copied;
         if copied > room {
-            return Err(format!(
-                "more than {} unzipped, over Lambda's limit for a function and its layers",
-                crate::archive::bytes(MAX_UNZIPPED)
-            ));
+            return Err(over_limit(limit));
         }
         out.flush().map_err(|e| format!("{}: {e}", shown(rel)))?;
         // The permission bits matter (a bootstrap must be executable); the
@@ -366,7 +396,24 @@ fn write_files(
         std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(permissions | 0o600))
             .map_err(|e| format!("{}: {e}", shown(rel)))?;
     }
-    Ok(())
+    Ok(written)
+}
+
+/// Why unpacking stopped at `limit` bytes: all of Lambda's limit, or what
+/// the function's other archives left of it.
+fn over_limit(limit: u64) -> String {
+    if limit == MAX_UNZIPPED {
+        format!(
+            "more than {} unzipped, over Lambda's limit for a function and its layers",
+            crate::archive::bytes(MAX_UNZIPPED)
+        )
+    } else {
+        format!(
+            "more than {} unzipped, what the function's other archives leave of Lambda's limit of {} for a function and its layers",
+            crate::archive::bytes(limit),
+            crate::archive::bytes(MAX_UNZIPPED)
+        )
+    }
 }
 
 /// The symlinks, last, each already known to resolve inside the package.

@@ -198,3 +198,67 @@ pub fn shared(out: &Path, source: &str, args: &[&str]) {
     all.extend_from_slice(args);
     cc(out, source, &all);
 }
+
+/// A member of a zip made by `zip_members`.
+pub enum Member<'a> {
+    /// A regular file (mode 0644) with these bytes.
+    File(&'a str, &'a [u8]),
+    /// A symlink to this target.
+    Link(&'a str, &'a str),
+    /// `size` zero bytes, deflated: a large unzipped size in a small zip.
+    Zeros(&'a str, u64),
+}
+
+/// A zip of `members`, written with the zip crate as given (any name, even
+/// one that leaves the package: hostile archives are made with it too).
+pub fn zip_members(out: &Path, members: &[Member]) {
+    use std::io::Write;
+    use zip::write::SimpleFileOptions;
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(out).unwrap());
+    let options = SimpleFileOptions::default().unix_permissions(0o644);
+    for member in members {
+        match member {
+            Member::File(name, bytes) => {
+                zip.start_file(*name, options).unwrap();
+                zip.write_all(bytes).unwrap();
+            }
+            Member::Link(name, target) => zip.add_symlink(*name, *target, options).unwrap(),
+            Member::Zeros(name, size) => {
+                zip.start_file(*name, options.large_file(*size >= u32::MAX as u64))
+                    .unwrap();
+                let block = vec![0u8; 1 << 20];
+                for _ in 0..size >> 20 {
+                    zip.write_all(&block).unwrap();
+                }
+                zip.write_all(&block[..(*size as usize) & ((1 << 20) - 1)])
+                    .unwrap();
+            }
+        }
+    }
+    zip.finish().unwrap();
+}
+
+/// A zip of the files under `dir` (each with its own mode, a symlink as a
+/// link): a package or layer zipped as a user's zipper would.
+pub fn zip_tree(dir: &Path, out: &Path) {
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+    use zip::write::SimpleFileOptions;
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(out).unwrap());
+    for entry in walkdir::WalkDir::new(dir).sort_by_file_name().min_depth(1) {
+        let entry = entry.unwrap();
+        let name = entry.path().strip_prefix(dir).unwrap().to_str().unwrap();
+        let meta = std::fs::symlink_metadata(entry.path()).unwrap();
+        let options = SimpleFileOptions::default().unix_permissions(meta.permissions().mode());
+        if meta.file_type().is_symlink() {
+            let target = std::fs::read_link(entry.path()).unwrap();
+            zip.add_symlink(name, target.to_str().unwrap(), options)
+                .unwrap();
+        } else if meta.is_file() {
+            zip.start_file(name, options).unwrap();
+            zip.write_all(&std::fs::read(entry.path()).unwrap())
+                .unwrap();
+        }
+    }
+    zip.finish().unwrap();
+}

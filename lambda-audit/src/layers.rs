@@ -1,0 +1,239 @@
+//! A function with its layers (`check PACKAGE --with-layer LAYER …`).
+//!
+//! Lambda extracts a function's layers into /opt in the order they are
+//! given, a later layer's file replacing an earlier one's at the same path,
+//! and the function's package into /var/task. Here each layer is unpacked
+//! (a zip, with every guarantee of `unzip`) or read (a directory, listed as
+//! `archive` lists a package), and placed over the earlier ones in one
+//! private directory: what the runtime sees at /opt.
+//!
+//! Lambda's 250 MB limit counts the function and all its layers unzipped.
+//! The sizes are taken from the archives' directories (a directory's file
+//! sizes), and a function over the limit with its layers is refused before
+//! anything is unpacked; unpacking still counts the bytes it writes, within
+//! what the archives before it left of the limit.
+
+use std::collections::HashMap;
+use std::fs::FileType;
+use std::path::{Path, PathBuf};
+
+use crate::archive::{self, Entry, MAX_UNZIPPED};
+use crate::atomic::PrivateDir;
+use crate::error::{shown, AuditError, Result};
+use crate::unzip;
+
+/// A function's layers, merged as the runtime has them at /opt.
+pub struct Layers {
+    /// The layers as given, in order.
+    given: Vec<PathBuf>,
+    dir: PrivateDir,
+    /// The layer (an index into `given`) each file of `dir` came from, by
+    /// its path there (`Entry::name`).
+    origin: HashMap<String, usize>,
+    entries: Vec<Entry>,
+    /// The bytes the layers hold unzipped.
+    unzipped: u64,
+}
+
+impl Layers {
+    /// Unpacks `given` in order into one private directory, a later
+    /// layer's files replacing an earlier one's.
+    pub fn unpack(given: &[PathBuf]) -> Result<Layers> {
+        let dir = PrivateDir::new(".lambda-audit-layers")?;
+        let mut origin = HashMap::new();
+        let mut unzipped: u64 = 0;
+        for (index, layer) in given.iter().enumerate() {
+            let mut over = Overlay {
+                onto: dir.path(),
+                layer: index,
+                named: layer,
+                origin: &mut origin,
+            };
+            if layer.is_dir() {
+                // Listed first: a symlink out of it, or a special file, is refused.
+                unzipped += archive::list(layer)?.iter().map(|e| e.size).sum::<u64>();
+                over.place(layer, Take::Copy)?;
+            } else {
+                let room = MAX_UNZIPPED.saturating_sub(unzipped);
+                let (unpacked, written) = unzip::unpack_within(zip_layer(layer)?, room)?;
+                unzipped += written;
+                over.place(unpacked.path(), Take::Move)?;
+            }
+        }
+        let entries = archive::list(dir.path())?;
+        Ok(Layers {
+            given: given.to_vec(),
+            dir,
+            origin,
+            entries,
+            unzipped,
+        })
+    }
+
+    /// The merged layers: the runtime's /opt.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Every file of the merged layers.
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    /// The bytes the layers hold unzipped.
+    pub fn unzipped(&self) -> u64 {
+        self.unzipped
+    }
+
+    /// The layer (as given) the file at `name` in /opt came from.
+    pub fn layer_of(&self, name: &str) -> Option<&Path> {
+        self.origin.get(name).map(|&i| self.given[i].as_path())
+    }
+
+    /// The file at `name` in /opt as its layer names it: `LAYER.zip!/name`,
+    /// or `LAYER/name` for a directory.
+    pub fn shown_file(&self, name: &str) -> Option<PathBuf> {
+        let layer = self.layer_of(name)?;
+        Some(if layer.is_dir() {
+            layer.join(name)
+        } else {
+            PathBuf::from(format!("{}!/{name}", layer.display()))
+        })
+    }
+}
+
+/// `layer` if it is a zip; a layer is a zip or a directory.
+fn zip_layer(layer: &Path) -> Result<&Path> {
+    if unzip::is_zip(layer) {
+        return Ok(layer);
+    }
+    Err(AuditError::Usage(format!(
+        "--with-layer {}: not a directory or a zip (a layer is what Lambda unpacks at /opt)",
+        shown(layer)
+    )))
+}
+
+/// The bytes a package or layer holds unzipped: a directory's file sizes,
+/// or the sizes a zip's directory declares (nothing is unpacked).
+pub fn unzipped_size(path: &Path) -> Result<u64> {
+    std::fs::metadata(path).map_err(|e| AuditError::io(path, e))?;
+    if path.is_dir() {
+        Ok(archive::list(path)?.iter().map(|e| e.size).sum())
+    } else {
+        unzip::declared_size(zip_layer(path)?)
+    }
+}
+
+/// Lambda's limit on a function and its layers together, unzipped (AWS:
+/// "must be smaller than 262144000 bytes"): `function` and `layers`, each
+/// with its size, refused over it in one line naming each size.
+pub fn check_total(function: (&Path, u64), layers: &[(&Path, u64)]) -> Result<()> {
+    let total = layers
+        .iter()
+        .fold(function.1, |sum, (_, size)| sum.saturating_add(*size));
+    if total < MAX_UNZIPPED {
+        return Ok(());
+    }
+    let sizes: Vec<String> = std::iter::once(&function)
+        .chain(layers)
+        .map(|(path, size)| format!("{} {}", shown(path), archive::bytes(*size)))
+        .collect();
+    Err(AuditError::Usage(format!(
+        "{} with its layers is {} unzipped ({}), over Lambda's limit of {} for a function and its layers: nothing was unpacked",
+        shown(function.0),
+        archive::bytes(total),
+        sizes.join(", "),
+        archive::bytes(MAX_UNZIPPED)
+    )))
+}
+
+/// How a layer's files reach the merged directory: moved out of our own
+/// unpacked copy, or copied from a directory of the user's.
+#[derive(Clone, Copy)]
+enum Take {
+    Move,
+    Copy,
+}
+
+/// One layer being placed over the earlier ones.
+struct Overlay<'a> {
+    onto: &'a Path,
+    layer: usize,
+    /// The layer as given, for messages.
+    named: &'a Path,
+    origin: &'a mut HashMap<String, usize>,
+}
+
+impl Overlay<'_> {
+    /// Places the tree `from` over `onto`, as extracting the layer over
+    /// the earlier ones: directories are merged, a file or symlink replaces
+    /// the file or symlink at its path. A directory where an earlier layer
+    /// has a file (or the reverse) is refused: nothing is ever written
+    /// through an earlier layer's symlink.
+    fn place(&mut self, from: &Path, take: Take) -> Result<()> {
+        let walk = walkdir::WalkDir::new(from)
+            .follow_links(false)
+            .sort_by_file_name()
+            .min_depth(1);
+        for item in walk {
+            let item = item.map_err(|e| self.bad(from, &e.to_string()))?;
+            let rel = item.path().strip_prefix(from).expect("under its root");
+            let dest = self.onto.join(rel);
+            let there = std::fs::symlink_metadata(&dest).ok().map(|m| m.file_type());
+            let dir_there = there.is_some_and(|t| t.is_dir());
+            if item.file_type().is_dir() {
+                match there {
+                    None => std::fs::create_dir(&dest).map_err(|e| AuditError::io(&dest, e))?,
+                    Some(_) if dir_there => {}
+                    Some(_) => {
+                        return Err(self.bad(
+                            rel,
+                            "a directory here, and a file or symlink of an earlier layer",
+                        ))
+                    }
+                }
+                continue;
+            }
+            if dir_there {
+                return Err(self.bad(
+                    rel,
+                    "a file or symlink here, and a directory of an earlier layer",
+                ));
+            }
+            take_file(item.path(), item.file_type(), &dest, there.is_some(), take)?;
+            self.origin
+                .insert(rel.to_string_lossy().into_owned(), self.layer);
+        }
+        Ok(())
+    }
+
+    fn bad(&self, rel: &Path, why: &str) -> AuditError {
+        AuditError::Usage(format!(
+            "--with-layer {}: {}: {why}",
+            shown(self.named),
+            shown(rel)
+        ))
+    }
+}
+
+/// Puts the file or symlink `source` at `dest`, replacing what is there
+/// (`replaced`): a copy removes it first, so a copy is never written
+/// through an earlier layer's symlink.
+fn take_file(source: &Path, kind: FileType, dest: &Path, replaced: bool, take: Take) -> Result<()> {
+    let io = |e| AuditError::io(dest, e);
+    match take {
+        // rename(2) replaces a file or symlink in one step.
+        Take::Move => std::fs::rename(source, dest).map_err(io),
+        Take::Copy => {
+            if replaced {
+                std::fs::remove_file(dest).map_err(io)?;
+            }
+            if kind.is_symlink() {
+                let target = std::fs::read_link(source).map_err(|e| AuditError::io(source, e))?;
+                std::os::unix::fs::symlink(target, dest).map_err(io)
+            } else {
+                std::fs::copy(source, dest).map(drop).map_err(io)
+            }
+        }
+    }
+}

@@ -1,0 +1,425 @@
+//! `check FUNCTION --with-layer LAYER …`: a function judged with its layers
+//! unpacked at /opt in order (a later layer's file replacing an earlier
+//! one's), every ELF file of both judged, Lambda's 250 MB limit counting
+//! them all, and the zip reader's guarantees holding for each layer.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{shared, zip_members, zip_tree, Member, Run};
+
+const PROFILE: &str = "python3.12";
+
+/// `libfoo.so.1` in `layer/lib`: `foo_old`, and `foo_new` too if `new`.
+fn libfoo(layer: &Path, new: bool) -> PathBuf {
+    let lib = layer.join("lib/libfoo.so.1");
+    let source = if new {
+        "int foo_old(void) { return 1; }\nint foo_new(void) { return 2; }\n"
+    } else {
+        "int foo_old(void) { return 1; }\n"
+    };
+    shared(&lib, source, &["-Wl,-soname,libfoo.so.1"]);
+    lib
+}
+
+/// A function package `function/` with one module, `_uses.abi3.so`, that
+/// needs `foo_new` from `libfoo.so.1` (linked against `with`'s copy), and
+/// its zip.
+fn function(work: &Path, with: &Path) -> PathBuf {
+    let dir = work.join("function");
+    let lib_dir = format!("-L{}", with.parent().unwrap().display());
+    shared(
+        &dir.join("_uses.abi3.so"),
+        "int foo_new(void); void *PyInit__uses(void) { return (void *)(long)foo_new(); }\n",
+        &[&lib_dir, "-l:libfoo.so.1"],
+    );
+    let zip = work.join("function.zip");
+    zip_tree(&dir, &zip);
+    zip
+}
+
+/// A layer directory `work/NAME` with `libfoo.so.1` (with `foo_new` if
+/// `new`), and its zip `work/NAME.zip`.
+fn layer(work: &Path, name: &str, new: bool) -> (PathBuf, PathBuf) {
+    let dir = work.join(name);
+    libfoo(&dir, new);
+    let zip = work.join(format!("{name}.zip"));
+    zip_tree(&dir, &zip);
+    (dir, zip)
+}
+
+/// `check ARGS FUNCTION [--with-layer L]…`, with TMPDIR at `tmp` (where
+/// packages and layers are unpacked).
+fn check(tmp: &Path, function: &Path, layers: &[&Path], args: &[&str]) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lambda-audit"));
+    command.arg("check").args(args);
+    for layer in layers {
+        command.arg("--with-layer").arg(layer);
+    }
+    let out = command.arg(function).env("TMPDIR", tmp).output().unwrap();
+    Run {
+        code: out.status.code().unwrap(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// `check --profile python3.12 EXTRA FUNCTION [--with-layer L]…`.
+fn check_py(tmp: &Path, function: &Path, layers: &[&Path], extra: &[&str]) -> Run {
+    let args: Vec<&str> = ["--profile", PROFILE]
+        .into_iter()
+        .chain(extra.iter().copied())
+        .collect();
+    check(tmp, function, layers, &args)
+}
+
+fn json(run: &Run) -> serde_json::Value {
+    serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}{}", run.stdout, run.stderr))
+}
+
+/// The report on the artifact whose path ends with `suffix`.
+fn report<'a>(doc: &'a serde_json::Value, suffix: &str) -> &'a serde_json::Value {
+    doc["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["path"].as_str().unwrap().ends_with(suffix))
+        .unwrap_or_else(|| panic!("no report on {suffix}: {doc:#}"))
+}
+
+/// A scratch directory with its own TMPDIR, which must be empty after each run.
+fn work() -> (tempfile::TempDir, PathBuf) {
+    let work = tempfile::tempdir().unwrap();
+    let tmp = work.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    (work, tmp)
+}
+
+fn assert_nothing_left(tmp: &Path) {
+    let left: Vec<_> = std::fs::read_dir(tmp).unwrap().collect();
+    assert!(left.is_empty(), "left in TMPDIR: {left:?}");
+}
+
+/// The case: the function's module needs a library only its layer
+/// provides. Without the layer it will not load (the library is not found);
+/// with it (a zip or a directory) it loads, the library found at /opt/lib.
+#[test]
+fn a_module_loads_with_the_layer_that_provides_its_library() {
+    let (work, tmp) = work();
+    let (layer_dir, layer_zip) = layer(work.path(), "a", true);
+    let function = function(work.path(), &layer_dir.join("lib/libfoo.so.1"));
+
+    let run = check_py(&tmp, &function, &[], &["--json"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let doc = json(&run);
+    let missing = common::findings(report(&doc, "_uses.abi3.so"), "missing-library");
+    assert_eq!(missing.len(), 1, "{doc:#}");
+    assert_eq!(missing[0]["library"], "libfoo.so.1");
+
+    for given in [&layer_zip, &layer_dir] {
+        let run = check_py(&tmp, &function, &[given], &["--json"]);
+        assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+        let doc = json(&run);
+        let module = report(&doc, "function.zip!/_uses.abi3.so");
+        assert_eq!(module["layer"], serde_json::Value::Null);
+        let lib = module["closure"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["name"] == "libfoo.so.1")
+            .unwrap_or_else(|| panic!("libfoo in the closure: {module:#}"));
+        assert_eq!(lib["path"], "/opt/lib/libfoo.so.1");
+        assert_nothing_left(&tmp);
+    }
+
+    // A layer's file of the other architecture is placed at /opt too.
+    let run = check_py(
+        &tmp,
+        &function,
+        &[&layer_zip],
+        &["--json", "--arch", "arm64"],
+    );
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let doc = json(&run);
+    let lib = report(&doc, "a.zip!/lib/libfoo.so.1");
+    assert_eq!(lib["runtime_path"], "/opt/lib/libfoo.so.1", "{lib:#}");
+    assert_eq!(common::findings(lib, "wrong-arch").len(), 1, "{lib:#}");
+
+    // In a matrix too: each combination sees the layer.
+    let matrix = ["--profile", "python3.11"];
+    let run = check_py(&tmp, &function, &[&layer_zip], &matrix);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("python3.11 x86_64: loads"),
+        "{}",
+        run.stdout
+    );
+    let run = check_py(&tmp, &function, &[], &matrix);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("libfoo.so.1: not found"),
+        "{}",
+        run.stdout
+    );
+}
+
+/// Layers are extracted in order: the later layer's `libfoo.so.1` replaces
+/// the earlier one's, so the order decides whether `foo_new` is there.
+#[test]
+fn a_later_layer_replaces_an_earlier_ones_library() {
+    let (work, tmp) = work();
+    let (new_dir, new) = layer(work.path(), "new", true);
+    let (_, old) = layer(work.path(), "old", false);
+    let function = function(work.path(), &new_dir.join("lib/libfoo.so.1"));
+
+    let run = check_py(&tmp, &function, &[&old, &new], &["--json"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+
+    let run = check_py(&tmp, &function, &[&new, &old], &["--json"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let doc = json(&run);
+    let undefined = common::findings(report(&doc, "_uses.abi3.so"), "undefined-symbol");
+    assert_eq!(undefined.len(), 1, "{doc:#}");
+    assert_eq!(undefined[0]["symbol"], "foo_new");
+    assert_nothing_left(&tmp);
+}
+
+/// Every ELF file of the layers is judged, not only what the function
+/// loads; a report on one names its layer (text and JSON) and the file as
+/// that layer holds it.
+#[test]
+fn a_finding_on_a_layers_file_names_the_layer() {
+    let (work, tmp) = work();
+    let (a_dir, a) = layer(work.path(), "a", true);
+    let function = function(work.path(), &a_dir.join("lib/libfoo.so.1"));
+    let b_dir = work.path().join("b");
+    let gone = b_dir.join("build/libgone.so.9");
+    shared(
+        &gone,
+        "int gone(void) { return 9; }\n",
+        &["-Wl,-soname,libgone.so.9"],
+    );
+    let lib_dir = format!("-L{}", gone.parent().unwrap().display());
+    shared(
+        &b_dir.join("lib/libbar.so.1"),
+        "int gone(void); int bar(void) { return gone(); }\n",
+        &[&lib_dir, "-l:libgone.so.9", "-Wl,-soname,libbar.so.1"],
+    );
+    std::fs::remove_dir_all(b_dir.join("build")).unwrap();
+    let b = work.path().join("b.zip");
+    zip_tree(&b_dir, &b);
+
+    let run = check_py(&tmp, &function, &[&a, &b], &["--json"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let doc = json(&run);
+    let bar = report(&doc, "b.zip!/lib/libbar.so.1");
+    assert_eq!(bar["layer"], b.display().to_string());
+    assert_eq!(bar["runtime_path"], "/opt/lib/libbar.so.1");
+    assert_eq!(bar["loads"], false);
+    let missing = common::findings(bar, "missing-library");
+    assert_eq!(missing[0]["library"], "libgone.so.9", "{bar:#}");
+    assert!(report(&doc, "_uses.abi3.so")["loads"].as_bool().unwrap());
+
+    let run = check_py(&tmp, &function, &[&a, &b], &[]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let header = run
+        .stdout
+        .lines()
+        .find(|l| l.contains("libbar.so.1") && l.contains("WILL NOT LOAD"))
+        .unwrap_or_else(|| panic!("{}", run.stdout));
+    assert!(
+        header.contains(&format!("(from layer {})", b.display())),
+        "{header}"
+    );
+}
+
+/// Lambda's 250 MB limit is on the function and its layers together: two
+/// layers each well under it, over it together, are refused before
+/// anything is unpacked (the sizes come from the archives' directories),
+/// with each size named, in one line, exit status 2.
+#[test]
+fn the_size_limit_counts_the_layers() {
+    let (work, tmp) = work();
+    let (a_dir, _) = layer(work.path(), "a", true);
+    let function = function(work.path(), &a_dir.join("lib/libfoo.so.1"));
+    let lib = std::fs::read(a_dir.join("lib/libfoo.so.1")).unwrap();
+    let big = |name: &str| {
+        let zip = work.path().join(name);
+        let zeros = Member::Zeros("share/zeros", 126 << 20);
+        zip_members(&zip, &[Member::File("lib/libfoo.so.1", &lib), zeros]);
+        zip
+    };
+    let (one, two) = (big("one.zip"), big("two.zip"));
+
+    let run = check_py(&tmp, &function, &[&one], &[]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+
+    // A file size limit of 1 MiB: refused before a byte is unpacked.
+    let limited = Command::new("bash")
+        .arg("-c")
+        .arg("ulimit -f 1024 && exec \"$@\"")
+        .arg("bash")
+        .arg(env!("CARGO_BIN_EXE_lambda-audit"))
+        .args(["check", "--profile", PROFILE, "--with-layer"])
+        .arg(&one)
+        .arg("--with-layer")
+        .arg(&two)
+        .arg(&function)
+        .env("TMPDIR", &tmp)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&limited.stderr);
+    assert_eq!(limited.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("over Lambda's limit"), "{stderr}");
+    for size in [
+        format!("{} 126.0 MiB", one.display()),
+        format!("{} 126.0 MiB", two.display()),
+    ] {
+        assert!(stderr.contains(&size), "{size}: {stderr}");
+    }
+    assert!(
+        stderr.contains(&format!("{} 0.0 MiB", function.display())),
+        "{stderr}"
+    );
+    assert_nothing_left(&tmp);
+}
+
+/// Each layer gets the zip reader's guarantees (no path out of it, no
+/// symlink out of it), and a layer's directory where an earlier layer has
+/// a file is refused: one line naming the layer, exit 2, nothing left
+/// behind, not even the earlier, good layer's unpacked copy.
+#[test]
+fn hostile_layers_are_refused_and_leave_nothing() {
+    let (work, tmp) = work();
+    let (a_dir, a) = layer(work.path(), "a", true);
+    let function = function(work.path(), &a_dir.join("lib/libfoo.so.1"));
+    let outside = work.path().join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    let escape = format!("{}/evil", outside.display());
+    let cases: [(&str, Vec<Member>, &str); 4] = [
+        (
+            "traversal",
+            vec![Member::File("../../outside/evil", b"x")],
+            "outside the package",
+        ),
+        (
+            "absolute",
+            vec![Member::File(&escape, b"x")],
+            "outside the package",
+        ),
+        (
+            "link out",
+            vec![Member::Link("lib/libfoo.so.1", "/etc/passwd")],
+            "leaves the package",
+        ),
+        (
+            "file over a directory",
+            vec![Member::File("lib", b"not a directory")],
+            "a file or symlink here, and a directory of an earlier layer",
+        ),
+    ];
+    for (what, members, reason) in cases {
+        let hostile = work.path().join(format!("{}.zip", what.replace(' ', "-")));
+        zip_members(&hostile, &members);
+        let before = common::tree_listing(work.path());
+        let run = check_py(&tmp, &function, &[&a, &hostile], &[]);
+        assert_eq!(run.code, 2, "{what}: {}{}", run.stdout, run.stderr);
+        assert_eq!(
+            run.stderr.trim_end().lines().count(),
+            1,
+            "{what}: {}",
+            run.stderr
+        );
+        assert!(run.stderr.contains(reason), "{what}: {}", run.stderr);
+        let name = hostile.file_name().unwrap().to_str().unwrap();
+        assert!(run.stderr.contains(name), "{what}: {}", run.stderr);
+        assert_eq!(
+            common::tree_listing(work.path()),
+            before,
+            "{what}: files written"
+        );
+        assert_nothing_left(&tmp);
+    }
+    // A directory layer is listed as a package is: a symlink out of it is refused.
+    let dir = work.path().join("linked");
+    std::fs::create_dir_all(dir.join("lib")).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", dir.join("lib/libfoo.so.1")).unwrap();
+    let run = check_py(&tmp, &function, &[&a, &dir], &[]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("outside the package directory"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("linked"), "{}", run.stderr);
+    assert_nothing_left(&tmp);
+}
+
+/// `--with-layer` is for a function package: with `--layer`, for a single
+/// file, or with a layer that is neither a zip nor a directory, it is
+/// refused in one line (exit 2), never a panic.
+#[test]
+fn with_layer_is_refused_where_it_means_nothing() {
+    let (work, tmp) = work();
+    let (a_dir, a) = layer(work.path(), "a", true);
+    let function = function(work.path(), &a_dir.join("lib/libfoo.so.1"));
+    let module = work.path().join("function/_uses.abi3.so");
+    let cases: [(&Path, &Path, &[&str], &str); 4] = [
+        (
+            &function,
+            &a,
+            &["--layer"],
+            "a layer has no layers of its own",
+        ),
+        (&module, &a, &[], "a single file, not a function package"),
+        (&function, &module, &[], "not a directory or a zip"),
+        (
+            &function,
+            &work.path().join("nowhere.zip"),
+            &[],
+            "nowhere.zip",
+        ),
+    ];
+    for (artifact, layer, extra, reason) in cases {
+        let run = check_py(&tmp, artifact, &[layer], extra);
+        assert_eq!(run.code, 2, "{reason}: {}{}", run.stdout, run.stderr);
+        assert_eq!(run.stderr.trim_end().lines().count(), 1, "{}", run.stderr);
+        assert!(run.stderr.contains(reason), "{reason}: {}", run.stderr);
+        assert_nothing_left(&tmp);
+    }
+}
+
+/// An OS-only runtime runs the function's `bootstrap`, or without one the
+/// layers' (`/opt/bootstrap`): a layer can be the function's runtime.
+#[test]
+fn a_layers_bootstrap_serves_a_function_without_one() {
+    let (work, tmp) = work();
+    let runtime = work.path().join("runtime");
+    common::cc(
+        &runtime.join("bootstrap"),
+        "int main(void) { return 0; }\n",
+        &[],
+    );
+    let layer = work.path().join("runtime.zip");
+    zip_tree(&runtime, &layer);
+    let function = work.path().join("function.zip");
+    zip_members(&function, &[Member::File("handler.sh", b"echo hi\n")]);
+    let provided = ["--profile", "provided.al2023"];
+
+    let run = check(&tmp, &function, &[], &provided);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("no bootstrap"), "{}", run.stderr);
+
+    let run = check(&tmp, &function, &[&layer], &provided);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("runtime.zip!/bootstrap (from layer"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("(as /opt/bootstrap)"), "{}", run.stdout);
+}
