@@ -115,16 +115,19 @@ def test_a_wheel_for_the_other_cpu_is_named_with_its_distribution(packages, audi
     assert "_rust.abi3.so (from cryptography 44.0.0): WILL NOT LOAD" in text, text
 
 
-def test_the_pinned_arm64_python311_gives_the_builtin_exports_and_suffixes(audit, tmp_path):
-    """The derivation of the built-in arm64 python3.11, repeated: Debian's
-    arm64 python3.11-minimal (with its libc beside it), scanned with
-    --host-exe, gives exactly its C API and the aarch64 suffixes."""
-    scanned = scan_pinned(audit, tmp_path, ("python3.11-arm64", "bookworm-libc6-arm64"), "aarch64-linux-gnu",
-                          "--host-exe", "/usr/bin/python3.11", "--module-init-prefix", "PyInit_")
+@pytest.mark.parametrize("version", ["3.11", "3.14"])
+def test_the_pinned_arm64_python_gives_the_builtin_exports_and_suffixes(audit, tmp_path, version):
+    """The derivation of the built-in arm64 python3.11 and python3.14,
+    repeated: Debian's arm64 python3.X-minimal (3.11.2 of Debian 12, 3.14.10
+    of unstable; with its libc beside it), scanned with --host-exe, gives
+    exactly its C API and the aarch64 suffixes."""
+    scanned = scan_pinned(audit, tmp_path, (f"python{version}-arm64", "bookworm-libc6-arm64"), "aarch64-linux-gnu",
+                          "--host-exe", f"/usr/bin/python{version}", "--module-init-prefix", "PyInit_")
     assert scanned["arch"] == "aarch64"
-    builtin = json.loads(audit("profile", "show", "--arch", "arm64", "python3.11").stdout)["host"]
+    builtin = json.loads(audit("profile", "show", "--arch", "arm64", f"python{version}").stdout)["host"]
+    nodot = version.replace(".", "")
     assert scanned["host"]["extension_suffixes"] == builtin["extension_suffixes"] == [
-        ".cpython-311-aarch64-linux-gnu.so", ".abi3.so", ".so"]
+        f".cpython-{nodot}-aarch64-linux-gnu.so", ".abi3.so", ".so"]
     assert c_api(scanned["host"]["exports"]) == builtin["exports"]
 
 

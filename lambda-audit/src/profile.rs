@@ -41,6 +41,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("python3.11", include_str!("../profiles/python3.11.json")),
     ("python3.12", include_str!("../profiles/python3.12.json")),
     ("python3.13", include_str!("../profiles/python3.13.json")),
+    ("python3.14", include_str!("../profiles/python3.14.json")),
     (
         "provided.al2",
         include_str!("../profiles/provided.al2.json"),
@@ -49,6 +50,29 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "provided.al2023",
         include_str!("../profiles/provided.al2023.json"),
     ),
+    ("java8.al2", include_str!("../profiles/java8.al2.json")),
+    ("java11", include_str!("../profiles/java11.json")),
+    ("java17", include_str!("../profiles/java17.json")),
+    ("java21", include_str!("../profiles/java21.json")),
+    ("java25", include_str!("../profiles/java25.json")),
+    (
+        "java8.al2023",
+        include_str!("../profiles/java8.al2023.json"),
+    ),
+    (
+        "java11.al2023",
+        include_str!("../profiles/java11.al2023.json"),
+    ),
+    (
+        "java17.al2023",
+        include_str!("../profiles/java17.al2023.json"),
+    ),
+    ("ruby3.2", include_str!("../profiles/ruby3.2.json")),
+    ("ruby3.3", include_str!("../profiles/ruby3.3.json")),
+    ("ruby3.4", include_str!("../profiles/ruby3.4.json")),
+    ("ruby4.0", include_str!("../profiles/ruby4.0.json")),
+    ("dotnet8", include_str!("../profiles/dotnet8.json")),
+    ("dotnet10", include_str!("../profiles/dotnet10.json")),
     // arm64: the same names, for Lambda's other architecture (`--arch arm64`).
     (
         "amazonlinux-2-arm64",
@@ -83,12 +107,72 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../profiles/python3.13-arm64.json"),
     ),
     (
+        "python3.14-arm64",
+        include_str!("../profiles/python3.14-arm64.json"),
+    ),
+    (
         "provided.al2-arm64",
         include_str!("../profiles/provided.al2-arm64.json"),
     ),
     (
         "provided.al2023-arm64",
         include_str!("../profiles/provided.al2023-arm64.json"),
+    ),
+    (
+        "java8.al2-arm64",
+        include_str!("../profiles/java8.al2-arm64.json"),
+    ),
+    (
+        "java11-arm64",
+        include_str!("../profiles/java11-arm64.json"),
+    ),
+    (
+        "java17-arm64",
+        include_str!("../profiles/java17-arm64.json"),
+    ),
+    (
+        "java21-arm64",
+        include_str!("../profiles/java21-arm64.json"),
+    ),
+    (
+        "java25-arm64",
+        include_str!("../profiles/java25-arm64.json"),
+    ),
+    (
+        "java8.al2023-arm64",
+        include_str!("../profiles/java8.al2023-arm64.json"),
+    ),
+    (
+        "java11.al2023-arm64",
+        include_str!("../profiles/java11.al2023-arm64.json"),
+    ),
+    (
+        "java17.al2023-arm64",
+        include_str!("../profiles/java17.al2023-arm64.json"),
+    ),
+    (
+        "ruby3.2-arm64",
+        include_str!("../profiles/ruby3.2-arm64.json"),
+    ),
+    (
+        "ruby3.3-arm64",
+        include_str!("../profiles/ruby3.3-arm64.json"),
+    ),
+    (
+        "ruby3.4-arm64",
+        include_str!("../profiles/ruby3.4-arm64.json"),
+    ),
+    (
+        "ruby4.0-arm64",
+        include_str!("../profiles/ruby4.0-arm64.json"),
+    ),
+    (
+        "dotnet8-arm64",
+        include_str!("../profiles/dotnet8-arm64.json"),
+    ),
+    (
+        "dotnet10-arm64",
+        include_str!("../profiles/dotnet10-arm64.json"),
     ),
 ];
 
@@ -442,6 +526,10 @@ pub struct Host {
     /// `.abi3.so`, `.so`). Empty: not checked.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub extension_suffixes: Vec<String>,
+    /// What the profile does not know of the host, in words (`profile show`):
+    /// a JVM whose own exports no pinned package gives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 impl Host {
