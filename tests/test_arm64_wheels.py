@@ -38,7 +38,7 @@ WHEELS = {
 }
 MODULE = "cryptography/hazmat/bindings/_rust.abi3.so"
 # The glibc of each runtime's Amazon Linux release (docs/runtime-facts.md §2, §3).
-RUNTIME_GLIBC = {"python3.9": (2, 26), "python3.12": (2, 34)}
+RUNTIME_GLIBC = {"python3.9": (2, 26), "python3.12": (2, 34), "python3.14": (2, 34)}
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +72,7 @@ def check_package(audit, package, *args):
 
 
 @pytest.mark.parametrize("wheel", ["manylinux2014", "manylinux_2_28"])
-@pytest.mark.parametrize("profile", ["python3.9", "python3.12"])
+@pytest.mark.parametrize("profile", ["python3.9", "python3.12", "python3.14"])
 def test_an_aarch64_wheel_loads_where_its_glibc_needs_are_met(packages, audit, wheel, profile):
     package = packages[wheel]
     need = newest_glibc_need(package / MODULE)

@@ -526,6 +526,12 @@ pub struct Host {
     /// `.abi3.so`, `.so`). Empty: not checked.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub extension_suffixes: Vec<String>,
+    /// Sonames of the host's own libraries, in its process before the
+    /// artifact (the JVM's `libjvm.so`), whose exports are not known: a
+    /// `DT_NEEDED` of one is that copy (glibc matches a loaded object's
+    /// soname), and a symbol only it could define is unverified.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub loaded: Vec<String>,
     /// What the profile does not know of the host, in words (`profile show`):
     /// a JVM whose own exports no pinned package gives.
     #[serde(default, skip_serializing_if = "Option::is_none")]

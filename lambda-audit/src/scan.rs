@@ -368,6 +368,7 @@ fn read_host(root: &Path, exe: &str, options: &ScanOptions) -> Result<(Host, Arc
             Some(_) => extension_suffixes(&file)?,
             None => Vec::new(),
         },
+        loaded: Vec::new(),
         note: None,
     };
     Ok((host, facts.arch))

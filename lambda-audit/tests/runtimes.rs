@@ -134,6 +134,44 @@ fn a_jni_library_linked_on_a_new_glibc_loads_on_java21_and_not_on_java11() {
     );
 }
 
+/// A JNI library linked against libjvm (`-ljvm`, here a stub of it that
+/// is not packaged): its `DT_NEEDED` libjvm.so is the JVM's own copy, in the
+/// process before it, and its symbol from there is unverified; in Ruby's
+/// process there is none.
+#[test]
+fn a_jni_library_needing_libjvm_gets_the_jvms_copy() {
+    let work = tempfile::tempdir().unwrap();
+    let stub = work.path().join("stub/libjvm.so");
+    shared(
+        &stub,
+        "int JNI_GetCreatedJavaVMs(void *vms, int size, int *count) { return size + (vms == count); }\n",
+        &["-Wl,-soname,libjvm.so"],
+    );
+    let library = work.path().join("task/libjvmlinked.so");
+    let link = format!("-L{}", stub.parent().unwrap().display());
+    shared(
+        &library,
+        "int JNI_GetCreatedJavaVMs(void *, int, int *);\n\
+         int JNI_OnLoad(void *vm, void *reserved) { int n = 0; return JNI_GetCreatedJavaVMs(vm, 1, &n) + (reserved != 0); }\n",
+        &[&link, "-ljvm"],
+    );
+    let (code, report) = check_json("java21", None, &library);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["unverified_symbols"], 1, "{report:#}");
+    let (code, report) = check_json("ruby3.3", None, &library);
+    assert_eq!(code, 1);
+    assert_eq!(
+        findings(&report, "missing-library")[0]["library"],
+        "libjvm.so"
+    );
+    let shown = audit(["profile", "show", "java21"]).stdout;
+    let host = &serde_json::from_str::<Value>(&shown).unwrap()["host"];
+    assert_eq!(
+        host["loaded"],
+        serde_json::json!(["libjvm.so", "libjava.so"])
+    );
+}
+
 #[test]
 fn a_native_gem_needing_gcc_11s_libstdcxx_loads_on_al2023_rubies_only() {
     let work = tempfile::tempdir().unwrap();

@@ -74,18 +74,20 @@ NEWEST = {"python": "python3.14", "provided": "provided.al2023", "java": "java25
 # The Python runtimes: the OS they run on (docs/runtime-facts.md §2, §3, §5).
 PYTHONS = {name[len("python"):]: RUNTIMES[name][0] for name in RUNTIMES if name.startswith("python")}
 # The runtimes whose host is not Python's (docs/runtime-facts.md §6c): the
-# program that loads a function's native library, what loads it, and the
-# host's own exports, which no pinned package gives (AWS's builds are none).
+# program that loads a function's native library, what loads it, the host's
+# own exports, which no pinned package gives (AWS's builds are none), and the
+# sonames of its own libraries known to be in its process before the
+# function's (the JVM's; Ruby's and .NET's are not known).
 OTHER_HOSTS = {
     "java": {"executable": "/var/lang/bin/java", "loads": "the JVM loads the function's JNI libraries (System.loadLibrary)",
              "own": "the JVM's own exports (libjvm's JNI invocation functions such as JNI_CreateJavaVM, libjava's, libjawt's)",
-             "build": "AWS's JVM, Amazon Corretto,", "library": "libjvm.so"},
+             "build": "AWS's JVM, Amazon Corretto,", "loaded": ["libjvm.so", "libjava.so"]},
     "ruby": {"executable": "/var/lang/bin/ruby", "loads": "Ruby loads the function's native gem extensions (require)",
              "own": "libruby's exports (the C API an extension calls: rb_*, ruby_*)",
-             "build": "AWS's Ruby build", "library": "libruby.so"},
+             "build": "AWS's Ruby build", "library": "libruby.so", "loaded": []},
     "dotnet": {"executable": "/var/lang/bin/dotnet", "loads": "the .NET host loads the function's native libraries (P/Invoke, NativeLibrary.Load)",
                "own": "the .NET host's exports (libhostfxr's, libhostpolicy's, libcoreclr's)",
-               "build": "AWS's .NET build", "library": "libcoreclr.so"},
+               "build": "AWS's .NET build", "library": "libcoreclr.so", "loaded": []},
 }
 OS_NAMES = {"amazonlinux-2": "Amazon Linux 2", "amazonlinux-2023": "Amazon Linux 2023",
             "amazonlinux-2017.03-python3.6": "Amazon Linux 2017.03"}
@@ -433,12 +435,18 @@ def other_profiles(arch):
                        f"glibc, libstdc++, libgcc_s and libz; {host['own']} are not in this profile (host.note).")
         note = (f"Not in this profile: {host['own']}. {host['build']} is no package a registry reachable where the profiles "
                 "are made ships, so they are not guessed: a symbol no library of the OS here defines (one the function's "
-                f"library takes from {host['executable']}'s process) is counted as unverified, not judged, and a library that names "
-                f"{host['library']} (or another of the runtime's own libraries) in DT_NEEDED is reported as not found "
-                "(docs/runtime-facts.md §6c).")
+                f"library takes from {host['executable']}'s process) is counted as unverified, not judged")
+        if host["loaded"]:
+            note += (f". Its own {' and '.join(host['loaded'])} are in that process before the function's library, so a "
+                     "DT_NEEDED of one is that copy (docs/runtime-facts.md §6c).")
+        else:
+            note += (f", and a library that names {host['library']} (or another of the runtime's own libraries) in "
+                     "DT_NEEDED is reported as not found (docs/runtime-facts.md §6c).")
         profile = runtime_profile(name, arch, description,
                                   "docs/runtime-facts.md §6c (the host, and what the profile does not know of it)")
-        profile["host"] = {"executable": host["executable"], "note": note}
+        profile["host"] = {"executable": host["executable"], "loaded": host["loaded"], "note": note}
+        if not host["loaded"]:
+            del profile["host"]["loaded"]
         write(os.path.join(PROFILES, name + ARCHES[arch]["suffix"] + ".json"), profile)
 
 
