@@ -57,7 +57,7 @@ ORACLE_TREE, ORACLE_GLIBC = "bullseye", (2, 31)
 CFFI = ("cffi==1.17.1", "cffi-1.17.1-cp39-cp39-manylinux_2_17_aarch64.manylinux2014_aarch64.whl",
         "ca74b8dbe6e8e8263c0ffd60277de77dcee6c837a3d0881d8c1ead7268c9e576")
 # The glibc of each runtime's Amazon Linux release (docs/runtime-facts.md §2, §3).
-RUNTIME_GLIBC = {"python3.9": (2, 26), "python3.12": (2, 34)}
+RUNTIME_GLIBC = {"python3.9": (2, 26), "python3.12": (2, 34), "python3.14": (2, 34)}
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +91,7 @@ def check_package(audit, package, *args):
 
 
 @pytest.mark.parametrize("wheel", AARCH64_WHEELS)
-@pytest.mark.parametrize("profile", ["python3.9", "python3.12"])
+@pytest.mark.parametrize("profile", ["python3.9", "python3.12", "python3.14"])
 def test_an_aarch64_wheel_loads_where_its_glibc_needs_are_met(packages, audit, wheel, profile):
     package = packages[wheel]
     need = newest_glibc_need(package / MODULE)
@@ -159,7 +159,7 @@ def imports(packages, cffi, arm64_tree):
 
 
 @pytest.mark.parametrize("wheel", AARCH64_WHEELS)
-@pytest.mark.parametrize("profile", ["python3.9", "python3.12"])
+@pytest.mark.parametrize("profile", list(RUNTIME_GLIBC))
 def test_check_agrees_with_a_real_import_under_qemu_where_the_tree_can_tell(packages, imports, audit, wheel,
                                                                             profile):
     proven = what_the_import_proves(imports[wheel], RUNTIME_GLIBC[profile])
@@ -179,6 +179,8 @@ def test_the_real_imports_decide_the_expected_cases(imports):
     assert {case: verdict for case, verdict in decided.items() if verdict is not None} == {
         ("manylinux2014", "python3.12"): True,
         ("manylinux_2_28", "python3.12"): True,
+        ("manylinux2014", "python3.14"): True,
+        ("manylinux_2_28", "python3.14"): True,
         ("manylinux_2_34", "python3.9"): False,
     }, imports
     # Loaded means initialised here: the whole import ran, cffi's module too.
@@ -216,16 +218,19 @@ def test_a_wheel_for_the_other_cpu_is_named_with_its_distribution(packages, audi
     assert "_rust.abi3.so (from cryptography 44.0.0): WILL NOT LOAD" in text, text
 
 
-def test_the_pinned_arm64_python311_gives_the_builtin_exports_and_suffixes(audit, tmp_path):
-    """The derivation of the built-in arm64 python3.11, repeated: Debian's
-    arm64 python3.11-minimal (with its libc beside it), scanned with
-    --host-exe, gives exactly its C API and the aarch64 suffixes."""
-    scanned = scan_pinned(audit, tmp_path, ("python3.11-arm64", "bookworm-libc6-arm64"), "aarch64-linux-gnu",
-                          "--host-exe", "/usr/bin/python3.11", "--module-init-prefix", "PyInit_")
+@pytest.mark.parametrize("version", ["3.11", "3.14"])
+def test_the_pinned_arm64_python_gives_the_builtin_exports_and_suffixes(audit, tmp_path, version):
+    """The derivation of the built-in arm64 python3.11 and python3.14,
+    repeated: Debian's arm64 python3.X-minimal (3.11.2 of Debian 12, 3.14.10
+    of unstable; with its libc beside it), scanned with --host-exe, gives
+    exactly its C API and the aarch64 suffixes."""
+    scanned = scan_pinned(audit, tmp_path, (f"python{version}-arm64", "bookworm-libc6-arm64"), "aarch64-linux-gnu",
+                          "--host-exe", f"/usr/bin/python{version}", "--module-init-prefix", "PyInit_")
     assert scanned["arch"] == "aarch64"
-    builtin = json.loads(audit("profile", "show", "--arch", "arm64", "python3.11").stdout)["host"]
+    builtin = json.loads(audit("profile", "show", "--arch", "arm64", f"python{version}").stdout)["host"]
+    nodot = version.replace(".", "")
     assert scanned["host"]["extension_suffixes"] == builtin["extension_suffixes"] == [
-        ".cpython-311-aarch64-linux-gnu.so", ".abi3.so", ".so"]
+        f".cpython-{nodot}-aarch64-linux-gnu.so", ".abi3.so", ".so"]
     assert c_api(scanned["host"]["exports"]) == builtin["exports"]
 
 

@@ -96,14 +96,15 @@ def test_glibc_family_libresolv_is_in_the_runtime(packages, check_json, audit, t
 
 def test_the_interpreter_api_is_the_versions_own(packages, check_json):
     """cryptography's cp311-abi3 module uses 3.11's stable ABI: named as
-    undefined on 3.6, 3.9 and 3.10, loading on 3.11 and later."""
+    undefined on 3.6, 3.9 and 3.10, loading on 3.11 and later (3.14's C API,
+    read from another distribution's build, keeps every name it uses)."""
     package, module = packages["cryptography-cp311-abi3"]
     for profile in ("python3.6", "python3.9", "python3.10"):
         code, report = verdict(check_json, profile, package, module)
         assert code == 1, profile
         assert kinds(report) == {"undefined-symbol"}, report["findings"]
         assert {"PyType_GetName", "PyType_GetQualName"} <= undefined(report), (profile, undefined(report))
-    for profile in ("python3.11", "python3.12", "python3.13"):
+    for profile in ("python3.11", "python3.12", "python3.13", "python3.14"):
         code, report = verdict(check_json, profile, package, module)
         assert code == 0, (profile, report["findings"])
         # Every symbol checked by name: libc, libpthread and libdl (glibc
@@ -229,18 +230,21 @@ def scan_pinned(audit, tmp_path, keys, triplet, *args):
     return json.loads(out.read_text())
 
 
-def test_the_pinned_python311_gives_the_builtin_exports_and_suffixes(audit, tmp_path):
-    """The derivation of the built-in python3.11 list, repeated: its pinned
-    package (python3.11-minimal, with a libc beside it, as
+@pytest.mark.parametrize("version", ["3.11", "3.14"])
+def test_the_pinned_python_gives_the_builtin_exports_and_suffixes(audit, tmp_path, version):
+    """The derivation of the built-in python3.11 and python3.14 lists,
+    repeated: the pinned package (python3.X-minimal: Debian 12's 3.11.2,
+    Ubuntu 26.04's 3.14.4, with a libc beside it, as
     scripts/profile-runtime-data unpacks it) scanned with --host-exe gives
     exactly the built-in exports and suffixes. Not this machine's python3.11:
     every Debian point release changes its private names, and a test of the
     derivation must not depend on the host's patch level."""
-    host = scan_pinned(audit, tmp_path, ("python3.11", "bookworm-libc6"), "x86_64-linux-gnu",
-                       "--host-exe", "/usr/bin/python3.11", "--module-init-prefix", "PyInit_")["host"]
-    builtin = json.loads(audit("profile", "show", "python3.11").stdout)["host"]
+    host = scan_pinned(audit, tmp_path, (f"python{version}", "bookworm-libc6"), "x86_64-linux-gnu",
+                       "--host-exe", f"/usr/bin/python{version}", "--module-init-prefix", "PyInit_")["host"]
+    builtin = json.loads(audit("profile", "show", f"python{version}").stdout)["host"]
+    nodot = version.replace(".", "")
     assert host["extension_suffixes"] == builtin["extension_suffixes"] == [
-        ".cpython-311-x86_64-linux-gnu.so", ".abi3.so", ".so"]
+        f".cpython-{nodot}-x86_64-linux-gnu.so", ".abi3.so", ".so"]
     assert c_api(host["exports"]) == builtin["exports"]
 
 

@@ -30,7 +30,7 @@ pub struct Deprecation {
 }
 
 impl Deprecation {
-    /// The warning line: `python3.6 is deprecated since 2022-07-18: use python3.13`.
+    /// The warning line: `python3.6 is deprecated since 2022-07-18: use python3.14`.
     pub fn line(&self) -> String {
         let use_instead = match &self.replacement {
             Some(r) => format!(": use {r}"),

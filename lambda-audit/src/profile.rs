@@ -41,6 +41,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("python3.11", include_str!("../profiles/python3.11.json")),
     ("python3.12", include_str!("../profiles/python3.12.json")),
     ("python3.13", include_str!("../profiles/python3.13.json")),
+    ("python3.14", include_str!("../profiles/python3.14.json")),
     (
         "provided.al2",
         include_str!("../profiles/provided.al2.json"),
@@ -53,6 +54,29 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("nodejs20.x", include_str!("../profiles/nodejs20.x.json")),
     ("nodejs22.x", include_str!("../profiles/nodejs22.x.json")),
     ("nodejs24.x", include_str!("../profiles/nodejs24.x.json")),
+    ("java8.al2", include_str!("../profiles/java8.al2.json")),
+    ("java11", include_str!("../profiles/java11.json")),
+    ("java17", include_str!("../profiles/java17.json")),
+    ("java21", include_str!("../profiles/java21.json")),
+    ("java25", include_str!("../profiles/java25.json")),
+    (
+        "java8.al2023",
+        include_str!("../profiles/java8.al2023.json"),
+    ),
+    (
+        "java11.al2023",
+        include_str!("../profiles/java11.al2023.json"),
+    ),
+    (
+        "java17.al2023",
+        include_str!("../profiles/java17.al2023.json"),
+    ),
+    ("ruby3.2", include_str!("../profiles/ruby3.2.json")),
+    ("ruby3.3", include_str!("../profiles/ruby3.3.json")),
+    ("ruby3.4", include_str!("../profiles/ruby3.4.json")),
+    ("ruby4.0", include_str!("../profiles/ruby4.0.json")),
+    ("dotnet8", include_str!("../profiles/dotnet8.json")),
+    ("dotnet10", include_str!("../profiles/dotnet10.json")),
     // arm64: the same names, for Lambda's other architecture (`--arch arm64`).
     (
         "amazonlinux-2-arm64",
@@ -87,6 +111,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../profiles/python3.13-arm64.json"),
     ),
     (
+        "python3.14-arm64",
+        include_str!("../profiles/python3.14-arm64.json"),
+    ),
+    (
         "provided.al2-arm64",
         include_str!("../profiles/provided.al2-arm64.json"),
     ),
@@ -109,6 +137,62 @@ pub const BUILTIN: &[(&str, &str)] = &[
     (
         "nodejs24.x-arm64",
         include_str!("../profiles/nodejs24.x-arm64.json"),
+    ),
+    (
+        "java8.al2-arm64",
+        include_str!("../profiles/java8.al2-arm64.json"),
+    ),
+    (
+        "java11-arm64",
+        include_str!("../profiles/java11-arm64.json"),
+    ),
+    (
+        "java17-arm64",
+        include_str!("../profiles/java17-arm64.json"),
+    ),
+    (
+        "java21-arm64",
+        include_str!("../profiles/java21-arm64.json"),
+    ),
+    (
+        "java25-arm64",
+        include_str!("../profiles/java25-arm64.json"),
+    ),
+    (
+        "java8.al2023-arm64",
+        include_str!("../profiles/java8.al2023-arm64.json"),
+    ),
+    (
+        "java11.al2023-arm64",
+        include_str!("../profiles/java11.al2023-arm64.json"),
+    ),
+    (
+        "java17.al2023-arm64",
+        include_str!("../profiles/java17.al2023-arm64.json"),
+    ),
+    (
+        "ruby3.2-arm64",
+        include_str!("../profiles/ruby3.2-arm64.json"),
+    ),
+    (
+        "ruby3.3-arm64",
+        include_str!("../profiles/ruby3.3-arm64.json"),
+    ),
+    (
+        "ruby3.4-arm64",
+        include_str!("../profiles/ruby3.4-arm64.json"),
+    ),
+    (
+        "ruby4.0-arm64",
+        include_str!("../profiles/ruby4.0-arm64.json"),
+    ),
+    (
+        "dotnet8-arm64",
+        include_str!("../profiles/dotnet8-arm64.json"),
+    ),
+    (
+        "dotnet10-arm64",
+        include_str!("../profiles/dotnet10-arm64.json"),
     ),
 ];
 
@@ -473,6 +557,16 @@ pub struct Host {
     /// none). Addons are `.node` files.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node_module_version: Option<u32>,
+    /// Sonames of the host's own libraries, in its process before the
+    /// artifact (the JVM's `libjvm.so`), whose exports are not known: a
+    /// `DT_NEEDED` of one is that copy (glibc matches a loaded object's
+    /// soname), and a symbol only it could define is unverified.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub loaded: Vec<String>,
+    /// What the profile does not know of the host, in words (`profile show`):
+    /// a JVM whose own exports no pinned package gives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 impl Host {

@@ -296,7 +296,7 @@ pub fn human(report: &Report) -> String {
     if report.unverified_symbols > 0 {
         let _ = writeln!(
             out,
-            "  note: {} undefined symbol{} could not be checked by name: the profile lists only the version definitions of the libraries that would provide them",
+            "  note: {} undefined symbol{} could not be checked by name: the profile lacks the exports of what would provide them (a library it lists only with its version definitions, or a host whose own exports it does not have: its host.note in `profile show`)",
             report.unverified_symbols,
             if report.unverified_symbols == 1 { "" } else { "s" }
         );

@@ -311,7 +311,11 @@ pub fn resolve(
         resolver.objects.push(Object {
             runtime_path: host.executable.clone(),
             soname: None,
-            names: vec![host.executable.clone()],
+            // Its own libraries already loaded answer to their sonames.
+            names: std::iter::once(&host.executable)
+                .chain(&host.loaded)
+                .cloned()
+                .collect(),
             source: Source::Host,
             facts: None,
             role: Role::Host,

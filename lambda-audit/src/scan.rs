@@ -370,6 +370,8 @@ fn read_host(root: &Path, exe: &str, options: &ScanOptions) -> Result<(Host, Arc
         },
         exports_cover: Vec::new(),
         node_module_version: None,
+        loaded: Vec::new(),
+        note: None,
     };
     Ok((host, facts.arch))
 }

@@ -190,6 +190,49 @@ fn an_aarch64_program_is_judged_by_the_arm64_glibc_of_each_provided_runtime() {
     assert_eq!(versions[1], "GLIBC_2.17", "{versions:?}");
 }
 
+/// An aarch64 JNI library starting a thread (`pthread_create@GLIBC_2.34`,
+/// as the cross compiler's glibc 2.36 links it): on arm64 it loads in java21
+/// (Amazon Linux 2023) and not in java17 (Amazon Linux 2), the same verdicts
+/// as on x86_64; its JVM symbol is unverified, not guessed.
+#[test]
+fn an_aarch64_jni_library_is_judged_by_each_java_runtimes_arm64_glibc() {
+    let work = tempfile::tempdir().unwrap();
+    let library = work.path().join("libnative.so");
+    let source = "#include <pthread.h>\n\
+                  int JNI_GetCreatedJavaVMs(void *, int, int *);\n\
+                  static void *work(void *arg) { return arg; }\n\
+                  int JNI_OnLoad(void *vm, void *reserved) { pthread_t t; int n = 0;\n\
+                  pthread_create(&t, 0, work, reserved); return JNI_GetCreatedJavaVMs(vm, 1, &n); }\n";
+    aarch64_cc(&library, source, &["-shared", "-fPIC"]);
+    let path = library.to_str().unwrap();
+    let run = audit([
+        "check",
+        "--arch",
+        "arm64",
+        "-p",
+        "java17",
+        "-p",
+        "java21",
+        "--today",
+        "2026-01-01",
+        path,
+    ]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let lines: Vec<&str> = run.stdout.lines().take(2).collect();
+    assert!(
+        lines[0].starts_with("java17 arm64: WILL NOT LOAD") && lines[0].contains("GLIBC_2.34"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(lines[1], "java21 arm64: loads", "{}", run.stdout);
+    let (code, report) = check_json_arch("arm64", "java21", path);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(
+        report["artifacts"][0]["unverified_symbols"], 1,
+        "{report:#}"
+    );
+}
+
 /// The contract `bundle` and `zip` keep for arm64: `--arch arm64 --profile P`.
 #[test]
 fn bundle_and_zip_take_the_arch() {
@@ -372,8 +415,12 @@ fn profile_list_shows_each_runtimes_architectures() {
         "python3.8",
         "python3.12",
         "python3.13",
+        "python3.14",
         "provided.al2",
         "provided.al2023",
+        "java21",
+        "ruby3.4",
+        "dotnet10",
     ] {
         assert_eq!(
             arches(&run.stdout, name).as_deref(),
@@ -420,7 +467,16 @@ fn the_arm64_profiles_are_aarch64_throughout() {
             "GLIBC_2.34",
             Some(".cpython-313-aarch64-linux-gnu.so"),
         ),
+        (
+            "python3.14",
+            "GLIBC_2.34",
+            Some(".cpython-314-aarch64-linux-gnu.so"),
+        ),
         ("provided.al2", "GLIBC_2.26", None),
+        ("java17", "GLIBC_2.26", None),
+        ("java21", "GLIBC_2.34", None),
+        ("ruby3.2", "GLIBC_2.26", None),
+        ("dotnet10", "GLIBC_2.34", None),
         ("provided.al2023", "GLIBC_2.34", None),
     ] {
         let run = audit(["profile", "show", "--arch", "arm64", name]);

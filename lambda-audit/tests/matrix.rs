@@ -260,7 +260,7 @@ fn a_deprecated_runtime_gets_one_warning_and_the_same_exit_status() {
             "python3.6",
             &module,
             "2022-07-18",
-            "python3.13",
+            "python3.14",
             "2022-07-17",
         ),
         (
@@ -287,7 +287,7 @@ fn a_deprecated_runtime_gets_one_warning_and_the_same_exit_status() {
         let doc = json(&at(before, profile, artifact, true));
         assert!(doc.get("deprecated").is_none(), "{doc:#}");
     }
-    // A runtime with no deprecation date gets none.
+    // A runtime whose date is later gets none.
     let run = at("2026-12-01", "provided.al2023", &program, false);
     assert_eq!((run.code, run.stderr.as_str()), (0, ""));
     let run = at("2026-12-32", "provided.al2023", &program, false);
@@ -310,7 +310,10 @@ fn each_runtime_profile_carries_its_os_and_architectures() {
         py36["runtime"]["architectures"],
         serde_json::json!(["x86_64"])
     );
-    assert_eq!(show("python3.12")["runtime"]["deprecated"], Value::Null);
+    assert_eq!(show("python3.12")["runtime"]["deprecated"], "2028-10-31");
+    assert_eq!(show("python3.12")["runtime"]["replacement"], "python3.14");
+    // The newest of its language names none.
+    assert!(show("python3.14")["runtime"].get("replacement").is_none());
     // An OS profile is no runtime.
     assert!(show("amazonlinux-2023").get("runtime").is_none());
 }

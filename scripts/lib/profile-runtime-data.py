@@ -39,10 +39,65 @@ VERSION_CAPS = {("amazonlinux-2023", "libgcc_s.so.1"): "GCC_11.99",
                 ("amazonlinux-2023", "libz.so.1"): "ZLIB_1.2.11"}
 GCC_RUNTIME = {"libstdc++.so.6": "bookworm-libstdc++6", "libgcc_s.so.1": "bookworm-libgcc-s1",
                "libz.so.1": "bookworm-zlib1g"}
+# AWS's runtime table (docs/runtime-facts.md §6b): each runtime identifier
+# with a built-in profile, its OS profile and its deprecation date (None:
+# none given). All but python3.6 are on x86_64 and arm64 (§4).
+RUNTIMES = {
+    "python3.6": ("amazonlinux-2017.03-python3.6", "2022-07-18"),
+    "python3.8": ("amazonlinux-2", "2024-10-14"),
+    "python3.9": ("amazonlinux-2", "2025-12-15"),
+    "python3.10": ("amazonlinux-2", "2026-10-31"),
+    "python3.11": ("amazonlinux-2", "2027-06-30"),
+    "python3.12": ("amazonlinux-2023", "2028-10-31"),
+    "python3.13": ("amazonlinux-2023", "2029-06-30"),
+    "python3.14": ("amazonlinux-2023", "2029-06-30"),
+    "provided.al2": ("amazonlinux-2", "2026-07-31"),
+    "provided.al2023": ("amazonlinux-2023", "2029-06-30"),
+    "java8.al2": ("amazonlinux-2", "2027-06-30"),
+    "java11": ("amazonlinux-2", "2027-06-30"),
+    "java17": ("amazonlinux-2", "2027-06-30"),
+    "java21": ("amazonlinux-2023", "2029-06-30"),
+    "java25": ("amazonlinux-2023", "2029-06-30"),
+    "java8.al2023": ("amazonlinux-2023", "2029-06-30"),
+    "java11.al2023": ("amazonlinux-2023", "2029-06-30"),
+    "java17.al2023": ("amazonlinux-2023", "2029-06-30"),
+    "ruby3.2": ("amazonlinux-2", "2026-03-31"),
+    "ruby3.3": ("amazonlinux-2023", "2027-03-31"),
+    "ruby3.4": ("amazonlinux-2023", "2028-03-31"),
+    "ruby4.0": ("amazonlinux-2023", "2029-03-31"),
+    "dotnet8": ("amazonlinux-2023", "2026-11-10"),
+    "dotnet10": ("amazonlinux-2023", "2028-11-14"),
+    "nodejs18.x": ("amazonlinux-2", "2025-09-01"),
+    "nodejs20.x": ("amazonlinux-2023", "2026-04-30"),
+    "nodejs22.x": ("amazonlinux-2023", "2027-04-30"),
+    "nodejs24.x": ("amazonlinux-2023", None),
+}
+# The runtime a deprecation warning names, by language: the newest of it
+# with a built-in profile (the project's choice: the table names none).
+NEWEST = {"python": "python3.14", "provided": "provided.al2023", "java": "java25",
+          "ruby": "ruby4.0", "dotnet": "dotnet10", "nodejs": "nodejs24.x"}
 # The Python runtimes: the OS they run on (docs/runtime-facts.md §2, §3, §5).
-PYTHONS = {"3.6": "amazonlinux-2017.03-python3.6", "3.8": "amazonlinux-2", "3.9": "amazonlinux-2",
-           "3.10": "amazonlinux-2", "3.11": "amazonlinux-2", "3.12": "amazonlinux-2023",
-           "3.13": "amazonlinux-2023"}
+PYTHONS = {name[len("python"):]: RUNTIMES[name][0] for name in RUNTIMES if name.startswith("python")}
+# The runtimes whose host is not Python's (docs/runtime-facts.md §6c): the
+# program that loads a function's native library, what loads it, the host's
+# own exports, which no pinned package gives (AWS's builds are none), and the
+# sonames of its own libraries known to be in its process before the
+# function's (the JVM's; Ruby's and .NET's are not known).
+OTHER_HOSTS = {
+    "java": {"executable": "/var/lang/bin/java", "loads": "the JVM loads the function's JNI libraries (System.loadLibrary)",
+             "own": "the JVM's own exports (libjvm's JNI invocation functions such as JNI_CreateJavaVM, libjava's, libjawt's)",
+             "build": "AWS's JVM, Amazon Corretto,", "loaded": ["libjvm.so", "libjava.so"]},
+    "ruby": {"executable": "/var/lang/bin/ruby", "loads": "Ruby loads the function's native gem extensions (require)",
+             "own": "libruby's exports (the C API an extension calls: rb_*, ruby_*)",
+             "build": "AWS's Ruby build", "library": "libruby.so", "loaded": []},
+    "dotnet": {"executable": "/var/lang/bin/dotnet", "loads": "the .NET host loads the function's native libraries (P/Invoke, NativeLibrary.Load)",
+               "own": "the .NET host's exports (libhostfxr's, libhostpolicy's, libcoreclr's)",
+               "build": "AWS's .NET build", "library": "libcoreclr.so", "loaded": []},
+}
+OS_NAMES = {"amazonlinux-2": "Amazon Linux 2", "amazonlinux-2023": "Amazon Linux 2023",
+            "amazonlinux-2017.03-python3.6": "Amazon Linux 2017.03"}
+# The sections of docs/runtime-facts.md on each OS (its LD_LIBRARY_PATH).
+OS_SECTIONS = {"amazonlinux-2": "§2", "amazonlinux-2023": "§3", "amazonlinux-2017.03-python3.6": "§1.2"}
 
 
 def unpacked(key, *more):
@@ -251,6 +306,14 @@ def scanned_host(version, arch):
     return exports, scanned["extension_suffixes"], f"{deb_name(key)}'s python{version}, read by lambda-audit profile scan --host-exe"
 
 
+def same_release(key, other):
+    """Whether two pinned packages are one release's builds (their .deb names
+    differ only in the architecture): only such a pair shows which names an
+    architecture alone exports, as each point release changes private ones."""
+    strip = lambda k: deb_name(k).rsplit("_", 1)[0]
+    return PINS[key]["url"].split("/pool/")[0] == PINS[other]["url"].split("/pool/")[0] and strip(key) == strip(other)
+
+
 # Names the x86_64 interpreter exports and the arm64 one does not, learned
 # from each version pinned for both (the x87 control word functions of
 # Python/pymath.c, built only for x86), and those only the arm64 one exports.
@@ -266,7 +329,7 @@ def python_host(version, arch):
     API is the source release's, which each pinned pair confirms)."""
     if pin("python" + version, arch) in PINS:
         exports, suffixes, words = scanned_host(version, arch)
-        if arch != "x86_64":
+        if arch != "x86_64" and same_release(pin("python" + version, "x86_64"), pin("python" + version, arch)):
             x86_exports, _, _ = scanned_host(version, "x86_64")
             X86_ONLY.update(set(x86_exports) - set(exports))
             ARM64_ONLY.update(set(exports) - set(x86_exports))
@@ -287,6 +350,43 @@ def python_host(version, arch):
     }, words
 
 
+def language(name):
+    """python3.12 -> python, provided.al2 -> provided."""
+    return re.match(r"[a-z]+", name).group()
+
+
+def runtime_facts(name):
+    """Runtime `name`'s row of AWS's table, as a profile's `runtime`."""
+    base, deprecated = RUNTIMES[name]
+    facts = {
+        "os": base.replace("-python3.6", ""),
+        "architectures": list(ARCHES) if base in ARM64_OS else ["x86_64"],
+        "deprecated": deprecated,
+    }
+    if NEWEST[language(name)] != name:
+        facts["replacement"] = NEWEST[language(name)]
+    return facts
+
+
+def runtime_profile(name, arch, description, *own_sources):
+    """Runtime `name`'s profile for `arch` before what it adds to its OS:
+    the OS it extends, its row of AWS's table, and the sources every
+    runtime cites, then `own_sources`."""
+    base = RUNTIMES[name][0]
+    sources = ["docs/runtime-facts.md §6b (the OS, architectures and deprecation date in AWS's runtime table)",
+               f"docs/runtime-facts.md {OS_SECTIONS[base]} (the OS, LD_LIBRARY_PATH) and §6 (runtime identifiers)"]
+    if arch != "x86_64":
+        sources.append("docs/runtime-facts.md §4 (arm64)")
+    return {
+        "schema": 1,
+        "name": name,
+        "description": description,
+        "extends": base + ARCHES[arch]["suffix"],
+        "runtime": runtime_facts(name),
+        "sources": sources + list(own_sources),
+    }
+
+
 def python_profiles(arch):
     # The versions pinned for `arch` first: what they show is used for the others.
     versions = sorted(PYTHONS, key=lambda v: pin("python" + v, arch) not in PINS)
@@ -305,50 +405,57 @@ def python_profiles(arch):
             cite(profile, source)
             write(path, profile)
         host.setdefault("needed", [])
-        os_name = "Amazon Linux 2" if base == "amazonlinux-2" else "Amazon Linux 2023" if base == "amazonlinux-2023" else "Amazon Linux 2017.03"
-        section = {"amazonlinux-2": "§2", "amazonlinux-2023": "§3"}.get(base, "§1.2")
-        suffix = ARCHES[arch]["suffix"]
         on = "" if arch == "x86_64" else f" for {arch}"
-        profile = {
-            "schema": 1,
-            "name": f"python{version}",
-            "description": f"AWS Lambda's python{version} runtime{on} on {os_name} ({base}): {host['executable']} imports the function's extension modules; the interpreter's exports and accepted module suffixes are those of Python {version}.",
-            "extends": base + suffix,
-            "sources": [
-                f"docs/runtime-facts.md {section} (the OS, LD_LIBRARY_PATH) and §6 (runtime identifiers)",
-                source,
-            ],
-        }
-        if arch != "x86_64":
-            profile["sources"].insert(1, "docs/runtime-facts.md §4 (arm64)")
+        description = (f"AWS Lambda's python{version} runtime{on} on {OS_NAMES[base]} ({base}): {host['executable']} imports "
+                       f"the function's extension modules; the interpreter's exports and accepted module suffixes are those of Python {version}.")
+        profile = runtime_profile(f"python{version}", arch, description, source)
         if base != "amazonlinux-2017.03-python3.6":
             host["needed"] = ["libm.so.6", "libc.so.6"] if base == "amazonlinux-2023" else [
                 "libpthread.so.0", "libdl.so.2", "libutil.so.1", "libm.so.6", "libc.so.6"]
             profile["host"] = {k: host[k] for k in ("executable", "module_init_prefix", "needed", "exports", "extension_suffixes")}
-        write(os.path.join(PROFILES, f"python{version}{suffix}.json"), profile)
-        print(f"python{version}{suffix}: {len(host['exports'])} exports, suffixes {host['extension_suffixes']}", file=sys.stderr)
+        write(os.path.join(PROFILES, f"python{version}{ARCHES[arch]['suffix']}.json"), profile)
+        print(f"python{version}{ARCHES[arch]['suffix']}: {len(host['exports'])} exports, suffixes {host['extension_suffixes']}", file=sys.stderr)
 
 
 def provided_profiles(arch):
-    """provided.al2 and provided.al2023 for arm64: their x86_64 files over the arm64 OS."""
+    """provided.al2 and provided.al2023: their OS and nothing more."""
     for name in ("provided.al2", "provided.al2023"):
-        profile = json.load(open(os.path.join(PROFILES, name + ".json")))
-        profile["extends"] += ARCHES[arch]["suffix"]
-        profile["description"] = profile["description"].replace("runtime (OS-only", f"runtime for {arch} (OS-only", 1)
-        cite(profile, "docs/runtime-facts.md §4 (arm64)")
+        base = RUNTIMES[name][0]
+        on = "" if arch == "x86_64" else f" for {arch}"
+        description = (f"AWS Lambda's {name} runtime{on} (OS-only, {OS_NAMES[base]}): the function is the executable `bootstrap` "
+                       "at the root of its package, run as the program with the runtime's LD_LIBRARY_PATH.")
+        write(os.path.join(PROFILES, name + ARCHES[arch]["suffix"] + ".json"), runtime_profile(name, arch, description))
+
+
+def other_profiles(arch):
+    """The java, ruby and dotnet runtimes: their OS, and a host that loads
+    the function's native libraries whose own exports are not listed, so a
+    symbol only it could define is counted unverified (docs/runtime-facts.md §6c)."""
+    for name, (base, _) in RUNTIMES.items():
+        host = OTHER_HOSTS.get(language(name))
+        if host is None:
+            continue
+        on = "" if arch == "x86_64" else f" for {arch}"
+        description = (f"AWS Lambda's {name} runtime{on} on {OS_NAMES[base]} ({base}): {host['loads']}, judged against the OS's "
+                       f"glibc, libstdc++, libgcc_s and libz; {host['own']} are not in this profile (host.note).")
+        note = (f"Not in this profile: {host['own']}. {host['build']} is no package a registry reachable where the profiles "
+                "are made ships, so they are not guessed: a symbol no library of the OS here defines (one the function's "
+                f"library takes from {host['executable']}'s process) is counted as unverified, not judged")
+        if host["loaded"]:
+            note += (f". Its own {' and '.join(host['loaded'])} are in that process before the function's library, so a "
+                     "DT_NEEDED of one is that copy (docs/runtime-facts.md §6c).")
+        else:
+            note += (f", and a library that names {host['library']} (or another of the runtime's own libraries) in "
+                     "DT_NEEDED is reported as not found (docs/runtime-facts.md §6c).")
+        profile = runtime_profile(name, arch, description,
+                                  "docs/runtime-facts.md §6c (the host, and what the profile does not know of it)")
+        profile["host"] = {"executable": host["executable"], "loaded": host["loaded"], "note": note}
+        if not host["loaded"]:
+            del profile["host"]["loaded"]
         write(os.path.join(PROFILES, name + ARCHES[arch]["suffix"] + ".json"), profile)
 
 
-# The Node.js runtimes (docs/runtime-facts.md §5a, §6b): the OS each runs on,
-# its deprecation date in AWS's runtime table (None: none recorded) and the
-# runtime a warning names instead (the newest Node.js runtime with a profile).
-NODES = {
-    "18": {"os": "amazonlinux-2", "deprecated": "2025-09-01"},
-    "20": {"os": "amazonlinux-2023", "deprecated": "2026-04-30"},
-    "22": {"os": "amazonlinux-2023", "deprecated": "2027-04-30"},
-    "24": {"os": "amazonlinux-2023", "deprecated": None},
-}
-NODE_REPLACEMENT = "nodejs24.x"
+# The Node.js runtimes' official builds (docs/runtime-facts.md §5a).
 NODE_PINS = json.load(open(os.path.join(PROFILES, "node-packages.json")))["packages"]
 # What an addon binds to by name and the profile lists exactly: N-API and
 # libuv. node's other exports (V8's and node's C++ API, its OpenSSL, zlib,
@@ -392,7 +499,7 @@ def node_host(major, arch):
         os.replace(os.path.join(package, "package"), os.path.join(tree, "node-package"))
     header = open(os.path.join(tree, "node-package/include/node/node_version.h")).read()
     module_version = int(re.search(r"^#define NODE_MODULE_VERSION (\d+)$", header, re.M).group(1))
-    version = json.load(open(os.path.join(tree, "node-package/package.json")))["version"]
+    version = json.load(open(os.path.join(tree, "node-package/package.json")))["version"].lstrip("v")
     scanned = scan(tree, arch, "--host-exe", "/var/lang/bin/node")["host"]
     host = {
         "executable": "/var/lang/bin/node",
@@ -407,50 +514,39 @@ def node_host(major, arch):
 
 
 def node_profiles(arch):
-    for major, facts in NODES.items():
+    for name in (n for n in RUNTIMES if language(n) == "nodejs"):
+        major = re.match(r"nodejs(\d+)", name).group(1)
         host, version, words = node_host(major, arch)
-        base = facts["os"]
-        os_name = {"amazonlinux-2": "Amazon Linux 2", "amazonlinux-2023": "Amazon Linux 2023"}[base]
-        section = {"amazonlinux-2": "§2", "amazonlinux-2023": "§3"}[base]
-        suffix = ARCHES[arch]["suffix"]
+        base = RUNTIMES[name][0]
         on = "" if arch == "x86_64" else f" for {arch}"
-        name = f"nodejs{major}.x"
-        runtime = {"os": base, "architectures": list(ARCHES), "deprecated": facts["deprecated"]}
-        if facts["deprecated"]:
-            runtime["replacement"] = NODE_REPLACEMENT
-        profile = {
-            "schema": 1,
-            "name": name,
-            "description": (f"AWS Lambda's {name} runtime{on} on {os_name} ({base}): /var/lang/bin/node loads the "
-                            f"function's addons (.node files); N-API, libuv and NODE_MODULE_VERSION "
-                            f"{host['node_module_version']} are those of Node.js {version}'s official build, and "
-                            f"node's other exports (V8's and its C++ API) are not listed: a symbol an addon takes "
-                            f"from them is counted as unverified."),
-            "extends": base + suffix,
-            "runtime": runtime,
-            "sources": [
-                "docs/runtime-facts.md §6b (the OS, architectures and deprecation date in AWS's runtime table)",
-                f"docs/runtime-facts.md {section} (the OS, LD_LIBRARY_PATH) and §6 (runtime identifiers)",
-                f"docs/runtime-facts.md §5a (node's exports and NODE_MODULE_VERSION: {words})",
-            ],
-            "host": host,
-        }
-        if arch != "x86_64":
-            profile["sources"].insert(2, "docs/runtime-facts.md §4 (arm64)")
-        write(os.path.join(PROFILES, name + suffix + ".json"), profile)
-        print(f"{name}{suffix}: {len(host['exports'])} exports, NODE_MODULE_VERSION {host['node_module_version']}",
-              file=sys.stderr)
+        description = (f"AWS Lambda's {name} runtime{on} on {OS_NAMES[base]} ({base}): /var/lang/bin/node loads the "
+                       f"function's addons (.node files); N-API, libuv and NODE_MODULE_VERSION "
+                       f"{host['node_module_version']} are those of Node.js {version}'s official build, and node's other "
+                       f"exports (V8's and its C++ API) are not listed: a symbol an addon takes from them is counted as "
+                       f"unverified.")
+        profile = runtime_profile(name, arch, description,
+                                  f"docs/runtime-facts.md §5a (node's exports and NODE_MODULE_VERSION: {words})")
+        profile["host"] = host
+        write(os.path.join(PROFILES, name + ARCHES[arch]["suffix"] + ".json"), profile)
+        print(f"{name}{ARCHES[arch]['suffix']}: {len(host['exports'])} exports, "
+              f"NODE_MODULE_VERSION {host['node_module_version']}", file=sys.stderr)
 
 
 if STAGE == "arm64-base":
     for name in ARM64_OS:
         arm64_base(name, OS[name])
-    provided_profiles("arm64")
 elif STAGE == "node":
     for arch in ARCHES:
         node_profiles(arch)
+elif STAGE == "runtimes":
+    # Only the runtimes whose profiles are their OS and the table's row (no download).
+    for arch in ARCHES:
+        provided_profiles(arch)
+        other_profiles(arch)
 else:
     for arch in ARCHES:
         os_profiles(arch)
         python_profiles(arch)
         node_profiles(arch)
+        provided_profiles(arch)
+        other_profiles(arch)
