@@ -2,6 +2,7 @@
 scripts/build-lambda-zip): the auditor, the ELF fixtures, the bullseye root
 filesystem and a runner that imports modules inside it with its own loader."""
 
+import base64
 import hashlib
 import json
 import os
@@ -31,9 +32,10 @@ def run(cmd, **kw):
     return subprocess.run([str(c) for c in cmd], **kw)
 
 
-def pinned_download(url, sha256, cache_dir, suffix):
+def pinned_download(url, sha256, cache_dir, suffix, algorithm="sha256"):
     """The file at url, downloaded once into CACHE/cache_dir (named by its
-    sha256, with suffix) and checked against that sha256 every time."""
+    digest, with suffix) and checked against that digest (hex, of
+    `algorithm`) every time."""
     cache = CACHE / cache_dir
     cache.mkdir(parents=True, exist_ok=True)
     path = cache / (sha256 + suffix)
@@ -43,8 +45,14 @@ def pinned_download(url, sha256, cache_dir, suffix):
                       url, part], timeout=600)
         assert result.returncode == 0, result.stderr[-2000:]
         part.rename(path)
-    assert hashlib.sha256(path.read_bytes()).hexdigest() == sha256, f"{url}: not the pinned file"
+    assert hashlib.new(algorithm, path.read_bytes()).hexdigest() == sha256, f"{url}: not the pinned file"
     return path
+
+
+def pinned_npm(url, integrity):
+    """An npm tarball pinned by its registry `integrity` (sha512-BASE64)."""
+    algorithm, digest = integrity.split("-", 1)
+    return pinned_download(url, base64.b64decode(digest).hex(), "npm", ".tgz", algorithm)
 
 
 def pinned_wheel(wheel, sha256, pip_args, download_dir):

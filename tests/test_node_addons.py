@@ -1,0 +1,269 @@
+"""Node.js addons: real prebuilt addons from npm (pinned by their registry
+integrity, downloaded at test time and cached) in a function's
+node_modules/, judged by `check` for every Node.js runtime in one matrix
+run, and required by the real node of each runtime's major version (the
+official builds the profiles are read from, pinned in
+lambda-audit/profiles/node-packages.json) in the bullseye tree, with
+LD_BIND_NOW=1 so that glibc's loader binds every symbol at load (node's own
+dlopen is lazy: a missing function would fail only when called).
+
+A require in the tree says something about a runtime only one way or the
+other (as for the arm64 wheels): an addon that loads with the tree's glibc
+2.31 and GCC 10 libstdc++ loads on a runtime whose libraries define every
+version node the tree's do (Amazon Linux 2023's glibc 2.34 and GCC 11); one
+refused for a version node the runtime lacks too, or for an N-API function
+that node release lacks, is refused by the runtime. Otherwise (nodejs18.x's
+Amazon Linux 2: glibc 2.26, GCC 7, older than the tree) the oracle is the
+files' own version needs, read by readelf, against the runtime's nodes."""
+
+import json
+import re
+import shutil
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, pinned_npm, run
+
+REGISTRY = "https://registry.npmjs.org"
+# npm package: (version, the registry's integrity of its tarball)
+NPM = {
+    "@img/sharp-linux-x64@0.35.5":
+        "sha512-SxFtLTeJInhAA9Q836kux2vZNeOBQEx658qvbboZScr0wIARym3IcGmW7KpVD5sbVg0Ojy+udFQdayYIZyoNog==",
+    "@img/sharp-libvips-linux-x64@1.3.4":
+        "sha512-GJ//SSXbnwSDes02umB3nDJLFcQzw8a18V8fyhqr6tV515tOEMdImjjxj1AoafMRz56F3PHgftnj1QEKSU1zkw==",
+    "@img/sharp-linux-x64@0.33.0":
+        "sha512-PaZM4Zi7/Ek71WgTdvR+KzTZpBqrQOFcPe7/8ZoPRlTYYRe43k6TWsf4GVH6XKRLMYeSp8J89RfAhBrSP4itNA==",
+    "@img/sharp-libvips-linux-x64@1.0.0":
+        "sha512-naldaJy4hSVhWBgEjfdBY85CAa4UO+W1nx6a1sWStHZ7EUfNiuBTTN2KUYT5dH1+p/xij1t2QSXfCiFJoC5S/Q==",
+    "@node-rs/argon2-linux-x64-gnu@2.2.1":
+        "sha512-PIbG2WrqB84k2sdirnSXigFJvAemw0JkzZ/hOg6I9tO2GvhlY4P4z0NgmoRm7iKH+XTMo199src1Upm7RZwRAw==",
+    "@napi-rs/canvas-linux-x64-gnu@1.1.1":
+        "sha512-7bZfDI9lxKqj9wJRHiSQBimCRanxDGHYE7TugnOmFJ9ScpgFSsLHFQtOH9wvmbQvBwv5nBuDBGJlG0+7iGkN+w==",
+}
+# Each function: the npm packages in its node_modules/, and its addon.
+# sharp 0.35's libvips needs GLIBC_2.28 (Amazon Linux 2023 only); the older
+# 0.33 release's needs at most 2.25 and GCC 7's libstdc++ (Amazon Linux 2 too).
+FUNCTIONS = {
+    "sharp-0.35": (["@img/sharp-linux-x64@0.35.5", "@img/sharp-libvips-linux-x64@1.3.4"],
+                   "node_modules/@img/sharp-linux-x64/lib/sharp-linux-x64-0.35.5.node"),
+    "sharp-0.33": (["@img/sharp-linux-x64@0.33.0", "@img/sharp-libvips-linux-x64@1.0.0"],
+                   "node_modules/@img/sharp-linux-x64/lib/sharp-linux-x64.node"),
+    "argon2": (["@node-rs/argon2-linux-x64-gnu@2.2.1"],
+               "node_modules/@node-rs/argon2-linux-x64-gnu/argon2.linux-x64-gnu.node"),
+    "canvas": (["@napi-rs/canvas-linux-x64-gnu@1.1.1"],
+               "node_modules/@napi-rs/canvas-linux-x64-gnu/skia.linux-x64-gnu.node"),
+    # Built here: an N-API addon calling a function Node.js 20 added.
+    "property-keys": ([], "node_modules/property-keys/property-keys.node"),
+}
+RUNTIMES = {"nodejs18.x": "node18", "nodejs20.x": "node20", "nodejs22.x": "node22", "nodejs24.x": "node24"}
+PROPERTY_KEYS = r"""
+typedef struct napi_env__ *napi_env; typedef struct napi_value__ *napi_value;
+extern int node_api_create_property_key_utf16(napi_env, const unsigned short *, unsigned long, napi_value *);
+napi_value napi_register_module_v1(napi_env env, napi_value exports) {
+  static const unsigned short key[] = {'k'};
+  napi_value value;
+  node_api_create_property_key_utf16(env, key, 1, &value);
+  return exports;
+}
+"""
+
+
+def npm_package(spec, into):
+    """The pinned npm package `spec` (name@version) unpacked at into/node_modules/NAME."""
+    name, version = spec.rsplit("@", 1)
+    tarball = pinned_npm(f"{REGISTRY}/{name}/-/{name.split('/')[-1]}-{version}.tgz", NPM[spec])
+    dest = into / "node_modules" / name
+    with tarfile.open(tarball) as archive:
+        # Files and directories under package/ only, none climbing out.
+        members = [m for m in archive.getmembers() if m.name.startswith("package/") and ".." not in m.name.split("/")
+                   and (m.isfile() or m.isdir())]
+        for member in members:
+            member.name = member.name[len("package/"):]
+        # (Debian 12's Python 3.11.2 has no extraction filters; the members are checked above.)
+        options = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+        archive.extractall(dest, members=members, **options)
+    return dest
+
+
+@pytest.fixture(scope="module")
+def functions(tmp_path_factory):
+    """name -> a function package directory (node_modules/ as npm lays it out)."""
+    made = {}
+    for name, (specs, addon) in FUNCTIONS.items():
+        root = tmp_path_factory.mktemp(name)
+        (root / "package.json").write_text(json.dumps({"name": name, "version": "1.0.0"}))
+        for spec in specs:
+            npm_package(spec, root)
+        if not specs:
+            module = (root / addon).parent
+            module.mkdir(parents=True)
+            (module / "package.json").write_text(json.dumps({"name": "property-keys", "version": "0.1.0"}))
+            (module / "keys.c").write_text(PROPERTY_KEYS)
+            built = run(["gcc", "-O1", "-shared", "-fPIC", "-o", root / addon, module / "keys.c"])
+            assert built.returncode == 0, built.stderr
+            (module / "keys.c").unlink()
+        assert (root / addon).is_file(), addon
+        made[name] = root
+    return made
+
+
+@pytest.fixture(scope="module")
+def nodes(rootfs):
+    """runtime -> the official node of its major version, at /var/lang/<key>/node in the tree."""
+    pins = json.loads((ROOT / "lambda-audit/profiles/node-packages.json").read_text())["packages"]
+    placed = {}
+    for runtime, key in RUNTIMES.items():
+        tarball = pinned_npm(pins[key]["url"], pins[key]["integrity"])
+        dest = rootfs.path / "var/lang" / key / "node"
+        if not dest.exists():
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            with tarfile.open(tarball) as archive:
+                source = archive.extractfile("package/bin/node")
+                with open(dest.with_suffix(".part"), "wb") as out:
+                    shutil.copyfileobj(source, out)
+            dest.with_suffix(".part").chmod(0o755)
+            dest.with_suffix(".part").rename(dest)
+        placed[runtime] = f"/var/lang/{key}/node"
+    return placed
+
+
+def required(rootfs, node, package, addon):
+    """`LD_BIND_NOW=1 node -e 'require(ADDON)'` in the tree, the package at /var/task: (loaded, why not)."""
+    rootfs.clear_task()
+    shutil.copytree(package, rootfs.task, dirs_exist_ok=True, symlinks=True)
+    script = "require(process.argv[1]); console.log('required')"
+    result = run(["chroot", rootfs.path, "/usr/bin/env", "-i", "LD_BIND_NOW=1", node, "-e", script,
+                  f"/var/task/{addon}"], timeout=120)
+    # (The loader's message comes first; node's stack follows it.)
+    return result.returncode == 0 and result.stdout.strip() == "required", result.stderr.strip()[:3000]
+
+
+def version_nodes(libraries, sonames=("libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2",
+                                      "libstdc++.so.6", "libgcc_s.so.1")):
+    """Every version node the profile's (or scan's) system libraries define."""
+    return {v for lib in libraries if lib.get("soname") in sonames for v in lib.get("versions", [])}
+
+
+@pytest.fixture(scope="module")
+def tree_nodes(rootfs, audit, tmp_path_factory):
+    out = tmp_path_factory.mktemp("scan") / "bullseye.json"
+    result = audit("profile", "scan", rootfs.path, "--name", "bullseye", "--out", out)
+    assert result.returncode == 0, result.stderr
+    nodes = version_nodes(json.loads(out.read_text())["libraries"])
+    assert {"GLIBC_2.31", "GLIBCXX_3.4.28"} <= nodes and "GLIBC_2.32" not in nodes
+    return nodes
+
+
+def runtime_nodes(audit, runtime):
+    shown = audit("profile", "show", runtime)
+    assert shown.returncode == 0, shown.stderr
+    return version_nodes(json.loads(shown.stdout)["libraries"])
+
+
+FAMILIES = ("GLIBC_2.", "GLIBCXX_3.4.", "CXXABI_1.3.", "GCC_")
+
+
+def newest(nodes, family):
+    releases = [n.removeprefix(family) for n in nodes if n.startswith(family)]
+    return max(tuple(int(x) for x in r.split(".")) for r in releases if re.fullmatch(r"[0-9.]+", r))
+
+
+def no_newer(tree, runtime):
+    """Whether the runtime's glibc, libstdc++ and libgcc_s are each at least
+    the tree's release (they keep every older node: the newest one tells)."""
+    return all(newest(tree, family) <= newest(runtime, family) for family in FAMILIES)
+
+
+def what_the_require_proves(loaded, why, tree, runtime):
+    """True, False or None (the tree cannot tell) for the runtime whose
+    system libraries define the version nodes `runtime`."""
+    if loaded:
+        return True if no_newer(tree, runtime) else None
+    missing = re.findall(r"version `([^']+)' not found", why)
+    if missing and missing[0] not in runtime:
+        return False
+    # A function of node's own N-API the node of that major version lacks.
+    if re.search(r"undefined symbol: (napi|node_api)_", why):
+        return False
+    return None
+
+
+def version_needs(package):
+    """Every version node the package's ELF files need, by readelf -V."""
+    needs = set()
+    for path in package.rglob("*"):
+        if path.is_file() and not path.is_symlink() and path.read_bytes()[:4] == b"\x7fELF":
+            text = run(["readelf", "-V", "-W", path]).stdout
+            needs |= set(re.findall(r"Name: ((?:GLIBC|GLIBCXX|CXXABI|GCC)_[0-9.]+)", text))
+    return needs
+
+
+@pytest.fixture(scope="module")
+def verdicts(functions, audit):
+    """function -> runtime -> its report, from one `check` of all four runtimes."""
+    found = {}
+    for name, package in functions.items():
+        result = audit("check", "--json", *(a for r in RUNTIMES for a in ("--profile", r)), package)
+        assert result.returncode in (0, 1), result.stderr
+        document = json.loads(result.stdout)
+        found[name] = {}
+        for combination in document["combinations"]:
+            [report] = [r for r in combination["artifacts"] if r["runtime_path"] == f"/var/task/{FUNCTIONS[name][1]}"]
+            found[name][combination["profile"]] = report
+        assert document["loads"] == all(r["loads"] for r in found[name].values())
+    return found
+
+
+@pytest.fixture(scope="module")
+def requires(functions, rootfs, nodes):
+    return {(name, runtime): required(rootfs, nodes[runtime], package, FUNCTIONS[name][1])
+            for name, package in functions.items() for runtime in RUNTIMES}
+
+
+@pytest.mark.parametrize("name", list(FUNCTIONS))
+def test_check_agrees_with_the_real_node_or_with_readelf(name, functions, verdicts, requires, tree_nodes, audit):
+    for runtime in RUNTIMES:
+        report = verdicts[name][runtime]
+        nodes = runtime_nodes(audit, runtime)
+        loaded, why = requires[(name, runtime)]
+        proven = what_the_require_proves(loaded, why, tree_nodes, nodes)
+        if proven is None:
+            # The tree's libraries are newer than the runtime's: its version needs decide.
+            proven = version_needs(functions[name]) <= nodes
+        assert report["loads"] == proven, (runtime, loaded, why, report["findings"])
+
+
+def test_the_real_node_decides_what_it_can(requires, tree_nodes, audit):
+    """The oracle is not idle: every require on the Amazon Linux 2023 runtimes
+    decides (sharp 0.35's loads there, as everything else), node 18 refuses the
+    N-API function it lacks, and only readelf decides the rest of nodejs18.x."""
+    decided = {}
+    for (name, runtime), (loaded, why) in requires.items():
+        decided[(name, runtime)] = what_the_require_proves(loaded, why, tree_nodes, runtime_nodes(audit, runtime))
+    for name in FUNCTIONS:
+        for runtime in ("nodejs20.x", "nodejs22.x", "nodejs24.x"):
+            assert decided[(name, runtime)] is True, (name, runtime, requires[(name, runtime)])
+    assert decided[("property-keys", "nodejs18.x")] is False
+    assert "node_api_create_property_key_utf16" in requires[("property-keys", "nodejs18.x")][1]
+    assert {n for n in FUNCTIONS if decided[(n, "nodejs18.x")] is None} == {"sharp-0.35", "sharp-0.33", "argon2",
+                                                                            "canvas"}
+
+
+def test_sharps_libvips_fails_amazon_linux_2_naming_the_glibc_version(verdicts, functions):
+    report = verdicts["sharp-0.35"]["nodejs18.x"]
+    assert report["distribution"] == "@img/sharp-linux-x64 0.35.5"
+    missing = {(f["object"], f["version"]) for f in report["findings"] if f["kind"] == "missing-version"}
+    assert ("libvips-cpp.so.8.18.7", "GLIBC_2.28") in missing, report["findings"]
+    assert "GLIBC_2.28" in version_needs(functions["sharp-0.35"] / "node_modules/@img/sharp-libvips-linux-x64")
+    # The older release loads there, as Amazon Linux 2's Node.js had it.
+    assert verdicts["sharp-0.33"]["nodejs18.x"]["loads"]
+
+
+def test_an_n_api_function_newer_than_node_18_is_named(verdicts):
+    report = verdicts["property-keys"]["nodejs18.x"]
+    assert report["distribution"] == "property-keys 0.1.0"
+    assert [f["symbol"] for f in report["findings"] if f["kind"] == "undefined-symbol"] == [
+        "node_api_create_property_key_utf16"]
+    assert all(verdicts["property-keys"][r]["loads"] for r in ("nodejs20.x", "nodejs22.x", "nodejs24.x"))
