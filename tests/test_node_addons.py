@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, pinned_npm, run
+from conftest import QEMU, ROOT, Rootfs, pinned_npm, run
 
 REGISTRY = "https://registry.npmjs.org"
 # npm package: (version, the registry's integrity of its tarball)
@@ -41,6 +41,10 @@ NPM = {
         "sha512-PIbG2WrqB84k2sdirnSXigFJvAemw0JkzZ/hOg6I9tO2GvhlY4P4z0NgmoRm7iKH+XTMo199src1Upm7RZwRAw==",
     "@napi-rs/canvas-linux-x64-gnu@1.1.1":
         "sha512-7bZfDI9lxKqj9wJRHiSQBimCRanxDGHYE7TugnOmFJ9ScpgFSsLHFQtOH9wvmbQvBwv5nBuDBGJlG0+7iGkN+w==",
+    "@img/sharp-linux-arm64@0.35.5":
+        "sha512-LYVx5JTsOM2CBzmxreh+nl64/3H6Xb09iSLknqH47z2T2DFFxDeFLP5y4dJwe6H7uGQlHPyEEtIqyo3DYsRwdQ==",
+    "@img/sharp-libvips-linux-arm64@1.3.4":
+        "sha512-Y3dgX/6lE2QhQb+Gxy0WZxfg9MEm/JBjamZpS2IklP7xIQoKN4hzAm7KcMVGtaVDt3neE9OKBC7vAfonA/Lr1A==",
 }
 # Each function: the npm packages in its node_modules/, and its addon.
 # sharp 0.35's libvips needs GLIBC_2.28 (Amazon Linux 2023 only); the older
@@ -267,3 +271,70 @@ def test_an_n_api_function_newer_than_node_18_is_named(verdicts):
     assert [f["symbol"] for f in report["findings"] if f["kind"] == "undefined-symbol"] == [
         "node_api_create_property_key_utf16"]
     assert all(verdicts["property-keys"][r]["loads"] for r in ("nodejs20.x", "nodejs22.x", "nodejs24.x"))
+
+
+# arm64: sharp's aarch64 build, judged with --arch arm64 and required by the
+# official arm64 node 20 under qemu-user in the bullseye arm64 tree (glibc
+# 2.31: older than nodejs20.x's 2.34, so its require decides there).
+ARM64_ADDON = "node_modules/@img/sharp-linux-arm64/lib/sharp-linux-arm64-0.35.5.node"
+
+
+@pytest.fixture(scope="module")
+def arm64_function(tmp_path_factory):
+    root = tmp_path_factory.mktemp("sharp-arm64")
+    for spec in ("@img/sharp-linux-arm64@0.35.5", "@img/sharp-libvips-linux-arm64@1.3.4"):
+        npm_package(spec, root)
+    return root
+
+
+@pytest.fixture(scope="module")
+def arm64_node(arm64_tree):
+    """The bullseye arm64 tree with the official arm64 node 20 at /var/lang/node20/node."""
+    tree = Rootfs(Path(arm64_tree("bullseye")), emulated=True)
+    pin = json.loads((ROOT / "lambda-audit/profiles/node-packages.json").read_text())["packages"]["node20-arm64"]
+    dest = tree.path / "var/lang/node20/node"
+    if not dest.exists():
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(pinned_npm(pin["url"], pin["integrity"])) as archive:
+            with open(dest.with_suffix(".part"), "wb") as out:
+                shutil.copyfileobj(archive.extractfile("package/bin/node"), out)
+        dest.with_suffix(".part").chmod(0o755)
+        dest.with_suffix(".part").rename(dest)
+    return tree
+
+
+def required_under_qemu(tree, package, addon):
+    tree.clear_task()
+    shutil.copytree(package, tree.task, dirs_exist_ok=True)
+    script = "require(process.argv[1]); console.log(process.arch)"
+    result = run(["env", "-i", shutil.which("chroot"), tree.path, QEMU, "-E", "LD_BIND_NOW=1", "/var/lang/node20/node",
+                  "-e", script, f"/var/task/{addon}"], timeout=300)
+    return result.returncode == 0 and result.stdout.strip() == "arm64", result.stderr.strip()[:3000]
+
+
+def test_an_arm64_addon_agrees_with_the_arm64_node_under_qemu(arm64_function, arm64_node, functions, audit):
+    loaded, why = required_under_qemu(arm64_node, arm64_function, ARM64_ADDON)
+    assert loaded, why
+    result = audit("check", "--json", "--arch", "arm64", "--profile", "nodejs18.x", "--profile", "nodejs20.x",
+                   arm64_function)
+    assert result.returncode == 1, result.stderr
+    verdict = {c["profile"]: c for c in json.loads(result.stdout)["combinations"]}
+    # Loaded with glibc 2.31: nodejs20.x's 2.34 loads it too.
+    assert verdict["nodejs20.x"]["loads"] and verdict["nodejs20.x"]["arch"] == "arm64"
+    # Amazon Linux 2's 2.26 is older than the tree: readelf's needs decide.
+    [report] = [r for r in verdict["nodejs18.x"]["artifacts"] if r["runtime_path"] == f"/var/task/{ARM64_ADDON}"]
+    needs = version_needs(arm64_function)
+    assert "GLIBC_2.28" in needs and not report["loads"], report["findings"]
+    assert report["distribution"] == "@img/sharp-linux-arm64 0.35.5"
+
+
+def test_an_x86_64_addon_in_an_arm64_function_is_named_and_fails_under_qemu(functions, arm64_node, audit):
+    package, addon = functions["argon2"], FUNCTIONS["argon2"][1]
+    loaded, why = required_under_qemu(arm64_node, package, addon)
+    assert not loaded, why
+    result = audit("check", "--json", "--arch", "arm64", "--profile", "nodejs20.x", package)
+    assert result.returncode == 1, result.stderr
+    [report] = json.loads(result.stdout)["artifacts"]
+    assert report["distribution"] == "@node-rs/argon2-linux-x64-gnu 2.2.1"
+    assert [(f["found"], f["expected"]) for f in report["findings"] if f["kind"] == "wrong-arch"] == [
+        ("x86_64", "aarch64")], report["findings"]
