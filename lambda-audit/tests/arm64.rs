@@ -8,7 +8,10 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{audit, findings, shared, Run};
+use common::{
+    assert_succeeded, audit, audit_on, check_json_doc, expect_stderr, expect_stdout, findings,
+    shared, stdout_json, str_array,
+};
 
 /// The aarch64 C compiler: Debian's cross gcc by its name, or the command
 /// LAMBDA_AUDIT_AARCH64_CC gives (words split on spaces; the flake's check:
@@ -39,11 +42,7 @@ fn aarch64_cc(out: &Path, source: &str, args: &[&str]) {
         .unwrap_or_else(|e| {
             panic!("{}: {e}: install Debian's gcc-aarch64-linux-gnu (apt-get install gcc-aarch64-linux-gnu; scripts/test installs it)", cross_cc[0])
         });
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    assert_succeeded(&run);
     std::fs::remove_file(file).unwrap();
 }
 
@@ -68,27 +67,7 @@ const PROGRAM: &str = "#include <stdio.h>\nint main(void) { puts(\"ready\"); ret
 
 /// `check --json --arch ARCH --profile PROFILE PATH`: its exit code and JSON document.
 fn check_json_arch(arch: &str, profile: &str, path: &str) -> (i32, serde_json::Value) {
-    let run = audit([
-        "check",
-        "--json",
-        "--arch",
-        arch,
-        "--profile",
-        profile,
-        path,
-    ]);
-    (run.code, json(&run))
-}
-
-/// The run ended with `code` and printed `text`.
-fn expect_stdout(run: &Run, code: i32, text: &str) {
-    assert_eq!(run.code, code, "{}{}", run.stdout, run.stderr);
-    assert!(run.stdout.contains(text), "{}", run.stdout);
-}
-
-fn json(run: &Run) -> serde_json::Value {
-    serde_json::from_str(&run.stdout)
-        .unwrap_or_else(|e| panic!("no JSON ({e}): {}\n{}", run.stdout, run.stderr))
+    check_json_doc(&["--arch", arch, "--profile", profile], Path::new(path))
 }
 
 /// Records `file` (a path in the package) as installed by `dist` `version`.
@@ -137,7 +116,7 @@ fn an_aarch64_module_loads_in_the_arm64_python_runtimes_only() {
     // Without --arch: x86_64, Lambda's default.
     let run = audit(["check", "--json", "--profile", "python3.12", path]);
     assert_eq!(run.code, 1, "{}", run.stderr);
-    let report = json(&run);
+    let report = stdout_json(&run);
     assert_eq!(report["arch"], "x86_64");
     let wrong = findings(&report["artifacts"][0], "wrong-arch");
     assert_eq!(wrong.len(), 1, "{report:#}");
@@ -276,13 +255,7 @@ fn bundle_and_zip_take_the_arch() {
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     // The same zip for x86_64: its bootstrap is named, for the other CPU.
     let run = audit(["zip", "-p", "provided.al2023", "--out", zip, dir]);
-    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
-    assert!(
-        run.stderr
-            .contains("bootstrap is aarch64, the runtime is x86_64"),
-        "{}",
-        run.stderr
-    );
+    expect_stderr(&run, 1, "bootstrap is aarch64, the runtime is x86_64");
 }
 
 /// A package for one CPU holding a module built for the other: that file is
@@ -345,14 +318,7 @@ fn a_package_entirely_of_the_other_architecture_will_not_load() {
     let work = tempfile::tempdir().unwrap();
     let package = work.path().join("package");
     x86_64_module(&package.join("_fast.abi3.so"), "_fast");
-    let run = audit([
-        "check",
-        "--arch",
-        "arm64",
-        "-p",
-        "python3.12",
-        package.to_str().unwrap(),
-    ]);
+    let run = audit_on(&["check", "--arch", "arm64", "-p", "python3.12"], &package);
     expect_stdout(&run, 1, "_fast.abi3.so is x86_64, the runtime is aarch64");
 }
 
@@ -481,7 +447,7 @@ fn the_arm64_profiles_are_aarch64_throughout() {
     ] {
         let run = audit(["profile", "show", "--arch", "arm64", name]);
         assert_eq!(run.code, 0, "{}", run.stderr);
-        let profile = json(&run);
+        let profile = stdout_json(&run);
         assert_eq!(profile["name"], name);
         assert_eq!(profile["arch"], "aarch64");
         let libraries = profile["libraries"].as_array().unwrap();
@@ -492,12 +458,7 @@ fn the_arm64_profiles_are_aarch64_throughout() {
                 .unwrap_or_else(|| panic!("{name}: no {soname}"))
         };
         let libc = lib("libc.so.6");
-        let versions: Vec<&str> = libc["versions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_str().unwrap())
-            .collect();
+        let versions = str_array(&libc["versions"]);
         assert_eq!(versions[1], "GLIBC_2.17", "{name}");
         assert!(versions.contains(&glibc), "{name}: {versions:?}");
         assert!(!libc["exports"].as_array().unwrap().is_empty(), "{name}");

@@ -11,7 +11,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{audit, check_json, findings, fixture, tree_listing, zip_listing, Run, AL1};
+use common::{
+    assert_succeeded, audit, check_json, expect_stderr, findings, fixture, stdout_json, str_array,
+    tree_listing, vendored_package, zip_listing, zip_package, Run, AL1,
+};
 
 /// Builds a shared library with gcc: `soname`, written to `path`, needing `deps`.
 fn shared_library(path: &Path, soname: Option<&OsStr>, deps: &[&Path]) {
@@ -29,12 +32,7 @@ fn shared_library(path: &Path, soname: Option<&OsStr>, deps: &[&Path]) {
         gcc.arg(flag);
     }
     gcc.args(deps);
-    let out = gcc.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&gcc.output().unwrap());
 }
 
 /// A Python 3.6-style extension module `name.so` in `dir`, needing `deps`.
@@ -54,11 +52,7 @@ fn module(dir: &Path, name: &str, deps: &[&Path]) -> PathBuf {
         .args(deps)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
     path
 }
 
@@ -76,17 +70,6 @@ fn bundle(out: &Path, library_path: &Path, artifacts: &[&Path]) -> Run {
     ];
     args.extend(artifacts.iter().map(|a| a.as_os_str()));
     audit(args)
-}
-
-fn zip(package: &Path, out: &Path, profile: &str) -> Run {
-    audit([
-        OsStr::new("zip"),
-        OsStr::new("--profile"),
-        OsStr::new(profile),
-        OsStr::new("--out"),
-        out.as_os_str(),
-        package.as_os_str(),
-    ])
 }
 
 /// Runs lambda-audit with a deadline: a hang is a failure, not a stuck suite.
@@ -138,12 +121,7 @@ fn bundle_replaces_only_a_directory_it_wrote() {
     std::fs::create_dir_all(&users).unwrap();
     std::fs::write(users.join("thesis.txt"), "years of work").unwrap();
     let run = bundle(&users, &libs, &[&module]);
-    assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(
-        run.stderr.contains("a directory bundle did not write"),
-        "{}",
-        run.stderr
-    );
+    expect_stderr(&run, 2, "a directory bundle did not write");
     assert_eq!(
         std::fs::read_to_string(users.join("thesis.txt")).unwrap(),
         "years of work"
@@ -461,12 +439,7 @@ fn dt_needed_names_are_bytes_and_bad_offsets_are_malformed() {
         },
     );
     let run = audit([OsStr::new("check"), bad.as_os_str()]);
-    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
-    assert!(
-        run.stderr.contains("DT_NEEDED names string offset"),
-        "{}",
-        run.stderr
-    );
+    expect_stderr(&run, 2, "DT_NEEDED names string offset");
     assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
 }
 
@@ -500,8 +473,7 @@ fn empty_dt_needed_is_ignored_and_a_wrong_phentsize_is_malformed() {
         },
     );
     let run = audit([OsStr::new("check"), phentsize.as_os_str()]);
-    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
-    assert!(run.stderr.contains("e_phentsize is 8"), "{}", run.stderr);
+    expect_stderr(&run, 2, "e_phentsize is 8");
 }
 
 /// (12) 4096 version-need entries that all point at one shared chain of 4096
@@ -645,14 +617,8 @@ fn task_roots_and_bundle_dirs_are_normalised_or_refused() {
     let profile = work.path().join("profile.json");
     std::fs::write(&profile, profile_text).unwrap();
     let package = work.path().join("package");
-    std::fs::create_dir_all(package.join("lib")).unwrap();
-    std::fs::copy(fixture("mod_vendored.so"), package.join("mod_vendored.so")).unwrap();
     // mod_vendored finds libvendored in /var/task/lib through LD_LIBRARY_PATH.
-    std::fs::copy(
-        fixture("build-lib/libvendored.so.1"),
-        package.join("lib/libvendored.so.1"),
-    )
-    .unwrap();
+    vendored_package(&package);
     let run = audit([
         OsStr::new("check"),
         OsStr::new("--profile"),
@@ -670,8 +636,7 @@ fn task_roots_and_bundle_dirs_are_normalised_or_refused() {
             bundle_dir.as_os_str(),
             fixture("mod_ok.so").as_os_str(),
         ]);
-        assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
-        assert!(run.stderr.contains("not a directory"), "{}", run.stderr);
+        expect_stderr(&run, 2, "not a directory");
     }
 
     let rootfs = common::tree(&[("/lib64/libc.so.6", &fixture("runtime-lib/libcrypto.so.10"))]);
@@ -682,13 +647,7 @@ fn task_roots_and_bundle_dirs_are_normalised_or_refused() {
         OsStr::new("--task-root"),
         OsStr::new("relative/task"),
     ]);
-    assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(
-        run.stderr
-            .contains("--task-root relative/task: not an absolute path"),
-        "{}",
-        run.stderr
-    );
+    expect_stderr(&run, 2, "--task-root relative/task: not an absolute path");
 
     // A directory with no libraries is no root filesystem.
     let empty = tempfile::tempdir().unwrap();
@@ -697,12 +656,7 @@ fn task_roots_and_bundle_dirs_are_normalised_or_refused() {
         OsStr::new("scan"),
         empty.path().as_os_str(),
     ]);
-    assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(
-        run.stderr.contains("no shared libraries found"),
-        "{}",
-        run.stderr
-    );
+    expect_stderr(&run, 2, "no shared libraries found");
 
     // A FIFO as --profile is refused, not read (which would block).
     let fifo = work.path().join("profile-fifo");
@@ -743,13 +697,8 @@ fn scan_follows_relative_includes_from_the_including_file() {
         rootfs.path().as_os_str(),
     ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let profile: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-    let dirs: Vec<&str> = profile["default_dirs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d.as_str().unwrap())
-        .collect();
+    let profile = stdout_json(&run);
+    let dirs = str_array(&profile["default_dirs"]);
     assert_eq!(dirs.first(), Some(&"/opt/vendor/lib"), "{dirs:?}");
     assert!(run.stdout.contains("libvendored.so.1"));
     // ldconfig, the oracle, reads the same directory from the same file. It
@@ -902,13 +851,8 @@ fn zip_refuses_an_out_that_is_not_a_regular_file() {
     std::fs::write(&target, "keep").unwrap();
     let link = work.path().join("link.zip");
     std::os::unix::fs::symlink(&target, &link).unwrap();
-    let run = zip(&package, &link, AL1);
-    assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(
-        run.stderr.contains("a symlink, not a regular file"),
-        "{}",
-        run.stderr
-    );
+    let run = zip_package(&package, &link, AL1);
+    expect_stderr(&run, 2, "a symlink, not a regular file");
     assert!(std::fs::symlink_metadata(&link)
         .unwrap()
         .file_type()
@@ -921,13 +865,8 @@ fn zip_refuses_an_out_that_is_not_a_regular_file() {
         .status()
         .unwrap()
         .success());
-    let run = zip(&package, &fifo, AL1);
-    assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(
-        run.stderr.contains("a FIFO, not a regular file"),
-        "{}",
-        run.stderr
-    );
+    let run = zip_package(&package, &fifo, AL1);
+    expect_stderr(&run, 2, "a FIFO, not a regular file");
 }
 
 /// (11) A FIFO in the package is refused before it is opened (it blocked).
@@ -963,7 +902,7 @@ fn zip_leaves_out_its_own_output_and_bundles_mark() {
     std::fs::write(package.join(lambda_audit::bundle::MARKER), "mark").unwrap();
     let out = package.join("lambda.zip");
     for _ in 0..2 {
-        let run = zip(&package, &out, AL1);
+        let run = zip_package(&package, &out, AL1);
         assert_eq!(run.code, 0, "{}", run.stderr);
     }
     assert_eq!(zip_listing(&out), vec![("mod_ok.so".to_string(), 0o755)]);
@@ -990,7 +929,7 @@ fn zip_keeps_execute_bits_and_refuses_a_non_executable_bootstrap() {
     std::fs::write(package.join("README"), "hello\n").unwrap();
     let out = work.path().join("function.zip");
     // The fixture program is linked against this machine's glibc: AL2023's is new enough.
-    let run = zip(&package, &out, "amazonlinux-2023");
+    let run = zip_package(&package, &out, "amazonlinux-2023");
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     assert_eq!(
         zip_listing(&out),
@@ -1006,13 +945,8 @@ fn zip_keeps_execute_bits_and_refuses_a_non_executable_bootstrap() {
     )
     .unwrap();
     std::fs::remove_file(&out).unwrap();
-    let run = zip(&package, &out, "amazonlinux-2023");
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(
-        run.stderr.contains("bootstrap: not executable"),
-        "{}",
-        run.stderr
-    );
+    let run = zip_package(&package, &out, "amazonlinux-2023");
+    expect_stderr(&run, 1, "bootstrap: not executable");
     assert!(!out.exists());
 }
 
@@ -1022,13 +956,8 @@ fn zip_refuses_names_an_extractor_could_read_as_paths() {
     let work = tempfile::tempdir().unwrap();
     let package = python_package(&work.path().join("package"));
     std::fs::write(package.join("..\\..\\..\\tmp\\evil.txt"), "x").unwrap();
-    let run = zip(&package, &work.path().join("out.zip"), AL1);
-    assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(
-        run.stderr.contains("a name with a backslash"),
-        "{}",
-        run.stderr
-    );
+    let run = zip_package(&package, &work.path().join("out.zip"), AL1);
+    expect_stderr(&run, 2, "a name with a backslash");
 }
 
 /// `len` bytes a compressor cannot shrink (xorshift), so writing a zip of
@@ -1115,7 +1044,7 @@ fn zip_never_packages_another_runs_temporary_file() {
         "a SIGKILLed run leaves its temporary"
     );
     let out = work.path().join("next.zip");
-    let run = zip(&package, &out, AL1);
+    let run = zip_package(&package, &out, AL1);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let names: Vec<String> = zip_listing(&out).into_iter().map(|(n, _)| n).collect();
     assert!(!names.iter().any(|n| n.contains(temporary)), "{names:?}");
@@ -1178,9 +1107,8 @@ fn zip_refuses_exactly_the_unzipped_limit() {
     let module_size = std::fs::metadata(package.join("mod_ok.so")).unwrap().len();
     let filler = std::fs::File::create(package.join("filler.bin")).unwrap();
     filler.set_len(262_144_000 - module_size).unwrap();
-    let run = zip(&package, &work.path().join("out.zip"), AL1);
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(run.stderr.contains("over Lambda's limit"), "{}", run.stderr);
+    let run = zip_package(&package, &work.path().join("out.zip"), AL1);
+    expect_stderr(&run, 1, "over Lambda's limit");
 }
 
 /// Decided: a file the runtime never loads does not block the package: an
@@ -1197,7 +1125,7 @@ fn zip_passes_over_files_the_runtime_never_loads() {
     )
     .unwrap();
     std::fs::write(package.join("tests/truncated.bin"), b"\x7fELF\x02\x01").unwrap();
-    let run = zip(&package, &work.path().join("out.zip"), AL1);
+    let run = zip_package(&package, &work.path().join("out.zip"), AL1);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     assert!(
         run.stderr.contains("skipped")
@@ -1436,11 +1364,9 @@ fn scan_python_host(
         .ok()
         .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
         .map(|p| {
-            p["host"]["extension_suffixes"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|s| s.as_str().unwrap().to_string())
+            str_array(&p["host"]["extension_suffixes"])
+                .into_iter()
+                .map(String::from)
                 .collect()
         })
         .unwrap_or_default();
@@ -1449,13 +1375,20 @@ fn scan_python_host(
 
 const SUFFIX: &str = ".cpython-312-x86_64-linux-gnu.so";
 
+/// A `scan_python_host` whose host ends with SUFFIX: the scan succeeded and
+/// found it, before the suffixes every Python 3 has.
+fn assert_scanned_suffix((code, stderr, suffixes): (Option<i32>, String, Vec<String>)) {
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(suffixes, [SUFFIX, ".abi3.so", ".so"]);
+}
+
 /// (issue 18, 8) The host's module suffix is found in one pass: a tail of
 /// 1 MiB of `.cpython-` with no NUL (each one was followed to the end of the
 /// file: quadratic, 66 s) stays well inside a CPU-time limit.
 #[test]
 fn host_suffix_search_is_linear() {
     let work = tempfile::tempdir().unwrap();
-    let (code, stderr, suffixes) = scan_python_host(
+    assert_scanned_suffix(scan_python_host(
         work.path(),
         |file| {
             use std::io::Write;
@@ -1463,9 +1396,7 @@ fn host_suffix_search_is_linear() {
             file.write_all(format!("\0{SUFFIX}\0").as_bytes()).unwrap();
         },
         "ulimit -t 5",
-    );
-    assert_eq!(code, Some(0), "{stderr}");
-    assert_eq!(suffixes, [SUFFIX, ".abi3.so", ".so"]);
+    ));
 }
 
 /// (issue 18, 8) The host is streamed, not read whole: a 384 MiB sparse
@@ -1474,7 +1405,7 @@ fn host_suffix_search_is_linear() {
 #[test]
 fn host_suffix_search_reads_in_bounded_memory() {
     let work = tempfile::tempdir().unwrap();
-    let (code, stderr, suffixes) = scan_python_host(
+    assert_scanned_suffix(scan_python_host(
         work.path(),
         |file| {
             use std::io::Write;
@@ -1483,9 +1414,7 @@ fn host_suffix_search_reads_in_bounded_memory() {
             file.write_all(format!("\0{SUFFIX}\0").as_bytes()).unwrap();
         },
         "ulimit -d 200000",
-    );
-    assert_eq!(code, Some(0), "{stderr}");
-    assert_eq!(suffixes, [SUFFIX, ".abi3.so", ".so"]);
+    ));
 }
 
 /// (issue 18, decision) A file size limit or a full disk while `zip`
@@ -1561,6 +1490,5 @@ fn profiles_are_read_strictly_and_within_a_bound() {
     let big = std::fs::File::create(&profile).unwrap();
     big.set_len(1200 << 20).unwrap();
     let run = check_with_profile(&profile, "ulimit -d 300000");
-    assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains("larger than"), "{}", run.stderr);
+    expect_stderr(&run, 2, "larger than");
 }

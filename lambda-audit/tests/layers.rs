@@ -5,10 +5,14 @@
 
 mod common;
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{shared, zip_members, zip_tree, Member, Run};
+use common::{
+    audit_in_tmpdir, expect_stderr, expect_stdout, shared, stdout_json, zip_members, zip_tree,
+    Member, Run,
+};
 
 const PROFILE: &str = "python3.12";
 
@@ -53,17 +57,13 @@ fn layer(work: &Path, name: &str, new: bool) -> (PathBuf, PathBuf) {
 /// `check ARGS FUNCTION [--with-layer L]…`, with TMPDIR at `tmp` (where
 /// packages and layers are unpacked).
 fn check(tmp: &Path, function: &Path, layers: &[&Path], args: &[&str]) -> Run {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_lambda-audit"));
-    command.arg("check").args(args);
+    let mut all: Vec<&OsStr> = vec![OsStr::new("check")];
+    all.extend(args.iter().map(OsStr::new));
     for layer in layers {
-        command.arg("--with-layer").arg(layer);
+        all.extend([OsStr::new("--with-layer"), layer.as_os_str()]);
     }
-    let out = command.arg(function).env("TMPDIR", tmp).output().unwrap();
-    Run {
-        code: out.status.code().unwrap(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    all.push(function.as_os_str());
+    audit_in_tmpdir(tmp, all)
 }
 
 /// `check --profile python3.12 EXTRA FUNCTION [--with-layer L]…`.
@@ -73,11 +73,6 @@ fn check_py(tmp: &Path, function: &Path, layers: &[&Path], extra: &[&str]) -> Ru
         .chain(extra.iter().copied())
         .collect();
     check(tmp, function, layers, &args)
-}
-
-fn json(run: &Run) -> serde_json::Value {
-    serde_json::from_str(&run.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}{}", run.stdout, run.stderr))
 }
 
 /// The report on the artifact whose path ends with `suffix`.
@@ -114,7 +109,7 @@ fn a_module_loads_with_the_layer_that_provides_its_library() {
 
     let run = check_py(&tmp, &function, &[], &["--json"]);
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
-    let doc = json(&run);
+    let doc = stdout_json(&run);
     let missing = common::findings(report(&doc, "_uses.abi3.so"), "missing-library");
     assert_eq!(missing.len(), 1, "{doc:#}");
     assert_eq!(missing[0]["library"], "libfoo.so.1");
@@ -122,7 +117,7 @@ fn a_module_loads_with_the_layer_that_provides_its_library() {
     for given in [&layer_zip, &layer_dir] {
         let run = check_py(&tmp, &function, &[given], &["--json"]);
         assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
-        let doc = json(&run);
+        let doc = stdout_json(&run);
         let module = report(&doc, "function.zip!/_uses.abi3.so");
         assert_eq!(module["layer"], serde_json::Value::Null);
         let lib = module["closure"]
@@ -143,7 +138,7 @@ fn a_module_loads_with_the_layer_that_provides_its_library() {
         &["--json", "--arch", "arm64"],
     );
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
-    let doc = json(&run);
+    let doc = stdout_json(&run);
     let lib = report(&doc, "a.zip!/lib/libfoo.so.1");
     assert_eq!(lib["runtime_path"], "/opt/lib/libfoo.so.1", "{lib:#}");
     assert_eq!(common::findings(lib, "wrong-arch").len(), 1, "{lib:#}");
@@ -151,19 +146,9 @@ fn a_module_loads_with_the_layer_that_provides_its_library() {
     // In a matrix too: each combination sees the layer.
     let matrix = ["--profile", "python3.11"];
     let run = check_py(&tmp, &function, &[&layer_zip], &matrix);
-    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
-    assert!(
-        run.stdout.contains("python3.11 x86_64: loads"),
-        "{}",
-        run.stdout
-    );
+    expect_stdout(&run, 0, "python3.11 x86_64: loads");
     let run = check_py(&tmp, &function, &[], &matrix);
-    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
-    assert!(
-        run.stdout.contains("libfoo.so.1: not found"),
-        "{}",
-        run.stdout
-    );
+    expect_stdout(&run, 1, "libfoo.so.1: not found");
 }
 
 /// Layers are extracted in order: the later layer's `libfoo.so.1` replaces
@@ -180,7 +165,7 @@ fn a_later_layer_replaces_an_earlier_ones_library() {
 
     let run = check_py(&tmp, &function, &[&new, &old], &["--json"]);
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
-    let doc = json(&run);
+    let doc = stdout_json(&run);
     let undefined = common::findings(report(&doc, "_uses.abi3.so"), "undefined-symbol");
     assert_eq!(undefined.len(), 1, "{doc:#}");
     assert_eq!(undefined[0]["symbol"], "foo_new");
@@ -214,7 +199,7 @@ fn a_finding_on_a_layers_file_names_the_layer() {
 
     let run = check_py(&tmp, &function, &[&a, &b], &["--json"]);
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
-    let doc = json(&run);
+    let doc = stdout_json(&run);
     let bar = report(&doc, "b.zip!/lib/libbar.so.1");
     assert_eq!(bar["layer"], b.display().to_string());
     assert_eq!(bar["runtime_path"], "/opt/lib/libbar.so.1");
@@ -349,12 +334,7 @@ fn hostile_layers_are_refused_and_leave_nothing() {
     std::fs::create_dir_all(dir.join("lib")).unwrap();
     std::os::unix::fs::symlink("/etc/passwd", dir.join("lib/libfoo.so.1")).unwrap();
     let run = check_py(&tmp, &function, &[&a, &dir], &[]);
-    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
-    assert!(
-        run.stderr.contains("outside the package directory"),
-        "{}",
-        run.stderr
-    );
+    expect_stderr(&run, 2, "outside the package directory");
     assert!(run.stderr.contains("linked"), "{}", run.stderr);
     assert_nothing_left(&tmp);
 }
@@ -411,15 +391,9 @@ fn a_layers_bootstrap_serves_a_function_without_one() {
     let provided = ["--profile", "provided.al2023"];
 
     let run = check(&tmp, &function, &[], &provided);
-    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
-    assert!(run.stderr.contains("no bootstrap"), "{}", run.stderr);
+    expect_stderr(&run, 1, "no bootstrap");
 
     let run = check(&tmp, &function, &[&layer], &provided);
-    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
-    assert!(
-        run.stdout.contains("runtime.zip!/bootstrap (from layer"),
-        "{}",
-        run.stdout
-    );
+    expect_stdout(&run, 0, "runtime.zip!/bootstrap (from layer");
     assert!(run.stdout.contains("(as /opt/bootstrap)"), "{}", run.stdout);
 }

@@ -7,7 +7,9 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{audit, cc, findings, shared, Run};
+use common::{
+    assert_verdict_line, audit, cc, check_at, findings, shared, stdout_json, zip_package, Run,
+};
 use serde_json::Value;
 
 /// A program as this machine's gcc links it: glibc 2.34 or later gives it
@@ -44,29 +46,14 @@ fn libcrypt_function_zip(dir: &Path) -> PathBuf {
         &["-nostartfiles", &libs, "-l:libcrypt.so.1"],
     );
     let zip = dir.join("function.zip");
-    let run = audit([
-        "zip",
-        "--profile",
-        "provided.al2",
-        "--out",
-        zip.to_str().unwrap(),
-        package.to_str().unwrap(),
-    ]);
+    let run = zip_package(&package, &zip, "provided.al2");
     assert_eq!(run.code, 0, "{}", run.stderr);
     zip
 }
 
 /// `check ARGS... ARTIFACT`, at the pinned date 2026-12-01.
 fn check(args: &[&str], artifact: &Path) -> Run {
-    let mut all = vec!["check", "--today", "2026-12-01"];
-    all.extend_from_slice(args);
-    all.push(artifact.to_str().unwrap());
-    audit(all)
-}
-
-fn json(run: &Run) -> Value {
-    serde_json::from_str(&run.stdout)
-        .unwrap_or_else(|e| panic!("no JSON ({e}): {}\n{}", run.stdout, run.stderr))
+    check_at("2026-12-01", args, artifact)
 }
 
 #[test]
@@ -79,23 +66,16 @@ fn a_program_for_a_newer_glibc_loads_in_al2023_not_al2() {
     );
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
     let lines: Vec<&str> = run.stdout.lines().collect();
-    assert!(
-        lines[0].starts_with("provided.al2 x86_64: WILL NOT LOAD: ")
-            && lines[0].contains("needs version GLIBC_2.34 of libc.so.6"),
-        "{}",
-        run.stdout
+    assert_verdict_line(
+        &run.stdout,
+        0,
+        "provided.al2 x86_64: WILL NOT LOAD: ",
+        "needs version GLIBC_2.34 of libc.so.6",
     );
     assert_eq!(lines[1], "provided.al2023 x86_64: loads");
     // Then each combination's report, as one run of it prints it.
     assert!(run.stdout.contains("\n== provided.al2 x86_64 ==\n"));
-    let alone = audit([
-        "check",
-        "--today",
-        "2026-12-01",
-        "-p",
-        "provided.al2023",
-        program.to_str().unwrap(),
-    ]);
+    let alone = check(&["-p", "provided.al2023"], &program);
     assert_eq!(alone.code, 0);
     assert!(
         run.stdout
@@ -116,11 +96,11 @@ fn the_migration_answer_names_the_soname_al2023_lacks() {
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
     let lines: Vec<&str> = run.stdout.lines().collect();
     assert_eq!(lines[0], "provided.al2 x86_64: loads");
-    assert!(
-        lines[1].starts_with("provided.al2023 x86_64: WILL NOT LOAD: ")
-            && lines[1].contains("bootstrap needs libcrypt.so.1: not found"),
-        "{}",
-        run.stdout
+    assert_verdict_line(
+        &run.stdout,
+        1,
+        "provided.al2023 x86_64: WILL NOT LOAD: ",
+        "bootstrap needs libcrypt.so.1: not found",
     );
     // Every combination loads: exit 0.
     let run = check(
@@ -148,7 +128,7 @@ fn the_matrix_json_has_one_entry_per_combination() {
         &zip,
     );
     assert_eq!(run.code, 1, "{}", run.stderr);
-    let doc = json(&run);
+    let doc = stdout_json(&run);
     assert_eq!(doc["schema"], "lambda-audit.check/1");
     assert_eq!(doc["loads"], false);
     let all = doc["combinations"].as_array().unwrap();
@@ -214,7 +194,7 @@ fn a_combination_lambda_does_not_have_is_named_not_fatal() {
         ],
         &program,
     );
-    let doc = json(&run);
+    let doc = stdout_json(&run);
     assert_eq!(doc["combinations"][0]["exists"], false);
     assert!(doc["combinations"][0]["reason"]
         .as_str()
@@ -248,12 +228,11 @@ fn a_deprecated_runtime_gets_one_warning_and_the_same_exit_status() {
     shared(&module, "void PyInit_mod(void) {}\n", &[]);
     let program = new_glibc_program(work.path());
     let at = |date: &str, profile: &str, artifact: &Path, json: bool| {
-        let mut args = vec!["check", "--today", date, "-p", profile];
+        let mut args = vec!["-p", profile];
         if json {
             args.push("--json");
         }
-        args.push(artifact.to_str().unwrap());
-        audit(args)
+        check_at(date, &args, artifact)
     };
     for (profile, artifact, since, replacement, before) in [
         (
@@ -281,10 +260,10 @@ fn a_deprecated_runtime_gets_one_warning_and_the_same_exit_status() {
         // The warning changes neither the report nor the exit status.
         assert_eq!(earlier.stdout, deprecated.stdout);
         assert_eq!(earlier.code, deprecated.code);
-        let doc = json(&at("2026-12-01", profile, artifact, true));
+        let doc = stdout_json(&at("2026-12-01", profile, artifact, true));
         assert_eq!(doc["deprecated"]["since"], since);
         assert_eq!(doc["deprecated"]["use"], replacement);
-        let doc = json(&at(before, profile, artifact, true));
+        let doc = stdout_json(&at(before, profile, artifact, true));
         assert!(doc.get("deprecated").is_none(), "{doc:#}");
     }
     // A runtime whose date is later gets none.
@@ -297,7 +276,7 @@ fn a_deprecated_runtime_gets_one_warning_and_the_same_exit_status() {
 
 #[test]
 fn each_runtime_profile_carries_its_os_and_architectures() {
-    let show = |name: &str| -> Value { json(&audit(["profile", "show", name])) };
+    let show = |name: &str| -> Value { stdout_json(&audit(["profile", "show", name])) };
     let al2 = show("provided.al2");
     assert_eq!(al2["runtime"]["os"], "amazonlinux-2");
     assert_eq!(

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{audit, check_json, findings, shared};
+use common::{audit_on, check_json, expect_stderr, expect_stdout, findings, shared};
 use std::path::Path;
 
 /// An N-API addon calling `called`, an N-API function.
@@ -51,14 +51,11 @@ fn an_n_api_function_every_node_has_loads_everywhere_on_both_cpus() {
         assert_eq!(code, 0, "{runtime}: {report:#}");
     }
     // The same name on arm64 judges an x86_64 file as the wrong CPU.
-    let run = audit(
-        ["check", "--arch", "arm64", "--profile", "nodejs20.x"]
-            .map(String::from)
-            .into_iter()
-            .chain([addon.display().to_string()]),
+    let run = audit_on(
+        &["check", "--arch", "arm64", "--profile", "nodejs20.x"],
+        &addon,
     );
-    assert_eq!(run.code, 1, "{}", run.stdout);
-    assert!(run.stdout.contains("wrong-arch"), "{}", run.stdout);
+    expect_stdout(&run, 1, "wrong-arch");
 }
 
 #[test]
@@ -126,26 +123,19 @@ fn a_node_modules_tree_names_each_addons_npm_package() {
         "int helper(void) { return 1; }\n",
         &[],
     );
-    let run = audit(
-        [
+    let run = audit_on(
+        &[
             "check",
             "--json",
             "--profile",
             "nodejs18.x",
             "--profile",
             "nodejs24.x",
-        ]
-        .map(String::from)
-        .into_iter()
-        .chain([root.display().to_string()]),
+        ],
+        root,
     );
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
-    let text = audit(
-        ["check", "--profile", "nodejs18.x"]
-            .map(String::from)
-            .into_iter()
-            .chain([root.display().to_string()]),
-    );
+    let text = audit_on(&["check", "--profile", "nodejs18.x"], root);
     assert!(text.stdout.contains("native.linux-x64-gnu.node (from @scope/native-linux-x64-gnu 1.2.3): WILL NOT LOAD in nodejs18.x"), "{}", text.stdout);
     assert!(
         text.stdout
@@ -153,12 +143,7 @@ fn a_node_modules_tree_names_each_addons_npm_package() {
         "{}",
         text.stdout
     );
-    let new = audit(
-        ["check", "--profile", "nodejs24.x"]
-            .map(String::from)
-            .into_iter()
-            .chain([root.display().to_string()]),
-    );
+    let new = audit_on(&["check", "--profile", "nodejs24.x"], root);
     assert_eq!(new.code, 0, "{}", new.stdout);
 }
 
@@ -170,18 +155,7 @@ fn a_node_package_without_an_addon_says_what_an_entry_point_is() {
         "int only(void) { return 1; }\n",
         &[],
     );
-    let run = audit(
-        ["check", "--profile", "nodejs24.x"]
-            .map(String::from)
-            .into_iter()
-            .chain([package.path().display().to_string()]),
-    );
-    assert_eq!(run.code, 2, "{}", run.stdout);
-    assert!(
-        run.stderr
-            .contains("expected a Node.js addon (a .node file)"),
-        "{}",
-        run.stderr
-    );
+    let run = audit_on(&["check", "--profile", "nodejs24.x"], package.path());
+    expect_stderr(&run, 2, "expected a Node.js addon (a .node file)");
     assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
 }

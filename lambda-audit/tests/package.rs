@@ -8,7 +8,9 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{audit, cc, shared, Run};
+use common::{
+    audit, audit_in_tmpdir, audit_on, cc, expect_stderr, expect_stdout, shared, stdout_json, Run,
+};
 
 /// A package as `pip install --target` leaves it: `good` (a module that
 /// loads), `bad` (one needing a symbol no runtime has), each recorded in its
@@ -118,25 +120,6 @@ fn python(script: &str, args: &[&Path]) {
     assert!(status.success());
 }
 
-/// `lambda-audit ARGS` with TMPDIR pointed at `tmp` (where check unpacks).
-fn audit_in(tmp: &Path, args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_lambda-audit"))
-        .args(args)
-        .env("TMPDIR", tmp)
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-fn json(run: &Run) -> serde_json::Value {
-    serde_json::from_str(&run.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}{}", run.stdout, run.stderr))
-}
-
 /// Where the runtime places each file of a `check --json` report.
 fn runtime_paths(report: &serde_json::Value) -> Vec<&str> {
     report["artifacts"]
@@ -173,7 +156,7 @@ fn a_package_directory_and_its_zip_are_judged_file_by_file_with_their_distributi
     let dir = package.to_str().unwrap();
     let run = audit(["check", "--json", "--profile", "python3.12", dir]);
     assert_eq!(run.code, 1, "{}", run.stderr);
-    let report = json(&run);
+    let report = stdout_json(&run);
     assert_eq!(
         verdicts(&report),
         [
@@ -200,10 +183,10 @@ fn a_package_directory_and_its_zip_are_judged_file_by_file_with_their_distributi
     let tmp = work.path().join("tmp");
     std::fs::create_dir(&tmp).unwrap();
     let zip = archive.to_str().unwrap();
-    let run = audit_in(&tmp, &["check", "--json", "--profile", "python3.12", zip]);
+    let run = audit_in_tmpdir(&tmp, ["check", "--json", "--profile", "python3.12", zip]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert_eq!(
-        verdicts(&json(&run)),
+        verdicts(&stdout_json(&run)),
         [
             (
                 format!("{zip}!/bad/_bad.abi3.so"),
@@ -243,7 +226,7 @@ fn a_layer_is_judged_at_opt() {
     let zip = archive.to_str().unwrap();
     let run = audit(["check", "--json", "--layer", "--profile", "python3.12", zip]);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
-    let report = json(&run);
+    let report = stdout_json(&run);
     let placed = runtime_paths(&report);
     assert_eq!(placed, ["/opt/python/_uses.abi3.so"], "{report:#}");
     let lib = &report["artifacts"][0]["closure"]
@@ -258,24 +241,13 @@ fn a_layer_is_judged_at_opt() {
     std::fs::remove_file(layer.join("python/_uses.abi3.so")).unwrap();
     let dir = layer.to_str().unwrap();
     let run = audit(["check", "--layer", "--profile", "provided.al2023", dir]);
-    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
-    assert!(
-        run.stdout.contains("(as /opt/lib/libshared.so.1)"),
-        "{}",
-        run.stdout
-    );
+    expect_stdout(&run, 0, "(as /opt/lib/libshared.so.1)");
     // As a function, not a layer: an OS-only runtime wants its bootstrap.
     let run = audit(["check", "--profile", "provided.al2023", dir]);
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(run.stderr.contains("no bootstrap"), "{}", run.stderr);
+    expect_stderr(&run, 1, "no bootstrap");
     // A Python runtime wants an entry point (a module): nothing to judge.
     let run = audit(["check", "--profile", "python3.12", dir]);
-    assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(
-        run.stderr.contains("holds no entry point"),
-        "{}",
-        run.stderr
-    );
+    expect_stderr(&run, 2, "holds no entry point");
 }
 
 /// (what, entries, zero-filled entry, the reason expected)
@@ -348,9 +320,9 @@ fn hostile_zips_are_refused_and_leave_nothing() {
         let archive = work.path().join(format!("{}.zip", what.replace(' ', "-")));
         crafted_zip(&archive, &entries, zeros);
         let before = common::tree_listing(work.path());
-        let run = audit_in(
+        let run = audit_in_tmpdir(
             &tmp,
-            &[
+            [
                 "check",
                 "--profile",
                 "provided.al2023",
@@ -389,12 +361,7 @@ fn a_provided_package_needs_an_executable_bootstrap() {
     cc(&package.join("main"), "int main(void) { return 0; }\n", &[]);
     let dir = package.to_str().unwrap();
     let run = audit(["check", "--profile", "provided.al2023", dir]);
-    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
-    assert!(
-        run.stderr.contains("no bootstrap at the package's root"),
-        "{}",
-        run.stderr
-    );
+    expect_stderr(&run, 1, "no bootstrap at the package's root");
 
     std::fs::rename(package.join("main"), package.join("bootstrap")).unwrap();
     let run = audit(["check", "--profile", "provided.al2023", dir]);
@@ -408,18 +375,8 @@ fn a_provided_package_needs_an_executable_bootstrap() {
     .unwrap();
     let archive = work.path().join("function.zip");
     zip_dir(&package, &archive);
-    let run = audit([
-        "check",
-        "--profile",
-        "provided.al2023",
-        archive.to_str().unwrap(),
-    ]);
-    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
-    assert!(
-        run.stderr.contains("bootstrap is not executable"),
-        "{}",
-        run.stderr
-    );
+    let run = audit_on(&["check", "--profile", "provided.al2023"], &archive);
+    expect_stderr(&run, 1, "bootstrap is not executable");
 }
 
 /// (issue 18, 1) A symlink member and a member under it: nothing may be
@@ -474,7 +431,7 @@ fn members_under_a_symlink_member_write_nothing_outside() {
                 args.push("--layer");
             }
             args.push(archive.to_str().unwrap());
-            let run = audit_in(&tmp, &args);
+            let run = audit_in_tmpdir(&tmp, &args);
             assert_eq!(run.code, 2, "{what}: {}{}", run.stdout, run.stderr);
             assert_eq!(run.stderr.trim_end().lines().count(), 1, "{}", run.stderr);
             assert_eq!(
@@ -556,7 +513,7 @@ fn a_module_that_is_a_symlink_is_judged_by_its_own_name() {
     let dir = package.to_str().unwrap();
     let run = audit(["check", "--json", "--profile", "python3.12", dir]);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
-    let report = json(&run);
+    let report = stdout_json(&run);
     let placed = runtime_paths(&report);
     assert_eq!(placed, ["/var/task/mod_ok.so"], "{report:#}");
 
@@ -580,15 +537,9 @@ fn a_module_that_is_a_symlink_is_judged_by_its_own_name() {
         \x20   link.external_attr = 0o120777 << 16\n\
         \x20   z.writestr(link, 'real.so')\n";
     python(script, &[&linked, &package.join("real.so")]);
-    let run = audit([
-        "check",
-        "--json",
-        "--profile",
-        "python3.12",
-        linked.to_str().unwrap(),
-    ]);
+    let run = audit_on(&["check", "--json", "--profile", "python3.12"], &linked);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
-    let report = json(&run);
+    let report = stdout_json(&run);
     assert_eq!(
         report["artifacts"][0]["path"],
         format!("{}!/mod_ok.so", linked.display()),
@@ -622,7 +573,7 @@ fn package_with_records(dir: &Path, records: &[(&str, &[u8])]) {
 /// The distribution of each artifact of a `check --json` run, by file name.
 fn distributions_of(run: &Run) -> Vec<(String, String)> {
     // Sorted by path, so by file name in one directory.
-    verdicts(&json(run))
+    verdicts(&stdout_json(run))
         .into_iter()
         .map(|(path, dist, _)| (path.rsplit('/').next().unwrap().to_string(), dist))
         .collect()
@@ -753,7 +704,7 @@ fn memory_does_not_grow_with_the_number_of_elf_files() {
 
 /// How many artifacts a `check --json` run reported.
 fn json_artifacts(run: &Run) -> usize {
-    json(run)["artifacts"].as_array().unwrap().len()
+    stdout_json(run)["artifacts"].as_array().unwrap().len()
 }
 
 /// (issue 18, decision) A zip without an entry point is refused naming the
@@ -765,12 +716,7 @@ fn no_entry_point_names_the_zip() {
     crafted_zip(&archive, &[("README", 0o100644, "nothing to load")], None);
     let zip = archive.to_str().unwrap();
     let run = audit(["check", "--profile", "python3.12", zip]);
-    assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(
-        run.stderr.contains(&format!("{zip} holds no entry point")),
-        "{}",
-        run.stderr
-    );
+    expect_stderr(&run, 2, &format!("{zip} holds no entry point"));
     assert!(!run.stderr.contains(".lambda-audit"), "{}", run.stderr);
 }
 
@@ -829,7 +775,7 @@ fn stubbed_zips_and_single_file_layers_are_refused() {
     ] {
         let file = work.path().join(name);
         std::fs::write(&file, [stub, zipped.clone()].concat()).unwrap();
-        let run = audit(["check", "--profile", "python3.12", file.to_str().unwrap()]);
+        let run = audit_on(&["check", "--profile", "python3.12"], &file);
         assert_eq!(run.code, 2, "{name}: {}{}", run.stdout, run.stderr);
         assert!(
             run.stderr.contains("a zip archive behind"),
@@ -842,23 +788,12 @@ fn stubbed_zips_and_single_file_layers_are_refused() {
     let bare = work.path().join("mod_ok.so");
     let record = [&b"PK\x05\x06"[..], &[0u8; 18]].concat();
     std::fs::write(&bare, [module, record].concat()).unwrap();
-    let run = audit(["check", "--profile", "python3.12", bare.to_str().unwrap()]);
+    let run = audit_on(&["check", "--profile", "python3.12"], &bare);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
 
     let module = package.join("mod_ok.so");
-    let run = audit([
-        "check",
-        "--layer",
-        "--profile",
-        "python3.12",
-        module.to_str().unwrap(),
-    ]);
-    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
-    assert!(
-        run.stderr.contains("a layer is a directory or a zip"),
-        "{}",
-        run.stderr
-    );
+    let run = audit_on(&["check", "--layer", "--profile", "python3.12"], &module);
+    expect_stderr(&run, 2, "a layer is a directory or a zip");
 }
 
 /// (issue 18, decision) Lambda runs the function as a user that owns none
@@ -878,12 +813,7 @@ fn files_the_sandbox_user_cannot_read_are_refused() {
     set_mode(&module, 0o640);
     let dir = package.to_str().unwrap();
     let run = audit(["check", "--profile", "python3.12", dir]);
-    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
-    assert!(
-        run.stderr.contains("mod_ok.so is not readable by others"),
-        "{}",
-        run.stderr
-    );
+    expect_stderr(&run, 1, "mod_ok.so is not readable by others");
     assert!(run.stderr.contains("chmod o+r"), "{}", run.stderr);
 
     // A member of mode 000 in the zip. The file itself stays readable by
@@ -892,30 +822,15 @@ fn files_the_sandbox_user_cannot_read_are_refused() {
     let archive = work.path().join("function.zip");
     zip_dir(&package, &archive);
     set_member_mode(&archive, "mod_ok.so", 0o100000);
-    let run = audit([
-        "check",
-        "--profile",
-        "python3.12",
-        archive.to_str().unwrap(),
-    ]);
-    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
-    assert!(
-        run.stderr.contains("mod_ok.so is not readable by others"),
-        "{}",
-        run.stderr
-    );
+    let run = audit_on(&["check", "--profile", "python3.12"], &archive);
+    expect_stderr(&run, 1, "mod_ok.so is not readable by others");
 
     std::fs::remove_file(&module).unwrap();
     let bootstrap = package.join("bootstrap");
     common::cc(&bootstrap, "int main(void) { return 0; }\n", &[]);
     set_mode(&bootstrap, 0o711);
     let run = audit(["check", "--profile", "provided.al2023", dir]);
-    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
-    assert!(
-        run.stderr.contains("bootstrap is not readable by others"),
-        "{}",
-        run.stderr
-    );
+    expect_stderr(&run, 1, "bootstrap is not readable by others");
     set_mode(&bootstrap, 0o755);
     let run = audit(["check", "--profile", "provided.al2023", dir]);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);

@@ -8,7 +8,10 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{audit, check_json, cxx, findings, shared, Run};
+use common::{
+    assert_verdict_line, audit, audit_on, check_at, check_json, cxx, findings, shared, stdout_json,
+    str_array, Run,
+};
 use serde_json::Value;
 
 /// The Java runtimes, then Ruby's, then .NET's, as AWS's table has them
@@ -81,11 +84,9 @@ void Init_native(void) {}
     extension
 }
 
+/// `check ARGS... ARTIFACT`, at the pinned date 2026-01-01.
 fn matrix(args: &[&str], artifact: &Path) -> Run {
-    let mut all = vec!["check", "--today", "2026-01-01"];
-    all.extend_from_slice(args);
-    all.push(artifact.to_str().unwrap());
-    audit(all)
+    check_at("2026-01-01", args, artifact)
 }
 
 #[test]
@@ -95,11 +96,11 @@ fn a_jni_library_linked_on_a_new_glibc_loads_on_java21_and_not_on_java11() {
     let run = matrix(&["--profile", "java11", "--profile", "java21"], &library);
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
     let lines: Vec<&str> = run.stdout.lines().take(2).collect();
-    assert!(
-        lines[0].starts_with("java11 x86_64: WILL NOT LOAD")
-            && lines[0].contains("needs version GLIBC_2.34 of libc.so.6"),
-        "{}",
-        run.stdout
+    assert_verdict_line(
+        &run.stdout,
+        0,
+        "java11 x86_64: WILL NOT LOAD",
+        "needs version GLIBC_2.34 of libc.so.6",
     );
     assert_eq!(lines[1], "java21 x86_64: loads", "{}", run.stdout);
 
@@ -123,7 +124,7 @@ fn a_jni_library_linked_on_a_new_glibc_loads_on_java21_and_not_on_java11() {
     assert!(closure
         .iter()
         .any(|o| o["name"] == "libstdc++.so.6" && o["source"] == "runtime"));
-    let human = audit(["check", "--profile", "java21", library.to_str().unwrap()]);
+    let human = audit_on(&["check", "--profile", "java21"], &library);
     assert!(
         human
             .stdout
@@ -182,11 +183,11 @@ fn a_native_gem_needing_gcc_11s_libstdcxx_loads_on_al2023_rubies_only() {
     let run = matrix(&args, &gem);
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
     let lines: Vec<&str> = run.stdout.lines().take(4).collect();
-    assert!(
-        lines[0].starts_with("ruby3.2 x86_64: WILL NOT LOAD")
-            && lines[0].contains("needs version GLIBCXX_3.4.29 of libstdc++.so.6"),
-        "{}",
-        run.stdout
+    assert_verdict_line(
+        &run.stdout,
+        0,
+        "ruby3.2 x86_64: WILL NOT LOAD",
+        "needs version GLIBCXX_3.4.29 of libstdc++.so.6",
     );
     assert_eq!(
         lines[1..],
@@ -208,7 +209,7 @@ fn profile_show_says_which_host_exports_the_profile_lacks() {
         for arch in ["x86_64", "arm64"] {
             let run = audit(["profile", "show", name, "--arch", arch]);
             assert_eq!(run.code, 0, "{}", run.stderr);
-            let profile: Value = serde_json::from_str(&run.stdout).unwrap();
+            let profile = stdout_json(&run);
             let host = &profile["host"];
             assert!(host.get("exports").is_none(), "{name}: {host:#}");
             assert!(host.get("export_prefixes").is_none(), "{name}: {host:#}");
@@ -245,9 +246,7 @@ fn each_runtime_is_its_os_on_both_architectures_with_its_dates() {
         ] {
             let shown = audit(["profile", "show", name, "--arch", arch]).stdout;
             let profile: Value = serde_json::from_str(&shown).unwrap();
-            let base: Value =
-                serde_json::from_str(&audit(["profile", "show", os, "--arch", arch]).stdout)
-                    .unwrap();
+            let base = stdout_json(&audit(["profile", "show", os, "--arch", arch]));
             assert_eq!(profile["runtime"]["os"], *os, "{name}");
             assert_eq!(
                 profile["runtime"]["architectures"],
@@ -270,20 +269,13 @@ fn a_deprecated_runtime_names_the_newest_of_its_language() {
         ("dotnet8", "2026-11-10", "dotnet10"),
         ("java11", "2027-06-30", "java25"),
     ] {
-        let run = audit(["check", "--today", since, "-p", name, gem.to_str().unwrap()]);
+        let run = check_at(since, &["-p", name], &gem);
         assert_eq!(
             run.stderr,
             format!("lambda-audit: warning: {name} is deprecated since {since}: use {newest}\n")
         );
     }
-    let run = audit([
-        "check",
-        "--today",
-        "2027-06-29",
-        "-p",
-        "java11",
-        gem.to_str().unwrap(),
-    ]);
+    let run = check_at("2027-06-29", &["-p", "java11"], &gem);
     assert_eq!(run.stderr, "");
 }
 
@@ -300,11 +292,11 @@ fn python314_has_its_own_c_api_and_module_suffixes() {
     let run = matrix(&["-p", "python3.13", "-p", "python3.14"], &module);
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
     let lines: Vec<&str> = run.stdout.lines().take(2).collect();
-    assert!(
-        lines[0].starts_with("python3.13 x86_64: WILL NOT LOAD")
-            && lines[0].contains("PyLong_FromInt64"),
-        "{}",
-        run.stdout
+    assert_verdict_line(
+        &run.stdout,
+        0,
+        "python3.13 x86_64: WILL NOT LOAD",
+        "PyLong_FromInt64",
     );
     assert_eq!(lines[1], "python3.14 x86_64: loads");
     for (arch, triplet) in [
@@ -319,12 +311,7 @@ fn python314_has_its_own_c_api_and_module_suffixes() {
             host["extension_suffixes"],
             serde_json::json!([format!(".cpython-314-{triplet}.so"), ".abi3.so", ".so"])
         );
-        let exports: Vec<&str> = host["exports"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e.as_str().unwrap())
-            .collect();
+        let exports = str_array(&host["exports"]);
         assert!(exports.contains(&"PyLong_FromInt64"), "{arch}");
         assert_eq!(profile["runtime"]["os"], "amazonlinux-2023");
         assert!(profile["runtime"].get("replacement").is_none());

@@ -50,19 +50,133 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<std::ffi::OsStr>,
 {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lambda-audit"));
+    command.args(args);
+    finished(command)
+}
+
+/// `lambda-audit ARGS... ARTIFACT`: string arguments, then a path (the
+/// artifact, package or layer the command is about).
+pub fn audit_on(args: &[&str], artifact: &Path) -> Run {
+    let mut all: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+    all.push(artifact.as_os_str());
+    audit(all)
+}
+
+/// `lambda-audit ARGS` with TMPDIR at `tmp`: where `check` unpacks zips and
+/// layers, so that a test can see what a run left there.
+pub fn audit_in_tmpdir<I, S>(tmp: &Path, args: I) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lambda-audit"));
+    command.args(args).env("TMPDIR", tmp);
+    finished(command)
+}
+
+/// Runs `command` (a lambda-audit) to its end: its exit code and output.
+fn finished(mut command: Command) -> Run {
     let Output {
         status,
         stdout,
         stderr,
-    } = Command::new(env!("CARGO_BIN_EXE_lambda-audit"))
-        .args(args)
-        .output()
-        .expect("run lambda-audit");
+    } = command.output().expect("run lambda-audit");
     Run {
         code: status.code().expect("exited"),
         stdout: String::from_utf8_lossy(&stdout).into_owned(),
         stderr: String::from_utf8_lossy(&stderr).into_owned(),
     }
+}
+
+/// `zip --profile PROFILE --out OUT PACKAGE`: a function package zipped
+/// (and audited) by lambda-audit itself.
+pub fn zip_package(package: &Path, out: &Path, profile: &str) -> Run {
+    use std::ffi::OsStr;
+    audit([
+        OsStr::new("zip"),
+        OsStr::new("--profile"),
+        OsStr::new(profile),
+        OsStr::new("--out"),
+        out.as_os_str(),
+        package.as_os_str(),
+    ])
+}
+
+/// `check --today DATE ARGS... ARTIFACT`: a run judged at a date the test
+/// pins, so that what is deprecated does not change with the calendar.
+pub fn check_at(today: &str, args: &[&str], artifact: &Path) -> Run {
+    let mut all = vec!["check", "--today", today];
+    all.extend_from_slice(args);
+    audit_on(&all, artifact)
+}
+
+/// The JSON document a run printed on stdout (a check report, a matrix, a
+/// profile); a run that printed none fails the test with its output.
+pub fn stdout_json(run: &Run) -> serde_json::Value {
+    serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("no JSON ({e}): {}\n{}", run.stdout, run.stderr))
+}
+
+/// `check --json ARGS... ARTIFACT`: the exit code and the whole JSON
+/// document (one artifact's, a package's or a matrix's).
+pub fn check_json_doc(args: &[&str], artifact: &Path) -> (i32, serde_json::Value) {
+    let mut all = vec!["check", "--json"];
+    all.extend_from_slice(args);
+    let run = audit_on(&all, artifact);
+    (run.code, stdout_json(&run))
+}
+
+/// The run ended with `code` and said `text` on stderr (a refusal, an
+/// error, a warning).
+pub fn expect_stderr(run: &Run, code: i32, text: &str) {
+    assert_eq!(run.code, code, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains(text), "{}", run.stderr);
+}
+
+/// The run ended with `code` and printed `text` on stdout (a verdict).
+pub fn expect_stdout(run: &Run, code: i32, text: &str) {
+    assert_eq!(run.code, code, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains(text), "{}", run.stdout);
+}
+
+/// Line `index` of a run's stdout starts with `starts` (a combination's
+/// verdict, in a matrix) and says `says` (why).
+pub fn assert_verdict_line(stdout: &str, index: usize, starts: &str, says: &str) {
+    let line = stdout.lines().nth(index).unwrap_or_default();
+    assert!(line.starts_with(starts) && line.contains(says), "{stdout}");
+}
+
+/// The package of the vendoring fixtures: `mod_vendored.so`, and the
+/// `lib/libvendored.so.1` it needs, in `package` (created).
+pub fn vendored_package(package: &Path) {
+    std::fs::create_dir_all(package.join("lib")).unwrap();
+    std::fs::copy(fixture("mod_vendored.so"), package.join("mod_vendored.so")).unwrap();
+    std::fs::copy(
+        fixture("build-lib/libvendored.so.1"),
+        package.join("lib/libvendored.so.1"),
+    )
+    .unwrap();
+}
+
+/// The strings of a JSON array (a profile's directories, versions, exports).
+pub fn str_array(value: &serde_json::Value) -> Vec<&str> {
+    value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect()
+}
+
+/// A helper program (gcc, a zipper) succeeded; else the test fails with
+/// its stderr.
+pub fn assert_succeeded(output: &Output) {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 /// `lambda-audit ARGS` under the shell's resource limits `limits` (e.g.
@@ -94,26 +208,14 @@ pub fn check_json(
     bundle_dir: Option<&Path>,
     artifact: &Path,
 ) -> (i32, serde_json::Value) {
-    let mut args: Vec<String> = vec![
-        "check".into(),
-        "--json".into(),
-        "--profile".into(),
-        profile.into(),
-    ];
-    if let Some(dir) = bundle_dir {
-        args.push("--bundle-dir".into());
-        args.push(dir.display().to_string());
+    let bundle_dir = bundle_dir.map(|dir| dir.display().to_string());
+    let mut args = vec!["--profile", profile];
+    if let Some(dir) = &bundle_dir {
+        args.extend(["--bundle-dir", dir]);
     }
-    args.push(artifact.display().to_string());
-    let run = audit(&args);
-    let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| {
-        panic!(
-            "check --json printed no JSON ({}): {}\n{}",
-            e, run.stdout, run.stderr
-        )
-    });
+    let (code, doc) = check_json_doc(&args, artifact);
     assert_eq!(doc["schema"], "lambda-audit.check/1");
-    (run.code, doc["artifacts"][0].clone())
+    (code, doc["artifacts"][0].clone())
 }
 
 /// The findings of one kind in a JSON report.
@@ -184,11 +286,7 @@ fn compile(compiler: &str, extension: &str, out: &Path, source: &str, args: &[&s
         .args(args)
         .output()
         .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    assert_succeeded(&run);
     std::fs::remove_file(file).unwrap();
 }
 
