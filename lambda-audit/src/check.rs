@@ -11,12 +11,13 @@
 use std::collections::HashSet;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Serialize;
 
 use crate::elf::{read_elf, ElfFacts, ElfKind, Export};
 use crate::error::Result;
-use crate::openssl::{dynamic_libraries, version_texts, OpensslUse};
+use crate::openssl::{dynamic_libraries, version_texts, OpensslUse, VersionText};
 use crate::profile::{Host, Profile};
 use crate::resolve::{normalize, resolve, Closure, Outcome, Role, Source, TaskDir};
 
@@ -178,9 +179,37 @@ pub fn check(profile: &Profile, package: Option<&Path>, artifact: &Path) -> Resu
 /// `check` against a task directory shared by many checks (its package
 /// listing is read once: `zip` checks every ELF file of a package).
 pub fn check_in(profile: &Profile, task: &TaskDir, artifact: &Path) -> Result<Report> {
-    let facts = read_elf(artifact)?;
+    check_read(profile, task, artifact, &Artifact::read(artifact)?)
+}
+
+/// What a check reads of an artifact whatever the profile: its ELF facts
+/// and the OpenSSL version texts in it. Read once, it serves every
+/// profile of a matrix.
+#[derive(Debug, Clone)]
+pub struct Artifact {
+    facts: Arc<ElfFacts>,
+    linked_in: Vec<VersionText>,
+}
+
+impl Artifact {
+    pub fn read(path: &Path) -> Result<Artifact> {
+        Ok(Artifact {
+            facts: Arc::new(read_elf(path)?),
+            linked_in: version_texts(path)?,
+        })
+    }
+}
+
+/// `check_in` of an artifact already read (`Artifact::read` of `artifact`).
+pub fn check_read(
+    profile: &Profile,
+    task: &TaskDir,
+    artifact: &Path,
+    read: &Artifact,
+) -> Result<Report> {
+    let facts = read.facts.clone();
     let mut openssl = OpensslUse {
-        linked_in: version_texts(artifact)?,
+        linked_in: read.linked_in.clone(),
         dynamic: Vec::new(),
     };
     let name = artifact
@@ -413,7 +442,7 @@ fn missing_libraries(profile: &Profile, closure: &Closure) -> Vec<Finding> {
 fn forbidden_libraries(profile: &Profile, closure: &Closure) -> Vec<Finding> {
     let mut findings = Vec::new();
     for object in closure.objects.iter().filter(|o| o.is_local()) {
-        for needed in object.facts.iter().flat_map(|f| &f.needed) {
+        for needed in object.facts.iter().flat_map(|f| f.needed.iter()) {
             if let Some(rule) = profile
                 .policy
                 .forbidden_needed

@@ -2,19 +2,21 @@
 //! command did its job), 1 they will not load (or the result was refused),
 //! 2 the input is unusable. Errors are one line, never a backtrace.
 
+use std::cell::OnceCell;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::rc::Rc;
 
 use clap::{Parser, Subcommand};
 
 use lambda_audit::archive;
 use lambda_audit::bundle::{bundle, BundleOptions};
-use lambda_audit::check::{check, check_in, Report};
+use lambda_audit::check::{check, check_read, Artifact, Report};
 use lambda_audit::error::{shown, without_controls, AuditError, Result};
 use lambda_audit::layers::{self, Layers};
 use lambda_audit::lifecycle::{date_of_day, deprecation, is_date, Deprecation};
-use lambda_audit::package::{audit_package, check_package, check_with_layers, LAYER_ROOT};
+use lambda_audit::package::{audit_package, check_opened, Package, LAYER_ROOT};
 use lambda_audit::profile::{LambdaArch, Profile, DEFAULT_PROFILE};
 use lambda_audit::report;
 use lambda_audit::resolve::TaskDir;
@@ -210,16 +212,19 @@ fn run(cli: Cli) -> Result<u8> {
         } => {
             let today = today_or_clock(today)?;
             let layers = prepare_layers(&with_layer, &artifacts, layer)?;
+            let combinations = combinations(&profile, &arch);
             let run = CheckRun {
                 bundle_dir,
                 layer,
                 layers,
                 json,
+                matrix: combinations.len() > 1,
+                read: artifacts.iter().map(|_| Default::default()).collect(),
+                opened: artifacts.iter().map(|_| Default::default()).collect(),
                 artifacts,
                 today,
                 warned: Default::default(),
             };
-            let combinations = combinations(&profile, &arch);
             match combinations.as_slice() {
                 [(name, arch)] => run.one(name, *arch),
                 _ => run.matrix(&combinations),
@@ -457,6 +462,14 @@ struct CheckRun {
     layers: Option<Layers>,
     json: bool,
     artifacts: Vec<PathBuf>,
+    /// More than one combination: what is read of an artifact, which
+    /// does not depend on the profile, is kept for the others.
+    matrix: bool,
+    /// Each single-file artifact as read by the first combination (a matrix's).
+    read: Vec<OnceCell<Rc<Artifact>>>,
+    /// Each package (a directory or zip) as opened by the first combination
+    /// (a matrix's): a zip is unpacked once.
+    opened: Vec<OnceCell<Rc<Package>>>,
     today: String,
     /// The runtimes whose deprecation was told (once each, not once per architecture).
     warned: std::cell::RefCell<Vec<String>>,
@@ -485,21 +498,37 @@ impl CheckRun {
         // One task directory for every artifact: the package's libraries
         // are listed and read once per run, not once per artifact.
         let task = TaskDir::new(&profile.task_root, self.bundle_dir.as_deref());
-        for artifact in &self.artifacts {
+        for (index, artifact) in self.artifacts.iter().enumerate() {
             if artifact.is_dir() || unzip::is_zip(artifact) {
-                let skipped = match &self.layers {
-                    Some(layers) => check_with_layers(profile, artifact, layers, &mut |r| sink(r))?,
-                    None => check_package(profile, artifact, place, &mut |r| sink(r))?,
-                };
+                let layers = self.layers.as_ref();
+                let opened = self.kept(&self.opened[index], || Package::open(artifact, layers))?;
+                let skipped = check_opened(profile, &opened, place, layers, &mut |r| sink(r))?;
                 for skip in &skipped {
                     note(&format!("check: {skip}"));
                 }
             } else {
-                check_single_file(artifact, self.layer)?;
-                sink(check_in(profile, &task, artifact)?)?;
+                let read = self.kept(&self.read[index], || {
+                    check_single_file(artifact, self.layer)?;
+                    Artifact::read(artifact)
+                })?;
+                sink(check_read(profile, &task, artifact, &read)?)?;
             }
         }
         Ok(())
+    }
+
+    /// What `cell` holds, made by `make` the first time; kept for the
+    /// other combinations of a matrix (without one, dropped once used, so
+    /// that memory and disk do not grow with the number of artifacts).
+    fn kept<T>(&self, cell: &OnceCell<Rc<T>>, make: impl FnOnce() -> Result<T>) -> Result<Rc<T>> {
+        if let Some(kept) = cell.get() {
+            return Ok(kept.clone());
+        }
+        let made = Rc::new(make()?);
+        if self.matrix {
+            let _ = cell.set(made.clone());
+        }
+        Ok(made)
     }
 
     /// The deprecation of `profile`'s runtime at the run's date, told on

@@ -208,7 +208,7 @@ pub fn check_package(
     place: &str,
     each: &mut dyn FnMut(Report) -> Result<()>,
 ) -> Result<Vec<String>> {
-    check_placed(profile, package, place, None, each)
+    check_opened(profile, &Package::open(package, None)?, place, None, each)
 }
 
 /// `check_package` of a function with its layers at /opt: every ELF file
@@ -220,18 +220,41 @@ pub fn check_with_layers(
     layers: &Layers,
     each: &mut dyn FnMut(Report) -> Result<()>,
 ) -> Result<Vec<String>> {
-    check_placed(profile, package, &profile.task_root, Some(layers), each)
+    let opened = Package::open(package, Some(layers))?;
+    check_opened(profile, &opened, &profile.task_root, Some(layers), each)
 }
 
-fn check_placed(
+/// A package as it is judged: a directory, or a zip's private unpacked
+/// copy (removed when this is dropped). Opened once, it serves every
+/// profile of a matrix.
+pub struct Package {
+    path: PathBuf,
+    unpacked: Option<PrivateDir>,
+}
+
+impl Package {
+    /// `package` (a directory or a zip), to be judged with `layers`: a zip
+    /// is unpacked within what the layers leave of Lambda's limit.
+    pub fn open(package: &Path, layers: Option<&Layers>) -> Result<Package> {
+        Ok(Package {
+            path: package.to_path_buf(),
+            unpacked: unpack(package, layers)?,
+        })
+    }
+}
+
+/// `check_package` (no layers) or `check_with_layers` of a package
+/// already opened (with the same layers).
+pub fn check_opened(
     profile: &Profile,
-    package: &Path,
+    opened: &Package,
     place: &str,
     layers: Option<&Layers>,
     each: &mut dyn FnMut(Report) -> Result<()>,
 ) -> Result<Vec<String>> {
-    let unpacked = unpack(package, layers)?;
-    let dir = unpacked.as_ref().map_or(package, |d| d.path());
+    let package = opened.path.as_path();
+    let unpacked = opened.unpacked.as_ref();
+    let dir = unpacked.map_or(package, |d| d.path());
     let entries = crate::archive::list(dir)?;
     check_runnable(profile, package, place, &entries, layers)?;
     let placed = Profile {

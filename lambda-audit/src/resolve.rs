@@ -15,6 +15,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -84,7 +85,8 @@ pub struct Object {
     /// Names by which it was requested, its soname, and its path: what "already loaded" matches.
     pub names: Vec<String>,
     pub source: Source,
-    pub facts: Option<ElfFacts>,
+    /// Shared: an artifact's facts serve every profile of a matrix.
+    pub facts: Option<Arc<ElfFacts>>,
     pub role: Role,
     pub rule: Rule,
     /// The object whose `DT_NEEDED` brought it in.
@@ -288,7 +290,7 @@ pub fn resolve(
     profile: &Profile,
     task: &TaskDir,
     artifact: &Path,
-    artifact_facts: ElfFacts,
+    artifact_facts: Arc<ElfFacts>,
 ) -> Result<Closure> {
     let arch = profile.arch().unwrap_or(Arch::X86_64);
     let mut resolver = Resolver {
@@ -589,7 +591,7 @@ impl<'a> Resolver<'a> {
                     soname: facts.soname.clone(),
                     names,
                     source: Source::Local(canonical),
-                    facts: Some(facts),
+                    facts: Some(Arc::new(facts)),
                     role: Role::Dependency,
                     rule,
                     needed_by: Some(from),
