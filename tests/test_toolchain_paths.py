@@ -14,6 +14,7 @@ release's channel manifest names, checked by the manifest's sha256."""
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import tomllib
@@ -150,3 +151,22 @@ def test_a_target_the_toolchain_lacks_is_added_by_rustup_or_named_in_one_line(tm
     missing = ensure("riscv64gc-unknown-linux-gnu")
     assert missing.returncode == 2, missing.stderr
     assert missing.stderr.count("\n") == 1 and "rustup target add riscv64gc-unknown-linux-gnu" in missing.stderr, missing.stderr
+
+
+def test_too_little_disk_space_is_one_line_before_anything_runs(tmp_path):
+    """scripts/test's first step (CI once ran out of disk in the middle of
+    the Nix layer's tests and printed pages of unrelated tracebacks): a file
+    system with less free space than asked for stops in one line, exit 2,
+    naming how much is free; one with enough passes."""
+    def ensure(gib):
+        return run(["bash", "-c", f'source "{ROOT}/scripts/lib/common.sh"; ensure_free_space "$1" {gib} "the test"',
+                    "bash", tmp_path / "sub"])
+
+    free_gib = shutil.disk_usage(tmp_path).free // 2**30
+    assert ensure(0).returncode == 0
+    refused = ensure(free_gib + 1000)
+    assert refused.returncode == 2, refused.stderr
+    assert refused.stderr.count("\n") == 1, refused.stderr
+    said = re.search(r"has (\d+) GiB free and the test needs about (\d+) GiB", refused.stderr)
+    # (Other writers on the same disk may move the free space by a GiB meanwhile.)
+    assert said and abs(int(said.group(1)) - free_gib) <= 1 and int(said.group(2)) == free_gib + 1000, refused.stderr

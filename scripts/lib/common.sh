@@ -23,6 +23,17 @@ FIXED_EPOCH=315532800
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 2; }
 
+# ensure_free_space DIR GIB WHAT: stops, in one line, when the file system
+# holding DIR has less than GIB GiB free (a full disk otherwise fails deep
+# inside a build or a test, as many unrelated errors).
+ensure_free_space() {
+  local dir=$1 need=$2 what=$3 free
+  mkdir -p "$dir"
+  free=$(df -Pk "$dir" | awk 'NR == 2 { print int($4 / 1048576) }')
+  [ "$free" -ge "$need" ] \
+    || die "$dir has $free GiB free and $what needs about $need GiB: free some space there, or point TMPDIR (the tests' trees) or LAMBDA_TOOLCHAIN_CACHE (downloads) elsewhere"
+}
+
 # Writes files into place only when complete: DEST appears whole or not at all.
 atomic_dir() { # atomic_dir TMPDIR DEST
   rm -rf "$2.old"; [ ! -e "$2" ] || mv "$2" "$2.old"; mv "$1" "$2"; rm -rf "$2.old"
