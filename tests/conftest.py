@@ -17,6 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 # The Runtime API server and the python3.6 invoker are scripts/invoke-lambda's.
 sys.path.insert(0, str(ROOT / "scripts" / "lib"))
+from pinned import NotThePinnedFile, pinned_file  # noqa: E402
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
 # The Lambda python3.6 runtime's LD_LIBRARY_PATH (facts §1.3): system directories first.
 LAMBDA_LD_LIBRARY_PATH = "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib"
@@ -32,21 +33,14 @@ def run(cmd, **kw):
     return subprocess.run([str(c) for c in cmd], **kw)
 
 
-def pinned_download(url, sha256, cache_dir, suffix, algorithm="sha256"):
+def pinned_download(url, digest, cache_dir, suffix, algorithm="sha256"):
     """The file at url, downloaded once into CACHE/cache_dir (named by its
     digest, with suffix) and checked against that digest (hex, of
-    `algorithm`) every time."""
-    cache = CACHE / cache_dir
-    cache.mkdir(parents=True, exist_ok=True)
-    path = cache / (sha256 + suffix)
-    if not path.exists():
-        part = path.with_suffix(".part")
-        result = run(["python3", "-c", "import sys, urllib.request; urllib.request.urlretrieve(*sys.argv[1:])",
-                      url, part], timeout=600)
-        assert result.returncode == 0, result.stderr[-2000:]
-        part.rename(path)
-    assert hashlib.new(algorithm, path.read_bytes()).hexdigest() == sha256, f"{url}: not the pinned file"
-    return path
+    `algorithm`) every time (scripts/lib/pinned.py)."""
+    try:
+        return Path(pinned_file(url, digest, CACHE / cache_dir, digest + suffix, algorithm))
+    except NotThePinnedFile as e:
+        raise AssertionError(f"not the pinned file: {e}") from None
 
 
 def pinned_npm(url, integrity):

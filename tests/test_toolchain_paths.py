@@ -12,7 +12,6 @@ a directory of the test's (hard links: nothing of the original is changed)
 with the rust-src component of the same release added: the tarball that
 release's channel manifest names, checked by the manifest's sha256."""
 
-import hashlib
 import os
 import re
 import shutil
@@ -24,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, TARGET, run
+from pinned import pinned_file
 
 CACHE = Path(os.environ.get("LAMBDA_TOOLCHAIN_CACHE") or Path.home() / ".cache" / "lambda-toolchain")
 
@@ -41,14 +41,9 @@ def rust_src_tarball(release):
     with urllib.request.urlopen(manifest_url, timeout=120) as answer:
         manifest = tomllib.loads(answer.read().decode())
     package = manifest["pkg"]["rust-src"]["target"]["*"]
-    path = CACHE / f"rust-src-{release}-{package['xz_hash'][:12]}.tar.xz"
-    if not path.exists():
-        CACHE.mkdir(parents=True, exist_ok=True)
-        urllib.request.urlretrieve(package["xz_url"], f"{path}.part")
-        os.replace(f"{path}.part", path)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    assert digest == package["xz_hash"], f"{package['xz_url']}: sha256 {digest}, the manifest says {package['xz_hash']}"
-    return path
+    # (The name the cache has used for it, the release and the hash's start.)
+    name = f"rust-src-{release}-{package['xz_hash'][:12]}.tar.xz"
+    return Path(pinned_file(package["xz_url"], package["xz_hash"], CACHE, name))
 
 
 @pytest.fixture(scope="module")

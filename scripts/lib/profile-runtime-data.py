@@ -1,12 +1,12 @@
 """The body of scripts/profile-runtime-data (see there)."""
 import base64
-import hashlib
 import json
 import os
 import re
 import subprocess
 import sys
-import urllib.request
+
+from pinned import NotThePinnedFile, pinned_file
 
 ROOT, AUDIT, CACHE, WORK, STAGE = sys.argv[1:]
 PROFILES = os.path.join(ROOT, "lambda-audit", "profiles")
@@ -111,16 +111,10 @@ def unpacked(key, *more):
 
 def fetched(key):
     pin = PINS[key]
-    os.makedirs(CACHE, exist_ok=True)
-    deb = os.path.join(CACHE, pin["sha256"] + ".deb")
-    if not os.path.exists(deb):
-        urllib.request.urlretrieve(pin["url"], deb + ".part")
-        os.replace(deb + ".part", deb)
-    digest = hashlib.sha256(open(deb, "rb").read()).hexdigest()
-    if digest != pin["sha256"]:
-        os.remove(deb)
-        sys.exit(f"{pin['url']}: sha256 {digest}, pinned {pin['sha256']}")
-    return deb
+    try:
+        return pinned_file(pin["url"], pin["sha256"], CACHE, pin["sha256"] + ".deb")
+    except NotThePinnedFile as e:
+        sys.exit(str(e))
 
 
 def pin(key, arch):
@@ -469,16 +463,11 @@ def node_tarball(key):
     (cache, by its integrity) and checked against the integrity."""
     pin = NODE_PINS[key]
     algorithm, digest = pin["integrity"].split("-", 1)
-    os.makedirs(CACHE, exist_ok=True)
-    tgz = os.path.join(CACHE, digest.replace("/", "_") + ".tgz")
-    if not os.path.exists(tgz):
-        urllib.request.urlretrieve(pin["url"], tgz + ".part")
-        os.replace(tgz + ".part", tgz)
-    actual = base64.b64encode(hashlib.new(algorithm, open(tgz, "rb").read()).digest()).decode()
-    if actual != digest:
-        os.remove(tgz)
-        sys.exit(f"{pin['url']}: {algorithm} {actual}, pinned {digest}")
-    return tgz
+    digest = base64.b64decode(digest).hex()
+    try:
+        return pinned_file(pin["url"], digest, CACHE, digest + ".tgz", algorithm)
+    except NotThePinnedFile as e:
+        sys.exit(str(e))
 
 
 def node_host(major, arch):

@@ -143,19 +143,15 @@ target-cpu=x86-64"
 # that does not exist yet. The binaries it links must be the pinned versions.
 wheels=${LAMBDA_TOOLCHAIN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/lambda-toolchain}/tool-wheels
 srcs=$(python3 - "$root/toolchain/target.json" "$(uname -m)-linux" "$wheels" <<'PY'
-import hashlib, json, os, sys, urllib.request
+import json, os, sys
 target, system, cache = sys.argv[1:]
-os.makedirs(cache, exist_ok=True)
+sys.path.insert(0, os.path.join(os.path.dirname(target), "..", "scripts", "lib"))
+from pinned import NotThePinnedFile, pinned_file
 for wheel in json.load(open(target))["toolWheels"][system]:
-    path = os.path.join(cache, wheel["sha256"] + "-" + wheel["url"].rsplit("/", 1)[1])
-    if not os.path.exists(path):
-        urllib.request.urlretrieve(wheel["url"], path + ".part")
-        os.replace(path + ".part", path)
-    digest = hashlib.sha256(open(path, "rb").read()).hexdigest()
-    if digest != wheel["sha256"]:
-        os.remove(path)
-        sys.exit(f"{wheel['url']}: sha256 {digest}, pinned {wheel['sha256']}")
-    print(path)
+    try:
+        print(pinned_file(wheel["url"], wheel["sha256"], cache, wheel["sha256"] + "-" + wheel["url"].rsplit("/", 1)[1]))
+    except NotThePinnedFile as e:
+        sys.exit(str(e))
 PY
 ) || fail "the pinned tool wheels could not be fetched"
 install=$(grep -l "drv-lambda-zig-tools installPhase" "$scratch"/h/* | while read -r f; do grep -q "^# $(uname -m)-linux " "$f" && echo "$f"; done)
