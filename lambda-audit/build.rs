@@ -3,8 +3,10 @@
 //! of the list), so loading a profile parses a few kilobytes, and a list is
 //! read in place, by binary search, only when a check looks a name up in
 //! it (`profile::Exports`). The lists are sorted, as `profile scan` writes
-//! them. Writes `builtin.rs` (every file's text, by name, and the lists)
-//! into `OUT_DIR`.
+//! them; with each goes where its entries of each first byte start, so a
+//! search looks only among the names that begin as the one looked up.
+//! Writes `builtin.rs` (every file's text, by name, and the lists) into
+//! `OUT_DIR`.
 
 use std::path::Path;
 
@@ -48,18 +50,37 @@ fn main() {
     let ends = Path::new(&out).join("entry-ends.bin");
     std::fs::write(&ends, &lists.entry_ends).expect("writing OUT_DIR");
     code += "/// Where each entry's newline is in `EXPORTS` (u32, little-endian).\n";
-    code += &format!("pub const ENTRY_ENDS: &[u8] = include_bytes!({ends:?});\n");
+    code += &format!("pub const ENTRY_ENDS: &[u8] = include_bytes!({ends:?});\n\n");
+    let starts = Path::new(&out).join("byte-starts.bin");
+    std::fs::write(&starts, &lists.byte_starts).expect("writing OUT_DIR");
+    code += "/// For each list, 257 positions in it (u32, little-endian): the first\n";
+    code += "/// entry whose first byte is not below `b`, for each `b` of 0..=256.\n";
+    code += &format!("pub const BYTE_STARTS: &[u8] = include_bytes!({starts:?});\n");
     std::fs::write(Path::new(&out).join("builtin.rs"), code).expect("writing OUT_DIR");
 }
 
 /// Every export list, one after another: `text` (each entry ended by a
-/// newline), `entry_ends` (where each entry's newline is, u32 little-endian)
-/// and `list_ends` (how many entries there are up to each list's end).
+/// newline), `entry_ends` (where each entry's newline is, u32 little-endian),
+/// `list_ends` (how many entries there are up to each list's end) and
+/// `byte_starts` (each list's `first_byte_starts`, u32 little-endian).
 #[derive(Default)]
 struct Lists {
     text: String,
     entry_ends: Vec<u8>,
     list_ends: Vec<u32>,
+    byte_starts: Vec<u8>,
+}
+
+/// For each byte `b` of 0..=256, how many of the sorted `entries` begin
+/// with a byte below `b`: entries beginning with `b` are those from
+/// position `b` to position `b + 1`.
+fn first_byte_starts(entries: &[&str]) -> Vec<u32> {
+    (0..=256u32)
+        .map(|b| {
+            let below = entries.partition_point(|e| u32::from(e.as_bytes()[0]) < b);
+            offset(below)
+        })
+        .collect()
 }
 
 /// Moves the export lists of `libraries[]` and `host` into `lists`.
@@ -99,6 +120,9 @@ fn take_lists(profile: &mut Value, lists: &mut Lists) {
                 .entry_ends
                 .extend(offset(lists.text.len()).to_le_bytes());
             lists.text.push('\n');
+        }
+        for start in first_byte_starts(&entries) {
+            lists.byte_starts.extend(start.to_le_bytes());
         }
         *list = Value::from(vec![format!("\0{}", lists.list_ends.len())]);
         lists.list_ends.push(offset(lists.entry_ends.len() / 4));

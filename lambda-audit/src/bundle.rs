@@ -194,7 +194,12 @@ fn search_dirs(
         .iter()
         .map(|d| (d.to_string_lossy().into_owned(), Rule::LdLibraryPath))
         .collect();
-    dirs.extend(search_order(&chain, &env, &defaults, &expand));
+    let order = search_order(&chain, &env, &defaults, &expand);
+    dirs.extend(
+        order
+            .into_iter()
+            .map(|(dir, rule)| (dir.into_owned(), rule)),
+    );
     dirs
 }
 

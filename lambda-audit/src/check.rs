@@ -8,6 +8,7 @@
 //! defined somewhere in the process's scope, matching its version; a weak
 //! undefined symbol nobody defines is null, not an error.
 
+use std::cell::RefCell;
 use std::collections::HashSet;
 
 use std::path::{Path, PathBuf};
@@ -15,11 +16,11 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::elf::{read_elf, ElfFacts, ElfKind, Export};
+use crate::elf::{read_elf, ElfFacts, ElfKind, Export, Import, VersionDef};
 use crate::error::Result;
 use crate::openssl::{dynamic_libraries, version_texts, OpensslUse, VersionText};
-use crate::profile::{Host, Profile};
-use crate::resolve::{normalize, resolve, Closure, Outcome, Role, Source, TaskDir};
+use crate::profile::{ExportTable, Host, Profile};
+use crate::resolve::{normalized, resolve, Closure, Outcome, Role, Source, TaskDir};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -183,12 +184,14 @@ pub fn check_in(profile: &Profile, task: &TaskDir, artifact: &Path) -> Result<Re
 }
 
 /// What a check reads of an artifact whatever the profile: its ELF facts
-/// and the OpenSSL version texts in it. Read once, it serves every
-/// profile of a matrix.
+/// and the OpenSSL version texts in it, and what built-in export lists
+/// answered for its imports. Read once, it serves every profile of a
+/// matrix.
 #[derive(Debug, Clone)]
 pub struct Artifact {
     facts: Arc<ElfFacts>,
     linked_in: Vec<VersionText>,
+    answers: Answers,
 }
 
 impl Artifact {
@@ -196,7 +199,42 @@ impl Artifact {
         Ok(Artifact {
             facts: Arc::new(read_elf(path)?),
             linked_in: version_texts(path)?,
+            answers: Answers::default(),
         })
+    }
+}
+
+/// Whether a built-in export list defines an import of the artifact, as
+/// looked up: by the list's number, an answer or none yet for each import
+/// (by its index); empty for a list not asked. The runtimes over one OS
+/// share its libraries' lists (`profile::builtin_base`), so a matrix of
+/// them looks each import up in libc's list once, not once a runtime. By
+/// index, not hashed: remembering costs a single check next to nothing.
+#[derive(Debug, Clone, Default)]
+struct Answers(RefCell<Vec<Vec<Option<bool>>>>);
+
+impl Answers {
+    /// `ask()`, the answer of built-in list `list` (if it is one) for import
+    /// `import` of `imports`, asked once.
+    fn remembered(
+        &self,
+        list: Option<u32>,
+        import: usize,
+        imports: usize,
+        ask: impl FnOnce() -> bool,
+    ) -> bool {
+        let Some(list) = list.map(|n| n as usize) else {
+            return ask();
+        };
+        let mut lists = self.0.borrow_mut();
+        if lists.len() <= list {
+            lists.resize_with(list + 1, Vec::new);
+        }
+        let answers = &mut lists[list];
+        if answers.is_empty() {
+            *answers = vec![None; imports];
+        }
+        *answers[import].get_or_insert_with(ask)
     }
 }
 
@@ -247,7 +285,7 @@ pub fn check_read(
     findings.extend(forbidden_libraries(profile, &closure));
     let version_findings = missing_versions(profile, &closure);
     let (symbol_findings, unverified_symbols) =
-        undefined_symbols(profile, &closure, &version_findings);
+        undefined_symbols(profile, &closure, &version_findings, read);
     findings.extend(version_findings);
     findings.extend(symbol_findings);
     findings.extend(shadowed(task, &closure));
@@ -390,10 +428,11 @@ fn loadability(profile: &Profile, name: &str, facts: &ElfFacts) -> Vec<Finding> 
                 });
             }
             if let Some(interp) = &facts.interpreter {
+                let wanted = normalized(interp);
                 let known = profile
                     .libraries
                     .iter()
-                    .any(|l| l.paths.iter().any(|p| normalize(p) == normalize(interp)));
+                    .any(|l| l.paths.iter().any(|p| normalized(p) == wanted));
                 if !known {
                     findings.push(Finding::MissingInterpreter {
                         object: name.into(),
@@ -477,8 +516,35 @@ fn loaded_for(closure: &Closure, from: usize, file: &str) -> Option<usize> {
         })
 }
 
+/// The version names an object defines, where they are (not copied: most
+/// needs are met, and only a missing one's finding lists them).
+enum Versions<'a> {
+    Read(&'a [VersionDef]),
+    Listed(&'a [String]),
+}
+
+impl Versions<'_> {
+    fn contains(&self, version: &str) -> bool {
+        match self {
+            Versions::Read(defs) => defs.iter().any(|d| d.name == version),
+            Versions::Listed(names) => names.iter().any(|v| v == version),
+        }
+    }
+
+    fn to_vec(&self) -> Vec<String> {
+        match self {
+            Versions::Read(defs) => defs.iter().map(|d| d.name.clone()).collect(),
+            Versions::Listed(names) => names.to_vec(),
+        }
+    }
+}
+
 /// The version names an object defines, if known.
-fn defined_versions(profile: &Profile, closure: &Closure, index: usize) -> Option<Vec<String>> {
+fn defined_versions<'a>(
+    profile: &'a Profile,
+    closure: &'a Closure,
+    index: usize,
+) -> Option<Versions<'a>> {
     let object = &closure.objects[index];
     match (&object.source, &object.facts) {
         (_, Some(facts)) => {
@@ -486,10 +552,13 @@ fn defined_versions(profile: &Profile, closure: &Closure, index: usize) -> Optio
             if facts.version_defs.is_empty() {
                 None
             } else {
-                Some(facts.version_defs.iter().map(|d| d.name.clone()).collect())
+                Some(Versions::Read(&facts.version_defs))
             }
         }
-        (Source::Runtime(lib), None) => profile.libraries[*lib].versions.clone(),
+        (Source::Runtime(lib), None) => profile.libraries[*lib]
+            .versions
+            .as_deref()
+            .map(Versions::Listed),
         _ => None,
     }
 }
@@ -510,7 +579,7 @@ fn missing_versions(profile: &Profile, closure: &Closure) -> Vec<Finding> {
             let Some(versions) = defined_versions(profile, closure, target) else {
                 continue;
             };
-            if versions.iter().any(|v| v == &need.version) {
+            if versions.contains(&need.version) {
                 continue;
             }
             let mut symbols: Vec<String> = facts
@@ -526,7 +595,7 @@ fn missing_versions(profile: &Profile, closure: &Closure) -> Vec<Finding> {
                 library_path: closure.objects[target].runtime_path.clone(),
                 version: need.version.clone(),
                 symbols,
-                runtime_versions: versions,
+                runtime_versions: versions.to_vec(),
                 weak: need.weak,
             });
         }
@@ -560,32 +629,33 @@ fn satisfies<'d>(
     })
 }
 
-fn undefined_symbols(
-    profile: &Profile,
-    closure: &Closure,
-    version_findings: &[Finding],
-) -> (Vec<Finding>, usize) {
-    let host = profile.host.as_ref();
-    let host_prefixes: &[String] = host.map(|h| h.export_prefixes.as_slice()).unwrap_or(&[]);
+/// A closure's scope, as the loader searches it for a symbol: every
+/// object, in load order.
+struct Scope<'a> {
+    profile: &'a Profile,
+    closure: &'a Closure,
+    read: &'a Artifact,
+}
 
-    let found = |defined: bool| match defined {
-        true => Lookup::Defined,
-        false => Lookup::NotDefined,
-    };
-    let lookup = |index: usize, name: &str, version: Option<&str>| -> Lookup {
-        let object = &closure.objects[index];
+impl Scope<'_> {
+    /// What object `index` says of `import`; `key` is the import's index
+    /// when it is one of the artifact's own (its answers are remembered).
+    fn lookup(&self, index: usize, import: &Import, key: Option<usize>) -> Lookup {
+        let (name, version) = (import.name.as_str(), import.version.as_deref());
+        let host = self.profile.host.as_ref();
+        let object = &self.closure.objects[index];
         match (&object.source, &object.facts) {
             (_, Some(facts)) => {
                 let defs = facts.exports.get(name).into_iter().flatten();
                 let defs = defs.map(|d: &Export| (d.version.as_deref(), d.hidden));
                 found(satisfies(defs, version, facts.versioned))
             }
-            (Source::Runtime(lib), None) => match profile.library_exports(*lib) {
-                Some(table) => found(satisfies(table.get(name), version, true)),
+            (Source::Runtime(lib), None) => match self.profile.library_exports(*lib) {
+                Some(table) => found(self.listed(table, import, key)),
                 None => Lookup::Unknown,
             },
-            (Source::Host, None) => match profile.host_exports() {
-                Some(table) => match satisfies(table.get(name), version, true) {
+            (Source::Host, None) => match self.profile.host_exports() {
+                Some(table) => match self.listed(table, import, key) {
                     true => Lookup::Defined,
                     // Not listed, and the list does not cover the name.
                     false if host.is_some_and(|h| !h.covers(name)) => Lookup::Unknown,
@@ -593,57 +663,142 @@ fn undefined_symbols(
                 },
                 // A host known only by its export prefixes (the Python C API)
                 // exports names with those prefixes and nothing else.
-                None if !host_prefixes.is_empty() => {
-                    found(host_prefixes.iter().any(|p| name.starts_with(p.as_str())))
-                }
-                None => Lookup::Unknown,
+                None => match host.map(|h| h.export_prefixes.as_slice()) {
+                    Some(prefixes) if !prefixes.is_empty() => {
+                        found(prefixes.iter().any(|p| name.starts_with(p.as_str())))
+                    }
+                    _ => Lookup::Unknown,
+                },
             },
             _ => Lookup::Unknown,
         }
+    }
+
+    /// Whether an export list defines `import`: a built-in list's answer
+    /// for one of the artifact's imports is remembered across the run.
+    fn listed(&self, table: ExportTable<'_>, import: &Import, key: Option<usize>) -> bool {
+        let ask = || satisfies(table.get(&import.name), import.version.as_deref(), true);
+        match key {
+            Some(key) => {
+                let imports = self.read.facts.imports.len();
+                let list = table.builtin_number();
+                self.read.answers.remembered(list, key, imports, ask)
+            }
+            None => ask(),
+        }
+    }
+
+    /// What the whole scope says of `import`: defined if an object defines
+    /// it, else unknown if an object's exports are not known, else not
+    /// defined. That answer does not depend on the order, so the object its
+    /// version need names (`first`: where a versioned reference is usually
+    /// defined) is asked before the others, saving a search of the host's
+    /// list and those before it.
+    fn verdict(&self, import: &Import, key: Option<usize>, first: Option<usize>) -> Lookup {
+        let mut unknown = false;
+        if let Some(first) = first {
+            match self.lookup(first, import, key) {
+                Lookup::Defined => return Lookup::Defined,
+                Lookup::Unknown => unknown = true,
+                Lookup::NotDefined => {}
+            }
+        }
+        for index in (0..self.closure.objects.len()).filter(|i| Some(*i) != first) {
+            match self.lookup(index, import, key) {
+                Lookup::Defined => return Lookup::Defined,
+                Lookup::Unknown => unknown = true,
+                Lookup::NotDefined => {}
+            }
+        }
+        match unknown {
+            true => Lookup::Unknown,
+            false => Lookup::NotDefined,
+        }
+    }
+}
+
+fn found(defined: bool) -> Lookup {
+    match defined {
+        true => Lookup::Defined,
+        false => Lookup::NotDefined,
+    }
+}
+
+/// The object loaded for each file the version needs of object `index`
+/// name (`loaded_for`), once per file rather than once per import.
+fn version_need_targets<'a>(
+    closure: &Closure,
+    index: usize,
+    facts: &'a ElfFacts,
+) -> Vec<(&'a str, Option<usize>)> {
+    let mut targets: Vec<(&str, Option<usize>)> = Vec::new();
+    for need in &facts.version_needs {
+        if !targets.iter().any(|(file, _)| *file == need.file) {
+            targets.push((&need.file, loaded_for(closure, index, &need.file)));
+        }
+    }
+    targets
+}
+
+fn undefined_symbols(
+    profile: &Profile,
+    closure: &Closure,
+    version_findings: &[Finding],
+    read: &Artifact,
+) -> (Vec<Finding>, usize) {
+    let scope = Scope {
+        profile,
+        closure,
+        read,
     };
 
     // References whose version is already reported missing are not reported twice.
-    let reported: HashSet<(String, String)> = version_findings
+    let reported: HashSet<(&str, &str)> = version_findings
         .iter()
         .filter_map(|f| match f {
             Finding::MissingVersion {
                 object, version, ..
-            } => Some((object.clone(), version.clone())),
+            } => Some((object.as_str(), version.as_str())),
             _ => None,
         })
         .collect();
 
     let mut findings = Vec::new();
     let mut unverified = 0;
-    for object in closure.objects.iter().filter(|o| o.is_local()) {
+    for (index, object) in closure.objects.iter().enumerate() {
+        if !object.is_local() {
+            continue;
+        }
         let Some(facts) = &object.facts else { continue };
-        for import in facts.imports.iter().filter(|i| !i.weak) {
-            if let Some(v) = &import.version {
-                if reported.contains(&(object.display_name().to_string(), v.clone())) {
+        let display_name = object.display_name();
+        // The artifact's own facts: the same imports for every profile.
+        let remembered = Arc::ptr_eq(facts, &read.facts);
+        let targets = version_need_targets(closure, index, facts);
+        for (at, import) in facts.imports.iter().enumerate() {
+            if import.weak {
+                continue;
+            }
+            if let Some(v) = import.version.as_deref().filter(|_| !reported.is_empty()) {
+                if reported.contains(&(display_name, v)) {
                     continue;
                 }
             }
-            let mut unknown = false;
-            let mut defined = false;
-            for index in 0..closure.objects.len() {
-                match lookup(index, &import.name, import.version.as_deref()) {
-                    Lookup::Defined => {
-                        defined = true;
-                        break;
-                    }
-                    Lookup::Unknown => unknown = true,
-                    Lookup::NotDefined => {}
+            let first = import.from.as_deref().and_then(|from| {
+                targets
+                    .iter()
+                    .find_map(|(file, target)| (*file == from).then_some(*target)?)
+            });
+            let key = remembered.then_some(at);
+            match scope.verdict(import, key, first) {
+                Lookup::Defined => continue,
+                Lookup::Unknown => {
+                    unverified += 1;
+                    continue;
                 }
-            }
-            if defined {
-                continue;
-            }
-            if unknown {
-                unverified += 1;
-                continue;
+                Lookup::NotDefined => {}
             }
             findings.push(Finding::UndefinedSymbol {
-                object: object.display_name().to_string(),
+                object: display_name.to_string(),
                 symbol: match &import.version {
                     Some(v) => format!("{}@{}", import.name, v),
                     None => import.name.clone(),

@@ -70,7 +70,7 @@ pub fn shown(name: impl AsRef<OsStr>) -> String {
 /// printed for a person never drives the terminal.
 pub fn without_controls(text: &str, newlines_too: bool) -> std::borrow::Cow<'_, str> {
     let escape = |c: char| c.is_control() && (newlines_too || c != '\n');
-    if !text.chars().any(escape) {
+    if !has_controls(text, newlines_too) {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut clean = String::with_capacity(text.len() + 8);
@@ -86,6 +86,25 @@ pub fn without_controls(text: &str, newlines_too: bool) -> std::borrow::Cow<'_, 
     std::borrow::Cow::Owned(clean)
 }
 
+/// Whether `text` has a character `without_controls` escapes: a control
+/// character (C0, DEL or C1, what `char::is_control` is), `\n` only if
+/// `newlines_too`. A matrix's report is long: a first pass, which the
+/// compiler vectorizes, looks for a byte that can begin one (C1 characters
+/// are the UTF-8 pairs `c2 80` to `c2 9f`), and only if it finds one are
+/// the characters decoded.
+fn has_controls(text: &str, newlines_too: bool) -> bool {
+    let suspect = |b: u8| match b {
+        b'\n' => newlines_too,
+        0..=0x1f | 0x7f | 0xc2 => true,
+        _ => false,
+    };
+    if !text.bytes().fold(false, |any, b| any | suspect(b)) {
+        return false;
+    }
+    text.chars()
+        .any(|c| c.is_control() && (newlines_too || c != '\n'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,5 +116,17 @@ mod tests {
         assert_eq!(shown(OsStr::from_bytes(b"a\xffb")), "a\\xffb");
         assert_eq!(shown("plain/név.so"), "plain/név.so");
         assert_eq!(without_controls("line\n\x1bx", false), "line\n\\x1bx");
+    }
+
+    #[test]
+    fn control_characters_are_found_as_char_is_control_finds_them() {
+        let every: String = (0..0x800u32).filter_map(char::from_u32).collect();
+        for c in every.chars() {
+            for newlines_too in [false, true] {
+                let text = format!("a{c}é");
+                let escaped = c.is_control() && (newlines_too || c != '\n');
+                assert_eq!(has_controls(&text, newlines_too), escaped, "{c:?}");
+            }
+        }
     }
 }

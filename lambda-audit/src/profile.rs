@@ -312,8 +312,10 @@ pub struct Exports {
 #[derive(Debug, Clone)]
 enum List {
     Owned(Vec<String>),
-    /// A built-in's: entries `first..first + count` of `builtin::EXPORTS`.
+    /// A built-in's, list `number` of build.rs's: entries
+    /// `first..first + count` of `builtin::EXPORTS`.
     Builtin {
+        number: u32,
         first: usize,
         count: usize,
     },
@@ -327,7 +329,8 @@ impl List {
         }
     }
 
-    /// Entry `i`, in the list's order.
+    /// Entry `i`, in the list's order (inlined: a search reads a dozen).
+    #[inline]
     fn entry(&self, i: usize) -> &str {
         match self {
             List::Owned(entries) => &entries[i],
@@ -336,7 +339,21 @@ impl List {
     }
 }
 
+/// Where, in built-in list `number`, its entries whose first byte is
+/// `byte` start and end.
+fn builtin_byte_range(number: u32, byte: u8) -> std::ops::Range<usize> {
+    let start = |b: usize| {
+        let at = 4 * (257 * number as usize + b);
+        let bytes = builtin::BYTE_STARTS[at..at + 4]
+            .try_into()
+            .expect("4 bytes");
+        u32::from_le_bytes(bytes) as usize
+    };
+    start(byte as usize)..start(byte as usize + 1)
+}
+
 /// Entry `n` of all the built-ins' export lists.
+#[inline]
 fn builtin_entry(n: usize) -> &'static str {
     let newline = |n: usize| {
         let at = builtin::ENTRY_ENDS[4 * n..4 * n + 4]
@@ -396,7 +413,11 @@ impl Exports {
             .checked_sub(1)
             .map_or(0, |n| builtin::LIST_ENDS[n] as usize);
         let count = end - first;
-        Some(Exports::of(List::Builtin { first, count }))
+        Some(Exports::of(List::Builtin {
+            number: number as u32,
+            first,
+            count,
+        }))
     }
 
     /// Its lookups by name.
@@ -440,10 +461,25 @@ impl<'p> ExportTable<'p> {
         }
     }
 
-    /// The first position in sorted order, from `low`, whose entry is not
-    /// before (`before` says which are).
-    fn partition_point(self, mut low: usize, before: impl Fn(&str) -> bool) -> usize {
-        let mut high = self.list.len();
+    /// The positions in sorted order of the entries that can start with
+    /// `name`: for a built-in list, those of its first byte (build.rs's
+    /// `first_byte_starts`: a name no entry begins like is not searched
+    /// for at all); all of them otherwise.
+    fn candidates(self, name: &str) -> std::ops::Range<usize> {
+        match (self.list, name.as_bytes().first()) {
+            (List::Builtin { number, .. }, Some(byte)) => builtin_byte_range(*number, *byte),
+            _ => 0..self.list.len(),
+        }
+    }
+
+    /// The first position in sorted order, in `low..high`, whose entry is
+    /// not before (`before` says which are).
+    fn partition_point(
+        self,
+        mut low: usize,
+        mut high: usize,
+        before: impl Fn(&str) -> bool,
+    ) -> usize {
         while low < high {
             let mid = low + (high - low) / 2;
             if before(self.sorted(mid)) {
@@ -458,26 +494,57 @@ impl<'p> ExportTable<'p> {
     /// The definitions of `name`, as (version, hidden); none when it
     /// exports no such name.
     pub fn get(self, name: &'p str) -> impl Iterator<Item = (Option<&'p str>, bool)> {
-        let len = self.list.len();
-        let exact = self.partition_point(0, |e| e < name);
-        // Before `name@`: before `name`, or `name` and then less than `@`;
-        // none start with `name` when the first not before it does not.
-        let versioned = match exact < len && self.sorted(exact).starts_with(name) {
-            true => self.partition_point(exact, |e| match e.strip_prefix(name) {
-                Some(rest) => rest.as_bytes().first().map_or(true, |b| *b < b'@'),
-                None => e < name,
-            }),
-            false => len,
-        };
-        let run = move |from: usize| (from..self.list.len()).map(move |k| self.sorted(k));
-        let exact = run(exact).take_while(move |e| *e == name);
+        let candidates = self.candidates(name);
+        let end = candidates.end;
+        let exact = self.partition_point(candidates.start, end, |e| e < name);
+        let past_exact = (exact..end)
+            .find(|k| self.sorted(*k) != name)
+            .unwrap_or(end);
+        let versioned = self.versioned_from(past_exact, end, name);
+        let run = move |from: usize| (from..end).map(move |k| self.sorted(k));
         let versioned = run(versioned)
             .take_while(move |e| e.strip_prefix(name).is_some_and(|v| v.starts_with('@')));
-        exact
+        (exact..past_exact)
+            .map(move |k| self.sorted(k))
             .chain(versioned)
             .map(parse_export_borrowed)
             .filter(move |(n, _, _)| *n == name)
             .map(|(_, version, hidden)| (version, hidden))
+    }
+
+    /// Where the entries `name@…` start, given `from`, the position just
+    /// past the entries `name`: the entries starting with `name` follow
+    /// one another, so they start there when the entry there is one (a
+    /// name's usual neighbours: one binary search a lookup), there are none
+    /// when that entry does not start with `name` or goes on with a byte
+    /// after `@`, and only past the names it prefixes with a byte before
+    /// `@` (`name.x`, `name1`) are they searched for.
+    /// `end` is the end of the candidates (`candidates`).
+    fn versioned_from(self, from: usize, end: usize, name: &str) -> usize {
+        let rest = match from < end {
+            true => self.sorted(from).strip_prefix(name),
+            false => None,
+        };
+        match rest.and_then(|r| r.as_bytes().first()) {
+            Some(b'@') => from,
+            // Before `name@`: `name` and then less than `@`.
+            Some(b) if *b < b'@' => {
+                self.partition_point(from, end, |e| match e.strip_prefix(name) {
+                    Some(rest) => rest.as_bytes().first().is_some_and(|b| *b < b'@'),
+                    None => e < name,
+                })
+            }
+            _ => end,
+        }
+    }
+
+    /// The number of the built-in list this is (build.rs's), the same for
+    /// every profile that has it: its identity. `None` for a file's own.
+    pub fn builtin_number(self) -> Option<u32> {
+        match self.list {
+            List::Builtin { number, .. } => Some(*number),
+            List::Owned(_) => None,
+        }
     }
 }
 
@@ -664,14 +731,24 @@ pub fn is_glibc_part(soname: &str) -> bool {
     GLIBC_PARTS.iter().any(|p| soname.starts_with(p))
 }
 
-/// `parse_export`, borrowing: (name, version, hidden).
+/// `parse_export`, borrowing: (name, version, hidden). The name ends at
+/// the first `@@`, else at the first `@`; both searched with `memchr` (a
+/// lookup parses each definition it finds).
 fn parse_export_borrowed(entry: &str) -> (&str, Option<&str>, bool) {
-    if let Some((name, version)) = entry.split_once("@@") {
-        (name, Some(version), false)
-    } else if let Some((name, version)) = entry.split_once('@') {
-        (name, Some(version), true)
-    } else {
-        (entry, None, false)
+    let bytes = entry.as_bytes();
+    let Some(first) = memchr::memchr(b'@', bytes) else {
+        return (entry, None, false);
+    };
+    // The first `@@` is at an `@`: the first one or a later one.
+    let mut at = first;
+    loop {
+        if bytes.get(at + 1) == Some(&b'@') {
+            return (&entry[..at], Some(&entry[at + 2..]), false);
+        }
+        match memchr::memchr(b'@', &bytes[at + 1..]) {
+            Some(next) => at += 1 + next,
+            None => return (&entry[..first], Some(&entry[first + 1..]), true),
+        }
     }
 }
 
@@ -752,13 +829,13 @@ fn with_base(mut value: serde_json::Value) -> std::result::Result<serde_json::Va
 /// name `base`: its arm64 twin for an aarch64 profile (`"extends":
 /// "amazonlinux-2023", "arch": "aarch64"` is Amazon Linux 2023 on arm64).
 fn base_for_arch(base: &str, arch: Option<&str>) -> String {
-    let twin = LambdaArch::Arm64.builtin_key(base);
-    let has_twin = BUILTIN.iter().any(|(name, _)| *name == twin);
-    if arch == Some("aarch64") && has_twin {
-        twin
-    } else {
-        base.to_string()
+    if arch == Some("aarch64") {
+        let twin = LambdaArch::Arm64.builtin_key(base);
+        if BUILTIN.iter().any(|(name, _)| *name == twin) {
+            return twin;
+        }
     }
+    base.to_string()
 }
 
 /// The built-in base `name` (one that extends nothing), parsed once per process.
@@ -1096,6 +1173,18 @@ mod tests {
         }
         assert!(parse_export("memcpy@GLIBC_2.2.5").1.hidden);
         assert!(!parse_export("memcpy@@GLIBC_2.14").1.hidden);
+        // The name ends at the first `@@` if there is one, else at the first `@`.
+        for (entry, parsed) in [
+            ("a@b@@V", ("a@b", Some("V"), false)),
+            ("a@@@V", ("a", Some("@V"), false)),
+            ("a@b@V", ("a", Some("b@V"), true)),
+            ("a@", ("a", Some(""), true)),
+            ("a@@", ("a", Some(""), false)),
+            ("@", ("", Some(""), true)),
+            ("a", ("a", None, false)),
+        ] {
+            assert_eq!(parse_export_borrowed(entry), parsed, "{entry}");
+        }
     }
 
     /// Lookups find what `export_table` of the whole list holds, in any

@@ -278,7 +278,7 @@ pub fn human(report: &Report) -> String {
             // Each distinct fix once, in order (a set: a group can hold
             // thousands of findings, each with its own fix).
             let mut fixes: Vec<String> = Vec::new();
-            let mut known_fixes = std::collections::HashSet::new();
+            let mut known_fixes = rustc_hash::FxHashSet::default();
             for finding in &group {
                 for line in describe(finding) {
                     let _ = writeln!(out, "    {}", line);

@@ -13,10 +13,12 @@
 //! function's package, whose directory on this machine is mapped onto the
 //! runtime's task root (`/var/task`). Nothing here reads the runtime's disk.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use crate::elf::{read_elf, Arch, ElfFacts};
@@ -275,7 +277,7 @@ impl TaskDir {
     pub fn runtime_path_of(&self, file: &Path) -> Option<String> {
         self.mounts().find_map(|(root, local)| {
             let rel = file.strip_prefix(local).ok()?;
-            Some(normalize(&format!("{}/{}", root, rel.to_string_lossy())))
+            Some(joined(root, &rel.to_string_lossy()))
         })
     }
 }
@@ -297,16 +299,11 @@ pub fn resolve(
         profile,
         task,
         arch,
-        by_path: HashMap::new(),
-        local_facts: HashMap::new(),
+        by_path: library_paths(profile),
+        local_facts: FxHashMap::default(),
         objects: Vec::new(),
         edges: Vec::new(),
     };
-    for (index, lib) in profile.libraries.iter().enumerate() {
-        for path in &lib.paths {
-            resolver.by_path.entry(normalize(path)).or_insert(index);
-        }
-    }
 
     let mut queue = VecDeque::new();
     if let Some(host) = &profile.host {
@@ -369,13 +366,27 @@ pub fn resolve(
     })
 }
 
+/// Each path of the profile's libraries, normalized, to the first library
+/// it reaches. The paths a profile lists are already normal, so the index
+/// borrows them: building it costs a hash of each, not a copy.
+fn library_paths(profile: &Profile) -> FxHashMap<Cow<'_, str>, usize> {
+    let paths = profile.libraries.iter().map(|l| l.paths.len()).sum();
+    let mut by_path = FxHashMap::with_capacity_and_hasher(paths, Default::default());
+    for (index, lib) in profile.libraries.iter().enumerate() {
+        for path in &lib.paths {
+            by_path.entry(normalized(path)).or_insert(index);
+        }
+    }
+    by_path
+}
+
 struct Resolver<'a> {
     profile: &'a Profile,
     task: &'a TaskDir,
     arch: Arch,
-    by_path: HashMap<String, usize>,
+    by_path: FxHashMap<Cow<'a, str>, usize>,
     /// Local files already loaded, by canonical path (the loader's inode check).
-    local_facts: HashMap<PathBuf, usize>,
+    local_facts: FxHashMap<PathBuf, usize>,
     objects: Vec<Object>,
     edges: Vec<Edge>,
 }
@@ -434,23 +445,23 @@ impl<'a> Resolver<'a> {
                 rule: Rule::AlreadyLoaded,
             };
         }
-        let tries: Vec<(String, Rule)> = if name.contains('/') {
+        // A name with a slash is a path: one try, at that path.
+        let tries: Vec<(Cow<str>, Rule)> = if name.contains('/') {
             let path = if name.starts_with('/') {
-                name.to_string()
+                normalize(name)
             } else {
-                format!("{}/{}", self.task.root, name)
+                joined(&self.task.root, name)
             };
-            vec![(normalize(&path), Rule::Path)]
+            vec![(Cow::Owned(path), Rule::Path)]
         } else {
             self.search_dirs(from)
-                .into_iter()
-                .map(|(dir, rule)| (normalize(&format!("{}/{}", dir, name)), rule))
-                .collect()
         };
-        let mut searched = Vec::new();
         let mut skipped = Vec::new();
-        for (path, rule) in tries {
-            searched.push(path.clone());
+        // Most tries find nothing: each one's path is made in one buffer,
+        // and kept only if the finding names it.
+        let mut buffer = String::with_capacity(256);
+        for (place, rule) in &tries {
+            let path = tried_path(place, name, &mut buffer);
             let Some(candidate) = self.lookup(&path) else {
                 continue;
             };
@@ -461,19 +472,30 @@ impl<'a> Resolver<'a> {
                     }
                     return Outcome::Found {
                         object: index,
-                        rule,
+                        rule: rule.clone(),
                     };
                 }
-                Err(Skip::Continue(reason)) => skipped.push((path, reason)),
+                Err(Skip::Continue(reason)) => skipped.push((path.into_owned(), reason)),
                 // glibc stops at a file that is not a loadable ELF object.
-                Err(Skip::Stop(reason)) => return Outcome::Broken { path, reason },
+                Err(Skip::Stop(reason)) => {
+                    return Outcome::Broken {
+                        path: path.into_owned(),
+                        reason,
+                    }
+                }
             }
         }
+        // Every try was searched.
+        let searched = tries
+            .iter()
+            .map(|(place, _)| tried_path(place, name, &mut String::new()).into_owned())
+            .collect();
         Outcome::Missing { searched, skipped }
     }
 
-    /// The directories to try, in the loader's order, each with its rule.
-    fn search_dirs(&self, from: usize) -> Vec<(String, Rule)> {
+    /// The directories to try, in the loader's order, each with its rule
+    /// (the profile's own borrowed, not copied).
+    fn search_dirs(&self, from: usize) -> Vec<(Cow<'a, str>, Rule)> {
         let mut chain = Vec::new();
         let mut at = Some(from);
         while let Some(o) = at {
@@ -513,9 +535,9 @@ impl<'a> Resolver<'a> {
     fn expand(&self, entry: &str, object_path: &str) -> String {
         let expanded = expand_tokens(entry, object_path, self.arch);
         if expanded.starts_with('/') {
-            normalize(&expanded)
+            normal(expanded)
         } else {
-            normalize(&format!("{}/{}", self.task.root, expanded))
+            joined(&self.task.root, &expanded)
         }
     }
 
@@ -621,21 +643,24 @@ pub struct Loader<'a> {
 /// `ld_library_path`, then its DT_RUNPATH, then `default_dirs` unless
 /// DF_1_NODEFLIB. `expand` turns an entry of an object at a path into a
 /// directory. `check` (the runtime) and `bundle` (this machine) both use it.
-pub fn search_order(
+pub fn search_order<'d>(
     chain: &[Loader],
-    ld_library_path: &[String],
-    default_dirs: &[String],
+    ld_library_path: &'d [String],
+    default_dirs: &'d [String],
     expand: &dyn Fn(&str, &str) -> String,
-) -> Vec<(String, Rule)> {
-    let mut dirs = Vec::new();
+) -> Vec<(Cow<'d, str>, Rule)> {
     let Some(object) = chain.first() else {
-        return dirs;
+        return Vec::new();
     };
+    let rpaths: usize = chain.iter().map(|l| l.rpath.len()).sum();
+    let mut dirs = Vec::with_capacity(
+        rpaths + ld_library_path.len() + object.runpath.len() + default_dirs.len(),
+    );
     if object.runpath.is_empty() {
         for loader in chain {
             for entry in loader.rpath {
                 dirs.push((
-                    expand(entry, loader.path),
+                    Cow::Owned(expand(entry, loader.path)),
                     Rule::Rpath {
                         owner: loader.name.to_string(),
                     },
@@ -644,14 +669,14 @@ pub fn search_order(
         }
     }
     for dir in ld_library_path {
-        dirs.push((dir.clone(), Rule::LdLibraryPath));
+        dirs.push((Cow::Borrowed(dir.as_str()), Rule::LdLibraryPath));
     }
     for entry in object.runpath {
-        dirs.push((expand(entry, object.path), Rule::Runpath));
+        dirs.push((Cow::Owned(expand(entry, object.path)), Rule::Runpath));
     }
     if !object.nodeflib {
         for dir in default_dirs {
-            dirs.push((dir.clone(), Rule::DefaultDirs));
+            dirs.push((Cow::Borrowed(dir.as_str()), Rule::DefaultDirs));
         }
     }
     dirs
@@ -702,6 +727,63 @@ pub fn expand_tokens(entry: &str, object_path: &str, arch: Arch) -> String {
 
 /// Lexical normalization of an absolute path: `//`, `/./` and `/../`.
 pub fn normalize(path: &str) -> String {
+    normalized(path).into_owned()
+}
+
+/// `normalize`, borrowing `path` when it is normal already, as most are
+/// (a profile's directories and paths): no copy.
+pub fn normalized(path: &str) -> Cow<'_, str> {
+    match is_normal(path) {
+        true => Cow::Borrowed(path),
+        false => Cow::Owned(normalize_parts(path)),
+    }
+}
+
+/// `normalize` of a path made for the purpose, kept when it is normal.
+fn normal(path: String) -> String {
+    match is_normal(&path) {
+        true => path,
+        false => normalize_parts(&path),
+    }
+}
+
+/// The file a try of `resolve_one` looks at: `name` in the directory
+/// `place`, normalized, made in `buffer`; for a name with a slash, `place`
+/// is that file's path already.
+fn tried_path<'b>(place: &'b str, name: &str, buffer: &'b mut String) -> Cow<'b, str> {
+    if name.contains('/') {
+        return Cow::Borrowed(place);
+    }
+    buffer.clear();
+    buffer.push_str(place);
+    buffer.push('/');
+    buffer.push_str(name);
+    let buffer: &'b String = buffer;
+    normalized(buffer)
+}
+
+/// `dir/name`, normalized.
+fn joined(dir: &str, name: &str) -> String {
+    let mut path = String::with_capacity(dir.len() + 1 + name.len());
+    path.push_str(dir);
+    path.push('/');
+    path.push_str(name);
+    normal(path)
+}
+
+/// Whether `normalize` gives `path` itself: absolute, and no component
+/// empty (`//`, a trailing `/`), `.` or `..`.
+fn is_normal(path: &str) -> bool {
+    match path.as_bytes().split_first() {
+        Some((b'/', rest)) => rest
+            .split(|b| *b == b'/')
+            .all(|part| !matches!(part, b"" | b"." | b"..")),
+        _ => false,
+    }
+}
+
+/// `normalize`, component by component.
+fn normalize_parts(path: &str) -> String {
     let mut parts: Vec<&str> = Vec::new();
     for part in path.split('/') {
         match part {
@@ -717,7 +799,7 @@ pub fn normalize(path: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{expand_tokens, normalize};
+    use super::{expand_tokens, is_normal, normalize, normalize_parts};
     use crate::elf::Arch;
 
     #[test]
@@ -747,5 +829,22 @@ mod tests {
         assert_eq!(normalize("/var/task/../lib//x/./y"), "/var/lib/x/y");
         assert_eq!(normalize("/.."), "/");
         assert_eq!(normalize("/lib64/"), "/lib64");
+        for path in [
+            "/",
+            "/lib64",
+            "/var/task/a.b/..c/.d",
+            "lib",
+            "",
+            "/a/",
+            "/a//b",
+            "/a/.",
+        ] {
+            // Kept as it is only when normal ("/" is, and is made again).
+            assert!(
+                !is_normal(path) || normalize_parts(path) == path,
+                "{path:?}"
+            );
+            assert_eq!(normalize(path), normalize_parts(path), "{path:?}");
+        }
     }
 }
