@@ -35,7 +35,14 @@
   version ? "0.1.0",
 }:
 let
-  runtimeFacts = lib.runtimeOn runtime arch;
+  runtimeFacts =
+    let
+      facts = lib.runtimeOn runtime arch;
+    in
+    if facts.artifact == "pyo3-module" then
+      throw "lambda toolchain: ${runtime} is built as a PyO3 module by scripts/build-lambda-zip --runtime ${runtime}; buildLambdaZip does not build PyO3 modules yet"
+    else
+      facts;
   target = runtimeFacts.zigbuildTarget;
   sysroot = sysrootFor { inherit openssl arch; };
   isModule = runtimeFacts.artifact == "python-module";

@@ -213,7 +213,8 @@ def test_a_function_that_fails_is_named_and_leaves_nothing_of_itself(tmp_path):
 
 @pytest.mark.parametrize("args, says", [
     (["--package", "answers", "--package", "shared"],
-     "error: shared is not a Lambda function: it has no cdylib depending on crowbar (python3.6) and no bin (provided.*)"),
+     "error: shared is not a Lambda function: it has no cdylib depending on crowbar (python3.6) or pyo3 "
+     "(python3.9 and later) and no bin (provided.*)"),
     (["--package", "answers", "--package", "absent"], "error: no package named absent in "),
     (["--runtime", "provided.al3"], "error: no runtime 'provided.al3' (--runtime): toolchain/target.json has "),
 ])

@@ -5,12 +5,14 @@ asked gets one line saying what to change (exit 2).
   crate-facts.py KIND [--package P] [--bin B] [--example E]
     One KEY=VALUE line each for package, lib (the cdylib's name) or bin (the
     program's) or example, workspace_root and target_directory. KIND is the
-    runtime's artifact: `python-module` (a crowbar cdylib) or `program` (a
-    binary, or an example, run as `bootstrap`).
+    runtime's artifact: `python-module` (a crowbar cdylib), `pyo3-module` (a
+    PyO3 cdylib, built by maturin; also module, its Python name) or `program`
+    (a binary, or an example, run as `bootstrap`).
   crate-facts.py functions [--package P]...
     Every Lambda function of the workspace (or of the packages named), one
     line each: FUNCTION KIND PACKAGE BIN (BIN is - for a module). A cdylib
-    depending on crowbar is a python-module named after its package; a
+    depending on crowbar is a python-module named after its package, one
+    depending on pyo3 (or pyo3-ffi) a pyo3-module named after its package; a
     package's bin named `bootstrap` is its one program, named after the
     package; otherwise each bin is a program named after the bin (as
     cargo-lambda names them)."""
@@ -36,6 +38,29 @@ def depends_on_crowbar(package):
     return any(d["name"] == "crowbar" for d in package["dependencies"])
 
 
+def depends_on_pyo3(package):
+    return any(d["name"] in ("pyo3", "pyo3-ffi") and d.get("kind") in (None, "normal")
+               for d in package["dependencies"])
+
+
+def maturin_module_name(package, lib):
+    """The module's Python name: pyproject.toml's [tool.maturin] module-name
+    beside the manifest (maturin's rule), else the cdylib's name."""
+    import os
+    import tomllib
+    pyproject = os.path.join(os.path.dirname(package["manifest_path"]), "pyproject.toml")
+    try:
+        with open(pyproject, "rb") as f:
+            name = tomllib.load(f).get("tool", {}).get("maturin", {}).get("module-name")
+    except FileNotFoundError:
+        name = None
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        fail(f"{pyproject}: cannot read it: {e}")
+    if name is not None and (not isinstance(name, str) or not all(p.isidentifier() for p in name.split("."))):
+        fail(f"{pyproject}: [tool.maturin] module-name must be a dotted Python name, not {name!r}")
+    return name or lib
+
+
 def named(members, name, workspace_root):
     matches = [p for p in members if p["name"] == name]
     if not matches:
@@ -49,6 +74,8 @@ def functions_of(package):
     found = []
     if cdylib_targets(package) and depends_on_crowbar(package):
         found.append((package["name"], "python-module", "-"))
+    elif cdylib_targets(package) and depends_on_pyo3(package):
+        found.append((package["name"], "pyo3-module", "-"))
     bins = targets_of_kind(package, "bin")
     if "bootstrap" in bins:
         found.append((package["name"], "program", "bootstrap"))
@@ -65,11 +92,11 @@ def list_functions(metadata, members, wanted):
         found = functions_of(package)
         if wanted and not found:
             fail(f"{package['name']} is not a Lambda function: it has no cdylib depending on crowbar "
-                 f"(python3.6) and no bin (provided.*) ({package['manifest_path']})")
+                 f"(python3.6) or pyo3 (python3.9 and later) and no bin (provided.*) ({package['manifest_path']})")
         functions += [(function, kind, package["name"], bin) for function, kind, bin in found]
     names = [f[0] for f in functions]
     for name in sorted({n for n in names if names.count(n) > 1}):
-        owners = ", ".join(f"{f[2]}'s {'module' if f[1] == 'python-module' else 'bin ' + f[3]}"
+        owners = ", ".join(f"{f[2]}'s {'module' if f[1].endswith('-module') else 'bin ' + f[3]}"
                            for f in functions if f[0] == name)
         fail(f"two functions would be named {name} ({owners}): rename one, or build one with --package")
     for function in functions:
@@ -113,21 +140,35 @@ def program_facts(package, bin, example):
     fail(f'{package["name"]} builds several programs ({", ".join(bins)}): name the one Lambda runs `bootstrap`')
 
 
-def module_facts(package):
+def cdylib_name(package, importer, depends, missing):
+    """The cdylib's name (as rustc names its file); one line saying what to
+    add when the package has none, or lacks the binding crate (`missing`)."""
     cdylibs = cdylib_targets(package)
     if not cdylibs:
         fail(f'{package["name"]} builds no shared library: add `[lib] crate-type = ["cdylib"]` to '
-             f'{package["manifest_path"]} (the python3.6 runtime imports a .so)')
-    if not depends_on_crowbar(package):
-        fail(f'{package["name"]} does not depend on crowbar: add `crowbar = "0.2"` and '
-             f'`cpython = {{ version = "0.1", default-features = false, features = ["python3-sys"] }}` '
-             f'(crowbar exports the handler Lambda calls)')
-    return "lib=" + cdylibs[0]["name"].replace("-", "_")
+             f'{package["manifest_path"]} ({importer} imports a .so)')
+    if not depends(package):
+        fail(f'{package["name"]} does not depend on {missing}')
+    return cdylibs[0]["name"].replace("-", "_")
+
+
+def module_facts(package):
+    lib = cdylib_name(package, "the python3.6 runtime", depends_on_crowbar,
+                      'crowbar: add `crowbar = "0.2"` and `cpython = { version = "0.1", default-features = false, '
+                      'features = ["python3-sys"] }` (crowbar exports the handler Lambda calls)')
+    return f"lib={lib}"
+
+
+def pyo3_module_facts(package):
+    lib = cdylib_name(package, "a Python runtime", depends_on_pyo3,
+                      f'pyo3: add `pyo3 = "0.30"` to {package["manifest_path"]} and export '
+                      '`#[pyfunction] fn handler(event, context)` from its `#[pymodule]` (Lambda calls MODULE.handler)')
+    return f"lib={lib}\nmodule={maturin_module_name(package, lib)}\nmanifest_path={package['manifest_path']}"
 
 
 def main():
     parser = argparse.ArgumentParser(prog="crate-facts.py")
-    parser.add_argument("kind", choices=["python-module", "program", "functions"])
+    parser.add_argument("kind", choices=["python-module", "pyo3-module", "program", "functions"])
     parser.add_argument("--package", action="append", default=[])
     parser.add_argument("--bin", default="")
     parser.add_argument("--example", default="")
@@ -139,7 +180,12 @@ def main():
         return
     wanted = args.package[-1] if args.package else ""
     package = chosen_package(members, args.kind, wanted, args.example, metadata["workspace_root"])
-    facts = program_facts(package, args.bin, args.example) if args.kind == "program" else module_facts(package)
+    if args.kind == "program":
+        facts = program_facts(package, args.bin, args.example)
+    elif args.kind == "pyo3-module":
+        facts = pyo3_module_facts(package)
+    else:
+        facts = module_facts(package)
     print(f"package={package['name']}")
     print(f"workspace_root={metadata['workspace_root']}")
     print(f"target_directory={metadata['target_directory']}")

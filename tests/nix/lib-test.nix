@@ -277,6 +277,12 @@ let
         "python3.6" = "x86_64-unknown-linux-gnu.2.17";
         "provided.al2" = "x86_64-unknown-linux-gnu.2.26";
         "provided.al2023" = "x86_64-unknown-linux-gnu.2.34";
+        "python3.9" = "x86_64-unknown-linux-gnu.2.26";
+        "python3.10" = "x86_64-unknown-linux-gnu.2.26";
+        "python3.11" = "x86_64-unknown-linux-gnu.2.26";
+        "python3.12" = "x86_64-unknown-linux-gnu.2.34";
+        "python3.13" = "x86_64-unknown-linux-gnu.2.34";
+        "python3.14" = "x86_64-unknown-linux-gnu.2.34";
       }
       && lib.runtimes."python3.6".glibc == target.glibc
       && lib.runtimes."python3.6".profile == lib.auditProfile;
