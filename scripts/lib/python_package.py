@@ -142,7 +142,7 @@ def install_deps(requirements_file, dest, python, glibc, arch):
     if "does not match" in reason or "hash" in reason.lower():
         fail(f"the dependencies ({requirements_file}) cannot be installed: {reason}")
     # Is there a wheel at all, for a newer glibc? Then the audit names it.
-    wider = tempfile.mkdtemp(prefix="lambda-wider-wheels.")
+    wider = os.path.join(tempfile.mkdtemp(prefix="lambda-wheels."), f"wheels-for-newer-glibc")
     again = pip(requirements_file, wider, python, platforms(glibc_minor, arch, newest=40))
     if again.returncode == 0:
         print(f"==> no wheel for glibc {glibc} or older satisfies the dependencies ({reason}): "
@@ -150,8 +150,8 @@ def install_deps(requirements_file, dest, python, glibc, arch):
               file=sys.stderr)
         print(wider)
         sys.exit(3)
-    shutil.rmtree(wider, ignore_errors=True)
-    match = re.search(r"for (?:the )?requirement (\S+)", reason)
+    shutil.rmtree(os.path.dirname(wider), ignore_errors=True)
+    match = re.search(r"the requirement (\S+)", reason)
     name = match.group(1) if match else "a dependency"
     fail(f"{name} has no wheel for CPython {python} on Linux {arch} (only a source distribution, or none), "
          f"and the build installs wheels only: pick a version that publishes manylinux wheels, or vendor it ({reason})")
