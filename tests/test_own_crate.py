@@ -25,10 +25,15 @@ def own_zip(tmp_path_factory):
     # rebuilding it from scratch took 595 s of a 680 s build).
     env["CARGO_TARGET_DIR"] = str(out.parent / "target")
     env["RUSTFLAGS"] = "-C debuginfo=0"
+    env["LAMBDA_TODAY"] = "2026-12-07"
     result = run(["bash", ROOT / "scripts/build-lambda-zip", "--manifest-path", TEMPLATE / "Cargo.toml", "--out", out],
                  env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "handler liblambda.handler" in result.stderr
+    # The build says plainly that AWS takes no python3.6 function any more.
+    assert result.stderr.strip().splitlines()[-1] == (
+        "lambda-audit: warning: python3.6: new functions blocked since 2022-07-18, updates blocked since "
+        "2022-08-29: use python3.14"), result.stderr[-1000:]
     assert "Compiling lambda-audit" not in result.stderr, "the user's RUSTFLAGS rebuilt lambda-audit"
     return out / "lambda.zip"
 

@@ -254,12 +254,12 @@ def abi3_crate(tmp_path_factory):
     return crate
 
 
-def build_abi3(crate, runtime, out, requirements=None, arch=None):
+def build_abi3(crate, runtime, out, requirements=None, arch=None, target_dir=TARGET / "pyo3-abi3"):
     (crate / "requirements.txt").unlink(missing_ok=True)
     if requirements is not None:
         (crate / "requirements.txt").write_text(requirements)
     args = ["--runtime", runtime, "--manifest-path", crate / "Cargo.toml", "--out", out] + (["--arch", arch] if arch else [])
-    return build(args, env={"CARGO_TARGET_DIR": str(TARGET / "pyo3-abi3")})
+    return build(args, env={"CARGO_TARGET_DIR": str(target_dir)})
 
 
 def test_a_plain_maturin_build_is_refused_for_python311_and_by_a_real_import_and_the_floor_loads(
@@ -427,11 +427,28 @@ def test_a_workspace_builds_its_pyo3_member_for_the_python_runtime_and_its_progr
     (ws / "hello/Cargo.toml").write_text('[package]\nname = "hello"\nversion = "0.1.0"\nedition = "2021"\n')
     (ws / "hello/src/main.rs").write_text('fn main() {\n    println!("hello");\n}\n')
     (ws / "Cargo.toml").write_text('[workspace]\nresolver = "2"\nmembers = ["module", "hello"]\n')
+    # A day when python3.11 functions can no longer be created, but still updated.
     built = build(["--manifest-path", ws / "Cargo.toml", "--runtime", "python3.11"],
-                  env={"CARGO_TARGET_DIR": str(TARGET / "pyo3-abi3")})
+                  env={"CARGO_TARGET_DIR": str(TARGET / "pyo3-abi3"), "LAMBDA_TODAY": "2027-08-01"})
     assert built.returncode == 0, built.stderr[-4000:]
     lines = built.stderr.strip().splitlines()
+    assert ("lambda-audit: warning: python3.11: new functions blocked since 2027-07-31, updates blocked from "
+            "2027-08-31: use python3.14") in lines, lines[-6:]
     assert f"==> {ws}/target/lambda/pyo3-abi3/lambda.zip: handler abi3mod.handler, runtime python3.11" in lines, lines[-5:]
     assert f"==> {ws}/target/lambda/hello/lambda.zip: bootstrap at its root, runtime provided.al2023" in lines, lines[-5:]
     module = the_module(ws / "target/lambda/pyo3-abi3/package", "*.abi3.so")
     assert newest_glibc(module) <= (2, 26)
+
+
+def test_two_clean_builds_in_different_directories_give_the_same_zip(tmp_path):
+    # The crate in two places, each built from an empty target directory, with a Python dependency.
+    zips = []
+    for place in ("first/a", "second/deeper/b"):
+        crate = tmp_path / place / "crate"
+        shutil.copytree(ABI3_CRATE, crate)
+        built = build_abi3(crate, "python3.12", tmp_path / place / "out", requirements="six==1.17.0\n",
+                           target_dir=tmp_path / place / "target")
+        assert built.returncode == 0, built.stderr[-4000:]
+        zips.append((tmp_path / place / "out/lambda.zip").read_bytes())
+    assert hashlib.sha256(zips[0]).hexdigest() == hashlib.sha256(zips[1]).hexdigest()
+    assert "six.py" in zipfile.ZipFile(tmp_path / "first/a/out/lambda.zip").namelist()

@@ -1,5 +1,6 @@
 //! A runtime's place in AWS's runtime table: its OS, its architectures, and
-//! when it was (or will be) deprecated, with the runtime that replaces it
+//! when it was (or will be) deprecated, when creating and then updating
+//! functions with it is blocked, with the runtime that replaces it
 //! (`docs/runtime-facts.md` §6b). Pure: the date to judge against is given
 //! by the caller (`check --today`, the system clock's date by default).
 
@@ -15,31 +16,63 @@ pub struct RuntimeFacts {
     pub architectures: Vec<String>,
     /// The date it is deprecated (`YYYY-MM-DD`); `null`: none announced.
     pub deprecated: Option<String>,
+    /// From this date no function can be created with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocks_create: Option<String>,
+    /// From this date no function with it can be updated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocks_update: Option<String>,
     /// The runtime to move to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replacement: Option<String>,
 }
 
-/// A runtime deprecated on or before the date judged against.
+/// A runtime deprecated on or before the date judged against, with the
+/// blocks AWS announced (each `None` if none is).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Deprecation {
     pub runtime: String,
     pub since: String,
     #[serde(rename = "use")]
     pub replacement: Option<String>,
+    pub blocks_create: Option<String>,
+    pub blocks_update: Option<String>,
+    /// The date judged against (not serialized: the JSON report has it).
+    #[serde(skip)]
+    pub today: String,
 }
 
 impl Deprecation {
-    /// The warning line: `python3.6 is deprecated since 2022-07-18: use python3.14`.
+    /// The warning line, naming the phase the runtime is in at `today`:
+    /// `python3.10 is deprecated since 2026-10-31: use python3.14`, then
+    /// `python3.6: new functions blocked since 2022-07-18, updates blocked
+    /// since 2022-08-29: use python3.14`.
     pub fn line(&self) -> String {
         let use_instead = match &self.replacement {
             Some(r) => format!(": use {r}"),
             None => String::new(),
         };
-        format!(
-            "warning: {} is deprecated since {}{}",
-            self.runtime, self.since, use_instead
-        )
+        let today = self.today.as_str();
+        let created = self.blocks_create.as_deref().filter(|d| *d <= today);
+        match (created, &self.blocks_update) {
+            (Some(create), update) => {
+                let update = match update {
+                    Some(u) if u.as_str() <= today => {
+                        format!(", updates blocked since {u}")
+                    }
+                    Some(u) => format!(", updates blocked from {u}"),
+                    None => String::new(),
+                };
+                format!(
+                    "warning: {}: new functions blocked since {create}{update}{use_instead}",
+                    self.runtime
+                )
+            }
+            (None, _) => format!(
+                "warning: {} is deprecated since {}{}",
+                self.runtime, self.since, use_instead
+            ),
+        }
     }
 }
 
@@ -56,6 +89,9 @@ pub fn deprecation(
         runtime: runtime.to_string(),
         since: since.clone(),
         replacement: facts.replacement.clone(),
+        blocks_create: facts.blocks_create.clone(),
+        blocks_update: facts.blocks_update.clone(),
+        today: today.to_string(),
     })
 }
 
@@ -111,6 +147,8 @@ mod tests {
             os: "amazonlinux-2".into(),
             architectures: vec!["x86_64".into(), "arm64".into()],
             deprecated: deprecated.map(String::from),
+            blocks_create: Some("2027-02-01".into()),
+            blocks_update: Some("2027-03-03".into()),
             replacement: Some("provided.al2023".into()),
         }
     }
@@ -123,6 +161,20 @@ mod tests {
         assert_eq!(
             on_the_day.line(),
             "warning: provided.al2 is deprecated since 2026-07-31: use provided.al2023"
+        );
+        assert_eq!(
+            deprecation("provided.al2", Some(&al2), "2027-02-01")
+                .unwrap()
+                .line(),
+            "warning: provided.al2: new functions blocked since 2027-02-01, updates blocked \
+             from 2027-03-03: use provided.al2023"
+        );
+        assert_eq!(
+            deprecation("provided.al2", Some(&al2), "2027-03-03")
+                .unwrap()
+                .line(),
+            "warning: provided.al2: new functions blocked since 2027-02-01, updates blocked \
+             since 2027-03-03: use provided.al2023"
         );
         assert_eq!(deprecation("x", Some(&facts(None)), "2999-01-01"), None);
         assert_eq!(deprecation("x", None, "2999-01-01"), None);

@@ -1125,11 +1125,18 @@ impl Profile {
                 return bad(format!("search directory {:?} is not absolute", dir));
             }
         }
-        if let Some(date) = self.runtime.as_ref().and_then(|r| r.deprecated.as_ref()) {
-            if !is_date(date) {
-                return bad(format!(
-                    "runtime.deprecated {date:?} is not a date (YYYY-MM-DD)"
-                ));
+        if let Some(runtime) = &self.runtime {
+            let dates = [
+                ("deprecated", &runtime.deprecated),
+                ("blocks_create", &runtime.blocks_create),
+                ("blocks_update", &runtime.blocks_update),
+            ];
+            for (field, date) in dates {
+                if let Some(date) = date.as_ref().filter(|d| !is_date(d)) {
+                    return bad(format!(
+                        "runtime.{field} {date:?} is not a date (YYYY-MM-DD)"
+                    ));
+                }
             }
         }
         for lib in self.libraries.iter() {

@@ -467,7 +467,12 @@ impl<W: std::io::Write> JsonStream<W> {
 
 /// `{"since": DATE, "use": RUNTIME}`.
 fn deprecation_json(d: &Deprecation) -> Value {
-    json!({ "since": d.since, "use": d.replacement })
+    json!({
+        "since": d.since,
+        "use": d.replacement,
+        "blocks_create": d.blocks_create,
+        "blocks_update": d.blocks_update,
+    })
 }
 
 /// The first reason a report will not load, in a line: the first line of

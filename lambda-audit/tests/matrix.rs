@@ -234,13 +234,16 @@ fn a_deprecated_runtime_gets_one_warning_and_the_same_exit_status() {
         }
         check_at(date, &args, artifact)
     };
-    for (profile, artifact, since, replacement, before) in [
+    // The phase at the run's date: python3.6's functions can be neither
+    // created nor updated any more; provided.al2's still can (until 2027).
+    for (profile, artifact, since, replacement, before, phase) in [
         (
             "python3.6",
             &module,
             "2022-07-18",
             "python3.14",
             "2022-07-17",
+            ": new functions blocked since 2022-07-18, updates blocked since 2022-08-29",
         ),
         (
             "provided.al2",
@@ -248,12 +251,11 @@ fn a_deprecated_runtime_gets_one_warning_and_the_same_exit_status() {
             "2026-07-31",
             "provided.al2023",
             "2026-07-30",
+            " is deprecated since 2026-07-31",
         ),
     ] {
         let deprecated = at("2026-12-01", profile, artifact, false);
-        let warning = format!(
-            "lambda-audit: warning: {profile} is deprecated since {since}: use {replacement}\n"
-        );
+        let warning = format!("lambda-audit: warning: {profile}{phase}: use {replacement}\n");
         assert_eq!(deprecated.stderr, warning, "{}", deprecated.stderr);
         let earlier = at(before, profile, artifact, false);
         assert_eq!(earlier.stderr, "");
@@ -263,6 +265,8 @@ fn a_deprecated_runtime_gets_one_warning_and_the_same_exit_status() {
         let doc = stdout_json(&at("2026-12-01", profile, artifact, true));
         assert_eq!(doc["deprecated"]["since"], since);
         assert_eq!(doc["deprecated"]["use"], replacement);
+        assert!(doc["deprecated"]["blocks_create"].is_string(), "{doc:#}");
+        assert!(doc["deprecated"]["blocks_update"].is_string(), "{doc:#}");
         let doc = stdout_json(&at(before, profile, artifact, true));
         assert!(doc.get("deprecated").is_none(), "{doc:#}");
     }

@@ -70,7 +70,37 @@ RUNTIMES = {
     "nodejs18.x": ("amazonlinux-2", "2025-09-01"),
     "nodejs20.x": ("amazonlinux-2023", "2026-04-30"),
     "nodejs22.x": ("amazonlinux-2023", "2027-04-30"),
-    "nodejs24.x": ("amazonlinux-2023", None),
+    "nodejs24.x": ("amazonlinux-2023", "2028-04-30"),
+}
+# The dates from which AWS blocks creating functions with the runtime, then
+# updating them (docs/runtime-facts.md §6b: cfn-lint 1.58.0's copy of AWS's
+# table, LmbdRuntimeLifecycle.json); a runtime absent has none announced.
+BLOCKS = {
+    "python3.6": ("2022-07-18", "2022-08-29"),
+    "python3.8": ("2027-02-01", "2027-03-03"),
+    "python3.9": ("2027-02-01", "2027-03-03"),
+    "python3.10": ("2027-02-01", "2027-03-03"),
+    "python3.11": ("2027-07-31", "2027-08-31"),
+    "python3.12": ("2028-11-30", "2029-01-10"),
+    "python3.13": ("2029-07-31", "2029-08-31"),
+    "python3.14": ("2029-07-31", "2029-08-31"),
+    "provided.al2": ("2027-02-01", "2027-03-03"),
+    "provided.al2023": ("2029-07-31", "2029-08-31"),
+    "java8.al2": ("2027-07-31", "2027-08-31"),
+    "java11": ("2027-07-31", "2027-08-31"),
+    "java17": ("2027-07-31", "2027-08-31"),
+    "java21": ("2029-07-31", "2029-08-31"),
+    "java25": ("2029-07-31", "2029-08-31"),
+    "ruby3.2": ("2027-02-01", "2027-03-03"),
+    "ruby3.3": ("2027-04-30", "2027-05-31"),
+    "ruby3.4": ("2028-04-30", "2028-05-31"),
+    "ruby4.0": ("2029-04-30", "2029-05-31"),
+    "dotnet8": ("2027-02-01", "2027-03-03"),
+    "dotnet10": ("2028-12-14", "2029-01-15"),
+    "nodejs18.x": ("2027-02-01", "2027-03-03"),
+    "nodejs20.x": ("2027-02-01", "2027-03-03"),
+    "nodejs22.x": ("2027-06-01", "2027-07-01"),
+    "nodejs24.x": ("2028-06-01", "2028-07-01"),
 }
 # The runtime a deprecation warning names, by language: the newest of it
 # with a built-in profile (the project's choice: the table names none).
@@ -357,6 +387,8 @@ def runtime_facts(name):
         "architectures": list(ARCHES) if base in ARM64_OS else ["x86_64"],
         "deprecated": deprecated,
     }
+    if name in BLOCKS:
+        facts["blocks_create"], facts["blocks_update"] = BLOCKS[name]
     if NEWEST[language(name)] != name:
         facts["replacement"] = NEWEST[language(name)]
     return facts
