@@ -750,6 +750,21 @@ fn bundle_dir_is_read_once_per_run() {
     assert_eq!(json_artifacts(&run), 400);
 }
 
+/// A module `work/package/mod_ok.so` and a zip of its package: the
+/// module's bytes and the zip's.
+fn module_and_its_zip(work: &Path) -> (Vec<u8>, Vec<u8>) {
+    let package = work.join("package");
+    shared(
+        &package.join("mod_ok.so"),
+        "void *PyInit_mod_ok(void) { return 0; }\n",
+        &[],
+    );
+    let plain = work.join("plain.zip");
+    zip_dir(&package, &plain);
+    let zipped = std::fs::read(&plain).unwrap();
+    (std::fs::read(package.join("mod_ok.so")).unwrap(), zipped)
+}
+
 /// (issue 18, decisions) A zip behind a stub (a self-extracting shell
 /// script, or an ELF file with a zip appended) is no deployment package
 /// Lambda unpacks, and no single module either: refused, naming what it is,
@@ -759,16 +774,8 @@ fn bundle_dir_is_read_once_per_run() {
 #[test]
 fn stubbed_zips_and_single_file_layers_are_refused() {
     let work = tempfile::tempdir().unwrap();
+    let (module, zipped) = module_and_its_zip(work.path());
     let package = work.path().join("package");
-    shared(
-        &package.join("mod_ok.so"),
-        "void *PyInit_mod_ok(void) { return 0; }\n",
-        &[],
-    );
-    let plain = work.path().join("plain.zip");
-    zip_dir(&package, &plain);
-    let zipped = std::fs::read(&plain).unwrap();
-    let module = std::fs::read(package.join("mod_ok.so")).unwrap();
     for (name, stub) in [
         ("shell.sh", b"#!/bin/sh\nexit 0\n".to_vec()),
         ("elf.so", module.clone()),
@@ -794,6 +801,28 @@ fn stubbed_zips_and_single_file_layers_are_refused() {
     let module = package.join("mod_ok.so");
     let run = audit_on(&["check", "--layer", "--profile", "python3.12"], &module);
     expect_stderr(&run, 2, "a layer is a directory or a zip");
+}
+
+/// (issue 28) Whether a single file is a zip behind a stub is told from its
+/// last 65,557 bytes, where a zip's end-of-directory record lies (its 22
+/// bytes and the longest comment): a module whose zip bytes are followed
+/// by more than that is no zip Lambda or unzip would read, and is judged as
+/// the module it is (the whole file was scanned, and it was refused). A
+/// large module with a zip at its end is still refused.
+#[test]
+fn only_a_files_tail_makes_it_a_zip_behind_a_stub() {
+    let work = tempfile::tempdir().unwrap();
+    let (module, zipped) = module_and_its_zip(work.path());
+    let far = work.path().join("mod_ok.so");
+    let padding = vec![0u8; 22 + 65_535 + 1];
+    std::fs::write(&far, [&module[..], &zipped, &padding].concat()).unwrap();
+    let run = audit_on(&["check", "--profile", "python3.12"], &far);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let near = work.path().join("big.so");
+    let body = vec![0u8; 4 << 20];
+    std::fs::write(&near, [&module[..], &body, &zipped].concat()).unwrap();
+    let run = audit_on(&["check", "--profile", "python3.12"], &near);
+    expect_stderr(&run, 2, "a zip archive behind");
 }
 
 /// (issue 18, decision) Lambda runs the function as a user that owns none
