@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::shown;
+
 /// What AWS's runtime table says of one runtime (a profile's `runtime`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -33,12 +35,14 @@ impl Deprecation {
     /// The warning line: `python3.6 is deprecated since 2022-07-18: use python3.14`.
     pub fn line(&self) -> String {
         let use_instead = match &self.replacement {
-            Some(r) => format!(": use {r}"),
+            Some(r) => format!(": use {}", shown(r)),
             None => String::new(),
         };
         format!(
             "warning: {} is deprecated since {}{}",
-            self.runtime, self.since, use_instead
+            shown(&self.runtime),
+            shown(&self.since),
+            use_instead
         )
     }
 }

@@ -258,9 +258,9 @@ fn run(cli: Cli) -> Result<u8> {
             for (name, (source, new_name)) in &done.vendored {
                 emit(&format!(
                     "vendored {} from {} as lib/{}\n",
-                    name,
+                    shown(name),
                     shown(source),
-                    new_name
+                    shown(new_name)
                 ))?;
             }
             emit(&format!(
@@ -272,7 +272,7 @@ fn run(cli: Cli) -> Result<u8> {
                 } else {
                     "load"
                 },
-                profile.name,
+                shown(&profile.name),
                 report::on_arch(&profile.arch)
             ))?;
             Ok(0)
@@ -327,7 +327,7 @@ fn run(cli: Cli) -> Result<u8> {
                 // Every ELF file is audited: as an entry point, in an entry
                 // point's closure, or on its own.
                 count(entries.iter().filter(|e| e.elf).count(), "ELF file"),
-                profile.name,
+                shown(&profile.name),
                 report::on_arch(&profile.arch),
                 archive::bytes(size)
             ))?;
@@ -635,16 +635,19 @@ fn matrix_text(judged: &[Judged]) -> String {
     let mut out = String::new();
     for j in judged {
         out.push_str(&match j {
-            Judged::Impossible(why) => format!("no such runtime: {why}\n"),
+            Judged::Impossible(why) => {
+                format!("{}\n", report::one_line(&format!("no such runtime: {why}")))
+            }
             Judged::Reports {
                 profile,
                 arch,
                 reports,
                 ..
             } => match reports.iter().find(|r| !r.loads()) {
-                None => format!("{profile} {arch}: loads\n"),
+                None => format!("{} {arch}: loads\n", shown(profile)),
                 Some(bad) => format!(
-                    "{profile} {arch}: WILL NOT LOAD: {}\n",
+                    "{} {arch}: WILL NOT LOAD: {}\n",
+                    shown(profile),
                     report::first_reason(bad)
                 ),
             },
@@ -658,7 +661,7 @@ fn matrix_text(judged: &[Judged]) -> String {
             ..
         } = j
         {
-            out.push_str(&format!("\n== {profile} {arch} ==\n"));
+            out.push_str(&format!("\n== {} {arch} ==\n", shown(profile)));
             for r in reports {
                 out.push_str(&report::human(r));
             }

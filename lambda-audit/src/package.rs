@@ -188,7 +188,7 @@ fn no_entry_point(profile: &Profile, named: &Path, foreign: &[String]) -> AuditE
     AuditError::Refused(format!(
         "{} holds no entry point for {}: expected {}{}",
         shown(named),
-        profile.name,
+        shown(&profile.name),
         what,
         also
     ))
