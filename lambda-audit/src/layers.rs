@@ -37,11 +37,15 @@ pub struct Layers {
 
 impl Layers {
     /// Unpacks `given` in order into one private directory, a later
-    /// layer's files replacing an earlier one's.
-    pub fn unpack(given: &[PathBuf]) -> Result<Layers> {
+    /// layer's files replacing an earlier one's, within what a function of
+    /// `function` bytes unzipped leaves of Lambda's limit: the bytes each
+    /// zip writes are counted (never the sizes it declares), and a
+    /// directory's files by their size.
+    pub fn unpack(given: &[PathBuf], function: u64) -> Result<Layers> {
         let dir = PrivateDir::new(".lambda-audit-layers")?;
         let mut origin = HashMap::new();
         let mut unzipped: u64 = 0;
+        let limit = MAX_UNZIPPED.saturating_sub(function);
         for (index, layer) in given.iter().enumerate() {
             let mut over = Overlay {
                 onto: dir.path(),
@@ -51,10 +55,14 @@ impl Layers {
             };
             if layer.is_dir() {
                 // Listed first: a symlink out of it, or a special file, is refused.
-                unzipped += archive::list(layer)?.iter().map(|e| e.size).sum::<u64>();
+                let size: u64 = archive::list(layer)?.iter().map(|e| e.size).sum();
+                unzipped = unzipped.saturating_add(size);
+                if unzipped > limit {
+                    return Err(over_limit(layer, function, unzipped));
+                }
                 over.place(layer, Take::Copy)?;
             } else {
-                let room = MAX_UNZIPPED.saturating_sub(unzipped);
+                let room = limit.saturating_sub(unzipped);
                 let (unpacked, written) = unzip::unpack_within(zip_layer(layer)?, room)?;
                 unzipped += written;
                 over.place(unpacked.path(), Take::Move)?;
@@ -145,6 +153,18 @@ pub fn check_total(function: (&Path, u64), layers: &[(&Path, u64)]) -> Result<()
         sizes.join(", "),
         archive::bytes(MAX_UNZIPPED)
     )))
+}
+
+/// Why the layers stopped at `layer`: with a function of `function` bytes,
+/// the `unzipped` bytes of the layers so far are over Lambda's limit.
+fn over_limit(layer: &Path, function: u64, unzipped: u64) -> AuditError {
+    AuditError::Usage(format!(
+        "--with-layer {}: the layers come to {} unzipped, which with the function's {} is over Lambda's limit of {} for a function and its layers",
+        shown(layer),
+        archive::bytes(unzipped),
+        archive::bytes(function),
+        archive::bytes(MAX_UNZIPPED)
+    ))
 }
 
 /// How a layer's files reach the merged directory: moved out of our own

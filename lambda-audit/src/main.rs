@@ -794,10 +794,15 @@ fn prepare_layers(given: &[PathBuf], artifacts: &[PathBuf], layer: bool) -> Resu
     for layer in given {
         sizes.push((layer.as_path(), layers::unzipped_size(layer)?));
     }
+    // The layers are unpacked once for every function given: within what
+    // the largest leaves of the limit.
+    let mut largest: u64 = 0;
     for function in artifacts {
-        layers::check_total((function, layers::unzipped_size(function)?), &sizes)?;
+        let size = layers::unzipped_size(function)?;
+        layers::check_total((function, size), &sizes)?;
+        largest = largest.max(size);
     }
-    Layers::unpack(given).map(Some)
+    Layers::unpack(given, largest).map(Some)
 }
 
 /// An artifact given with `--with-layer` must be a function package (a

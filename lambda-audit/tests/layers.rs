@@ -273,6 +273,67 @@ fn the_size_limit_counts_the_layers() {
     assert_nothing_left(&tmp);
 }
 
+/// Sets the unzipped size the zip `path` declares for its member `name`,
+/// in its local header and its central directory entry, to `size`: a zip
+/// that lies about its size (the compressed data, its CRC, are the truth).
+fn declare_size(path: &Path, name: &str, size: u32) {
+    let mut bytes = std::fs::read(path).unwrap();
+    let mut patched = 0;
+    for (signature, size_at, name_at) in [(b"PK\x03\x04", 22, 30), (b"PK\x01\x02", 24, 46)] {
+        let starts: Vec<usize> = bytes
+            .windows(4)
+            .enumerate()
+            .filter(|(_, w)| w == signature)
+            .map(|(i, _)| i)
+            .collect();
+        for start in starts {
+            let named = bytes.get(start + name_at..start + name_at + name.len());
+            if named == Some(name.as_bytes()) {
+                bytes[start + size_at..start + size_at + 4].copy_from_slice(&size.to_le_bytes());
+                patched += 1;
+            }
+        }
+    }
+    assert_eq!(patched, 2, "{name} in {}", path.display());
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// (issue 28) Lambda's limit counts what is unpacked, the function's bytes
+/// with the layers': a function directory of 200 MiB with a layer zip of
+/// 100 MiB that declares 1 byte is refused while the layer is unpacked,
+/// in one line, exit 2, nothing left (it was judged to load: the layers
+/// were counted from 0, not from the function's size). The same layer
+/// beside a small function loads.
+#[test]
+fn a_layer_that_lies_about_its_size_is_counted_with_the_function() {
+    let (work, tmp) = work();
+    let (a_dir, _) = layer(work.path(), "a", true);
+    let function = function(work.path(), &a_dir.join("lib/libfoo.so.1"));
+    let function_dir = work.path().join("function");
+    let lib = std::fs::read(a_dir.join("lib/libfoo.so.1")).unwrap();
+    let lying = work.path().join("lying.zip");
+    let zeros = Member::Zeros("share/zeros", 100 << 20);
+    zip_members(&lying, &[Member::File("lib/libfoo.so.1", &lib), zeros]);
+    declare_size(&lying, "share/zeros", 1);
+
+    for small in [&function, &function_dir] {
+        let run = check_py(&tmp, small, &[&lying], &[]);
+        assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    }
+    let big = std::fs::File::create(function_dir.join("big.data")).unwrap();
+    big.set_len(200 << 20).unwrap();
+    let run = check_py(&tmp, &function_dir, &[&lying], &[]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert_eq!(run.stderr.trim_end().lines().count(), 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&lying.display().to_string()),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("Lambda's limit"), "{}", run.stderr);
+    assert_nothing_left(&tmp);
+}
+
 /// Each layer gets the zip reader's guarantees (no path out of it, no
 /// symlink out of it), and a layer's directory where an earlier layer has
 /// a file is refused: one line naming the layer, exit 2, nothing left
