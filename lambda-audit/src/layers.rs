@@ -18,7 +18,7 @@ use std::fs::FileType;
 use std::path::{Path, PathBuf};
 
 use crate::archive::{self, Entry, MAX_UNZIPPED};
-use crate::atomic::PrivateDir;
+use crate::atomic::{guarded, PrivateDir};
 use crate::error::{shown, AuditError, Result};
 use crate::unzip;
 
@@ -203,7 +203,8 @@ impl Overlay<'_> {
             let dir_there = there.is_some_and(|t| t.is_dir());
             if item.file_type().is_dir() {
                 match there {
-                    None => std::fs::create_dir(&dest).map_err(|e| AuditError::io(&dest, e))?,
+                    None => guarded(|| std::fs::create_dir(&dest))
+                        .map_err(|e| AuditError::io(&dest, e))?,
                     Some(_) if dir_there => {}
                     Some(_) => {
                         return Err(self.bad(
@@ -220,7 +221,9 @@ impl Overlay<'_> {
                     "a file or symlink here, and a directory of an earlier layer",
                 ));
             }
-            take_file(item.path(), item.file_type(), &dest, there.is_some(), take)?;
+            // Under the lock the signal handler's removal holds, as every
+            // step that creates a path in a private directory.
+            guarded(|| take_file(item.path(), item.file_type(), &dest, there.is_some(), take))?;
             self.origin
                 .insert(rel.to_string_lossy().into_owned(), self.layer);
         }

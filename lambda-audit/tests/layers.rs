@@ -334,6 +334,53 @@ fn a_layer_that_lies_about_its_size_is_counted_with_the_function() {
     assert_nothing_left(&tmp);
 }
 
+/// (issue 28, 3) SIGTERM or SIGINT while the layers are merged (a layer
+/// directory copied, a layer zip's files moved): the private directories
+/// are gone when the process has exited (the merge did not hold the lock
+/// the signal handler's removal holds, and went on creating paths in what
+/// it removed: up to 12,015 paths were left). Real processes, repeated at
+/// spread moments once the merge has begun.
+#[test]
+fn a_signal_during_the_layers_merge_leaves_nothing() {
+    let (work, tmp) = work();
+    let (a_dir, _) = layer(work.path(), "a", true);
+    function(work.path(), &a_dir.join("lib/libfoo.so.1"));
+    let function_dir = work.path().join("function");
+    let many = work.path().join("many");
+    for i in 0..3000 {
+        let dir = many.join(format!("d{}/e{}", i % 150, i / 150));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("f{i}")), "x".repeat(64)).unwrap();
+    }
+    let many_zip = work.path().join("many.zip");
+    zip_tree(&many, &many_zip);
+    let merging = |tmp: &Path| {
+        std::fs::read_dir(tmp).unwrap().any(|e| {
+            let path = e.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            name.starts_with(".lambda-audit-layers")
+                && std::fs::read_dir(&path).is_ok_and(|mut d| d.next().is_some())
+        })
+    };
+    for attempt in 0..16u64 {
+        let layer = if attempt % 4 < 2 { &many } else { &many_zip };
+        let args = ["check", "--profile", PROFILE, "--with-layer"];
+        let args = args.iter().map(OsStr::new);
+        let args = args.chain([layer.as_os_str(), function_dir.as_os_str()]);
+        let mut child = common::spawn_in_tmpdir(&tmp, args);
+        common::wait_until(|| merging(&tmp));
+        std::thread::sleep(std::time::Duration::from_millis(attempt % 6));
+        let (signal, status) = common::interrupt(&mut child, attempt);
+        let left = common::tree_listing(&tmp).len() - 1;
+        assert_eq!(
+            left,
+            0,
+            "attempt {attempt} ({signal}, {}, {status}): {left} paths left",
+            layer.display()
+        );
+    }
+}
+
 /// Each layer gets the zip reader's guarantees (no path out of it, no
 /// symlink out of it), and a layer's directory where an earlier layer has
 /// a file is refused: one line naming the layer, exit 2, nothing left

@@ -464,30 +464,13 @@ fn a_signal_during_unpacking_leaves_no_temporary_directory() {
         \x20       z.writestr(f'd{i % 300}/e{i // 300}/f{i}', 'x' * 64)\n";
     python(script, &[&archive]);
     for attempt in 0..12u64 {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_lambda-audit"))
-            .args(["check", "--profile", "provided.al2023", "--layer"])
-            .arg(&archive)
-            .env("TMPDIR", &tmp)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let started = std::time::Instant::now();
-        while std::fs::read_dir(&tmp).unwrap().count() == 0
-            && started.elapsed() < std::time::Duration::from_secs(20)
-        {
-            std::thread::sleep(std::time::Duration::from_micros(200));
-        }
+        let args = ["check", "--profile", "provided.al2023", "--layer"];
+        let args = args.iter().map(std::ffi::OsStr::new);
+        let args = args.chain([archive.as_os_str()]);
+        let mut child = common::spawn_in_tmpdir(&tmp, args);
+        common::wait_until(|| std::fs::read_dir(&tmp).unwrap().count() > 0);
         std::thread::sleep(std::time::Duration::from_millis(attempt * 7));
-        let (signal, number) = if attempt % 2 == 0 {
-            ("-TERM", libc::SIGTERM)
-        } else {
-            ("-INT", libc::SIGINT)
-        };
-        // kill(2) itself: a build sandbox has no kill program.
-        let pid = libc::pid_t::try_from(child.id()).unwrap();
-        assert_eq!(unsafe { libc::kill(pid, number) }, 0, "kill {signal}");
-        let status = child.wait().unwrap();
+        let (signal, status) = common::interrupt(&mut child, attempt);
         let left = common::tree_listing(&tmp).len() - 1;
         assert_eq!(
             left, 0,
