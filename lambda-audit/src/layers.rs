@@ -42,6 +42,7 @@ impl Layers {
     /// zip writes are counted (never the sizes it declares), and a
     /// directory's files by their size.
     pub fn unpack(given: &[PathBuf], function: u64) -> Result<Layers> {
+        check_temp_dir_outside(given)?;
         let dir = PrivateDir::new(".lambda-audit-layers")?;
         let mut origin = HashMap::new();
         let mut unzipped: u64 = 0;
@@ -108,6 +109,28 @@ impl Layers {
             PathBuf::from(format!("{}!/{name}", layer.display()))
         })
     }
+}
+
+/// The layers are merged (and a zip unpacked) in the system's temporary
+/// directory: inside a layer directory, the copy would be listed as the
+/// layer's own files and copied into itself, level after level. Refused
+/// before anything is made, naming the layer (not the private directory).
+fn check_temp_dir_outside(given: &[PathBuf]) -> Result<()> {
+    let temp = std::env::temp_dir();
+    let Ok(temp) = std::fs::canonicalize(&temp) else {
+        // Creating the private directory will say why.
+        return Ok(());
+    };
+    for layer in given.iter().filter(|l| l.is_dir()) {
+        let real = std::fs::canonicalize(layer).map_err(|e| AuditError::io(layer, e))?;
+        if temp.starts_with(&real) {
+            return Err(AuditError::Usage(format!(
+                "--with-layer {}: the temporary directory (TMPDIR) is inside this layer, and the layer would be copied into itself: set TMPDIR to a directory outside it",
+                shown(layer)
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// `layer` if it is a zip; a layer is a zip or a directory.

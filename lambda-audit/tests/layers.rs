@@ -381,6 +381,41 @@ fn a_signal_during_the_layers_merge_leaves_nothing() {
     }
 }
 
+/// (issue 28, 4) A TMPDIR inside a layer directory is refused before
+/// anything is copied, in one line naming the layer and TMPDIR, not our
+/// private directory (the layer was copied into itself, 131 levels deep,
+/// ending in "File name too long" with a 4 KB message); after a zip layer
+/// too, whose unpacked copy would be listed as the directory layer's.
+#[test]
+fn a_tmpdir_inside_a_layer_directory_is_refused() {
+    let (work, _) = work();
+    let (a_dir, a_zip) = layer(work.path(), "a", true);
+    let function = function(work.path(), &a_dir.join("lib/libfoo.so.1"));
+    let (b_dir, _) = layer(work.path(), "b", true);
+    let inside = b_dir.join("tmp");
+    std::fs::create_dir(&inside).unwrap();
+    for layers in [
+        vec![b_dir.as_path()],
+        vec![a_zip.as_path(), b_dir.as_path()],
+    ] {
+        let run = check_py(&inside, &function, &layers, &[]);
+        assert_eq!(run.code, 2, "{layers:?}: {}{}", run.stdout, run.stderr);
+        assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+        assert!(run.stderr.contains("TMPDIR"), "{}", run.stderr);
+        let named = format!("--with-layer {}:", b_dir.display());
+        assert!(run.stderr.contains(&named), "{}", run.stderr);
+        assert!(!run.stderr.contains(".lambda-audit"), "{}", run.stderr);
+        assert_nothing_left(&inside);
+    }
+    // The function's directory holding TMPDIR is never copied: it loads.
+    let function_dir = work.path().join("function");
+    let beside = function_dir.join("tmp");
+    std::fs::create_dir(&beside).unwrap();
+    let run = check_py(&beside, &function_dir, &[&a_dir], &[]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_nothing_left(&beside);
+}
+
 /// Each layer gets the zip reader's guarantees (no path out of it, no
 /// symlink out of it), and a layer's directory where an earlier layer has
 /// a file is refused: one line naming the layer, exit 2, nothing left
