@@ -1,9 +1,16 @@
 """What the build scripts leave behind when a step fails or the script is
-stopped: nothing of their own (issue 28, defect 5). Small fixtures: a
-one-file crate whose "built" program is a file written here and an auditor
-that refuses; no Lambda build."""
+stopped: nothing of their own (issue 28, defects 5 and 6). Small fixtures:
+a one-file crate whose "built" program is a file written here, an auditor
+that refuses, and the process-group helper build-lambda-zip runs each
+function's build with; no Lambda build."""
 
 import os
+import signal
+import subprocess
+import time
+
+import pytest
+
 from conftest import ROOT, run
 
 
@@ -31,3 +38,39 @@ def test_a_program_that_fails_its_audit_leaves_no_staged_copy(tmp_path):
     assert result.returncode == 1, result.stderr
     assert "WILL NOT LOAD" in result.stderr
     assert sorted(tmp.iterdir()) == [], "left in TMPDIR"
+
+
+# What build_workspace does for each function, with a build that makes its
+# directory at once and writes into it later, as the pipeline does.
+BUILDING = r'''
+source "$1/scripts/lib/common.sh"
+building=$2
+trap 'rm -rf "${building:-}"' EXIT
+trap_signals_with_stop_group
+build() { mkdir -p "$1"; sleep 2; touch "$1/late"; touch "$2"; }
+in_own_group build "$building" "$3" || exit $?
+'''
+
+
+@pytest.mark.parametrize("attempt", range(6))
+def test_a_build_stopped_by_the_scripts_pid_alone_ends_its_child_and_leaves_nothing(tmp_path, attempt):
+    """`kill PID` of build-lambda-zip during a workspace build: the script
+    died, its pipeline child finished and wrote WS/target/lambda/p1.tmp.PID/,
+    which nothing removed. The build now runs in a group of its own that the
+    script's trap ends and waits for before removing the directory."""
+    building = tmp_path / "p1.tmp"
+    finished = tmp_path / "the-build-finished"
+    number = [signal.SIGTERM, signal.SIGINT, signal.SIGHUP][attempt % 3]
+    script = subprocess.Popen(["bash", "-c", BUILDING, "building", ROOT, building, finished],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    started = time.monotonic()
+    while not building.exists() and time.monotonic() - started < 20:
+        time.sleep(0.01)
+    assert building.exists(), "the build never started"
+    time.sleep(0.1 * attempt)
+    script.send_signal(number)  # the script's process alone, as `kill PID`
+    _, stderr = script.communicate(timeout=20)
+    time.sleep(2.5)  # longer than the build would have run on
+    assert not finished.exists(), "the build went on after the script was stopped"
+    assert not building.exists(), sorted(building.iterdir())
+    assert script.returncode == 128 + number, stderr

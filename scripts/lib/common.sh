@@ -39,6 +39,40 @@ atomic_dir() { # atomic_dir TMPDIR DEST
   rm -rf "$2.old"; [ ! -e "$2" ] || mv "$2" "$2.old"; mv "$1" "$2"; rm -rf "$2.old"
 }
 
+# in_own_group COMMAND...: runs COMMAND (a function too) in a process group
+# of its own and waits for it, returning its status. bash runs a trap only
+# once its foreground command has ended: `kill PID` of the script alone
+# would run the EXIT trap and leave COMMAND running, writing what the trap
+# had just removed. A script that uses it traps INT, TERM and HUP with
+# stop_group (`trap_signals_with_stop_group`).
+group=
+in_own_group() {
+  local status=0
+  set -m
+  "$@" &
+  group=$!
+  set +m
+  wait "$group" || status=$?
+  group=
+  return "$status"
+}
+# stop_group STATUS: ends the group in_own_group runs (all of it: the
+# pipeline, cargo, lambda-audit), waits until none of it is left, and exits
+# with STATUS, so the EXIT trap removes what it made with nothing writing.
+stop_group() {
+  if [ -n "${group:-}" ]; then
+    kill -TERM -- "-$group" 2>/dev/null || true
+    wait "$group" 2>/dev/null || true
+    while kill -0 -- "-$group" 2>/dev/null; do sleep 0.1; done
+  fi
+  exit "$1"
+}
+trap_signals_with_stop_group() {
+  trap 'stop_group 130' INT
+  trap 'stop_group 143' TERM
+  trap 'stop_group 129' HUP
+}
+
 # timed NAME COMMAND...: says NAME, runs it, then says how long it took, so a
 # long run shows where the minutes go. (Not `"$@" || ...`: that would switch
 # off errexit inside a function it runs; a failure exits as it would untimed.)
