@@ -22,6 +22,10 @@ use crate::atomic::{guarded, PrivateDir};
 use crate::error::{shown, AuditError, Result};
 use crate::unzip;
 
+/// The most layers Lambda takes for one function (AWS: "up to five
+/// layers"); more cannot be deployed, so none is judged.
+pub const MAX_LAYERS: usize = 5;
+
 /// A function's layers, merged as the runtime has them at /opt.
 pub struct Layers {
     /// The layers as given, in order.

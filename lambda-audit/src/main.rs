@@ -787,6 +787,13 @@ fn prepare_layers(given: &[PathBuf], artifacts: &[PathBuf], layer: bool) -> Resu
             "--with-layer with --layer: a layer has no layers of its own; check the function package with --with-layer, or each layer with --layer".into(),
         ));
     }
+    if given.len() > layers::MAX_LAYERS {
+        return Err(AuditError::Usage(format!(
+            "--with-layer given {} times: Lambda takes at most {} layers for a function; merge some into one",
+            given.len(),
+            layers::MAX_LAYERS
+        )));
+    }
     for artifact in artifacts {
         check_function_package(artifact)?;
     }

@@ -516,6 +516,22 @@ fn with_layer_is_refused_where_it_means_nothing() {
     }
 }
 
+/// (issue 28, decision) Lambda takes at most 5 layers for a function: 5
+/// are judged, 6 refused before anything is unpacked (100 were accepted).
+#[test]
+fn more_than_five_layers_are_refused() {
+    let (work, tmp) = work();
+    let (a_dir, a) = layer(work.path(), "a", true);
+    let function = function(work.path(), &a_dir.join("lib/libfoo.so.1"));
+    let run = check_py(&tmp, &function, &[a.as_path(); 5], &[]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let run = check_py(&tmp, &function, &[a.as_path(); 6], &[]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert_eq!(run.stderr.trim_end().lines().count(), 1, "{}", run.stderr);
+    assert!(run.stderr.contains("at most 5 layers"), "{}", run.stderr);
+    assert_nothing_left(&tmp);
+}
+
 /// An OS-only runtime runs the function's `bootstrap`, or without one the
 /// layers' (`/opt/bootstrap`): a layer can be the function's runtime.
 #[test]
