@@ -1,8 +1,10 @@
 """What the build scripts leave behind when a step fails or the script is
-stopped: nothing of their own (issue 28, defects 5 and 6). Small fixtures:
+stopped: nothing of their own (issue 28, defects 5 and 6); and apt-get
+waiting for another's lock (a decision of the same issue). Small fixtures:
 a one-file crate whose "built" program is a file written here, an auditor
 that refuses, and the process-group helper build-lambda-zip runs each
-function's build with; no Lambda build."""
+function's build with, an apt-get that records its arguments; no Lambda
+build."""
 
 import os
 import signal
@@ -74,3 +76,21 @@ def test_a_build_stopped_by_the_scripts_pid_alone_ends_its_child_and_leaves_noth
     assert not finished.exists(), "the build went on after the script was stopped"
     assert not building.exists(), sorted(building.iterdir())
     assert script.returncode == 128 + number, stderr
+
+
+def test_apt_get_waits_for_the_dpkg_lock_and_says_so(tmp_path):
+    """A fresh CI machine's unattended upgrades hold the dpkg lock: apt-get
+    failed at once. Both its calls now wait for it (DPkg::Lock::Timeout),
+    and the script says so. apt-get here records its arguments."""
+    calls = tmp_path / "calls"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "apt-get").write_text(f'#!/bin/sh\necho "$*" >> {calls}\n')
+    (bin_dir / "apt-get").chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "APT_LOCK_TIMEOUT": "7"}
+    result = run(["bash", "-c", 'source "$1/scripts/lib/common.sh"; apt_install make', "apt", ROOT], env=env)
+    assert result.returncode == 0, result.stderr
+    assert "waits up to 7 s for the lock" in result.stderr
+    lines = calls.read_text().splitlines()
+    assert [line.split()[:3] for line in lines] == [["-o", "DPkg::Lock::Timeout=7", "update"],
+                                                    ["-o", "DPkg::Lock::Timeout=7", "install"]], lines

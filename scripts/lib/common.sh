@@ -104,8 +104,15 @@ ensure_debs() {
   for reason in "${reasons[@]}"; do say "installing $reason"; done
   timed "apt-get install ${missing[*]}" apt_install "${missing[@]}"
 }
+# Another apt-get or dpkg may hold the lock (a fresh CI machine runs its
+# unattended upgrades at boot): apt-get waits for it, up to this many
+# seconds, rather than fail at once.
+APT_LOCK_TIMEOUT=${APT_LOCK_TIMEOUT:-600}
 apt_install() {
-  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"; } >/dev/null \
+  local wait=(-o "DPkg::Lock::Timeout=$APT_LOCK_TIMEOUT")
+  say "apt-get waits up to $APT_LOCK_TIMEOUT s for the lock if another apt-get or dpkg (unattended upgrades) holds it"
+  { apt-get "${wait[@]}" update -qq \
+    && DEBIAN_FRONTEND=noninteractive apt-get "${wait[@]}" install -y -qq --no-install-recommends "$@"; } >/dev/null \
     || die "apt-get install $* failed"
 }
 
