@@ -1092,7 +1092,7 @@ impl Profile {
     /// `/var/task` are one directory, and paths are compared as strings.
     fn validated(mut self, origin: &str) -> Result<Profile> {
         self.validate(origin)?;
-        self.task_root = crate::resolve::normalize(&self.task_root);
+        self.task_root = crate::lexical::normalize(&self.task_root);
         Ok(self)
     }
 
