@@ -303,7 +303,8 @@ fn run(cli: Cli) -> Result<u8> {
             // The first report that does not load is kept, to refuse with.
             let mut refused: Option<Report> = None;
             let task = TaskDir::new(&profile.task_root, Some(&dir));
-            let skipped = audit_package(&profile, &task, &dir, &entries, true, &mut |r| {
+            let as_is = |file: &std::path::Path| file.to_path_buf();
+            let skipped = audit_package(&profile, &task, &dir, &entries, true, &as_is, &mut |r| {
                 if refused.is_none() && !r.loads() {
                     refused = Some(r);
                 }

@@ -556,3 +556,31 @@ fn a_layers_bootstrap_serves_a_function_without_one() {
     expect_stdout(&run, 0, "runtime.zip!/bootstrap (from layer");
     assert!(run.stdout.contains("(as /opt/bootstrap)"), "{}", run.stdout);
 }
+
+/// (issue 28, decision) A file skipped in a zip or a layer (data that
+/// starts like ELF) is named as a report on it is, `PACKAGE.zip!/x.so`, not
+/// by the path of the private directory it was unpacked or merged in
+/// (which is gone by the time the person reads it).
+#[test]
+fn a_skipped_file_is_named_inside_its_zip_or_layer() {
+    let (work, tmp) = work();
+    let (a_dir, _) = layer(work.path(), "a", true);
+    function(work.path(), &a_dir.join("lib/libfoo.so.1"));
+    let function_dir = work.path().join("function");
+    std::fs::write(function_dir.join("trunc.so"), b"\x7fELF\x02\x01\x01").unwrap();
+    let function_zip = work.path().join("skips.zip");
+    zip_tree(&function_dir, &function_zip);
+    std::fs::write(a_dir.join("lib/trunc.so"), b"\x7fELF\x02\x01\x01").unwrap();
+    let a_zip = work.path().join("a-skips.zip");
+    zip_tree(&a_dir, &a_zip);
+    let run = check_py(&tmp, &function_zip, &[&a_zip], &[]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    for name in [
+        format!("skipped {}!/trunc.so: ", function_zip.display()),
+        format!("skipped {}!/lib/trunc.so: ", a_zip.display()),
+    ] {
+        assert!(run.stderr.contains(&name), "{name}: {}", run.stderr);
+    }
+    assert!(!run.stderr.contains(".lambda-audit"), "{}", run.stderr);
+    assert_nothing_left(&tmp);
+}
