@@ -1125,6 +1125,15 @@ impl Profile {
                 return bad(format!("search directory {:?} is not absolute", dir));
             }
         }
+        if let Some(runtime) = &self.runtime {
+            let arch = self.lambda_arch();
+            if !runtime.architectures.iter().any(|a| a == arch) {
+                return bad(format!(
+                    "its arch is {} and runtime.architectures {:?} does not have it: Lambda has no such runtime there",
+                    arch, runtime.architectures
+                ));
+            }
+        }
         if let Some(date) = self.runtime.as_ref().and_then(|r| r.deprecated.as_ref()) {
             if !is_date(date) {
                 return bad(format!(

@@ -1579,3 +1579,30 @@ fn names_with_a_newline_make_no_line_of_their_own() {
         );
     }
 }
+
+/// (issue 28, decision) A profile file whose `runtime.architectures` does
+/// not have its own `arch` (a runtime Lambda offers on arm64 only, judged
+/// on x86_64) is refused when it is read, in one line (it was used without
+/// a word). With its arch there, the same profile is used.
+#[test]
+fn a_profile_for_a_runtime_lambda_lacks_on_its_arch_is_refused() {
+    let work = tempfile::tempdir().unwrap();
+    let module = module(&work.path().join("python"), "mod_ok", &[]);
+    let profile = work.path().join("profile.json");
+    let mut text = stdout_json(&audit(["profile", "show", "python3.12"]));
+    text["name"] = "mine".into();
+    for (architectures, code) in [(vec!["x86_64"], 0), (vec!["arm64"], 2)] {
+        text["runtime"]["architectures"] = serde_json::json!(architectures);
+        std::fs::write(&profile, text.to_string()).unwrap();
+        let run = common::audit_on(&["check", "--profile", profile.to_str().unwrap()], &module);
+        assert_eq!(
+            run.code, code,
+            "{architectures:?}: {}{}",
+            run.stdout, run.stderr
+        );
+        if code == 2 {
+            assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+            assert!(run.stderr.contains("its arch is x86_64"), "{}", run.stderr);
+        }
+    }
+}
