@@ -94,3 +94,21 @@ def test_apt_get_waits_for_the_dpkg_lock_and_says_so(tmp_path):
     lines = calls.read_text().splitlines()
     assert [line.split()[:3] for line in lines] == [["-o", "DPkg::Lock::Timeout=7", "update"],
                                                     ["-o", "DPkg::Lock::Timeout=7", "install"]], lines
+
+
+def test_a_directory_put_in_place_leaves_a_neighbours_old_directory_alone(tmp_path):
+    """atomic_dir TMP DEST moved DEST aside to DEST.old, a fixed name, and
+    removed it: a user's own OUT/p1.old/ was deleted by a build of p1."""
+    dest = tmp_path / "p1"
+    (dest / "package").mkdir(parents=True)
+    (dest / "runtime").write_text("provided.al2023\n")
+    (tmp_path / "p1.old").mkdir()
+    (tmp_path / "p1.old" / "mine.txt").write_text("mine\n")
+    new = tmp_path / "p1.tmp"
+    new.mkdir()
+    (new / "lambda.zip").write_text("new\n")
+    result = run(["bash", "-c", 'source "$1/scripts/lib/common.sh"; atomic_dir "$2" "$3"', "atomic", ROOT, new, dest])
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p1", "p1.old"]
+    assert sorted(p.name for p in dest.iterdir()) == ["lambda.zip"]
+    assert (tmp_path / "p1.old" / "mine.txt").read_text() == "mine\n"

@@ -35,8 +35,16 @@ ensure_free_space() {
 }
 
 # Writes files into place only when complete: DEST appears whole or not at all.
+# The DEST it replaces is moved aside into a new directory of a random name
+# and removed, never a fixed name (DEST.old) that may be someone's own.
 atomic_dir() { # atomic_dir TMPDIR DEST
-  rm -rf "$2.old"; [ ! -e "$2" ] || mv "$2" "$2.old"; mv "$1" "$2"; rm -rf "$2.old"
+  local aside=
+  if [ -e "$2" ]; then
+    aside=$(mktemp -d "$2.old-XXXXXX")
+    mv "$2" "$aside/"
+  fi
+  mv "$1" "$2"
+  [ -z "$aside" ] || rm -rf "$aside"
 }
 
 # in_own_group COMMAND...: runs COMMAND (a function too) in a process group
