@@ -1,10 +1,10 @@
 """What the build scripts leave behind when a step fails or the script is
-stopped: nothing of their own (issue 28, defects 5 and 6); and apt-get
-waiting for another's lock (a decision of the same issue). Small fixtures:
-a one-file crate whose "built" program is a file written here, an auditor
-that refuses, and the process-group helper build-lambda-zip runs each
-function's build with, an apt-get that records its arguments; no Lambda
-build."""
+stopped: nothing of their own (issue 28, defects 5 and 6, and debian-rootfs
+stopped during debootstrap); and apt-get waiting for another's lock (a
+decision of the same issue). Small fixtures: a one-file crate whose "built"
+program is a file written here, an auditor that refuses, the process-group
+helper build-lambda-zip runs each function's build with, stand-ins for
+apt-get and debootstrap; no Lambda build and no download."""
 
 import os
 import signal
@@ -112,3 +112,39 @@ def test_a_directory_put_in_place_leaves_a_neighbours_old_directory_alone(tmp_pa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p1", "p1.old"]
     assert sorted(p.name for p in dest.iterdir()) == ["lambda.zip"]
     assert (tmp_path / "p1.old" / "mine.txt").read_text() == "mine\n"
+
+
+def test_debian_rootfs_arch_without_a_value_is_its_own_line():
+    result = run(["bash", ROOT / "scripts/debian-rootfs", "--arch"])
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == ("error: --arch needs a value, arm64 (usage: scripts/debian-rootfs [--arch arm64] "
+                             "[bullseye|trixie|bionic|bookworm])\n")
+
+
+@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_during_debootstrap_leaves_no_half_made_tree(tmp_path, number):
+    """SIGTERM to debian-rootfs during debootstrap left rootfs-*.tmp.PID in
+    the cache for good. debootstrap here is a stand-in that makes its
+    target, then writes into it later, as the real one does (the script
+    runs it as root only, as the tests' chroots need anyway)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    late = tmp_path / "debootstrap-went-on"
+    (bin_dir / "debootstrap").write_text(
+        '#!/bin/sh\nfor a; do case $a in *.tmp.*) target=$a ;; esac; done\n'
+        f'mkdir -p "$target/usr/bin"\nsleep 2\ntouch "$target/usr/bin/python3" {late}\n')
+    (bin_dir / "debootstrap").chmod(0o755)
+    cache = tmp_path / "cache"
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "LAMBDA_TOOLCHAIN_CACHE": str(cache)}
+    script = subprocess.Popen(["bash", ROOT / "scripts/debian-rootfs", "bullseye"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    started = time.monotonic()
+    while not list(cache.glob("rootfs-bullseye.tmp.*/usr")) and time.monotonic() - started < 20:
+        time.sleep(0.01)
+    assert list(cache.glob("rootfs-bullseye.tmp.*")), "debootstrap never started"
+    script.send_signal(number)  # the script's process alone
+    _, stderr = script.communicate(timeout=20)
+    time.sleep(2.5)  # longer than debootstrap would have run on
+    assert not late.exists(), "debootstrap went on after the script was stopped"
+    assert sorted(p.name for p in cache.iterdir() if "rootfs" in p.name) == [], stderr
+    assert script.returncode == 128 + number, stderr
