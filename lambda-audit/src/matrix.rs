@@ -32,14 +32,29 @@ pub fn combinations(
         arches.iter().copied().map(Some).collect()
     };
     let mut all = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for profile in profiles {
         for arch in &arches {
-            if !all.contains(&(profile.clone(), *arch)) {
+            if seen.insert((same_profile(profile), arch.map(LambdaArch::name))) {
                 all.push((profile.clone(), *arch));
             }
         }
     }
     all
+}
+
+/// What tells one `--profile` from another: a built-in name, or a profile
+/// file by its real path, so that spellings of one file (`p.json`,
+/// `./p.json`, a link to it) are one profile, read once (1,000 spellings
+/// were 1,000 combinations, 904 MiB); a path that does not resolve as given.
+fn same_profile(given: &str) -> PathBuf {
+    let builtin = lambda_audit::profile::BUILTIN
+        .iter()
+        .any(|(name, _)| *name == given);
+    match builtin {
+        true => PathBuf::from(given),
+        false => std::fs::canonicalize(given).unwrap_or_else(|_| PathBuf::from(given)),
+    }
 }
 
 /// `check`'s options that are the same for every combination.
