@@ -232,6 +232,43 @@ def test_a_wrong_package_or_runtime_is_one_line_before_any_build(tmp_path, args,
     assert not (path / "target").exists()
 
 
+@pytest.mark.parametrize("kind", ["file", "root", "checkout", "holding-the-checkout"])
+def test_an_out_the_build_would_spoil_is_one_line_before_anything(tmp_path, kind):
+    """--out a file failed late with mkdir's message; --out / or this
+    checkout (whose bootstrap/ a function named bootstrap would replace)
+    was not refused at all. Each is refused before any tool or build."""
+    afile = tmp_path / "a-file"
+    afile.write_text("mine\n")
+    out = {"file": afile, "root": "/", "checkout": ROOT, "holding-the-checkout": ROOT.parent}[kind]
+    env = {k: v for k, v in os.environ.items() if k != "CARGO_TARGET_DIR"}
+    result = run(["bash", ROOT / "scripts/build-lambda-zip", "--out", out], env=env, timeout=120)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: --out {out}: "), result.stderr
+    assert afile.read_text() == "mine\n"
+
+
+def test_a_function_directory_the_build_did_not_write_is_refused_not_replaced(tmp_path):
+    """A build of function answers replaced OUT/answers whole, deleting the
+    user's OUT/answers/notes.txt (and OUT/answers.old/). A directory there
+    that no build wrote (no runtime file) is refused before any build."""
+    path = tmp_path / "ws"
+    write_workspace(path, {
+        "answers": (PLAIN.format(name="answers"), "main.rs", "fn main() {}\n"),
+        "other": (PLAIN.format(name="other"), "main.rs", "fn main() {}\n"),
+    }, lock=False)
+    out = tmp_path / "out"
+    (out / "answers").mkdir(parents=True)
+    (out / "answers" / "notes.txt").write_text("mine\n")
+    result = build(path / "Cargo.toml", "--out", out)
+    assert result.returncode == 2, result.stderr[-3000:]
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {out}/answers: not a directory an earlier build wrote"), \
+        result.stderr[-3000:]
+    assert (out / "answers" / "notes.txt").read_text() == "mine\n"
+    assert not (path / "target").exists()
+
+
 def test_the_flake_finds_the_same_functions_as_the_non_nix_path():
     """One rule, two readers: scripts/lib/crate-facts.py (on `cargo metadata`,
     what scripts/build-lambda-zip builds) and nix/lib.nix workspaceFunctions

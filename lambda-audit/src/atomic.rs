@@ -3,6 +3,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use tempfile::{NamedTempFile, TempDir};
@@ -41,10 +42,22 @@ pub fn untrack(path: &Path) {
 /// removal never races a step that would create what it just removed.
 static CREATING: Mutex<()> = Mutex::new(());
 
+/// Set by the signal handler before it waits for `CREATING`: a lock is not
+/// fair, and a loop of steps (thousands of files merged) would take it
+/// again and again while the handler waits.
+static STOPPING: AtomicBool = AtomicBool::new(false);
+
 /// Runs `step`, which creates paths inside a pending temporary, so that a
-/// signal's removal happens wholly before or wholly after it.
+/// signal's removal happens wholly before or wholly after it. Once a
+/// signal came, no step starts: the process is about to exit.
 pub fn guarded<T>(step: impl FnOnce() -> T) -> T {
-    let _held = CREATING.lock().unwrap_or_else(PoisonError::into_inner);
+    let held = CREATING.lock().unwrap_or_else(PoisonError::into_inner);
+    if STOPPING.load(Ordering::SeqCst) {
+        drop(held);
+        loop {
+            std::thread::park();
+        }
+    }
     step()
 }
 
@@ -52,6 +65,7 @@ pub fn guarded<T>(step: impl FnOnce() -> T) -> T {
 /// ends the process, still holding the guard, so nothing is created after
 /// the removal.
 pub fn remove_pending_and_exit(code: i32) -> ! {
+    STOPPING.store(true, Ordering::SeqCst);
     let _held = CREATING.lock().unwrap_or_else(PoisonError::into_inner);
     if let Ok(pending) = PENDING.lock() {
         for path in pending.iter() {

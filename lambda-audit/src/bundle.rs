@@ -21,9 +21,10 @@ use crate::atomic;
 use crate::check::{check, Finding, Report};
 use crate::elf::read_elf;
 use crate::error::{shown, AuditError, Result};
+use crate::lexical::normalize;
 use crate::profile::{is_glibc_part, Profile};
 use crate::report;
-use crate::resolve::{expand_tokens, normalize, search_order, Loader, Rule};
+use crate::resolve::{expand_tokens, search_order, Loader, Rule};
 
 #[derive(Debug, Default, Clone)]
 pub struct BundleOptions {

@@ -18,9 +18,10 @@ use serde::Serialize;
 
 use crate::elf::{read_elf, ElfFacts, ElfKind, Export, Import, VersionDef};
 use crate::error::Result;
+use crate::lexical::normalized;
 use crate::openssl::{dynamic_libraries, version_texts, OpensslUse, VersionText};
 use crate::profile::{ExportTable, Host, Profile};
-use crate::resolve::{normalized, resolve, Closure, Outcome, Role, Source, TaskDir};
+use crate::resolve::{resolve, Closure, Outcome, Role, Source, TaskDir};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -38,6 +38,18 @@ impl AuditError {
 }
 
 impl AuditError {
+    /// The same error naming `path` for the file it names (a zip's member,
+    /// `PACKAGE.zip!/x.so`, for its private unpacked copy).
+    pub fn naming(self, path: PathBuf) -> AuditError {
+        match self {
+            AuditError::Io { source, .. } => AuditError::Io { path, source },
+            AuditError::NotElf { reason, .. } => AuditError::NotElf { path, reason },
+            AuditError::MalformedElf { reason, .. } => AuditError::MalformedElf { path, reason },
+            AuditError::IsDirectory { .. } => AuditError::IsDirectory { path },
+            other => other,
+        }
+    }
+
     /// 1 for a refusal (the artifact would not work), 2 for unusable input.
     pub fn exit_code(&self) -> i32 {
         match self {

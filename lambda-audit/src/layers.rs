@@ -18,9 +18,13 @@ use std::fs::FileType;
 use std::path::{Path, PathBuf};
 
 use crate::archive::{self, Entry, MAX_UNZIPPED};
-use crate::atomic::PrivateDir;
+use crate::atomic::{guarded, PrivateDir};
 use crate::error::{shown, AuditError, Result};
 use crate::unzip;
+
+/// The most layers Lambda takes for one function (AWS: "up to five
+/// layers"); more cannot be deployed, so none is judged.
+pub const MAX_LAYERS: usize = 5;
 
 /// A function's layers, merged as the runtime has them at /opt.
 pub struct Layers {
@@ -37,11 +41,16 @@ pub struct Layers {
 
 impl Layers {
     /// Unpacks `given` in order into one private directory, a later
-    /// layer's files replacing an earlier one's.
-    pub fn unpack(given: &[PathBuf]) -> Result<Layers> {
+    /// layer's files replacing an earlier one's, within what a function of
+    /// `function` bytes unzipped leaves of Lambda's limit: the bytes each
+    /// zip writes are counted (never the sizes it declares), and a
+    /// directory's files by their size.
+    pub fn unpack(given: &[PathBuf], function: u64) -> Result<Layers> {
+        check_temp_dir_outside(given)?;
         let dir = PrivateDir::new(".lambda-audit-layers")?;
         let mut origin = HashMap::new();
         let mut unzipped: u64 = 0;
+        let limit = MAX_UNZIPPED.saturating_sub(function);
         for (index, layer) in given.iter().enumerate() {
             let mut over = Overlay {
                 onto: dir.path(),
@@ -51,10 +60,14 @@ impl Layers {
             };
             if layer.is_dir() {
                 // Listed first: a symlink out of it, or a special file, is refused.
-                unzipped += archive::list(layer)?.iter().map(|e| e.size).sum::<u64>();
+                let size: u64 = archive::list(layer)?.iter().map(|e| e.size).sum();
+                unzipped = unzipped.saturating_add(size);
+                if unzipped > limit {
+                    return Err(over_limit(layer, function, unzipped));
+                }
                 over.place(layer, Take::Copy)?;
             } else {
-                let room = MAX_UNZIPPED.saturating_sub(unzipped);
+                let room = limit.saturating_sub(unzipped);
                 let (unpacked, written) = unzip::unpack_within(zip_layer(layer)?, room)?;
                 unzipped += written;
                 over.place(unpacked.path(), Take::Move)?;
@@ -102,6 +115,28 @@ impl Layers {
     }
 }
 
+/// The layers are merged (and a zip unpacked) in the system's temporary
+/// directory: inside a layer directory, the copy would be listed as the
+/// layer's own files and copied into itself, level after level. Refused
+/// before anything is made, naming the layer (not the private directory).
+fn check_temp_dir_outside(given: &[PathBuf]) -> Result<()> {
+    let temp = std::env::temp_dir();
+    let Ok(temp) = std::fs::canonicalize(&temp) else {
+        // Creating the private directory will say why.
+        return Ok(());
+    };
+    for layer in given.iter().filter(|l| l.is_dir()) {
+        let real = std::fs::canonicalize(layer).map_err(|e| AuditError::io(layer, e))?;
+        if temp.starts_with(&real) {
+            return Err(AuditError::Usage(format!(
+                "--with-layer {}: the temporary directory (TMPDIR) is inside this layer, and the layer would be copied into itself: set TMPDIR to a directory outside it",
+                shown(layer)
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// `layer` if it is a zip; a layer is a zip or a directory.
 fn zip_layer(layer: &Path) -> Result<&Path> {
     if unzip::is_zip(layer) {
@@ -147,6 +182,18 @@ pub fn check_total(function: (&Path, u64), layers: &[(&Path, u64)]) -> Result<()
     )))
 }
 
+/// Why the layers stopped at `layer`: with a function of `function` bytes,
+/// the `unzipped` bytes of the layers so far are over Lambda's limit.
+fn over_limit(layer: &Path, function: u64, unzipped: u64) -> AuditError {
+    AuditError::Usage(format!(
+        "--with-layer {}: the layers come to {} unzipped, which with the function's {} is over Lambda's limit of {} for a function and its layers",
+        shown(layer),
+        archive::bytes(unzipped),
+        archive::bytes(function),
+        archive::bytes(MAX_UNZIPPED)
+    ))
+}
+
 /// How a layer's files reach the merged directory: moved out of our own
 /// unpacked copy, or copied from a directory of the user's.
 #[derive(Clone, Copy)]
@@ -183,7 +230,8 @@ impl Overlay<'_> {
             let dir_there = there.is_some_and(|t| t.is_dir());
             if item.file_type().is_dir() {
                 match there {
-                    None => std::fs::create_dir(&dest).map_err(|e| AuditError::io(&dest, e))?,
+                    None => guarded(|| std::fs::create_dir(&dest))
+                        .map_err(|e| AuditError::io(&dest, e))?,
                     Some(_) if dir_there => {}
                     Some(_) => {
                         return Err(self.bad(
@@ -200,7 +248,9 @@ impl Overlay<'_> {
                     "a file or symlink here, and a directory of an earlier layer",
                 ));
             }
-            take_file(item.path(), item.file_type(), &dest, there.is_some(), take)?;
+            // Under the lock the signal handler's removal holds, as every
+            // step that creates a path in a private directory.
+            guarded(|| take_file(item.path(), item.file_type(), &dest, there.is_some(), take))?;
             self.origin
                 .insert(rel.to_string_lossy().into_owned(), self.layer);
         }

@@ -4,7 +4,7 @@
 //! The data flow (see `docs/design.md`):
 //! `elf` reads facts from a file; `profile` holds a runtime as data (`scan`
 //! writes one from a root filesystem); `resolve` finds each needed library as
-//! the runtime's loader would; `check` judges the closure, and `openssl`
+//! the runtime's loader would, comparing paths as `lexical` normalizes them; `check` judges the closure, and `openssl`
 //! says which OpenSSL the artifact carries; `report` shows the verdict;
 //! `bundle` vendors what is missing; `archive` zips reproducibly; `package`
 //! audits a whole package, which `unzip` reads from a zip, naming each file's
@@ -21,6 +21,7 @@ pub mod check;
 pub mod elf;
 pub mod error;
 pub mod layers;
+pub mod lexical;
 pub mod lifecycle;
 pub mod npm;
 pub mod openssl;

@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::shown;
+
 /// What AWS's runtime table says of one runtime (a profile's `runtime`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -49,7 +51,7 @@ impl Deprecation {
     /// since 2022-08-29: use python3.14`.
     pub fn line(&self) -> String {
         let use_instead = match &self.replacement {
-            Some(r) => format!(": use {r}"),
+            Some(r) => format!(": use {}", shown(r)),
             None => String::new(),
         };
         let today = self.today.as_str();
@@ -58,19 +60,24 @@ impl Deprecation {
             (Some(create), update) => {
                 let update = match update {
                     Some(u) if u.as_str() <= today => {
-                        format!(", updates blocked since {u}")
+                        format!(", updates blocked since {}", shown(u))
                     }
-                    Some(u) => format!(", updates blocked from {u}"),
+                    Some(u) => format!(", updates blocked from {}", shown(u)),
                     None => String::new(),
                 };
                 format!(
-                    "warning: {}: new functions blocked since {create}{update}{use_instead}",
-                    self.runtime
+                    "warning: {}: new functions blocked since {}{}{}",
+                    shown(&self.runtime),
+                    shown(create),
+                    update,
+                    use_instead
                 )
             }
             (None, _) => format!(
                 "warning: {} is deprecated since {}{}",
-                self.runtime, self.since, use_instead
+                shown(&self.runtime),
+                shown(&self.since),
+                use_instead
             ),
         }
     }

@@ -2,26 +2,28 @@
 //! command did its job), 1 they will not load (or the result was refused),
 //! 2 the input is unusable. Errors are one line, never a backtrace.
 
-use std::cell::OnceCell;
+mod matrix;
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::rc::Rc;
 
 use clap::{Parser, Subcommand};
 
 use lambda_audit::archive;
 use lambda_audit::bundle::{bundle, BundleOptions};
-use lambda_audit::check::{check, check_read, Artifact, Report};
+use lambda_audit::check::{check, Report};
 use lambda_audit::error::{shown, without_controls, AuditError, Result};
 use lambda_audit::layers::{self, Layers};
-use lambda_audit::lifecycle::{date_of_day, deprecation, is_date, Deprecation};
-use lambda_audit::package::{audit_package, check_opened, Package, LAYER_ROOT};
+use lambda_audit::lifecycle::{date_of_day, is_date};
+use lambda_audit::package::audit_package;
 use lambda_audit::profile::{LambdaArch, Profile, DEFAULT_PROFILE};
 use lambda_audit::report;
 use lambda_audit::resolve::TaskDir;
 use lambda_audit::scan::{scan, ScanOptions};
+
 use lambda_audit::unzip;
+use matrix::{combinations, CheckOptions, CheckRun};
 
 #[derive(Parser)]
 #[command(
@@ -213,18 +215,17 @@ fn run(cli: Cli) -> Result<u8> {
             let today = today_or_clock(today)?;
             let layers = prepare_layers(&with_layer, &artifacts, layer)?;
             let combinations = combinations(&profile, &arch);
-            let run = CheckRun {
-                bundle_dir,
-                layer,
+            let run = CheckRun::new(
+                CheckOptions {
+                    bundle_dir,
+                    layer,
+                    json,
+                    today,
+                },
                 layers,
-                json,
-                matrix: combinations.len() > 1,
-                read: artifacts.iter().map(|_| Default::default()).collect(),
-                opened: artifacts.iter().map(|_| Default::default()).collect(),
                 artifacts,
-                today,
-                warned: Default::default(),
-            };
+                combinations.len() > 1,
+            );
             match combinations.as_slice() {
                 [(name, arch)] => run.one(name, *arch),
                 _ => run.matrix(&combinations),
@@ -258,9 +259,9 @@ fn run(cli: Cli) -> Result<u8> {
             for (name, (source, new_name)) in &done.vendored {
                 emit(&format!(
                     "vendored {} from {} as lib/{}\n",
-                    name,
+                    shown(name),
                     shown(source),
-                    new_name
+                    shown(new_name)
                 ))?;
             }
             emit(&format!(
@@ -272,7 +273,7 @@ fn run(cli: Cli) -> Result<u8> {
                 } else {
                     "load"
                 },
-                profile.name,
+                shown(&profile.name),
                 report::on_arch(&profile.arch)
             ))?;
             Ok(0)
@@ -302,7 +303,8 @@ fn run(cli: Cli) -> Result<u8> {
             // The first report that does not load is kept, to refuse with.
             let mut refused: Option<Report> = None;
             let task = TaskDir::new(&profile.task_root, Some(&dir));
-            let skipped = audit_package(&profile, &task, &dir, &entries, true, &mut |r| {
+            let as_is = |file: &std::path::Path| file.to_path_buf();
+            let skipped = audit_package(&profile, &task, &dir, &entries, true, &as_is, &mut |r| {
                 if refused.is_none() && !r.loads() {
                     refused = Some(r);
                 }
@@ -327,7 +329,7 @@ fn run(cli: Cli) -> Result<u8> {
                 // Every ELF file is audited: as an entry point, in an entry
                 // point's closure, or on its own.
                 count(entries.iter().filter(|e| e.elf).count(), "ELF file"),
-                profile.name,
+                shown(&profile.name),
                 report::on_arch(&profile.arch),
                 archive::bytes(size)
             ))?;
@@ -434,298 +436,7 @@ fn today_or_clock(given: Option<String>) -> Result<String> {
     }
 }
 
-/// Every (profile, architecture) pair of `check`'s options, in the order
-/// given (profiles outside, architectures inside); no `--arch`: each
-/// profile's own (x86_64 for a built-in name).
-fn combinations(profiles: &[String], arches: &[LambdaArch]) -> Vec<(String, Option<LambdaArch>)> {
-    let arches: Vec<Option<LambdaArch>> = if arches.is_empty() {
-        vec![None]
-    } else {
-        arches.iter().copied().map(Some).collect()
-    };
-    let mut all = Vec::new();
-    for profile in profiles {
-        for arch in &arches {
-            if !all.contains(&(profile.clone(), *arch)) {
-                all.push((profile.clone(), *arch));
-            }
-        }
-    }
-    all
-}
-
-/// One `check` run's options, the same for every combination.
-struct CheckRun {
-    bundle_dir: Option<PathBuf>,
-    layer: bool,
-    /// The function's layers (`--with-layer`), unpacked once for every combination.
-    layers: Option<Layers>,
-    json: bool,
-    artifacts: Vec<PathBuf>,
-    /// More than one combination: what is read of an artifact, which
-    /// does not depend on the profile, is kept for the others.
-    matrix: bool,
-    /// Each single-file artifact as read by the first combination (a matrix's).
-    read: Vec<OnceCell<Rc<Artifact>>>,
-    /// Each package (a directory or zip) as opened by the first combination
-    /// (a matrix's): a zip is unpacked once.
-    opened: Vec<OnceCell<Rc<Package>>>,
-    today: String,
-    /// The runtimes whose deprecation was told (once each, not once per architecture).
-    warned: std::cell::RefCell<Vec<String>>,
-}
-
-/// What one combination of a matrix came to.
-enum Judged {
-    /// Lambda has no such runtime (python3.6 on arm64): why, in a line.
-    Impossible(String),
-    Reports {
-        profile: String,
-        arch: String,
-        deprecation: Option<Deprecation>,
-        reports: Vec<Report>,
-    },
-}
-
-impl CheckRun {
-    /// Every artifact judged in `profile`, each report given to `sink` as it is made.
-    fn judge(&self, profile: &Profile, sink: &mut dyn FnMut(Report) -> Result<()>) -> Result<()> {
-        let place = if self.layer {
-            LAYER_ROOT
-        } else {
-            profile.task_root.as_str()
-        };
-        // One task directory for every artifact: the package's libraries
-        // are listed and read once per run, not once per artifact.
-        let task = TaskDir::new(&profile.task_root, self.bundle_dir.as_deref());
-        for (index, artifact) in self.artifacts.iter().enumerate() {
-            if artifact.is_dir() || unzip::is_zip(artifact) {
-                let layers = self.layers.as_ref();
-                let opened = self.kept(&self.opened[index], || Package::open(artifact, layers))?;
-                let skipped = check_opened(profile, &opened, place, layers, &mut |r| sink(r))?;
-                for skip in &skipped {
-                    note(&format!("check: {skip}"));
-                }
-            } else {
-                let read = self.kept(&self.read[index], || {
-                    check_single_file(artifact, self.layer)?;
-                    Artifact::read(artifact)
-                })?;
-                sink(check_read(profile, &task, artifact, &read)?)?;
-            }
-        }
-        Ok(())
-    }
-
-    /// What `cell` holds, made by `make` the first time; kept for the
-    /// other combinations of a matrix (without one, dropped once used, so
-    /// that memory and disk do not grow with the number of artifacts).
-    fn kept<T>(&self, cell: &OnceCell<Rc<T>>, make: impl FnOnce() -> Result<T>) -> Result<Rc<T>> {
-        if let Some(kept) = cell.get() {
-            return Ok(kept.clone());
-        }
-        let made = Rc::new(make()?);
-        if self.matrix {
-            let _ = cell.set(made.clone());
-        }
-        Ok(made)
-    }
-
-    /// The deprecation of `profile`'s runtime at the run's date, told on
-    /// standard error once per runtime.
-    fn deprecation(&self, profile: &Profile) -> Option<Deprecation> {
-        let found = deprecation(&profile.name, profile.runtime.as_ref(), &self.today);
-        if let Some(d) = &found {
-            let mut warned = self.warned.borrow_mut();
-            if !warned.contains(&d.runtime) {
-                note(&d.line());
-                warned.push(d.runtime.clone());
-            }
-        }
-        found
-    }
-
-    /// One profile and architecture: the reports as they are made.
-    fn one(&self, name: &str, arch: Option<LambdaArch>) -> Result<u8> {
-        let profile = Profile::load_for(name, arch)?;
-        check_bundle_dir(self.bundle_dir.as_deref())?;
-        let deprecated = self.deprecation(&profile);
-        let mut printed = Printed::new(self.json, &profile.name, profile.lambda_arch(), deprecated);
-        self.judge(&profile, &mut |r| printed.report(r))?;
-        let loads = printed.finish()?;
-        // Freeing the facts of a large library string by string costs
-        // more than reading them, and the process ends right after this.
-        std::mem::forget(profile);
-        Ok(if loads { 0 } else { 1 })
-    }
-
-    /// Several combinations: each judged, then a line each and the
-    /// reports under a header (or one JSON document); 0 only if every
-    /// combination Lambda has loads, 2 if it has none of them.
-    fn matrix(&self, combinations: &[(String, Option<LambdaArch>)]) -> Result<u8> {
-        check_bundle_dir(self.bundle_dir.as_deref())?;
-        let mut judged = Vec::new();
-        for (name, arch) in combinations {
-            judged.push(self.combination(name, *arch)?);
-        }
-        if judged.iter().all(|j| matches!(j, Judged::Impossible(_))) {
-            let why: Vec<String> = judged
-                .iter()
-                .filter_map(|j| match j {
-                    Judged::Impossible(why) => Some(why.clone()),
-                    Judged::Reports { .. } => None,
-                })
-                .collect();
-            return Err(AuditError::Usage(format!(
-                "no combination of --profile and --arch exists: {}",
-                why.join("; ")
-            )));
-        }
-        let loads = judged.iter().all(combination_loads);
-        if self.json {
-            emit(&report::matrix_json(&matrix_entries(&judged), loads))?;
-        } else {
-            emit(&matrix_text(&judged))?;
-        }
-        // As `one`'s profile: the reports (every combination's closures and
-        // findings, and the artifacts' facts they share) would be freed
-        // string by string just before the process ends. They hold no
-        // file or directory (those are the run's, removed as it ends).
-        std::mem::forget(judged);
-        Ok(if loads { 0 } else { 1 })
-    }
-
-    /// One combination's reports, or why Lambda has no such runtime (a
-    /// profile that exists, but not for `arch`); any other bad input is
-    /// the run's error.
-    fn combination(&self, name: &str, arch: Option<LambdaArch>) -> Result<Judged> {
-        let profile = match Profile::load_for(name, arch) {
-            Ok(profile) => profile,
-            Err(e) if Profile::load(name).is_ok() => return Ok(Judged::Impossible(e.to_string())),
-            Err(e) => return Err(e),
-        };
-        let deprecation = self.deprecation(&profile);
-        let mut reports = Vec::new();
-        self.judge(&profile, &mut |r| {
-            reports.push(r);
-            Ok(())
-        })?;
-        let judged = Judged::Reports {
-            profile: profile.name.clone(),
-            arch: profile.lambda_arch().to_string(),
-            deprecation,
-            reports,
-        };
-        std::mem::forget(profile);
-        Ok(judged)
-    }
-}
-
-/// Whether a combination does not stop the run from loading (one Lambda
-/// does not have never runs the artifact).
-fn combination_loads(judged: &Judged) -> bool {
-    match judged {
-        Judged::Impossible(_) => true,
-        Judged::Reports { reports, .. } => reports.iter().all(Report::loads),
-    }
-}
-
-/// The matrix as text: a line per combination, then each one's reports.
-fn matrix_text(judged: &[Judged]) -> String {
-    let mut out = String::new();
-    for j in judged {
-        out.push_str(&match j {
-            Judged::Impossible(why) => format!("no such runtime: {why}\n"),
-            Judged::Reports {
-                profile,
-                arch,
-                reports,
-                ..
-            } => match reports.iter().find(|r| !r.loads()) {
-                None => format!("{profile} {arch}: loads\n"),
-                Some(bad) => format!(
-                    "{profile} {arch}: WILL NOT LOAD: {}\n",
-                    report::first_reason(bad)
-                ),
-            },
-        });
-    }
-    for j in judged {
-        if let Judged::Reports {
-            profile,
-            arch,
-            reports,
-            ..
-        } = j
-        {
-            out.push_str(&format!("\n== {profile} {arch} ==\n"));
-            for r in reports {
-                out.push_str(&report::human(r));
-            }
-        }
-    }
-    out
-}
-
-/// The matrix's combinations for `report::matrix_json`.
-fn matrix_entries(judged: &[Judged]) -> Vec<report::Combination<'_>> {
-    judged
-        .iter()
-        .map(|j| match j {
-            Judged::Impossible(why) => report::Combination::Impossible(why),
-            Judged::Reports {
-                profile,
-                arch,
-                deprecation,
-                reports,
-            } => report::Combination::Judged {
-                profile,
-                arch,
-                deprecation: deprecation.as_ref(),
-                reports,
-            },
-        })
-        .collect()
-}
-
-/// Where `check` prints each report as soon as it is made: as text, or
-/// into the streamed JSON document. Memory does not grow with the reports.
-enum Printed {
-    Text { loads: bool },
-    Json(report::JsonStream<std::io::BufWriter<std::io::Stdout>>),
-}
-
-impl Printed {
-    fn new(json: bool, profile: &str, arch: &str, deprecated: Option<Deprecation>) -> Printed {
-        if json {
-            let out = std::io::BufWriter::new(std::io::stdout());
-            let stream = report::JsonStream::new(out, profile, arch).deprecated(deprecated);
-            Printed::Json(stream)
-        } else {
-            Printed::Text { loads: true }
-        }
-    }
-
-    fn report(&mut self, r: Report) -> Result<()> {
-        match self {
-            Printed::Text { loads } => {
-                *loads &= r.loads();
-                emit(&report::human(&r))
-            }
-            Printed::Json(stream) => stream.artifact(&r).map_err(stdout_error),
-        }
-    }
-
-    /// Whether every artifact loads.
-    fn finish(self) -> Result<bool> {
-        match self {
-            Printed::Text { loads } => Ok(loads),
-            Printed::Json(stream) => stream.finish().map_err(stdout_error),
-        }
-    }
-}
-
-fn stdout_error(e: std::io::Error) -> AuditError {
+pub(crate) fn stdout_error(e: std::io::Error) -> AuditError {
     AuditError::io(std::path::Path::new("standard output"), e)
 }
 
@@ -733,7 +444,7 @@ fn stdout_error(e: std::io::Error) -> AuditError {
 /// escaped (JSON has none: its strings are escaped). A reader that closed it early (`| head -1`)
 /// is an error like any other (one line, exit 2), never a panic: the output
 /// it got is incomplete.
-fn emit(text: &str) -> Result<()> {
+pub(crate) fn emit(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
     out.write_all(without_controls(text, false).as_bytes())
         .and_then(|()| out.flush())
@@ -742,7 +453,7 @@ fn emit(text: &str) -> Result<()> {
 
 /// A line for the person running the command, on standard error (a closed
 /// standard error has no one to tell).
-fn note(text: &str) {
+pub(crate) fn note(text: &str) {
     let _ = writeln!(
         std::io::stderr(),
         "lambda-audit: {}",
@@ -754,7 +465,7 @@ fn note(text: &str) {
 /// zip behind a stub (Lambda unpacks a plain zip from its first byte, and
 /// judged as one ELF module its members would never be checked), and not a
 /// layer (a layer is what Lambda unpacks at /opt: a directory or a zip).
-fn check_single_file(artifact: &std::path::Path, layer: bool) -> Result<()> {
+pub(crate) fn check_single_file(artifact: &std::path::Path, layer: bool) -> Result<()> {
     if unzip::is_zip_behind_a_stub(artifact) {
         return Err(AuditError::Usage(format!(
             "{}: a zip archive behind other data (a self-extracting stub, or a file with a zip appended): Lambda unpacks a plain zip from its first byte; zip the package's files again",
@@ -784,6 +495,13 @@ fn prepare_layers(given: &[PathBuf], artifacts: &[PathBuf], layer: bool) -> Resu
             "--with-layer with --layer: a layer has no layers of its own; check the function package with --with-layer, or each layer with --layer".into(),
         ));
     }
+    if given.len() > layers::MAX_LAYERS {
+        return Err(AuditError::Usage(format!(
+            "--with-layer given {} times: Lambda takes at most {} layers for a function; merge some into one",
+            given.len(),
+            layers::MAX_LAYERS
+        )));
+    }
     for artifact in artifacts {
         check_function_package(artifact)?;
     }
@@ -791,10 +509,15 @@ fn prepare_layers(given: &[PathBuf], artifacts: &[PathBuf], layer: bool) -> Resu
     for layer in given {
         sizes.push((layer.as_path(), layers::unzipped_size(layer)?));
     }
+    // The layers are unpacked once for every function given: within what
+    // the largest leaves of the limit.
+    let mut largest: u64 = 0;
     for function in artifacts {
-        layers::check_total((function, layers::unzipped_size(function)?), &sizes)?;
+        let size = layers::unzipped_size(function)?;
+        layers::check_total((function, size), &sizes)?;
+        largest = largest.max(size);
     }
-    Layers::unpack(given).map(Some)
+    Layers::unpack(given, largest).map(Some)
 }
 
 /// An artifact given with `--with-layer` must be a function package (a
@@ -813,7 +536,7 @@ fn check_function_package(artifact: &std::path::Path) -> Result<()> {
 
 /// `--bundle-dir` must name a directory (a missing one would make every
 /// packaged library "missing").
-fn check_bundle_dir(dir: Option<&std::path::Path>) -> Result<()> {
+pub(crate) fn check_bundle_dir(dir: Option<&std::path::Path>) -> Result<()> {
     match dir {
         Some(dir) if !dir.is_dir() => Err(AuditError::Usage(format!(
             "--bundle-dir {}: not a directory",

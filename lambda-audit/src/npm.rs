@@ -53,10 +53,23 @@ fn manifests_above(name: &str) -> impl Iterator<Item = String> + '_ {
         .chain(std::iter::once("package.json".to_string()))
 }
 
-/// `name version` from a package.json, if it names a package.
+/// The longest package name npm takes (its `validate-npm-package-name`).
+const MAX_NAME: usize = 214;
+
+/// The longest version npm's semver parses (`MAX_LENGTH`).
+const MAX_VERSION: usize = 256;
+
+/// `name version` from a package.json, if it names a package: a name or a
+/// version longer than npm takes names none (a name of 1 MB would be
+/// repeated in every report on the package's files).
 fn package_named(manifest: &Path) -> Option<String> {
     let text = bounded::read_small_file(manifest, MAX_MANIFEST).ok()?;
     let manifest: Manifest = serde_json::from_slice(&text).ok()?;
+    let too_long =
+        |field: &Option<String>, max: usize| field.as_ref().is_some_and(|f| f.len() > max);
+    if too_long(&manifest.name, MAX_NAME) || too_long(&manifest.version, MAX_VERSION) {
+        return None;
+    }
     match (manifest.name?, manifest.version) {
         (name, Some(version)) => Some(format!("{name} {version}")),
         (name, None) => Some(name),

@@ -45,10 +45,11 @@ pub fn audit_package(
     named: &Path,
     entries: &[Entry],
     entry_point_required: bool,
+    shown_as: &dyn Fn(&Path) -> PathBuf,
     each: &mut dyn FnMut(Report) -> Result<()>,
 ) -> Result<Vec<String>> {
     let mut skipped = Vec::new();
-    let found = entry_points(profile, task, entries, &mut skipped, each)?;
+    let found = entry_points(profile, task, entries, &mut skipped, shown_as, each)?;
     if found.entry_points == 0 && entry_point_required && found.other_cpu == 0 {
         return Err(no_entry_point(profile, named, &found.foreign));
     }
@@ -68,7 +69,7 @@ pub fn audit_package(
             Some(_) => {
                 skipped.push(format!(
                     "skipped {}: another architecture, and no entry point loads it",
-                    shown(library)
+                    shown(shown_as(library))
                 ));
                 continue;
             }
@@ -116,6 +117,7 @@ fn entry_points<'e>(
     task: &TaskDir,
     entries: &'e [Entry],
     skipped: &mut Vec<String>,
+    shown_as: &dyn Fn(&Path) -> PathBuf,
     each: &mut dyn FnMut(Report) -> Result<()>,
 ) -> Result<EntryPoints<'e>> {
     let mut found = EntryPoints {
@@ -131,7 +133,8 @@ fn entry_points<'e>(
             // Not a file the loader can read: an entry point it cannot be,
             // and one that is needed shows as broken in that closure.
             Err(e @ (AuditError::MalformedElf { .. } | AuditError::NotElf { .. })) => {
-                skipped.push(format!("skipped {}: {}", shown(file), e));
+                let name = shown_as(file);
+                skipped.push(format!("skipped {}: {}", shown(&name), e.naming(name)));
                 continue;
             }
             Err(e) => return Err(e),
@@ -188,7 +191,7 @@ fn no_entry_point(profile: &Profile, named: &Path, foreign: &[String]) -> AuditE
     AuditError::Refused(format!(
         "{} holds no entry point for {}: expected {}{}",
         shown(named),
-        profile.name,
+        shown(&profile.name),
         what,
         also
     ))
@@ -284,9 +287,29 @@ pub fn check_opened(
         }
         each(report)
     };
+    // A file skipped is named as a report on it would be: inside its zip
+    // or its layer, not by the path of our private copy.
+    let layers_root = in_layers.as_ref().map(|l| l.root.as_path());
+    let shown_as = |file: &Path| -> PathBuf {
+        let inside = |base: &Path| relative(file, base);
+        if let Some(rel) = inside(dir).or_else(|| inside(&root)) {
+            return match unpacked {
+                Some(_) => PathBuf::from(format!("{}!/{rel}", package.display())),
+                None => file.to_path_buf(),
+            };
+        }
+        let in_layer = layers.and_then(|l| {
+            let rel = inside(l.dir()).or_else(|| layers_root.and_then(inside))?;
+            l.shown_file(&rel)
+        });
+        in_layer.unwrap_or_else(|| file.to_path_buf())
+    };
     // A function package without an entry point is nothing to judge: bad input.
     let required = place != LAYER_ROOT;
-    audit_package(&placed, &task, package, &all, required, &mut named).map_err(|e| match e {
+    let audited = audit_package(
+        &placed, &task, package, &all, required, &shown_as, &mut named,
+    );
+    audited.map_err(|e| match e {
         AuditError::Refused(why) => AuditError::Usage(why),
         e => e,
     })

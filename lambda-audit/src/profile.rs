@@ -1092,7 +1092,7 @@ impl Profile {
     /// `/var/task` are one directory, and paths are compared as strings.
     fn validated(mut self, origin: &str) -> Result<Profile> {
         self.validate(origin)?;
-        self.task_root = crate::resolve::normalize(&self.task_root);
+        self.task_root = crate::lexical::normalize(&self.task_root);
         Ok(self)
     }
 
@@ -1126,6 +1126,13 @@ impl Profile {
             }
         }
         if let Some(runtime) = &self.runtime {
+            let arch = self.lambda_arch();
+            if !runtime.architectures.iter().any(|a| a == arch) {
+                return bad(format!(
+                    "its arch is {} and runtime.architectures {:?} does not have it: Lambda has no such runtime there",
+                    arch, runtime.architectures
+                ));
+            }
             let dates = [
                 ("deprecated", &runtime.deprecated),
                 ("blocks_create", &runtime.blocks_create),

@@ -6,13 +6,41 @@ use std::fmt::Write;
 use serde_json::{json, Value};
 
 use crate::check::{Finding, Report, Severity};
-use crate::error::shown;
+use crate::error::{shown, without_controls};
 use crate::lifecycle::Deprecation;
 use crate::openssl::OpensslUse;
 use crate::profile::is_glibc_part;
 use crate::resolve::{Closure, Outcome, Source};
 
 pub const JSON_SCHEMA: &str = "lambda-audit.check/1";
+
+/// `writeln!` for a line of a text report: the line is escaped as a name is
+/// (`error::shown`: a newline, a carriage return, ESC, any control
+/// character), so nothing a name brought in (an npm package's, a profile's,
+/// a library's) can make a line of its own or drive a terminal. Every line
+/// of every text report is written through here.
+macro_rules! report_line {
+    ($out:expr, $($arg:tt)*) => {
+        push_line(&mut $out, format_args!($($arg)*))
+    };
+}
+
+/// Appends `line`, escaped, and a newline to `out` (`report_line!`).
+fn push_line(out: &mut String, line: std::fmt::Arguments) {
+    let start = out.len();
+    let _ = out.write_fmt(line);
+    if let std::borrow::Cow::Owned(clean) = without_controls(&out[start..], true) {
+        out.truncate(start);
+        out.push_str(&clean);
+    }
+    out.push('\n');
+}
+
+/// `line` escaped as `report_line!` escapes a line, for one line given
+/// whole (a matrix's verdict line).
+pub fn one_line(line: &str) -> String {
+    without_controls(line, true).into_owned()
+}
 
 /// `a, b, c` for short lists; the ends of long ones, so the newest stays visible.
 fn list(items: &[String]) -> String {
@@ -221,7 +249,7 @@ pub fn human(report: &Report) -> String {
     } else {
         "WILL NOT LOAD"
     };
-    let _ = writeln!(
+    report_line!(
         out,
         "{}{}{}: {} in {}{} (as {}){}",
         shown(&report.artifact),
@@ -251,7 +279,7 @@ pub fn human(report: &Report) -> String {
         }
     );
     if let Some(line) = openssl_line(&report.openssl) {
-        let _ = writeln!(out, "  openssl: {line}");
+        report_line!(out, "  openssl: {line}");
     }
     // Grouped by problem, errors first; one fix line per group.
     for severity in [Severity::Error, Severity::Warning] {
@@ -274,14 +302,14 @@ pub fn human(report: &Report) -> String {
             } else {
                 "warning"
             };
-            let _ = writeln!(out, "  {}[{}]", label, kind);
+            report_line!(out, "  {}[{}]", label, kind);
             // Each distinct fix once, in order (a set: a group can hold
             // thousands of findings, each with its own fix).
             let mut fixes: Vec<String> = Vec::new();
             let mut known_fixes = rustc_hash::FxHashSet::default();
             for finding in &group {
                 for line in describe(finding) {
-                    let _ = writeln!(out, "    {}", line);
+                    report_line!(out, "    {}", line);
                 }
                 let f = fix(finding, &report.arch);
                 if known_fixes.insert(f.clone()) {
@@ -289,12 +317,12 @@ pub fn human(report: &Report) -> String {
                 }
             }
             for f in fixes {
-                let _ = writeln!(out, "    fix: {}", f);
+                report_line!(out, "    fix: {}", f);
             }
         }
     }
     if report.unverified_symbols > 0 {
-        let _ = writeln!(
+        report_line!(
             out,
             "  note: {} undefined symbol{} could not be checked by name: the profile lacks the exports of what would provide them (a library it lists only with its version definitions, or a host whose own exports it does not have: its host.note in `profile show`)",
             report.unverified_symbols,
@@ -484,7 +512,7 @@ pub fn first_reason(report: &Report) -> String {
         .iter()
         .find(|f| f.severity() == Severity::Error)
         .and_then(|f| describe(f).into_iter().next())
-        .map(|line| format!("{}: {}", shown(&report.artifact), line))
+        .map(|line| one_line(&format!("{}: {}", shown(&report.artifact), line)))
         .unwrap_or_default()
 }
 
@@ -539,7 +567,7 @@ pub fn matrix_json(combinations: &[Combination], loads: bool) -> String {
 pub fn tree(closure: &Closure) -> String {
     let mut out = String::new();
     let root = &closure.objects[closure.artifact];
-    let _ = writeln!(out, "{} [{}]", root.display_name(), root.runtime_path);
+    report_line!(out, "{} [{}]", root.display_name(), root.runtime_path);
     let mut shown = std::collections::HashSet::new();
     shown.insert(closure.artifact);
     walk(closure, closure.artifact, "", &mut shown, &mut out);
@@ -550,7 +578,7 @@ pub fn tree(closure: &Closure) -> String {
         .map(|o| o.display_name())
         .collect();
     if !host.is_empty() {
-        let _ = writeln!(out, "loaded before it by the host: {}", host.join(", "));
+        report_line!(out, "loaded before it by the host: {}", host.join(", "));
     }
     out
 }
@@ -574,8 +602,8 @@ fn walk(
                     Source::Local(_) => ", in the package",
                     _ => "",
                 };
-                let _ = writeln!(
-                    out,
+                report_line!(
+                    *out,
                     "{}{}{} => {} [{}{}]",
                     indent,
                     branch,
@@ -589,13 +617,17 @@ fn walk(
                 }
             }
             Outcome::Missing { .. } => {
-                let _ = writeln!(out, "{}{}{} => not found", indent, branch, edge.name);
+                report_line!(*out, "{}{}{} => not found", indent, branch, edge.name);
             }
             Outcome::Broken { path, reason } => {
-                let _ = writeln!(
-                    out,
+                report_line!(
+                    *out,
                     "{}{}{} => {}: {}",
-                    indent, branch, edge.name, path, reason
+                    indent,
+                    branch,
+                    edge.name,
+                    path,
+                    reason
                 );
             }
         }

@@ -23,6 +23,7 @@ use serde::Serialize;
 
 use crate::elf::{read_elf, Arch, ElfFacts};
 use crate::error::{AuditError, Result};
+use crate::lexical::{normal, normalize, normalized};
 use crate::profile::Profile;
 
 /// Which search rule found a library (libtree's "which rule" column).
@@ -725,28 +726,6 @@ pub fn expand_tokens(entry: &str, object_path: &str, arch: Arch) -> String {
     out
 }
 
-/// Lexical normalization of an absolute path: `//`, `/./` and `/../`.
-pub fn normalize(path: &str) -> String {
-    normalized(path).into_owned()
-}
-
-/// `normalize`, borrowing `path` when it is normal already, as most are
-/// (a profile's directories and paths): no copy.
-pub fn normalized(path: &str) -> Cow<'_, str> {
-    match is_normal(path) {
-        true => Cow::Borrowed(path),
-        false => Cow::Owned(normalize_parts(path)),
-    }
-}
-
-/// `normalize` of a path made for the purpose, kept when it is normal.
-fn normal(path: String) -> String {
-    match is_normal(&path) {
-        true => path,
-        false => normalize_parts(&path),
-    }
-}
-
 /// The file a try of `resolve_one` looks at: `name` in the directory
 /// `place`, normalized, made in `buffer`; for a name with a slash, `place`
 /// is that file's path already.
@@ -771,35 +750,9 @@ fn joined(dir: &str, name: &str) -> String {
     normal(path)
 }
 
-/// Whether `normalize` gives `path` itself: absolute, and no component
-/// empty (`//`, a trailing `/`), `.` or `..`.
-fn is_normal(path: &str) -> bool {
-    match path.as_bytes().split_first() {
-        Some((b'/', rest)) => rest
-            .split(|b| *b == b'/')
-            .all(|part| !matches!(part, b"" | b"." | b"..")),
-        _ => false,
-    }
-}
-
-/// `normalize`, component by component.
-fn normalize_parts(path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            p => parts.push(p),
-        }
-    }
-    format!("/{}", parts.join("/"))
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{expand_tokens, is_normal, normalize, normalize_parts};
+    use super::expand_tokens;
     use crate::elf::Arch;
 
     #[test]
@@ -822,29 +775,5 @@ mod tests {
             ),
             "$ORIGINAL/x:$ORIGIN_2:$FOO:$"
         );
-    }
-
-    #[test]
-    fn normalize_is_lexical() {
-        assert_eq!(normalize("/var/task/../lib//x/./y"), "/var/lib/x/y");
-        assert_eq!(normalize("/.."), "/");
-        assert_eq!(normalize("/lib64/"), "/lib64");
-        for path in [
-            "/",
-            "/lib64",
-            "/var/task/a.b/..c/.d",
-            "lib",
-            "",
-            "/a/",
-            "/a//b",
-            "/a/.",
-        ] {
-            // Kept as it is only when normal ("/" is, and is made again).
-            assert!(
-                !is_normal(path) || normalize_parts(path) == path,
-                "{path:?}"
-            );
-            assert_eq!(normalize(path), normalize_parts(path), "{path:?}");
-        }
     }
 }

@@ -12,8 +12,9 @@ use std::path::{Component, Path, PathBuf};
 
 use crate::elf::{read_elf, Arch, ElfFacts, ElfKind};
 use crate::error::{shown, AuditError, Result};
+use crate::lexical::normalize;
 use crate::profile::{format_export, Host, Library, Policy, Profile, SCHEMA};
-use crate::resolve::{expand_tokens, normalize};
+use crate::resolve::expand_tokens;
 
 /// How many symlinks one path may pass through, as the kernel's limit.
 const MAX_LINKS: usize = 40;
@@ -569,7 +570,7 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<(Profile, ScanReport)>
         ),
         sources: vec![format!("lambda-audit profile scan {}", root.display())],
         arch: arch_name,
-        task_root: crate::resolve::normalize(&options.task_root),
+        task_root: normalize(&options.task_root),
         ld_library_path: options.search_path.clone(),
         default_dirs,
         complete: true,

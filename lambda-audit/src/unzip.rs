@@ -19,7 +19,7 @@
 //! library's reading, and what an extractor that overwrites leaves).
 
 use std::collections::{HashMap, HashSet};
-use std::io::{Read, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Component, Path, PathBuf};
 
 use zip::ZipArchive;
@@ -50,23 +50,31 @@ pub fn is_zip_behind_a_stub(path: &Path) -> bool {
     };
     std::fs::metadata(path).is_ok_and(|m| m.is_file())
         && !is_zip(path)
-        && std::fs::File::open(path).is_ok_and(|file| may_hold_a_zip(&file) && holds_members(file))
+        && std::fs::File::open(path)
+            .is_ok_and(|mut file| may_hold_a_zip(&mut file) && holds_members(file))
 }
 
+/// How far from a zip's end its end-of-central-directory record may begin:
+/// the record's 22 bytes and the longest comment (65,535), by the format's
+/// definition (unzip looks no further).
+const END_OF_DIRECTORY_REACH: u64 = 22 + 65_535;
+
 /// The zip library reads no archive without an end-of-directory record,
-/// which it looks for anywhere in the file: a file without its signature
-/// bytes is no zip, told in one fast pass (the library's backward search,
-/// through reads and seeks, costs an ELF file's size many times over). A
-/// file that cannot be mapped is left to the library.
-fn may_hold_a_zip(file: &std::fs::File) -> bool {
+/// which lies in the last `END_OF_DIRECTORY_REACH` bytes: a file whose tail
+/// lacks its signature bytes is no zip, told by reading that tail alone
+/// (never the whole file: the library's backward search, through reads and
+/// seeks, costs an ELF file's size many times over). A tail that cannot be
+/// read is no zip either: the library could not read it.
+fn may_hold_a_zip(file: &mut (impl Read + Seek)) -> bool {
     const END_OF_DIRECTORY: &[u8] = b"PK\x05\x06";
-    // SAFETY: the map is only read, and dropped before the library reads
-    // the file; a file truncated underneath us could fault, as it would
-    // for readelf.
-    match unsafe { memmap2::Mmap::map(file) } {
-        Ok(bytes) => memchr::memmem::find(&bytes, END_OF_DIRECTORY).is_some(),
-        Err(_) => true,
-    }
+    let mut tail = Vec::new();
+    let read = file.seek(SeekFrom::End(0)).and_then(|len| {
+        file.seek(SeekFrom::Start(len.saturating_sub(END_OF_DIRECTORY_REACH)))?;
+        (&mut *file)
+            .take(END_OF_DIRECTORY_REACH)
+            .read_to_end(&mut tail)
+    });
+    read.is_ok() && memchr::memmem::find(&tail, END_OF_DIRECTORY).is_some()
 }
 
 /// The unix file type bits of a zip entry's external attributes.
@@ -456,5 +464,51 @@ mod tests {
             relative_name("bootstrap").unwrap(),
             PathBuf::from("bootstrap")
         );
+    }
+
+    /// A reader that counts the bytes read from it.
+    struct Counted {
+        inner: std::io::Cursor<Vec<u8>>,
+        read: u64,
+    }
+
+    impl Read for Counted {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.inner.read(buf)?;
+            self.read += n as u64;
+            Ok(n)
+        }
+    }
+
+    impl Seek for Counted {
+        fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
+            self.inner.seek(to)
+        }
+    }
+
+    /// (issue 28) Whether a file may hold a zip is told from its tail alone:
+    /// a signature early in a large file is not read, nor is anything
+    /// before the last 65,557 bytes (the whole file was scanned).
+    #[test]
+    fn only_the_tail_is_read_for_an_end_of_directory_record() {
+        let reach = END_OF_DIRECTORY_REACH as usize;
+        let counted = |bytes: Vec<u8>| Counted {
+            inner: std::io::Cursor::new(bytes),
+            read: 0,
+        };
+        let mut early = [&b"PK\x05\x06"[..], &vec![0u8; 8 << 20]].concat();
+        let mut file = counted(early.clone());
+        assert!(!may_hold_a_zip(&mut file));
+        assert_eq!(file.read, END_OF_DIRECTORY_REACH);
+        // At the very start of the reach, and at the very end: found.
+        early.truncate(reach);
+        assert!(may_hold_a_zip(&mut counted(early.clone())));
+        early.push(0);
+        assert!(!may_hold_a_zip(&mut counted(early)));
+        let late = [&vec![0u8; 8 << 20][..], b"PK\x05\x06"].concat();
+        let mut file = counted(late);
+        assert!(may_hold_a_zip(&mut file));
+        assert_eq!(file.read, END_OF_DIRECTORY_REACH);
+        assert!(!may_hold_a_zip(&mut counted(Vec::new())));
     }
 }

@@ -1492,3 +1492,117 @@ fn profiles_are_read_strictly_and_within_a_bound() {
     let run = check_with_profile(&profile, "ulimit -d 300000");
     expect_stderr(&run, 2, "larger than");
 }
+
+/// (issue 28) A name with a newline is escaped (`\n`) in every text report
+/// and message, so no line of output is made by a name: an npm package's
+/// `name` forged a verdict line, a profile file's `name` a matrix line, its
+/// `runtime.replacement` made the deprecation warning three lines, and a
+/// library's soname a line of the report.
+#[test]
+fn names_with_a_newline_make_no_line_of_their_own() {
+    let forged = "\nforged: loads";
+    let no_forged_line = |run: &Run| {
+        let lines = run.stdout.lines().chain(run.stderr.lines());
+        let bad: Vec<&str> = lines.filter(|l| l.starts_with("forged")).collect();
+        assert!(bad.is_empty(), "{}{}", run.stdout, run.stderr);
+    };
+    let work = tempfile::tempdir().unwrap();
+
+    let package = work.path().join("node");
+    let npm = package.join("node_modules/evil");
+    std::fs::create_dir_all(&npm).unwrap();
+    let manifest = serde_json::json!({"name": format!("evil{forged}"), "version": "1.0.0"});
+    std::fs::write(npm.join("package.json"), manifest.to_string()).unwrap();
+    common::shared(
+        &npm.join("addon.node"),
+        "void *napi_register_module_v1(void *env, void *exports) { return exports; }\n",
+        &[],
+    );
+    let run = common::audit_on(&["check", "--profile", "nodejs22.x"], &package);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("(from evil\\nforged: loads 1.0.0): loads"),
+        "{}",
+        run.stdout
+    );
+    no_forged_line(&run);
+
+    let profile = work.path().join("profile.json");
+    let mut text = stdout_json(&audit(["profile", "show", "python3.12"]));
+    text["name"] = format!("evil{forged}").into();
+    text["runtime"]["deprecated"] = "2020-01-01".into();
+    text["runtime"]["replacement"] = format!("python3.14{forged}").into();
+    std::fs::write(&profile, text.to_string()).unwrap();
+    let dir = work.path().join("python");
+    let plain = module(&dir, "mod_ok", &[]);
+    let profile = profile.to_str().unwrap();
+    for args in [
+        vec!["check", "--profile", profile],
+        vec!["check", "--profile", profile, "--profile", "python3.12"],
+    ] {
+        let run = common::audit_on(&args, &plain);
+        assert_eq!(run.code, 0, "{args:?}: {}{}", run.stdout, run.stderr);
+        no_forged_line(&run);
+        assert_eq!(
+            run.stderr,
+            "lambda-audit: warning: evil\\nforged: loads is deprecated since 2020-01-01: use python3.14\\nforged: loads\n"
+        );
+        assert!(
+            run.stdout.contains("evil\\nforged: loads"),
+            "{}",
+            run.stdout
+        );
+    }
+
+    let dep = dir.join("libdep.so");
+    shared_library(&dep, Some(OsStr::new("libdep.so\nforged: loads")), &[]);
+    let needing = module(&dir, "mod_dep", &[&dep]);
+    std::fs::remove_file(&dep).unwrap();
+    for args in [
+        vec!["check", "--profile", "python3.12"],
+        vec![
+            "check",
+            "--profile",
+            "python3.12",
+            "--profile",
+            "python3.13",
+        ],
+    ] {
+        let run = common::audit_on(&args, &needing);
+        assert_eq!(run.code, 1, "{args:?}: {}{}", run.stdout, run.stderr);
+        no_forged_line(&run);
+        assert!(
+            run.stdout.contains("needs libdep.so\\nforged: loads"),
+            "{}",
+            run.stdout
+        );
+    }
+}
+
+/// (issue 28, decision) A profile file whose `runtime.architectures` does
+/// not have its own `arch` (a runtime Lambda offers on arm64 only, judged
+/// on x86_64) is refused when it is read, in one line (it was used without
+/// a word). With its arch there, the same profile is used.
+#[test]
+fn a_profile_for_a_runtime_lambda_lacks_on_its_arch_is_refused() {
+    let work = tempfile::tempdir().unwrap();
+    let module = module(&work.path().join("python"), "mod_ok", &[]);
+    let profile = work.path().join("profile.json");
+    let mut text = stdout_json(&audit(["profile", "show", "python3.12"]));
+    text["name"] = "mine".into();
+    for (architectures, code) in [(vec!["x86_64"], 0), (vec!["arm64"], 2)] {
+        text["runtime"]["architectures"] = serde_json::json!(architectures);
+        std::fs::write(&profile, text.to_string()).unwrap();
+        let run = common::audit_on(&["check", "--profile", profile.to_str().unwrap()], &module);
+        assert_eq!(
+            run.code, code,
+            "{architectures:?}: {}{}",
+            run.stdout, run.stderr
+        );
+        if code == 2 {
+            assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+            assert!(run.stderr.contains("its arch is x86_64"), "{}", run.stderr);
+        }
+    }
+}

@@ -273,6 +273,149 @@ fn the_size_limit_counts_the_layers() {
     assert_nothing_left(&tmp);
 }
 
+/// Sets the unzipped size the zip `path` declares for its member `name`,
+/// in its local header and its central directory entry, to `size`: a zip
+/// that lies about its size (the compressed data, its CRC, are the truth).
+fn declare_size(path: &Path, name: &str, size: u32) {
+    let mut bytes = std::fs::read(path).unwrap();
+    let mut patched = 0;
+    for (signature, size_at, name_at) in [(b"PK\x03\x04", 22, 30), (b"PK\x01\x02", 24, 46)] {
+        let starts: Vec<usize> = bytes
+            .windows(4)
+            .enumerate()
+            .filter(|(_, w)| w == signature)
+            .map(|(i, _)| i)
+            .collect();
+        for start in starts {
+            let named = bytes.get(start + name_at..start + name_at + name.len());
+            if named == Some(name.as_bytes()) {
+                bytes[start + size_at..start + size_at + 4].copy_from_slice(&size.to_le_bytes());
+                patched += 1;
+            }
+        }
+    }
+    assert_eq!(patched, 2, "{name} in {}", path.display());
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// (issue 28) Lambda's limit counts what is unpacked, the function's bytes
+/// with the layers': a function directory of 200 MiB with a layer zip of
+/// 100 MiB that declares 1 byte is refused while the layer is unpacked,
+/// in one line, exit 2, nothing left (it was judged to load: the layers
+/// were counted from 0, not from the function's size). The same layer
+/// beside a small function loads.
+#[test]
+fn a_layer_that_lies_about_its_size_is_counted_with_the_function() {
+    let (work, tmp) = work();
+    let (a_dir, _) = layer(work.path(), "a", true);
+    let function = function(work.path(), &a_dir.join("lib/libfoo.so.1"));
+    let function_dir = work.path().join("function");
+    let lib = std::fs::read(a_dir.join("lib/libfoo.so.1")).unwrap();
+    let lying = work.path().join("lying.zip");
+    let zeros = Member::Zeros("share/zeros", 100 << 20);
+    zip_members(&lying, &[Member::File("lib/libfoo.so.1", &lib), zeros]);
+    declare_size(&lying, "share/zeros", 1);
+
+    for small in [&function, &function_dir] {
+        let run = check_py(&tmp, small, &[&lying], &[]);
+        assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    }
+    let big = std::fs::File::create(function_dir.join("big.data")).unwrap();
+    big.set_len(200 << 20).unwrap();
+    let run = check_py(&tmp, &function_dir, &[&lying], &[]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert_eq!(run.stderr.trim_end().lines().count(), 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&lying.display().to_string()),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("Lambda's limit"), "{}", run.stderr);
+    assert_nothing_left(&tmp);
+}
+
+/// (issue 28, 3) SIGTERM or SIGINT while the layers are merged (a layer
+/// directory copied, a layer zip's files moved): the private directories
+/// are gone when the process has exited (the merge did not hold the lock
+/// the signal handler's removal holds, and went on creating paths in what
+/// it removed: up to 12,015 paths were left). Real processes, repeated at
+/// spread moments once the merge has begun.
+#[test]
+fn a_signal_during_the_layers_merge_leaves_nothing() {
+    let (work, tmp) = work();
+    let (a_dir, _) = layer(work.path(), "a", true);
+    function(work.path(), &a_dir.join("lib/libfoo.so.1"));
+    let function_dir = work.path().join("function");
+    let many = work.path().join("many");
+    for i in 0..3000 {
+        let dir = many.join(format!("d{}/e{}", i % 150, i / 150));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("f{i}")), "x".repeat(64)).unwrap();
+    }
+    let many_zip = work.path().join("many.zip");
+    zip_tree(&many, &many_zip);
+    let merging = |tmp: &Path| {
+        std::fs::read_dir(tmp).unwrap().any(|e| {
+            let path = e.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            name.starts_with(".lambda-audit-layers")
+                && std::fs::read_dir(&path).is_ok_and(|mut d| d.next().is_some())
+        })
+    };
+    for attempt in 0..16u64 {
+        let layer = if attempt % 4 < 2 { &many } else { &many_zip };
+        let args = ["check", "--profile", PROFILE, "--with-layer"];
+        let args = args.iter().map(OsStr::new);
+        let args = args.chain([layer.as_os_str(), function_dir.as_os_str()]);
+        let mut child = common::spawn_in_tmpdir(&tmp, args);
+        common::wait_until(|| merging(&tmp));
+        std::thread::sleep(std::time::Duration::from_millis(attempt % 6));
+        let (signal, status) = common::interrupt(&mut child, attempt);
+        let left = common::tree_listing(&tmp).len() - 1;
+        assert_eq!(
+            left,
+            0,
+            "attempt {attempt} ({signal}, {}, {status}): {left} paths left",
+            layer.display()
+        );
+    }
+}
+
+/// (issue 28, 4) A TMPDIR inside a layer directory is refused before
+/// anything is copied, in one line naming the layer and TMPDIR, not our
+/// private directory (the layer was copied into itself, 131 levels deep,
+/// ending in "File name too long" with a 4 KB message); after a zip layer
+/// too, whose unpacked copy would be listed as the directory layer's.
+#[test]
+fn a_tmpdir_inside_a_layer_directory_is_refused() {
+    let (work, _) = work();
+    let (a_dir, a_zip) = layer(work.path(), "a", true);
+    let function = function(work.path(), &a_dir.join("lib/libfoo.so.1"));
+    let (b_dir, _) = layer(work.path(), "b", true);
+    let inside = b_dir.join("tmp");
+    std::fs::create_dir(&inside).unwrap();
+    for layers in [
+        vec![b_dir.as_path()],
+        vec![a_zip.as_path(), b_dir.as_path()],
+    ] {
+        let run = check_py(&inside, &function, &layers, &[]);
+        assert_eq!(run.code, 2, "{layers:?}: {}{}", run.stdout, run.stderr);
+        assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+        assert!(run.stderr.contains("TMPDIR"), "{}", run.stderr);
+        let named = format!("--with-layer {}:", b_dir.display());
+        assert!(run.stderr.contains(&named), "{}", run.stderr);
+        assert!(!run.stderr.contains(".lambda-audit"), "{}", run.stderr);
+        assert_nothing_left(&inside);
+    }
+    // The function's directory holding TMPDIR is never copied: it loads.
+    let function_dir = work.path().join("function");
+    let beside = function_dir.join("tmp");
+    std::fs::create_dir(&beside).unwrap();
+    let run = check_py(&beside, &function_dir, &[&a_dir], &[]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_nothing_left(&beside);
+}
+
 /// Each layer gets the zip reader's guarantees (no path out of it, no
 /// symlink out of it), and a layer's directory where an earlier layer has
 /// a file is refused: one line naming the layer, exit 2, nothing left
@@ -373,6 +516,22 @@ fn with_layer_is_refused_where_it_means_nothing() {
     }
 }
 
+/// (issue 28, decision) Lambda takes at most 5 layers for a function: 5
+/// are judged, 6 refused before anything is unpacked (100 were accepted).
+#[test]
+fn more_than_five_layers_are_refused() {
+    let (work, tmp) = work();
+    let (a_dir, a) = layer(work.path(), "a", true);
+    let function = function(work.path(), &a_dir.join("lib/libfoo.so.1"));
+    let run = check_py(&tmp, &function, &[a.as_path(); 5], &[]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let run = check_py(&tmp, &function, &[a.as_path(); 6], &[]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert_eq!(run.stderr.trim_end().lines().count(), 1, "{}", run.stderr);
+    assert!(run.stderr.contains("at most 5 layers"), "{}", run.stderr);
+    assert_nothing_left(&tmp);
+}
+
 /// An OS-only runtime runs the function's `bootstrap`, or without one the
 /// layers' (`/opt/bootstrap`): a layer can be the function's runtime.
 #[test]
@@ -396,4 +555,32 @@ fn a_layers_bootstrap_serves_a_function_without_one() {
     let run = check(&tmp, &function, &[&layer], &provided);
     expect_stdout(&run, 0, "runtime.zip!/bootstrap (from layer");
     assert!(run.stdout.contains("(as /opt/bootstrap)"), "{}", run.stdout);
+}
+
+/// (issue 28, decision) A file skipped in a zip or a layer (data that
+/// starts like ELF) is named as a report on it is, `PACKAGE.zip!/x.so`, not
+/// by the path of the private directory it was unpacked or merged in
+/// (which is gone by the time the person reads it).
+#[test]
+fn a_skipped_file_is_named_inside_its_zip_or_layer() {
+    let (work, tmp) = work();
+    let (a_dir, _) = layer(work.path(), "a", true);
+    function(work.path(), &a_dir.join("lib/libfoo.so.1"));
+    let function_dir = work.path().join("function");
+    std::fs::write(function_dir.join("trunc.so"), b"\x7fELF\x02\x01\x01").unwrap();
+    let function_zip = work.path().join("skips.zip");
+    zip_tree(&function_dir, &function_zip);
+    std::fs::write(a_dir.join("lib/trunc.so"), b"\x7fELF\x02\x01\x01").unwrap();
+    let a_zip = work.path().join("a-skips.zip");
+    zip_tree(&a_dir, &a_zip);
+    let run = check_py(&tmp, &function_zip, &[&a_zip], &[]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    for name in [
+        format!("skipped {}!/trunc.so: ", function_zip.display()),
+        format!("skipped {}!/lib/trunc.so: ", a_zip.display()),
+    ] {
+        assert!(run.stderr.contains(&name), "{name}: {}", run.stderr);
+    }
+    assert!(!run.stderr.contains(".lambda-audit"), "{}", run.stderr);
+    assert_nothing_left(&tmp);
 }

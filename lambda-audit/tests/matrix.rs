@@ -300,3 +300,55 @@ fn each_runtime_profile_carries_its_os_and_architectures() {
     // An OS profile is no runtime.
     assert!(show("amazonlinux-2023").get("runtime").is_none());
 }
+
+/// (issue 28, decision) Spellings of one profile file (`p.json`,
+/// `./p.json`, `d/../p.json`, a link to it) are one profile: judged once,
+/// as a single run (they were a matrix of as many combinations, each file
+/// read again: 1,000 spellings peaked at 904 MiB). Two files are two.
+#[test]
+fn spellings_of_one_profile_file_are_one_profile() {
+    let work = tempfile::tempdir().unwrap();
+    let module = work.path().join("mod.so");
+    shared(&module, "void *PyInit_mod(void) { return 0; }\n", &[]);
+    let mut profile = stdout_json(&audit(["profile", "show", "python3.12"]));
+    profile["name"] = "mine".into();
+    let file = work.path().join("p.json");
+    std::fs::write(&file, profile.to_string()).unwrap();
+    std::fs::create_dir(work.path().join("d")).unwrap();
+    std::os::unix::fs::symlink(&file, work.path().join("link.json")).unwrap();
+    let dir = work.path().to_str().unwrap();
+    let spellings = [
+        format!("{dir}/p.json"),
+        format!("{dir}/./p.json"),
+        format!("{dir}/d/../p.json"),
+        format!("{dir}//link.json"),
+    ];
+    let mut args = vec!["check"];
+    for spelling in &spellings {
+        args.extend(["--profile", spelling]);
+    }
+    let once = common::audit_on(&["check", "--profile", &spellings[0]], &module);
+    let run = common::audit_on(&args, &module);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(run.stdout, once.stdout);
+    profile["name"] = "other".into();
+    let other = work.path().join("other.json");
+    std::fs::write(&other, profile.to_string()).unwrap();
+    let two = common::audit_on(
+        &[
+            "check",
+            "--profile",
+            &spellings[1],
+            "--profile",
+            other.to_str().unwrap(),
+        ],
+        &module,
+    );
+    assert_eq!(two.code, 0, "{}{}", two.stdout, two.stderr);
+    assert!(
+        two.stdout
+            .starts_with("mine x86_64: loads\nother x86_64: loads\n"),
+        "{}",
+        two.stdout
+    );
+}

@@ -159,3 +159,51 @@ fn a_node_package_without_an_addon_says_what_an_entry_point_is() {
     expect_stderr(&run, 2, "expected a Node.js addon (a .node file)");
     assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
 }
+
+/// (issue 28, decision) A package.json name or version longer than npm
+/// takes (214 bytes, 256) names no package: the addon is named by the
+/// package above it, or by none. A 1 MB name over 200 addons made a 200 MB
+/// report (a package.json is read up to 1 MiB: half a MB here); 214 bytes
+/// is still a name.
+#[test]
+fn a_name_longer_than_npm_takes_names_no_package() {
+    let package = tempfile::tempdir().unwrap();
+    let root = package.path();
+    std::fs::write(
+        root.join("package.json"),
+        r#"{"name": "outer", "version": "1.0.0"}"#,
+    )
+    .unwrap();
+    let module = root.join("node_modules/long");
+    std::fs::create_dir_all(&module).unwrap();
+    napi_addon(&module.join("addon.node"), "napi_create_string_utf8");
+    for (name, version, named) in [
+        (
+            "n".repeat(214),
+            "1.0.0".to_string(),
+            format!("{} 1.0.0", "n".repeat(214)),
+        ),
+        (
+            "n".repeat(1 << 20),
+            "1.0.0".to_string(),
+            "outer 1.0.0".to_string(),
+        ),
+        (
+            "long".to_string(),
+            "9".repeat(257),
+            "outer 1.0.0".to_string(),
+        ),
+    ] {
+        let manifest = serde_json::json!({"name": name, "version": version});
+        std::fs::write(module.join("package.json"), manifest.to_string()).unwrap();
+        let run = audit_on(&["check", "--profile", "nodejs22.x"], root);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert!(run.stdout.len() < 4096, "{} bytes", run.stdout.len());
+        assert!(
+            run.stdout
+                .contains(&format!("addon.node (from {named}): loads")),
+            "{}",
+            run.stdout
+        );
+    }
+}

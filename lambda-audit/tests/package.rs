@@ -464,30 +464,13 @@ fn a_signal_during_unpacking_leaves_no_temporary_directory() {
         \x20       z.writestr(f'd{i % 300}/e{i // 300}/f{i}', 'x' * 64)\n";
     python(script, &[&archive]);
     for attempt in 0..12u64 {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_lambda-audit"))
-            .args(["check", "--profile", "provided.al2023", "--layer"])
-            .arg(&archive)
-            .env("TMPDIR", &tmp)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let started = std::time::Instant::now();
-        while std::fs::read_dir(&tmp).unwrap().count() == 0
-            && started.elapsed() < std::time::Duration::from_secs(20)
-        {
-            std::thread::sleep(std::time::Duration::from_micros(200));
-        }
+        let args = ["check", "--profile", "provided.al2023", "--layer"];
+        let args = args.iter().map(std::ffi::OsStr::new);
+        let args = args.chain([archive.as_os_str()]);
+        let mut child = common::spawn_in_tmpdir(&tmp, args);
+        common::wait_until(|| std::fs::read_dir(&tmp).unwrap().count() > 0);
         std::thread::sleep(std::time::Duration::from_millis(attempt * 7));
-        let (signal, number) = if attempt % 2 == 0 {
-            ("-TERM", libc::SIGTERM)
-        } else {
-            ("-INT", libc::SIGINT)
-        };
-        // kill(2) itself: a build sandbox has no kill program.
-        let pid = libc::pid_t::try_from(child.id()).unwrap();
-        assert_eq!(unsafe { libc::kill(pid, number) }, 0, "kill {signal}");
-        let status = child.wait().unwrap();
+        let (signal, status) = common::interrupt(&mut child, attempt);
         let left = common::tree_listing(&tmp).len() - 1;
         assert_eq!(
             left, 0,
@@ -750,6 +733,21 @@ fn bundle_dir_is_read_once_per_run() {
     assert_eq!(json_artifacts(&run), 400);
 }
 
+/// A module `work/package/mod_ok.so` and a zip of its package: the
+/// module's bytes and the zip's.
+fn module_and_its_zip(work: &Path) -> (Vec<u8>, Vec<u8>) {
+    let package = work.join("package");
+    shared(
+        &package.join("mod_ok.so"),
+        "void *PyInit_mod_ok(void) { return 0; }\n",
+        &[],
+    );
+    let plain = work.join("plain.zip");
+    zip_dir(&package, &plain);
+    let zipped = std::fs::read(&plain).unwrap();
+    (std::fs::read(package.join("mod_ok.so")).unwrap(), zipped)
+}
+
 /// (issue 18, decisions) A zip behind a stub (a self-extracting shell
 /// script, or an ELF file with a zip appended) is no deployment package
 /// Lambda unpacks, and no single module either: refused, naming what it is,
@@ -759,16 +757,8 @@ fn bundle_dir_is_read_once_per_run() {
 #[test]
 fn stubbed_zips_and_single_file_layers_are_refused() {
     let work = tempfile::tempdir().unwrap();
+    let (module, zipped) = module_and_its_zip(work.path());
     let package = work.path().join("package");
-    shared(
-        &package.join("mod_ok.so"),
-        "void *PyInit_mod_ok(void) { return 0; }\n",
-        &[],
-    );
-    let plain = work.path().join("plain.zip");
-    zip_dir(&package, &plain);
-    let zipped = std::fs::read(&plain).unwrap();
-    let module = std::fs::read(package.join("mod_ok.so")).unwrap();
     for (name, stub) in [
         ("shell.sh", b"#!/bin/sh\nexit 0\n".to_vec()),
         ("elf.so", module.clone()),
@@ -794,6 +784,28 @@ fn stubbed_zips_and_single_file_layers_are_refused() {
     let module = package.join("mod_ok.so");
     let run = audit_on(&["check", "--layer", "--profile", "python3.12"], &module);
     expect_stderr(&run, 2, "a layer is a directory or a zip");
+}
+
+/// (issue 28) Whether a single file is a zip behind a stub is told from its
+/// last 65,557 bytes, where a zip's end-of-directory record lies (its 22
+/// bytes and the longest comment): a module whose zip bytes are followed
+/// by more than that is no zip Lambda or unzip would read, and is judged as
+/// the module it is (the whole file was scanned, and it was refused). A
+/// large module with a zip at its end is still refused.
+#[test]
+fn only_a_files_tail_makes_it_a_zip_behind_a_stub() {
+    let work = tempfile::tempdir().unwrap();
+    let (module, zipped) = module_and_its_zip(work.path());
+    let far = work.path().join("mod_ok.so");
+    let padding = vec![0u8; 22 + 65_535 + 1];
+    std::fs::write(&far, [&module[..], &zipped, &padding].concat()).unwrap();
+    let run = audit_on(&["check", "--profile", "python3.12"], &far);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let near = work.path().join("big.so");
+    let body = vec![0u8; 4 << 20];
+    std::fs::write(&near, [&module[..], &body, &zipped].concat()).unwrap();
+    let run = audit_on(&["check", "--profile", "python3.12"], &near);
+    expect_stderr(&run, 2, "a zip archive behind");
 }
 
 /// (issue 18, decision) Lambda runs the function as a user that owns none

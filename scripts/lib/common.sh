@@ -35,8 +35,50 @@ ensure_free_space() {
 }
 
 # Writes files into place only when complete: DEST appears whole or not at all.
+# The DEST it replaces is moved aside into a new directory of a random name
+# and removed, never a fixed name (DEST.old) that may be someone's own.
 atomic_dir() { # atomic_dir TMPDIR DEST
-  rm -rf "$2.old"; [ ! -e "$2" ] || mv "$2" "$2.old"; mv "$1" "$2"; rm -rf "$2.old"
+  local aside=
+  if [ -e "$2" ]; then
+    aside=$(mktemp -d "$2.old-XXXXXX")
+    mv "$2" "$aside/"
+  fi
+  mv "$1" "$2"
+  [ -z "$aside" ] || rm -rf "$aside"
+}
+
+# in_own_group COMMAND...: runs COMMAND (a function too) in a process group
+# of its own and waits for it, returning its status. bash runs a trap only
+# once its foreground command has ended: `kill PID` of the script alone
+# would run the EXIT trap and leave COMMAND running, writing what the trap
+# had just removed. A script that uses it traps INT, TERM and HUP with
+# stop_group (`trap_signals_with_stop_group`).
+group=
+in_own_group() {
+  local status=0
+  set -m
+  "$@" &
+  group=$!
+  set +m
+  wait "$group" || status=$?
+  group=
+  return "$status"
+}
+# stop_group STATUS: ends the group in_own_group runs (all of it: the
+# pipeline, cargo, lambda-audit), waits until none of it is left, and exits
+# with STATUS, so the EXIT trap removes what it made with nothing writing.
+stop_group() {
+  if [ -n "${group:-}" ]; then
+    kill -TERM -- "-$group" 2>/dev/null || true
+    wait "$group" 2>/dev/null || true
+    while kill -0 -- "-$group" 2>/dev/null; do sleep 0.1; done
+  fi
+  exit "$1"
+}
+trap_signals_with_stop_group() {
+  trap 'stop_group 130' INT
+  trap 'stop_group 143' TERM
+  trap 'stop_group 129' HUP
 }
 
 # timed NAME COMMAND...: says NAME, runs it, then says how long it took, so a
@@ -70,8 +112,15 @@ ensure_debs() {
   for reason in "${reasons[@]}"; do say "installing $reason"; done
   timed "apt-get install ${missing[*]}" apt_install "${missing[@]}"
 }
+# Another apt-get or dpkg may hold the lock (a fresh CI machine runs its
+# unattended upgrades at boot): apt-get waits for it, up to this many
+# seconds, rather than fail at once.
+APT_LOCK_TIMEOUT=${APT_LOCK_TIMEOUT:-600}
 apt_install() {
-  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"; } >/dev/null \
+  local wait=(-o "DPkg::Lock::Timeout=$APT_LOCK_TIMEOUT")
+  say "apt-get waits up to $APT_LOCK_TIMEOUT s for the lock if another apt-get or dpkg (unattended upgrades) holds it"
+  { apt-get "${wait[@]}" update -qq \
+    && DEBIAN_FRONTEND=noninteractive apt-get "${wait[@]}" install -y -qq --no-install-recommends "$@"; } >/dev/null \
     || die "apt-get install $* failed"
 }
 

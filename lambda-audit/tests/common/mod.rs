@@ -360,3 +360,43 @@ pub fn zip_tree(dir: &Path, out: &Path) {
     }
     zip.finish().unwrap();
 }
+
+/// Ends `child` with SIGTERM (an even `attempt`) or SIGINT (an odd one),
+/// sent with kill(2) itself (a build sandbox has no kill program), and
+/// waits for it: the signal's name and how the child ended.
+pub fn interrupt(
+    child: &mut std::process::Child,
+    attempt: u64,
+) -> (&'static str, std::process::ExitStatus) {
+    let (signal, number) = if attempt % 2 == 0 {
+        ("-TERM", libc::SIGTERM)
+    } else {
+        ("-INT", libc::SIGINT)
+    };
+    let pid = libc::pid_t::try_from(child.id()).unwrap();
+    assert_eq!(unsafe { libc::kill(pid, number) }, 0, "kill {signal}");
+    (signal, child.wait().unwrap())
+}
+
+/// `lambda-audit ARGS` started with TMPDIR at `tmp`, its output discarded.
+pub fn spawn_in_tmpdir<I, S>(tmp: &Path, args: I) -> std::process::Child
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    Command::new(env!("CARGO_BIN_EXE_lambda-audit"))
+        .args(args)
+        .env("TMPDIR", tmp)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Polls `ready` every 100 µs until it is true or 20 s have passed.
+pub fn wait_until(ready: impl Fn() -> bool) {
+    let started = std::time::Instant::now();
+    while !ready() && started.elapsed() < std::time::Duration::from_secs(20) {
+        std::thread::sleep(std::time::Duration::from_micros(100));
+    }
+}
