@@ -290,6 +290,10 @@ def test_the_event_is_passed_on_byte_for_byte_and_non_json_is_refused(function_z
         result = invoke(archive, event=event)
         assert result.returncode == 2 and result.stderr.strip().splitlines() == [
             "error: the event is not JSON (Lambda invokes a function with a JSON document)"], result.stderr
+    # In JSON Lines, the events before a bad line are answered; the bad one ends the run.
+    result = invoke(archive, event='{"a": 1}\n\n{"b": NaN}\n{"c": 3}\n')
+    assert result.returncode == 2 and len(lines_of(result)) == 1, result.stderr
+    assert errors_of(result) == ["error: the event on line 3 of standard input is not JSON"], result.stderr
 
 
 def test_the_deadline_is_the_configured_timeout(function_zip):
