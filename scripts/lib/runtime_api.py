@@ -24,7 +24,6 @@ between invocations) until the server is closed. Every answer is recorded in
 `results`."""
 
 import base64
-import datetime
 import json
 import signal
 import sys
