@@ -201,14 +201,15 @@ def test_a_stream_that_fails_and_one_over_200_mb_are_errors(function_zip):
             else:
                 stream(request_id, [b"half ", b"way"], ("Function.Oops", '{"errorType":"Function.Oops","errorMessage":"half way"}'))
         """)
-    result = invoke(archive, "--event", "-", event='{"size": 0}\n{"size": 201}\n{"size": 2}\n')
-    assert result.returncode == 1, result.stderr
-    errors = errors_of(result)
-    assert len(errors) == 2 and "Function.Oops: half way" in errors[0], result.stderr
-    assert "Function.ResponseSizeTooLarge" in errors[1] and str(200 * 1024 * 1024) in errors[1], errors
-    answers = result.stdout.splitlines()
-    assert [json.loads(a)["errorType"] for a in answers[:2]] == ["Function.Oops", "Function.ResponseSizeTooLarge"]
-    assert answers[2] == "x" * (2 << 20)
+    result = invoke(archive, event='{"size": 0}')
+    assert result.returncode == 1 and json.loads(result.stdout)["errorType"] == "Function.Oops", result.stderr
+    assert errors_of(result) == ["error: the function returned an error: Function.Oops: half way"], result.stderr
+    result = invoke(archive, event='{"size": 201}')
+    assert result.returncode == 1 and json.loads(result.stdout)["errorType"] == "Function.ResponseSizeTooLarge"
+    assert errors_of(result) == [f"error: the function failed: Function.ResponseSizeTooLarge: Response payload size "
+                                 f"exceeded maximum allowed payload size ({200 * 1024 * 1024} bytes)."]
+    result = invoke(archive, event='{"size": 2}')
+    assert result.returncode == 0 and result.stdout == "x" * (2 << 20) + "\n", result.stderr
 
 
 def test_the_6_mb_limits_of_an_event_and_an_answer(function_zip, tmp_path):
@@ -218,18 +219,15 @@ def test_the_6_mb_limits_of_an_event_and_an_answer(function_zip, tmp_path):
               if event.startswith(b"{") else json.dumps({"event_bytes": len(event)}).encode())
         """)
     limit, answer_limit = 6_291_456, 6_291_556
-    events = []
-    for name, size in [("fits", answer_limit), ("over", answer_limit + 1)]:
-        events += ["--event", tmp_path / name]
-        (tmp_path / name).write_text(json.dumps({"answer": size}))
-    (tmp_path / "big").write_bytes(b'"' + b"x" * (limit - 2) + b'"')
-    result = invoke(archive, *events, "--event", tmp_path / "big", event="")
-    assert result.returncode == 1, result.stderr
-    answers = result.stdout.splitlines()
-    assert len(answers[0]) == answer_limit and answers[2] == json.dumps({"event_bytes": limit})
-    assert json.loads(answers[1])["errorType"] == "Function.ResponseSizeTooLarge"
+    result = invoke(archive, event=json.dumps({"answer": answer_limit + 1}))
+    assert result.returncode == 1 and json.loads(result.stdout)["errorType"] == "Function.ResponseSizeTooLarge"
     assert errors_of(result) == [f"error: the function failed: Function.ResponseSizeTooLarge: Response payload size "
                                  f"exceeded maximum allowed payload size ({answer_limit} bytes)."]
+    result = invoke(archive, event=json.dumps({"answer": answer_limit}))
+    assert result.returncode == 0 and len(result.stdout) == answer_limit + 1, result.stderr
+    (tmp_path / "big").write_bytes(b'"' + b"x" * (limit - 2) + b'"')
+    result = invoke(archive, "--event", tmp_path / "big", event="")
+    assert result.returncode == 0 and lines_of(result) == [{"event_bytes": limit}], result.stderr
 
     (tmp_path / "too-big").write_bytes(b'"' + b"x" * (limit - 1) + b'"')
     result = invoke(archive, "--event", tmp_path / "too-big", event="")
@@ -248,12 +246,15 @@ def test_a_runtime_that_exits_is_reported_at_once_and_a_new_one_serves_the_next_
             respond(request_id, {"served": served})
         """)
     started = time.monotonic()
-    result = invoke(archive, "--timeout", "60", event='{"exit": true}\n{"exit": false}\n{}\n')
+    result = invoke(archive, "--timeout", "60", event='{"exit": true}')
     assert time.monotonic() - started < 20, result.stderr
     assert result.returncode == 1, result.stderr
     assert errors_of(result) == ["error: the function failed: Runtime.ExitError: RequestId: request-1 Error: "
                                  "Runtime exited with error: exit status 3"], result.stderr
-    assert lines_of(result)[1:] == [{"served": 1}, {"served": 2}]
+    # The next event goes to a new runtime (its count starts again), as Lambda starts a new environment.
+    result = invoke(archive, "--timeout", "60", event='{}\n{"exit": true}\n{"exit": false}\n{}\n')
+    assert result.returncode == 1 and time.monotonic() - started < 40, result.stderr
+    assert [line.get("served") for line in lines_of(result)] == [1, None, 1, 2]
 
 
 def test_a_failure_before_the_first_event_is_an_init_error(function_zip):
@@ -318,6 +319,11 @@ def test_the_function_runs_in_var_task_with_lambdas_environment(function_zip):
         serve(handler)
         """, {"data.json": '{"table": "users"}'})
     assert not os.path.exists("/tmp/written-by-the-function")
+    result = invoke(archive, event="{}")
+    assert result.returncode == 0, result.stderr
+    (answer,) = lines_of(result)
+    assert answer["root"] == answer["here"] == '{"table": "users"}'
+    assert answer["cwd"] == "/var/task" and answer["env"]["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "128"
     result = invoke(archive, "--memory", "256", "--env", "TABLE=users", "--env", "EMPTY=", event="{}")
     assert result.returncode == 0, result.stderr
     (answer,) = lines_of(result)
