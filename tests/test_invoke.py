@@ -309,7 +309,7 @@ def test_the_deadline_is_the_configured_timeout(function_zip):
 def test_the_function_runs_in_var_task_with_lambdas_environment(function_zip):
     archive = function_zip("""
         def handler(event, headers):
-            with open("/tmp/written-by-the-function", "w") as f:
+            with open("/tmp/" + json.loads(event)["write"], "w") as f:
                 f.write("private")
             return {"root": open(os.environ["LAMBDA_TASK_ROOT"] + "/data.json").read(),
                     "here": open("data.json").read(), "cwd": os.getcwd(),
@@ -318,13 +318,14 @@ def test_the_function_runs_in_var_task_with_lambdas_environment(function_zip):
                     "script": os.path.realpath(sys.argv[0])}
         serve(handler)
         """, {"data.json": '{"table": "users"}'})
-    assert not os.path.exists("/tmp/written-by-the-function")
-    result = invoke(archive, event="{}")
+    written = f"written-by-the-function-{uuid.uuid4().hex}"
+    event = json.dumps({"write": written})
+    result = invoke(archive, event=event)
     assert result.returncode == 0, result.stderr
     (answer,) = lines_of(result)
     assert answer["root"] == answer["here"] == '{"table": "users"}'
     assert answer["cwd"] == "/var/task" and answer["env"]["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "128"
-    result = invoke(archive, "--memory", "256", "--env", "TABLE=users", "--env", "EMPTY=", event="{}")
+    result = invoke(archive, "--memory", "256", "--env", "TABLE=users", "--env", "EMPTY=", event=event)
     assert result.returncode == 0, result.stderr
     (answer,) = lines_of(result)
     assert answer["root"] == answer["here"] == '{"table": "users"}'
@@ -343,7 +344,7 @@ def test_the_function_runs_in_var_task_with_lambdas_environment(function_zip):
         "TABLE": "users", "EMPTY": "",
     }, env
     # Its /tmp was its own.
-    assert not os.path.exists("/tmp/written-by-the-function")
+    assert not os.path.exists(f"/tmp/{written}")
 
     for option in ["AWS_REGION=eu-west-1", "no-equals", "--memory=64"]:
         args = ["--env", option] if not option.startswith("--") else [option]
