@@ -429,13 +429,21 @@ SPAWNER = """
     """
 
 
-def test_a_daemon_the_function_started_ends_with_the_run(function_zip):
+def test_a_daemon_the_function_started_ends_with_the_run(function_zip, tmp_path):
     archive = function_zip(SPAWNER)
     marker = f"marker-{uuid.uuid4().hex}"
     # Its output pipes are held by nothing once invoke-lambda ends (else this run would hang).
     result = run(["bash", ROOT / "scripts/invoke-lambda", archive],
                  input=json.dumps({"marker": marker, "daemon": True}), timeout=120)
     assert result.returncode == 0, result.stderr
+    assert processes_with(marker) == []
+    # The pipeline of the issue: `invoke-lambda ... 2>&1 | cat` ends (the function's output is invoke-lambda's stderr).
+    marker = f"marker-{uuid.uuid4().hex}"
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"marker": marker, "daemon": True}))
+    result = run(["bash", "-c", 'bash "$1" "$2" --event "$3" 2>&1 | cat', "piped",
+                  ROOT / "scripts/invoke-lambda", archive, event], timeout=120)
+    assert result.returncode == 0 and result.stdout.endswith("\n{}\n"), result.stdout
     assert processes_with(marker) == []
 
 
