@@ -2,7 +2,11 @@
 scripts/build-lambda-zip made (scripts/test builds them first), each with one
 event, in the tree it picks (Ubuntu 18.04 for python3.6 and provided.al2:
 glibc 2.27, the closest here to 2.17 and 2.26; this machine for
-provided.al2023, saying so), with that tree's own loader and Python."""
+provided.al2023, saying so), with that tree's own loader and Python. Then
+Lambda's behaviour, one test per difference issue 27 found (each failed on the
+code before): streamed answers, the size limits, a runtime's exit, init
+errors, the event's bytes, the deadline, /var/task and the environment, a warm
+runtime, hostile input, nothing left running."""
 
 import base64
 import json
