@@ -301,27 +301,27 @@ def checked(raw, where="the event"):
     """The event's bytes, unchanged, once they are what Lambda's Invoke takes:
     at most 6 MB of JSON (duplicate keys are JSON: the function's own parser
     judges them, as on Lambda; NaN and Infinity are not)."""
-    if len(raw) > MAX_REQUEST:
-        raise BadEvent(f"{where} is over 6 MB: Lambda refuses a request over {MAX_REQUEST} bytes "
-                       "(RequestEntityTooLargeException)")
+    limited(raw, where)
     try:
         json.loads(raw, parse_constant=refuse_constant)
     except RecursionError:
         raise BadEvent(f"{where} nests deeper than invoke-lambda can check (about {sys.getrecursionlimit()} "
                        "levels; serde_json itself refuses over 128)") from None
-    except BadEvent:
-        raise BadEvent(NOT_JSON if where == "the event" else f"{where} is not JSON") from None
-    except ValueError:
+    except (BadEvent, ValueError):
         raise BadEvent(NOT_JSON if where == "the event" else f"{where} is not JSON") from None
     return raw
 
 
-def read_limited(stream, where):
-    raw = stream.read(MAX_REQUEST + 1)
+def limited(raw, where):
     if len(raw) > MAX_REQUEST:
         raise BadEvent(f"{where} is over 6 MB: Lambda refuses a request over {MAX_REQUEST} bytes "
                        "(RequestEntityTooLargeException)")
     return raw
+
+
+def read_limited(stream, where):
+    """At most one byte more than an event may have: a bigger one is not read whole."""
+    return limited(stream.read(MAX_REQUEST + 1), where)
 
 
 def stdin_events(stream):
