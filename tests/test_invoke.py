@@ -67,6 +67,46 @@ def test_a_python36_module_is_imported_and_called_by_python_36(tmp_path):
         'error: the handler raised RuntimeError: the event has no "request" object']
 
 
+# Lambda's variables of every runtime, for a function of 256 MB (AWS's list; README.md).
+LAMBDA_VARIABLES = {
+    "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_LAMBDA_FUNCTION_NAME": "lambda-rust-test", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
+    "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST", "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+    "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/lambda-rust-test",
+    "LAMBDA_TASK_ROOT": "/var/task", "LAMBDA_RUNTIME_DIR": "/var/runtime", "TZ": ":UTC", "LANG": "en_US.UTF-8",
+}
+
+
+def test_a_python36_handler_gets_lambdas_environment_and_var_task(tmp_path):
+    # The project's zip and a Python handler beside its module: what Python 3.6 is given.
+    archive = tmp_path / "env.zip"
+    with zipfile.ZipFile(zip_for("python3.6")) as built, zipfile.ZipFile(archive, "w") as z:
+        for info in built.infolist():
+            z.writestr(info, built.read(info))
+        z.writestr("envcheck.py", textwrap.dedent("""
+            import os
+            def handler(event, context):
+                return {"env": dict(os.environ), "cwd": os.getcwd(), "memory": context.memory_limit_in_mb,
+                        "name": context.function_name}
+            """))
+    result = invoke(archive, "--handler", "envcheck.handler", event="{}")
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["cwd"] == "/var/task" and answer["env"]["AWS_EXECUTION_ENV"] == "AWS_Lambda_python3.6", answer
+    result = invoke(archive, "--handler", "envcheck.handler", "--memory", "256", "--env", "TABLE=users", event="{}")
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["cwd"] == "/var/task" and answer["memory"] == "256" and answer["name"] == "lambda-rust-test"
+    env = answer["env"]
+    assert env.pop("AWS_LAMBDA_LOG_STREAM_NAME").endswith(tuple("0123456789abcdef")), env
+    assert env == {
+        **LAMBDA_VARIABLES, "AWS_EXECUTION_ENV": "AWS_Lambda_python3.6", "_HANDLER": "envcheck.handler",
+        "PATH": "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin",
+        "LD_LIBRARY_PATH": "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib",
+        "PYTHONPATH": "/var/runtime", "TABLE": "users",
+    }, env
+
+
 def test_a_zip_the_audit_refuses_is_not_invoked_and_bad_events_are_one_line():
     # The AL2023 program needs GLIBC_2.34: not for provided.al2.
     result = invoke(zip_for("provided.al2023"), "--runtime", "provided.al2", event='{"name": "Ada"}')
@@ -338,12 +378,7 @@ def test_the_function_runs_in_var_task_with_lambdas_environment(function_zip):
     assert re.fullmatch(r"\d{4}/\d\d/\d\d/\[\$LATEST\][0-9a-f]{32}", env.pop("AWS_LAMBDA_LOG_STREAM_NAME")), env
     assert re.fullmatch(r"127\.0\.0\.1:\d+", env.pop("AWS_LAMBDA_RUNTIME_API")), env
     assert env == {
-        "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_LAMBDA_FUNCTION_NAME": "lambda-rust-test", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
-        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST", "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
-        "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/lambda-rust-test",
-        "LAMBDA_TASK_ROOT": "/var/task", "LAMBDA_RUNTIME_DIR": "/var/runtime", "_HANDLER": "bootstrap",
-        "TZ": ":UTC", "LANG": "en_US.UTF-8", "PATH": "/usr/local/bin:/usr/bin/:/bin:/opt/bin",
+        **LAMBDA_VARIABLES, "_HANDLER": "bootstrap", "PATH": "/usr/local/bin:/usr/bin/:/bin:/opt/bin",
         "LD_LIBRARY_PATH": "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib",
         "TABLE": "users", "EMPTY": "",
     }, env

@@ -33,7 +33,9 @@ ARM64_TREES = {
 QEMU = "/usr/bin/qemu-aarch64-static"
 # ELF e_machine values (elf.h) by Lambda's name of the architecture.
 ELF_MACHINES = {62: "x86_64", 183: "arm64"}
-# The python3.6 runtime's LD_LIBRARY_PATH (docs/runtime-facts.md §1.3).
+# The python3.6 runtime's PATH (AWS's list of its variables: /var/lang/bin
+# first) and LD_LIBRARY_PATH (docs/runtime-facts.md §1.2).
+PYTHON36_PATH = "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin"
 PYTHON36_LD_LIBRARY_PATH = "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib"
 
 
@@ -248,22 +250,25 @@ def invoke_program(task, tree, events, config, emulated=False):
     return 1 if failed else 0
 
 
-def invoke_module(root, task, tree, handler, events, timeout):
+def invoke_module(root, task, tree, handler, events, config):
     runtime_dir = tempfile.mkdtemp(prefix="lambda-runtime.")
     try:
         with open(os.path.join(root, "scripts/lib/invoke_python.py")) as source, \
                 open(os.path.join(runtime_dir, "invoke.py"), "w") as copy:
             copy.write(source.read())
-        env = {"PATH": "/usr/bin:/bin", "LD_LIBRARY_PATH": PYTHON36_LD_LIBRARY_PATH}
+        # Lambda's variables, and the python3.6 runtime's own search paths.
+        env = lambda_environment(None, config, {"_HANDLER": handler, "PATH": PYTHON36_PATH,
+                                                "LD_LIBRARY_PATH": PYTHON36_LD_LIBRARY_PATH,
+                                                "PYTHONPATH": "/var/runtime"})
         argv = in_tree(tree, [(task, "/var/task"), (runtime_dir, "/var/runtime")],
                        ["/usr/bin/python3.6", "/var/runtime/invoke.py", "/var/task", handler], env)
         # python3-minimal has no json module: the invoker reads and writes Python literals.
         function = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=sys.stderr,
                                     text=True, start_new_session=True)
         try:
-            output, _ = function.communicate(repr([json.loads(event) for event in events]), timeout=timeout)
+            output, _ = function.communicate(repr([json.loads(event) for event in events]), timeout=config.timeout)
         except subprocess.TimeoutExpired:
-            fail(f"Task timed out after {timeout:.2f} seconds (Sandbox.Timedout)", 1)
+            fail(f"Task timed out after {config.timeout:.2f} seconds (Sandbox.Timedout)", 1)
         finally:
             try:
                 os.killpg(function.pid, signal.SIGKILL)
@@ -493,7 +498,7 @@ def main():
                 fail(f"{args.zip} holds no lib*.so module at its root: give --handler MODULE.FUNCTION")
             handler = args.handler or modules[0][:-3] + ".handler"
             say(f"handler {handler}")
-            return invoke_module(root, task, tree, handler, list(events), args.timeout)
+            return invoke_module(root, task, tree, handler, list(events), config)
         if "bootstrap" not in names:
             fail(f"{args.zip} has no bootstrap at its root, which {runtime} runs")
         return invoke_program(task, tree, events, config, emulated)

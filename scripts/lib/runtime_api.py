@@ -311,18 +311,20 @@ def exit_status(returncode):
     return f"exit status {returncode}"
 
 
-# The python3.6 runtime's LD_LIBRARY_PATH (docs/runtime-facts.md §1.3); the
-# provided runtimes' is the same directories and /opt/lib.
+# The provided runtimes' LD_LIBRARY_PATH (docs/runtime-facts.md §2 and §3:
+# aws-lambda-base-images' Dockerfile.provided.al2 and .al2023).
 LD_LIBRARY_PATH = "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib"
 
 
-def lambda_environment(api, config=None):
+def lambda_environment(api, config=None, runtime_own=None):
     """What Lambda sets for a function's process ("Defined runtime environment
     variables" in AWS's Lambda developer guide; README.md lists each with its
-    source), then the function's own variables (config.env, --env)."""
+    source), the runtime's own (`runtime_own`: a runtime without the Runtime
+    API, api None, gives its PATH and the like), then the function's own
+    variables (config.env, --env)."""
     config = config or api.config
     env = {
-        "AWS_LAMBDA_RUNTIME_API": api.address,
+        **({"AWS_LAMBDA_RUNTIME_API": api.address} if api else {}),
         "AWS_REGION": config.region,
         "AWS_DEFAULT_REGION": config.region,
         "AWS_LAMBDA_FUNCTION_NAME": config.name,
@@ -342,6 +344,7 @@ def lambda_environment(api, config=None):
     # Not set for the OS-only runtimes (the provided family), AWS says.
     if config.runtime and not config.runtime.startswith("provided"):
         env["AWS_EXECUTION_ENV"] = f"AWS_Lambda_{config.runtime}"
+    env.update(runtime_own or {})
     env.update(config.env)
     return env
 
