@@ -8,11 +8,13 @@ import re
 import shutil
 import subprocess
 import sys
+import signal
 import tempfile
 import zipfile
+import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from runtime_api import RuntimeApi, lambda_environment  # noqa: E402
+from runtime_api import MAX_REQUEST, Config, RuntimeApi, exit_status, lambda_environment  # noqa: E402
 from runtime_facts import UnknownRuntime, runtime_facts  # noqa: E402
 
 # The trees scripts/debian-rootfs makes: their glibc and whether Python 3.6 is there.
@@ -31,7 +33,9 @@ ARM64_TREES = {
 QEMU = "/usr/bin/qemu-aarch64-static"
 # ELF e_machine values (elf.h) by Lambda's name of the architecture.
 ELF_MACHINES = {62: "x86_64", 183: "arm64"}
-# The python3.6 runtime's LD_LIBRARY_PATH (docs/runtime-facts.md §1.3).
+# The python3.6 runtime's PATH (AWS's list of its variables: /var/lang/bin
+# first) and LD_LIBRARY_PATH (docs/runtime-facts.md §1.2).
+PYTHON36_PATH = "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin"
 PYTHON36_LD_LIBRARY_PATH = "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib"
 
 
@@ -92,118 +96,360 @@ def tree_path(root, suite, arch=None):
 
 
 def in_tree(tree, mounts, argv, env, emulated=False):
-    """argv run inside `tree` by chroot, with its own loader, after private bind
-    mounts (source dir -> path in the tree) that nothing outside sees.
+    """argv run inside `tree` with its own loader, its root and working
+    directory the tree's / and /var/task (as Lambda's are), after private bind
+    mounts (source dir -> path in the tree) and a private /tmp that nothing
+    outside sees, in its own PID namespace: whatever it starts ends with it.
     emulated: an arm64 tree, whose programs the tree's qemu-user runs (its own
     env would be an arm64 program too, so the environment is cleared outside)."""
     script = "set -e; tree=$1; shift\n"
     for source, target in mounts:
         script += f"mount --bind {shquote(source)} \"$tree\"{shquote(target)}\n"
+    script += 'mount -t tmpfs -o mode=1777 lambda-tmp "$tree/tmp"\n'
     pairs = [f"{k}={v}" for k, v in env.items()]
+    # unshare --root --wd: chroot and chdir, by a program of this machine.
     if emulated:
         script += 'exec env -i "$@"\n'
-        # chroot by its path: env -i leaves no PATH to find it by.
-        chroot = shutil.which("chroot") or "/usr/sbin/chroot"
-        return ["unshare", "--mount", "--", "bash", "-c", script, "invoke", tree, *pairs, chroot, tree, QEMU, *argv]
-    script += 'exec chroot "$tree" /usr/bin/env -i "$@"\n'
-    return ["unshare", "--mount", "--", "bash", "-c", script, "invoke", tree, *pairs, *argv]
+        # unshare by its path: env -i leaves no PATH to find it by.
+        return [*NAMESPACES, "bash", "-c", script, "invoke", tree, *pairs, shutil.which("unshare"), "--root", tree,
+                "--wd", "/var/task", QEMU, *argv]
+    script += 'exec unshare --root "$tree" --wd /var/task /usr/bin/env -i "$@"\n'
+    return [*NAMESPACES, "bash", "-c", script, "invoke", tree, *pairs, *argv]
+
+
+# A private mount namespace, and a PID namespace whose first process is the
+# function's: when it ends (or unshare, killed, takes it along) the kernel
+# ends every process the function started, a daemon that left its process group too.
+NAMESPACES = ["unshare", "--mount", "--pid", "--fork", "--kill-child", "--"]
+
+
+def on_host(task, argv, env):
+    """argv run on this machine as Lambda runs a function: the zip's files at
+    /var/task, its working directory, and a private /tmp (Lambda's only
+    writable place), by mounts in a private mount namespace over a fresh
+    /var (Lambda's /var holds the task and the runtime alone), in its own PID
+    namespace (NAMESPACES)."""
+    script = ("set -e; task=$1; shift\n"
+              "mount --make-rprivate /\n"
+              "mount -t tmpfs -o mode=755 lambda-var /var\n"
+              "mkdir /var/task /var/runtime /var/tmp\n"
+              'mount --bind "$task" /var/task\n'
+              "mount -t tmpfs -o mode=1777 lambda-tmp /tmp\n"
+              "cd /var/task\n"
+              'exec env -i "$@"\n')
+    return [*NAMESPACES, "bash", "-c", script, "invoke", task, *(f"{k}={v}" for k, v in env.items()), *argv]
 
 
 def shquote(text):
     return "'" + text.replace("'", "'\\''") + "'"
 
 
-def invoke_program(task, tree, event, timeout, emulated=False):
-    with RuntimeApi([event]) as api:
+class Function:
+    """The function's process: in its own session (a process group of its
+    own) and namespaces; stop() ends the whole group, on every way out."""
+
+    def __init__(self, argv):
+        self.argv = argv
+        self.process = None
+
+    def running(self):
+        return self.process is not None and self.process.poll() is None
+
+    def start(self):
+        self.stop()
+        self.process = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=sys.stderr, stderr=sys.stderr,
+                                        start_new_session=True)
+
+    def stop(self):
+        if self.process is None:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.process.wait()
+        self.process = None
+
+
+def error_text(result):
+    """`TYPE: MESSAGE` of an error result, in one line."""
+    try:
+        error = json.loads(result["body"])
+        text = f"{error.get('errorType') or result.get('error_type')}: {error.get('errorMessage')}"
+    except (ValueError, AttributeError):
+        text = f"{result.get('error_type')}: {result['body'].decode(errors='replace')}"
+    return " ".join(text.split())
+
+
+# The content type of a streamed answer that starts with an HTTP prelude
+# (lambda_runtime's StreamResponse sends it).
+HTTP_INTEGRATION = "application/vnd.awslambda.http-integration-response"
+
+
+def report(result):
+    """Prints one event's answer as one line on stdout (its error document for
+    an error, as Lambda's Invoke answers) and an error's reason on stderr; True
+    for an error."""
+    body = result["body"]
+    if result["kind"] == "response":
+        if result.get("content_type") == HTTP_INTEGRATION and b"\0" * 8 in body:
+            # An HTTP prelude (status, headers; what a function URL answers with), 8 NULs, the body.
+            prelude, body = body.split(b"\0" * 8, 1)
+            say(f"streamed answer; its HTTP prelude: {prelude.decode(errors='replace')}")
+        # One answer a line: a streamed answer that ends its last line is not given another.
+        sys.stdout.buffer.write(body if body.endswith(b"\n") and result.get("streamed") else body + b"\n")
+        sys.stdout.flush()
+        return False
+    if result.get("partial"):
+        say(f"the function streamed {len(result['partial'])} bytes before its error")
+    if result["kind"] == "init-error":
+        what = "failed before its first event (Runtime.InitError)"
+        document = {"errorType": "Runtime.InitError", "errorMessage": error_text(result)}
+        body = json.dumps(document).encode()
+    elif result.get("origin") == "lambda":
+        what = "ended while it initialised" if result.get("init") else "failed"
+    else:
+        what = "returned an error"
+    sys.stdout.buffer.write(body + b"\n")
+    sys.stdout.flush()
+    print(f"error: the function {what}: {error_text(result)}", file=sys.stderr)
+    return True
+
+
+# Lambda's errors after which the execution environment is not used again.
+ENDS_THE_RUNTIME = ("Runtime.ExitError", "Sandbox.Timedout")
+
+
+def invoke_program(task, tree, events, config, emulated=False):
+    """Each event to one warm runtime, as Lambda invokes a function in a row;
+    a runtime that ended (exit, timeout, init error) is started anew for the
+    next event, as Lambda starts a new execution environment. 1 if any failed."""
+    failed = False
+    with RuntimeApi(config=config) as api:
         env = lambda_environment(api)
         if tree:
             argv = in_tree(tree, [(task, "/var/task")], ["/var/task/bootstrap"], env, emulated)
         else:
-            argv = ["env", "-i", *(f"{k}={v}" for k, v in env.items()), os.path.join(task, "bootstrap")]
-        process = subprocess.Popen(argv, stdout=sys.stderr, stderr=sys.stderr)
+            argv = on_host(task, ["/var/task/bootstrap"], env)
+        function = Function(argv)
         try:
-            results = api.wait_for(1, timeout)
+            for event in events:
+                if function.process is not None and not function.running():
+                    say(f"the runtime ended ({exit_status(function.process.returncode)}) between events: "
+                        "a new one starts, as Lambda starts a new execution environment")
+                    function.stop()
+                if function.process is None:
+                    api.new_runtime()
+                    function.start()
+                result = api.answer(api.add(event), function.process)
+                if result["kind"] == "init-error" or result["error_type"] in ENDS_THE_RUNTIME:
+                    function.stop()
+                failed |= report(result)
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-    if not results:
-        fail(f"the function gave no answer within {timeout} s (its output is above)", 1)
-    result = results[0]
-    body = result["body"].decode(errors="replace")
-    if result["kind"] == "response":
-        print(body)
-        return 0
-    try:
-        error = json.loads(body)
-        text = f"{error.get('errorType')}: {error.get('errorMessage')}"
-    except ValueError:
-        text = body
-    what = "failed before its first event (init error)" if result["kind"] == "init-error" else "returned an error"
-    print(f"error: the function {what}: {' '.join(text.split())}", file=sys.stderr)
-    return 1
+            function.stop()
+    return 1 if failed else 0
 
 
-def invoke_module(root, task, tree, handler, event, timeout):
+def invoke_module(root, task, tree, handler, events, config):
     runtime_dir = tempfile.mkdtemp(prefix="lambda-runtime.")
     try:
         with open(os.path.join(root, "scripts/lib/invoke_python.py")) as source, \
                 open(os.path.join(runtime_dir, "invoke.py"), "w") as copy:
             copy.write(source.read())
-        env = {"PATH": "/usr/bin:/bin", "LD_LIBRARY_PATH": PYTHON36_LD_LIBRARY_PATH}
+        # Lambda's variables, and the python3.6 runtime's own search paths.
+        env = lambda_environment(None, config, {"_HANDLER": handler, "PATH": PYTHON36_PATH,
+                                                "LD_LIBRARY_PATH": PYTHON36_LD_LIBRARY_PATH,
+                                                "PYTHONPATH": "/var/runtime"})
         argv = in_tree(tree, [(task, "/var/task"), (runtime_dir, "/var/runtime")],
                        ["/usr/bin/python3.6", "/var/runtime/invoke.py", "/var/task", handler], env)
         # python3-minimal has no json module: the invoker reads and writes Python literals.
-        result = subprocess.run(argv, input=repr([event]), stdout=subprocess.PIPE, stderr=sys.stderr,
-                                text=True, timeout=timeout)
+        function = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=sys.stderr,
+                                    text=True, start_new_session=True)
+        try:
+            output, _ = function.communicate(repr([json.loads(event) for event in events]), timeout=config.timeout)
+        except subprocess.TimeoutExpired:
+            fail(f"Task timed out after {config.timeout:.2f} seconds (Sandbox.Timedout)", 1)
+        finally:
+            try:
+                os.killpg(function.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            function.wait()
     finally:
         subprocess.run(["rm", "-rf", runtime_dir])
-    if result.returncode != 0:
+    if function.returncode != 0:
         fail(f"Python 3.6 could not import or call {handler} (its error is above)", 1)
-    (answer,) = ast.literal_eval(result.stdout.strip().splitlines()[-1])
-    if "ok" in answer:
-        print(json.dumps(answer["ok"]))
-        return 0
-    print(f"error: the handler raised {answer['error']}: {' '.join(answer['message'].split())}", file=sys.stderr)
-    return 1
+    failed = False
+    for answer in ast.literal_eval(output.strip().splitlines()[-1]):
+        if "ok" in answer:
+            print(json.dumps(answer["ok"]))
+        else:
+            failed = True
+            print(json.dumps({"errorType": answer["error"], "errorMessage": answer["message"]}))
+            print(f"error: the handler raised {answer['error']}: {' '.join(answer['message'].split())}",
+                  file=sys.stderr)
+    return 1 if failed else 0
+
+
+class BadEvent(Exception):
+    pass
+
+
+def refuse_constant(name):
+    raise BadEvent(f"{name} is not JSON")
+
+
+NOT_JSON = "the event is not JSON (Lambda invokes a function with a JSON document)"
+
+
+def checked(raw, where="the event"):
+    """The event's bytes, unchanged, once they are what Lambda's Invoke takes:
+    at most 6 MB of JSON (duplicate keys are JSON: the function's own parser
+    judges them, as on Lambda; NaN and Infinity are not)."""
+    limited(raw, where)
+    try:
+        json.loads(raw, parse_constant=refuse_constant)
+    except RecursionError:
+        raise BadEvent(f"{where} nests deeper than invoke-lambda can check (about {sys.getrecursionlimit()} "
+                       "levels; serde_json itself refuses over 128)") from None
+    except (BadEvent, ValueError):
+        raise BadEvent(NOT_JSON if where == "the event" else f"{where} is not JSON") from None
+    return raw
+
+
+def limited(raw, where):
+    if len(raw) > MAX_REQUEST:
+        raise BadEvent(f"{where} is over 6 MB: Lambda refuses a request over {MAX_REQUEST} bytes "
+                       "(RequestEntityTooLargeException)")
+    return raw
+
+
+def read_limited(stream, where):
+    """At most one byte more than an event may have: a bigger one is not read whole."""
+    return limited(stream.read(MAX_REQUEST + 1), where)
+
+
+def stdin_events(stream):
+    """The events on standard input: one JSON document (which may span lines),
+    or JSON Lines (a document per line). The first is read before anything runs;
+    the rest as they come."""
+    first = stream.readline(MAX_REQUEST + 2)
+    if not first.strip():
+        rest = read_limited(stream, "the event") if first else b""
+        if not (first + rest).strip():
+            raise BadEvent("no event on standard input")
+        return [checked(first + rest)]
+    try:
+        event = checked(first.rstrip(b"\r\n"))
+    except BadEvent:
+        # Not a line of JSON: the whole input is one document.
+        rest = read_limited(stream, "the event")
+        return [checked(first + rest)]
+
+    def lines():
+        yield event
+        number = 1
+        for line in iter(lambda: stream.readline(MAX_REQUEST + 2), b""):
+            number += 1
+            if line.strip():
+                yield checked(line.rstrip(b"\r\n"), f"the event on line {number} of standard input")
+    return lines()
+
+
+def read_events(paths):
+    """The events of the --event options, in order ('-': standard input)."""
+    if paths.count("-") > 1:
+        fail("--event - (standard input) can be given once")
+    events = []
+    for path in paths:
+        if path == "-":
+            if sys.stdin.isatty():
+                fail("give the event as JSON on standard input or with --event FILE")
+            events.append(stdin_events(sys.stdin.buffer))
+            continue
+        try:
+            with open(path, "rb") as f:
+                events.append([checked(read_limited(f, path), path)])
+        except OSError as e:
+            fail(f"{path}: {e.strerror}")
+    if len(events) == 1:
+        return events[0]
+    return (event for group in events for event in group)
+
+
+def environment_pair(text):
+    key, sep, value = text.partition("=")
+    if not sep or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", key):
+        raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE (a key of letters, digits and _)")
+    if key in RESERVED:
+        raise argparse.ArgumentTypeError(f"{key} is reserved: Lambda does not let a function set it")
+    return key, value
+
+
+def positive(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not above 0")
+    return value
+
+
+def memory(text):
+    value = positive(text)
+    if not 128 <= value <= 10240:
+        raise argparse.ArgumentTypeError(f"{value} MB is outside Lambda's 128 to 10240 MB")
+    return value
+
+
+# Variables Lambda reserves ("Reserved environment variables"): a function's
+# configuration cannot set them.
+RESERVED = {"_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
+            "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
+            "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
+            "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+            "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR"}
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):
+        fail(f"{message} (scripts/invoke-lambda --help)")
 
 
 def main():
     root, audit = sys.argv[1:3]
-    parser = argparse.ArgumentParser(prog="scripts/invoke-lambda")
+    parser = Parser(prog="scripts/invoke-lambda")
     parser.add_argument("zip")
     parser.add_argument("--runtime")
-    parser.add_argument("--event", default="-")
+    parser.add_argument("--event", action="append")
     parser.add_argument("--handler")
-    parser.add_argument("--timeout", type=int, default=60)
+    parser.add_argument("--timeout", type=positive, default=60)
+    parser.add_argument("--memory", type=memory, default=128)
+    parser.add_argument("--env", type=environment_pair, action="append", default=[])
     args = parser.parse_args(sys.argv[3:])
+    if args.timeout > 900:
+        fail(f"--timeout {args.timeout}: Lambda's longest is 900 seconds")
     try:
         with zipfile.ZipFile(args.zip) as archive:
             names = archive.namelist()
             # The architecture is the program's own (its ELF header), as Lambda's is the function's setting.
             arch = elf_arch(archive.open("bootstrap").read(20)) if "bootstrap" in names else None
-    except (OSError, zipfile.BadZipFile) as e:
-        fail(f"{args.zip}: not a readable zip ({e})")
+    except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, zlib.error) as e:
+        fail(f"{args.zip}: not a readable zip ({' '.join(str(e).split())})")
+    except NotImplementedError as e:
+        # Lambda's unzip knows stored and deflated members only.
+        fail(f"{args.zip}: its bootstrap is stored in a way Lambda does not read ({e})")
+    except RuntimeError as e:
+        fail(f"{args.zip}: its bootstrap is not readable ({' '.join(str(e).split())}; an encrypted member?)")
     modules = [n for n in names if re.fullmatch(r"lib[^/]*\.so", n)]
     runtime = args.runtime or ("provided.al2023" if "bootstrap" in names else "python3.6")
     facts = facts_of(root, runtime, arch)
     glibc, profile = facts["glibc"], facts["profile"]
-    if args.event == "-":
-        if sys.stdin.isatty():
-            fail("give the event as JSON on standard input or with --event FILE")
-        raw = sys.stdin.buffer.read()
-    else:
-        try:
-            raw = open(args.event, "rb").read()
-        except OSError as e:
-            fail(f"{args.event}: {e.strerror}")
     try:
-        event = json.loads(raw)
-    except ValueError:
-        fail("the event is not JSON (Lambda invokes a function with a JSON document)")
+        events = read_events(args.event or ["-"])
+    except BadEvent as e:
+        fail(str(e))
 
     arch_option = ["--arch", arch] if arch == "arm64" else []
     if arch_option and "--arch" not in subprocess.run([audit, "check", "--help"], stdout=subprocess.PIPE,
@@ -238,23 +484,57 @@ def main():
         say(f"invoking on this machine (glibc {'.'.join(map(str, host_glibc()))}; no tree here has a glibc between "
             f"{runtime}'s {want} and this machine's: a need newer than {want} would not fail here, the audit above is "
             f"what proves it)")
+        if os.geteuid() != 0:
+            fail("running as Lambda does on this machine needs root (private mount and PID namespaces: "
+                 "the zip at /var/task, a private /tmp)")
+    config = Config(memory=args.memory, timeout=args.timeout, runtime=runtime, env=dict(args.env))
     task = tempfile.mkdtemp(prefix="lambda-task.")
     try:
         # As Lambda unpacks a function: the zip's files and modes.
-        if subprocess.run(["unzip", "-q", "-o", args.zip, "-d", task]).returncode != 0:
+        if subprocess.run(["unzip", "-q", "-o", args.zip, "-d", task], stdout=sys.stderr).returncode != 0:
             fail(f"{args.zip}: unzip failed (above)")
         if runtime == "python3.6":
             if not modules and not args.handler:
                 fail(f"{args.zip} holds no lib*.so module at its root: give --handler MODULE.FUNCTION")
             handler = args.handler or modules[0][:-3] + ".handler"
             say(f"handler {handler}")
-            return invoke_module(root, task, tree, handler, event, args.timeout)
+            return invoke_module(root, task, tree, handler, list(events), config)
         if "bootstrap" not in names:
             fail(f"{args.zip} has no bootstrap at its root, which {runtime} runs")
-        return invoke_program(task, tree, json.dumps(event).encode(), args.timeout, emulated)
+        return invoke_program(task, tree, events, config, emulated)
+    except BadEvent as e:
+        fail(str(e))
     finally:
         subprocess.run(["rm", "-rf", task])
 
 
+class Stopped(BaseException):
+    """A signal that ends invoke-lambda: the function and its files go first."""
+
+
+def stopped(signum, frame):
+    raise Stopped(signum)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    signal.signal(signal.SIGTERM, stopped)
+    signal.signal(signal.SIGHUP, stopped)
+    try:
+        code = main()
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        code = 130
+    except Stopped as e:
+        print(f"error: stopped by {signal.Signals(e.args[0]).name}", file=sys.stderr)
+        code = 128 + e.args[0]
+    except BrokenPipeError:
+        # Whoever read the answers went away: nothing left to say it to.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 1
+    except RecursionError:
+        print("error: the input nests deeper than invoke-lambda can follow", file=sys.stderr)
+        code = 2
+    except Exception as e:  # a reason in one line, never a traceback
+        print(f"error: invoke-lambda failed: {type(e).__name__}: {' '.join(str(e).split())}", file=sys.stderr)
+        code = 2
+    sys.exit(code)

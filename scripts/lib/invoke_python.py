@@ -8,6 +8,7 @@ The events are a JSON list; where the interpreter has no json module
 output. Works on Python 3.6+."""
 
 import ast
+import os
 import sys
 
 try:
@@ -19,13 +20,15 @@ except ImportError:
 
 
 class Context:
-    function_name = "lambda-audit-test"
-    function_version = "$LATEST"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:lambda-audit-test"
-    memory_limit_in_mb = "128"
+    """As the runtime's: from Lambda's variables (scripts/invoke-lambda sets them)."""
+    function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "lambda-audit-test")
+    function_version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+    invoked_function_arn = "arn:aws:lambda:{}:123456789012:function:{}".format(
+        os.environ.get("AWS_REGION", "us-east-1"), function_name)
+    memory_limit_in_mb = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
     aws_request_id = "00000000-0000-0000-0000-000000000000"
-    log_group_name = "/aws/lambda/lambda-audit-test"
-    log_stream_name = "stream"
+    log_group_name = os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/lambda-audit-test")
+    log_stream_name = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME", "stream")
 
     def get_remaining_time_in_millis(self):
         return 3000
