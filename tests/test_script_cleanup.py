@@ -118,7 +118,7 @@ def test_debian_rootfs_arch_without_a_value_is_its_own_line():
     result = run(["bash", ROOT / "scripts/debian-rootfs", "--arch"])
     assert result.returncode == 2, result.stderr
     assert result.stderr == ("error: --arch needs a value, arm64 (usage: scripts/debian-rootfs [--arch arm64] "
-                             "[bullseye|trixie|bionic|noble|bookworm])\n")
+                             "[bullseye|trixie|bionic|jammy|noble|bookworm])\n")
 
 
 @pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGINT])

@@ -29,6 +29,19 @@ ARM64_TREES = {
     "bullseye": {"glibc": (2, 31), "name": "Debian 11 arm64"},
     "bookworm": {"glibc": (2, 36), "name": "Debian 12 arm64"},
 }
+# Where a PyO3 function's Python runs: a tree with CPython of the runtime's
+# version and its whole standard library (scripts/debian-rootfs), by
+# (version, architecture); None: this machine's Debian 12 /usr/bin/python3.11
+# (the package python3.11: glibc 2.36).
+PYTHON_PLACES = {
+    ("3.10", "x86_64"): ("jammy", "Ubuntu 22.04", (2, 35)),
+    ("3.11", "x86_64"): (None, "this machine's Debian 12", (2, 36)),
+    ("3.12", "x86_64"): ("noble", "Ubuntu 24.04", (2, 39)),
+    ("3.13", "x86_64"): ("trixie", "Debian 13", (2, 41)),
+    ("3.11", "arm64"): ("bookworm", "Debian 12 arm64", (2, 36)),
+}
+# AWS's Python runtime client and what it needs, pinned by sha256.
+RUNTIME_CLIENT = "scripts/lib/awslambdaric-requirements.txt"
 # The emulator inside an arm64 tree (scripts/debian-rootfs puts it there).
 QEMU = "/usr/bin/qemu-aarch64-static"
 # ELF e_machine values (elf.h) by Lambda's name of the architecture.
@@ -123,7 +136,7 @@ def in_tree(tree, mounts, argv, env, emulated=False):
 NAMESPACES = ["unshare", "--mount", "--pid", "--fork", "--kill-child", "--"]
 
 
-def on_host(task, argv, env):
+def on_host(task, argv, env, runtime_dir=None):
     """argv run on this machine as Lambda runs a function: the zip's files at
     /var/task, its working directory, and a private /tmp (Lambda's only
     writable place), by mounts in a private mount namespace over a fresh
@@ -134,10 +147,13 @@ def on_host(task, argv, env):
               "mount -t tmpfs -o mode=755 lambda-var /var\n"
               "mkdir /var/task /var/runtime /var/tmp\n"
               'mount --bind "$task" /var/task\n'
-              "mount -t tmpfs -o mode=1777 lambda-tmp /tmp\n"
+              + ('mount --bind "$runtime" /var/runtime\n' if runtime_dir else "")
+              + "mount -t tmpfs -o mode=1777 lambda-tmp /tmp\n"
               "cd /var/task\n"
               'exec env -i "$@"\n')
-    return [*NAMESPACES, "bash", "-c", script, "invoke", task, *(f"{k}={v}" for k, v in env.items()), *argv]
+    script = script.replace("set -e; task=$1; shift\n", "set -e; task=$1; runtime=$2; shift 2\n")
+    return [*NAMESPACES, "bash", "-c", script, "invoke", task, runtime_dir or "",
+            *(f"{k}={v}" for k, v in env.items()), *argv]
 
 
 def shquote(text):
@@ -220,17 +236,22 @@ def report(result):
 ENDS_THE_RUNTIME = ("Runtime.ExitError", "Sandbox.Timedout")
 
 
-def invoke_program(task, tree, events, config, emulated=False):
+def invoke_program(task, tree, events, config, emulated=False, command=("/var/task/bootstrap",),
+                   runtime_dir=None, runtime_own=None):
     """Each event to one warm runtime, as Lambda invokes a function in a row;
     a runtime that ended (exit, timeout, init error) is started anew for the
-    next event, as Lambda starts a new execution environment. 1 if any failed."""
+    next event, as Lambda starts a new execution environment. 1 if any failed.
+    command: the runtime's process (the zip's bootstrap, or a Python
+    runtime's `python3.X -m awslambdaric HANDLER`); runtime_dir: mounted at
+    /var/runtime; runtime_own: the runtime's own variables."""
     failed = False
     with RuntimeApi(config=config) as api:
-        env = lambda_environment(api)
+        env = lambda_environment(api, runtime_own=runtime_own)
+        mounts = [(task, "/var/task")] + ([(runtime_dir, "/var/runtime")] if runtime_dir else [])
         if tree:
-            argv = in_tree(tree, [(task, "/var/task")], ["/var/task/bootstrap"], env, emulated)
+            argv = in_tree(tree, mounts, list(command), env, emulated)
         else:
-            argv = on_host(task, ["/var/task/bootstrap"], env)
+            argv = on_host(task, list(command), env, runtime_dir)
         function = Function(argv)
         try:
             for event in events:
@@ -289,6 +310,79 @@ def invoke_module(root, task, tree, handler, events, config):
             print(f"error: the handler raised {answer['error']}: {' '.join(answer['message'].split())}",
                   file=sys.stderr)
     return 1 if failed else 0
+
+
+def cache_dir():
+    """scripts/lib/common.sh's CACHE: downloads kept outside the checkout."""
+    return os.environ.get("LAMBDA_TOOLCHAIN_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "lambda-toolchain")
+
+
+def runtime_client(root, python, arch):
+    """awslambdaric and what it needs, for CPython `python` on `arch`
+    (Lambda's name), installed once from the pinned wheels into the cache."""
+    machine = "aarch64" if arch == "arm64" else "x86_64"
+    site = os.path.join(cache_dir(), f"awslambdaric-cp{python.replace('.', '')}-{machine}")
+    if os.path.exists(os.path.join(site, "awslambdaric", "__main__.py")):
+        return site
+    say(f"installing AWS's runtime client (awslambdaric, pinned wheels) for CPython {python} on {arch} into {site}")
+    stage = f"{site}.tmp.{os.getpid()}"
+    shutil.rmtree(stage, ignore_errors=True)
+    platforms = [arg for minor in range(34, 4, -1) for arg in ("--platform", f"manylinux_2_{minor}_{machine}")]
+    result = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                             "--no-compile", "--only-binary=:all:", "--implementation", "cp", "--python-version",
+                             python, *platforms, "--platform", f"manylinux2014_{machine}", "--require-hashes",
+                             "-r", os.path.join(root, RUNTIME_CLIENT), "--target", stage],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if result.returncode != 0:
+        shutil.rmtree(stage, ignore_errors=True)
+        lines = [line for line in result.stdout.splitlines() if line.strip()]
+        fail(f"installing awslambdaric for CPython {python} failed: {lines[-1] if lines else 'pip failed'}")
+    shutil.rmtree(site, ignore_errors=True)
+    os.rename(stage, site)
+    return site
+
+
+def pyo3_module(names):
+    """The Python version, architecture and module name of a PyO3 zip's
+    module (NAME.cpython-3XY-ARCH-linux-gnu.so, at the root or in its
+    package NAME/), or None; an abi3 module gives no version."""
+    for name in names:
+        match = re.fullmatch(r"(?:([A-Za-z_]\w*)/)?([A-Za-z_]\w*)\.(?:cpython-3(\d+)-(x86_64|aarch64)-linux-gnu|abi3)\.so",
+                             name)
+        if match and (match.group(1) in (None, match.group(2))):
+            version = f"3.{match.group(3)}" if match.group(3) else None
+            arch = {"x86_64": "x86_64", "aarch64": "arm64"}.get(match.group(4))
+            return version, arch, match.group(2)
+    return None
+
+
+def invoke_python(root, zip_path, task, runtime, arch, handler, events, config):
+    """A python3.9+ function as Lambda's Python runtime runs it: AWS's own
+    runtime client (awslambdaric) imports the handler from /var/task and
+    serves the events from the Runtime API, under CPython of the runtime's
+    version in a tree (arm64 under qemu), or this machine's Python 3.11."""
+    version = runtime[len("python"):]
+    place = PYTHON_PLACES.get((version, arch))
+    if place is None:
+        fail(f"no CPython {version} for {arch} here to run {zip_path} with (the trees: "
+             f"{', '.join(f'{v} on {a}' for v, a in PYTHON_PLACES)}): the audit above is the proof it loads")
+    suite, name, glibc = place
+    interpreter = f"/usr/bin/python{version}"
+    if suite:
+        tree = tree_path(root, suite, "arm64" if arch == "arm64" else None)
+        for directory in ("var/task", "var/runtime"):
+            os.makedirs(os.path.join(tree, directory), exist_ok=True)
+    else:
+        tree = None
+        if not os.path.exists(os.path.join("/usr/lib", f"python{version}", "json", "__init__.py")):
+            fail(f"{interpreter} with its standard library is missing: apt-get install python{version}")
+    say(f"invoking with awslambdaric under {name}'s CPython {version} (glibc {'.'.join(map(str, glibc))}), handler {handler}")
+    site = runtime_client(root, version, arch)
+    # The Python runtimes' own variables (AWS's Python images): the runtime's directory on sys.path.
+    own = {"PYTHONPATH": "/var/runtime", "PATH": "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin"}
+    return invoke_program(task, tree, events, config, arch == "arm64",
+                          command=(interpreter, "-m", "awslambdaric", handler), runtime_dir=site, runtime_own=own)
 
 
 class BadEvent(Exception):
@@ -435,6 +529,9 @@ def main():
             names = archive.namelist()
             # The architecture is the program's own (its ELF header), as Lambda's is the function's setting.
             arch = elf_arch(archive.open("bootstrap").read(20)) if "bootstrap" in names else None
+            pyo3 = pyo3_module(names)
+            if pyo3 and not arch:
+                arch = pyo3[1] or elf_arch(archive.open(next(n for n in names if n.endswith(".abi3.so"))).read(20))
     except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, zlib.error) as e:
         fail(f"{args.zip}: not a readable zip ({' '.join(str(e).split())})")
     except NotImplementedError as e:
@@ -443,7 +540,18 @@ def main():
     except RuntimeError as e:
         fail(f"{args.zip}: its bootstrap is not readable ({' '.join(str(e).split())}; an encrypted member?)")
     modules = [n for n in names if re.fullmatch(r"lib[^/]*\.so", n)]
-    runtime = args.runtime or ("provided.al2023" if "bootstrap" in names else "python3.6")
+    # The runtime: given, or what the build wrote beside the zip (OUT/runtime),
+    # or what the zip's files say.
+    beside = os.path.join(os.path.dirname(os.path.abspath(args.zip)), "runtime")
+    written = open(beside).read().strip() if os.path.basename(args.zip) == "lambda.zip" and os.path.isfile(beside) else None
+    if args.runtime or written:
+        runtime = args.runtime or written
+    elif "bootstrap" in names:
+        runtime = "provided.al2023"
+    elif pyo3:
+        runtime = f"python{pyo3[0] or '3.12'}"
+    else:
+        runtime = "python3.6"
     facts = facts_of(root, runtime, arch)
     glibc, profile = facts["glibc"], facts["profile"]
     try:
@@ -459,40 +567,50 @@ def main():
     if subprocess.run([audit, "check", *arch_option, "--profile", profile, args.zip], stdout=sys.stderr).returncode != 0:
         fail(f"the audit says {args.zip} does not load in {runtime} (above): not invoked", 1)
 
-    want = ".".join(map(str, glibc))
-    emulated = arch == "arm64"
-    if emulated:
-        suite = choose_arm64_tree(runtime, glibc)
-        info = ARM64_TREES[suite]
-        say(f"invoking in {info['name']} ({suite}: glibc {'.'.join(map(str, info['glibc']))}, the closest arm64 tree to "
-            f"{runtime}'s {want}; its own loader and libraries, under qemu-user)")
-        if os.geteuid() != 0:
-            fail("running in a tree needs root (chroot and a private mount of /var/task)")
-        tree = tree_path(root, suite, "arm64")
-        os.makedirs(os.path.join(tree, "var/task"), exist_ok=True)
-    elif (suite := choose_place(runtime, glibc)):
-        info = TREES[suite]
-        say(f"invoking in {info['name']} ({suite}: glibc {'.'.join(map(str, info['glibc']))}, the closest tree to "
-            f"{runtime}'s {want}; its own loader and libraries)")
-        if os.geteuid() != 0:
-            fail("running in a tree needs root (chroot and a private mount of /var/task)")
-        tree = tree_path(root, suite)
-        os.makedirs(os.path.join(tree, "var/task"), exist_ok=True)
-        os.makedirs(os.path.join(tree, "var/runtime"), exist_ok=True)
-    else:
-        tree = None
-        say(f"invoking on this machine (glibc {'.'.join(map(str, host_glibc()))}; no tree here has a glibc between "
-            f"{runtime}'s {want} and this machine's: a need newer than {want} would not fail here, the audit above is "
-            f"what proves it)")
-        if os.geteuid() != 0:
-            fail("running as Lambda does on this machine needs root (private mount and PID namespaces: "
-                 "the zip at /var/task, a private /tmp)")
+    tree, emulated = None, arch == "arm64"
+    # A Python runtime's place is its CPython's (invoke_python); the others', their glibc's.
+    if facts["artifact"] != "pyo3-module":
+        want = ".".join(map(str, glibc))
+        emulated = arch == "arm64"
+        if emulated:
+            suite = choose_arm64_tree(runtime, glibc)
+            info = ARM64_TREES[suite]
+            say(f"invoking in {info['name']} ({suite}: glibc {'.'.join(map(str, info['glibc']))}, the closest arm64 tree to "
+                f"{runtime}'s {want}; its own loader and libraries, under qemu-user)")
+            if os.geteuid() != 0:
+                fail("running in a tree needs root (chroot and a private mount of /var/task)")
+            tree = tree_path(root, suite, "arm64")
+            os.makedirs(os.path.join(tree, "var/task"), exist_ok=True)
+        elif (suite := choose_place(runtime, glibc)):
+            info = TREES[suite]
+            say(f"invoking in {info['name']} ({suite}: glibc {'.'.join(map(str, info['glibc']))}, the closest tree to "
+                f"{runtime}'s {want}; its own loader and libraries)")
+            if os.geteuid() != 0:
+                fail("running in a tree needs root (chroot and a private mount of /var/task)")
+            tree = tree_path(root, suite)
+            os.makedirs(os.path.join(tree, "var/task"), exist_ok=True)
+            os.makedirs(os.path.join(tree, "var/runtime"), exist_ok=True)
+        else:
+            tree = None
+            say(f"invoking on this machine (glibc {'.'.join(map(str, host_glibc()))}; no tree here has a glibc between "
+                f"{runtime}'s {want} and this machine's: a need newer than {want} would not fail here, the audit above is "
+                f"what proves it)")
+            if os.geteuid() != 0:
+                fail("running as Lambda does on this machine needs root (private mount and PID namespaces: "
+                     "the zip at /var/task, a private /tmp)")
     config = Config(memory=args.memory, timeout=args.timeout, runtime=runtime, env=dict(args.env))
     task = tempfile.mkdtemp(prefix="lambda-task.")
     try:
         # As Lambda unpacks a function: the zip's files and modes.
         if subprocess.run(["unzip", "-q", "-o", args.zip, "-d", task], stdout=sys.stderr).returncode != 0:
             fail(f"{args.zip}: unzip failed (above)")
+        if facts["artifact"] == "pyo3-module":
+            beside = os.path.join(os.path.dirname(os.path.abspath(args.zip)), "handler")
+            handler = args.handler or (open(beside).read().strip() if os.path.isfile(beside) else None) \
+                or (pyo3 and f"{pyo3[2]}.handler")
+            if not handler:
+                fail(f"{args.zip} holds no PyO3 module: give --handler MODULE.FUNCTION")
+            return invoke_python(root, args.zip, task, runtime, arch or "x86_64", handler, events, config)
         if runtime == "python3.6":
             if not modules and not args.handler:
                 fail(f"{args.zip} holds no lib*.so module at its root: give --handler MODULE.FUNCTION")

@@ -142,7 +142,7 @@ def install_deps(requirements_file, dest, python, glibc, arch):
     if "does not match" in reason or "hash" in reason.lower():
         fail(f"the dependencies ({requirements_file}) cannot be installed: {reason}")
     # Is there a wheel at all, for a newer glibc? Then the audit names it.
-    wider = os.path.join(tempfile.mkdtemp(prefix="lambda-wheels."), f"wheels-for-newer-glibc")
+    wider = os.path.join(tempfile.mkdtemp(prefix="lambda-wheels."), "wheels-for-newer-glibc")
     again = pip(requirements_file, wider, python, platforms(glibc_minor, arch, newest=40))
     if again.returncode == 0:
         print(f"==> no wheel for glibc {glibc} or older satisfies the dependencies ({reason}): "
