@@ -349,9 +349,11 @@ def handler(event, context):
 
 @pytest.mark.parametrize("runtime,arch,python", [
     ("python3.12", "x86_64", "3.12"),  # Ubuntu 24.04's CPython
+    ("python3.11", "x86_64", "3.11"),  # Debian 12's
     ("python3.11", "arm64", "3.11"),  # Debian 12 arm64's, under qemu
+    ("python3.12", "arm64", "3.12"),  # no CPython 3.12 for arm64 here: built and proven statically
 ])
-def test_rpds_py_from_its_sdist_builds_and_answers_under_awslambdaric(tmp_path, rpds_crate, runtime, arch, python):
+def test_rpds_py_from_its_sdist_builds_and_answers_under_awslambdaric(tmp_path, audit, rpds_crate, runtime, arch, python):
     out = tmp_path / "out"
     args = ["--runtime", runtime, "--manifest-path", rpds_crate / "Cargo.toml", "--out", out]
     built = build(args + (["--arch", arch] if arch != "x86_64" else []))
@@ -360,6 +362,11 @@ def test_rpds_py_from_its_sdist_builds_and_answers_under_awslambdaric(tmp_path, 
     machine = "aarch64" if arch == "arm64" else "x86_64"
     module = the_module(out / "package", f"rpds.cpython-{python.replace('.', '')}-{machine}-linux-gnu.so")
     assert newest_glibc(module) <= ((2, 26) if runtime == "python3.11" else (2, 34))
+    assert ("AArch64" if arch == "arm64" else "X86-64") in run(["readelf", "-h", module]).stdout
+    if (runtime, arch) == ("python3.12", "arm64"):
+        check = audit("check", "--arch", "arm64", "--profile", runtime, str(out / "lambda.zip"))
+        assert check.returncode == 0 and f"{module.name}: loads in python3.12 on arm64" in check.stdout, check.stdout
+        return
     events = [{"items": {"b": 2, "a": 1, "c": 3}}, {"nothing": True}]
     results = invoke(events, "handler.handler", runtime=runtime, zip_path=out / "lambda.zip", tmp_path=tmp_path,
                      extra={"handler.py": RPDS_HANDLER})
@@ -440,3 +447,28 @@ def test_a_python_runtime_with_no_cpython_here_is_one_line():
     assert result.stderr.strip().splitlines()[-1].startswith(
         "error: no CPython 3.12 for arm64 here to run "), result.stderr[-2000:]
     assert result.stdout == ""
+
+
+def test_a_mixed_project_keeps_its_python_files_and_its_handler_wraps_the_module(tmp_path):
+    # maturin's mixed layout: python/abi3mod/__init__.py beside the Rust module abi3mod.abi3mod.
+    crate = tmp_path / "mixed"
+    shutil.copytree(ABI3_CRATE, crate)
+    (crate / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["maturin>=1.16,<2"]\nbuild-backend = "maturin"\n\n'
+        '[project]\nname = "mixed"\nversion = "0.1.0"\n\n'
+        '[tool.maturin]\npython-source = "python"\nmodule-name = "abi3mod.abi3mod"\n')
+    (crate / "python/abi3mod").mkdir(parents=True)
+    (crate / "python/abi3mod/__init__.py").write_text(
+        "from .abi3mod import handler as rust_handler\n\n\n"
+        "def handler(event, context):\n"
+        "    answer = rust_handler(event, context)\n"
+        "    answer['wrapped_by'] = __name__\n"
+        "    return answer\n")
+    built = build_abi3(crate, "python3.12", tmp_path / "out")
+    assert built.returncode == 0, built.stderr[-4000:]
+    names = zipfile.ZipFile(tmp_path / "out/lambda.zip").namelist()
+    assert "abi3mod/__init__.py" in names and "abi3mod/abi3mod.abi3.so" in names, names
+    assert (tmp_path / "out/handler").read_text() == "abi3mod.abi3mod.handler\n"
+    results = invoke([{"name": "Ada"}], "abi3mod.handler", runtime="python3.12", zip_path=tmp_path / "out/lambda.zip",
+                     tmp_path=tmp_path)
+    assert results[0]["body"] == {"greeting": "Hello, Ada!", "wrapped_by": "abi3mod"}, results
