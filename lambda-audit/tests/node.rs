@@ -72,7 +72,7 @@ fn an_addon_built_against_v8_loads_only_in_the_node_of_its_module_version() {
     assert_eq!(code, 0, "{report:#}");
     let (code, report) = check_json("nodejs20.x", None, &addon);
     assert_eq!(code, 1);
-    let refused = findings(&report, "not-loadable");
+    let refused = findings(&report, "foreign-module");
     assert_eq!(refused.len(), 1, "{report:#}");
     let reason = refused[0]["reason"].as_str().unwrap();
     assert!(
@@ -206,4 +206,135 @@ fn a_name_longer_than_npm_takes_names_no_package() {
             run.stdout
         );
     }
+}
+
+/// An addon registered as the `NAPI_MODULE` macro of older N-API headers
+/// does it: a constructor calling N-API's `napi_module_register` with its
+/// module, and no `napi_register_module_v1` export (bufferutil 4.1.0,
+/// utf-8-validate 6.0.6, @parcel/watcher 2.2.0).
+fn napi_module_register_addon(out: &Path) {
+    shared(
+        out,
+        "typedef struct { int version; unsigned flags; const char *file;\n\
+           void *(*init)(void *, void *); const char *name; void *priv; void *reserved[4]; } napi_module;\n\
+         extern void napi_module_register(napi_module *);\n\
+         static void *init(void *env, void *exports) { return exports; }\n\
+         static napi_module module = {1, 0, \"validation.c\", init, \"validation\", 0, {0}};\n\
+         __attribute__((constructor)) static void registered(void) { napi_module_register(&module); }\n",
+        &[],
+    );
+}
+
+/// (issue 29) node loads an addon that registers itself through
+/// `napi_module_register` in every version (node's DLOpen takes the module
+/// a constructor registered before it looks for any export): alone it
+/// loads, and a function holding only such addons (the `ws` optional
+/// dependencies) is judged, not refused for want of an entry point.
+#[test]
+fn an_addon_registered_by_napi_module_register_loads_in_every_node() {
+    let package = tempfile::tempdir().unwrap();
+    let module = package.path().join("node_modules/utf-8-validate");
+    std::fs::create_dir_all(&module).unwrap();
+    std::fs::write(
+        module.join("package.json"),
+        r#"{"name": "utf-8-validate", "version": "6.0.6"}"#,
+    )
+    .unwrap();
+    let addon = module.join("build/Release/validation.node");
+    napi_module_register_addon(&addon);
+    for runtime in ["nodejs18.x", "nodejs20.x", "nodejs22.x", "nodejs24.x"] {
+        let (code, report) = check_json(runtime, None, &addon);
+        assert_eq!(code, 0, "{runtime}: {report:#}");
+        let run = audit_on(&["check", "--profile", runtime], package.path());
+        assert_eq!(run.code, 0, "{runtime}: {}{}", run.stdout, run.stderr);
+        assert!(
+            run.stdout
+                .contains("validation.node (from utf-8-validate 6.0.6): loads"),
+            "{}",
+            run.stdout
+        );
+    }
+}
+
+/// (issue 29) Inside a package, an addon built against V8 for another
+/// NODE_MODULE_VERSION is not a library judged on its own needs: node
+/// refuses it when it is required ("compiled against a different Node.js
+/// version"), so it is a `foreign-module` error, beside an N-API addon that
+/// loads; alone it is the same error (exit 1), not a package without an
+/// entry point (exit 2).
+#[test]
+fn an_addon_for_another_module_version_inside_a_package_does_not_load() {
+    let package = tempfile::tempdir().unwrap();
+    let root = package.path();
+    napi_addon(&root.join("napi/strings.node"), "napi_create_string_utf8");
+    shared(
+        &root.join("v8/v8addon.node"),
+        "void node_register_module_v108(void *e, void *m, void *c) {}\n",
+        &[],
+    );
+    let run = audit_on(&["check", "--json", "--profile", "nodejs20.x"], root);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let doc = common::stdout_json(&run);
+    let v8 = doc["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["path"].as_str().unwrap().ends_with("v8addon.node"))
+        .unwrap_or_else(|| panic!("{doc:#}"));
+    let foreign = findings(v8, "foreign-module");
+    assert_eq!(foreign.len(), 1, "{v8:#}");
+    let reason = foreign[0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("NODE_MODULE_VERSION 108") && reason.contains("NODE_MODULE_VERSION 115"),
+        "{reason}"
+    );
+    let on18 = audit_on(&["check", "--profile", "nodejs18.x"], root);
+    assert_eq!(on18.code, 0, "{}{}", on18.stdout, on18.stderr);
+    // Alone in a function: the addon will not load, which is a verdict.
+    std::fs::remove_dir_all(root.join("napi")).unwrap();
+    let alone = audit_on(&["check", "--profile", "nodejs22.x"], root);
+    expect_stdout(&alone, 1, "WILL NOT LOAD");
+}
+
+/// (issue 29) node looks up `node_register_module_v<its own version>` by
+/// name: an addon exporting several is judged by the runtime's (never by
+/// whichever export comes first), and a name node never forms (a leading
+/// zero, a sign) registers nothing.
+#[test]
+fn an_addon_is_judged_by_the_registration_of_the_runtimes_module_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let every = dir.path().join("every.node");
+    shared(
+        &every,
+        "void node_register_module_v83(void *e, void *m, void *c) {}\n\
+         void node_register_module_v108(void *e, void *m, void *c) {}\n\
+         void node_register_module_v115(void *e, void *m, void *c) {}\n\
+         void node_register_module_v127(void *e, void *m, void *c) {}\n\
+         void node_register_module_v137(void *e, void *m, void *c) {}\n",
+        &[],
+    );
+    for runtime in ["nodejs18.x", "nodejs20.x", "nodejs22.x", "nodejs24.x"] {
+        let (code, report) = check_json(runtime, None, &every);
+        assert_eq!(code, 0, "{runtime}: {report:#}");
+    }
+    let misspelt = dir.path().join("misspelt.node");
+    shared(
+        &misspelt,
+        "void node_register_module_v0115(void *e, void *m, void *c) {}\n\
+         void node_register_module_v127(void *e, void *m, void *c) {}\n\
+         asm(\".globl \\\"node_register_module_v+115\\\"\\n\\\"node_register_module_v+115\\\": ret\");\n",
+        &[],
+    );
+    let (code, report) = check_json("nodejs20.x", None, &misspelt);
+    assert_eq!(code, 1, "{report:#}");
+    let foreign = findings(&report, "foreign-module");
+    assert_eq!(foreign.len(), 1, "{report:#}");
+    let reason = foreign[0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("NODE_MODULE_VERSION 127;")
+            && reason.contains("requires NODE_MODULE_VERSION 115"),
+        "{reason}"
+    );
+    let (code, report) = check_json("nodejs22.x", None, &misspelt);
+    assert_eq!(code, 0, "{report:#}");
 }
