@@ -45,6 +45,12 @@ NPM = {
         "sha512-LYVx5JTsOM2CBzmxreh+nl64/3H6Xb09iSLknqH47z2T2DFFxDeFLP5y4dJwe6H7uGQlHPyEEtIqyo3DYsRwdQ==",
     "@img/sharp-libvips-linux-arm64@1.3.4":
         "sha512-Y3dgX/6lE2QhQb+Gxy0WZxfg9MEm/JBjamZpS2IklP7xIQoKN4hzAm7KcMVGtaVDt3neE9OKBC7vAfonA/Lr1A==",
+    # node-gyp-build's prebuilds (darwin-arm64, darwin-x64, linux-x64, win32-ia32,
+    # win32-x64; no linux-arm64), its addon registered by napi_module_register.
+    "bufferutil@4.1.0":
+        "sha512-ZMANVnAixE6AWWnPzlW2KpUrxhm9woycYvPOo67jWHyFowASTEd9s+QN1EIMsSDtwhIxN4sWE1jotpuDUIgyIw==",
+    "node-gyp-build@4.8.4":
+        "sha512-LA4ZjwlnUblHVgq0oBF3Jl/6h/Nvs5fzBLwdEF4nuxnFdsfajde4WfxtJr3CaiH+F6ewcIB/q4jQ4UzPyid+CQ==",
 }
 # Each function: the npm packages in its node_modules/, and its addon.
 # sharp 0.35's libvips needs GLIBC_2.28 (Amazon Linux 2023 only); the older
@@ -338,3 +344,60 @@ def test_an_x86_64_addon_in_an_arm64_function_is_named_and_fails_under_qemu(func
     assert report["distribution"] == "@node-rs/argon2-linux-x64-gnu 2.2.1"
     assert [(f["found"], f["expected"]) for f in report["findings"] if f["kind"] == "wrong-arch"] == [
         ("x86_64", "aarch64")], report["findings"]
+
+
+# (issue 29) A package loaded by node-gyp-build, as npm installs it: the
+# real loader's choice under each runtime's node, against check's.
+BUFFERUTIL = "node_modules/bufferutil"
+LOADER = ("const dir = process.argv[1];"
+          "console.log(require(require('path').join(dir, '..', 'node-gyp-build')).resolve(dir)); require(dir)")
+
+
+@pytest.fixture(scope="module")
+def bufferutil(tmp_path_factory):
+    root = tmp_path_factory.mktemp("bufferutil")
+    (root / "package.json").write_text(json.dumps({"name": "ws-function", "version": "1.0.0"}))
+    for spec in ("bufferutil@4.1.0", "node-gyp-build@4.8.4"):
+        npm_package(spec, root)
+    return root
+
+
+def resolved_in(tree, node, package):
+    """What node-gyp-build resolves for bufferutil under `node` in `tree`, and whether requiring it loads."""
+    tree.clear_task()
+    shutil.copytree(package, tree.task, dirs_exist_ok=True)
+    command = ["chroot", tree.path, "/usr/bin/env", "-i", "LD_BIND_NOW=1", node]
+    if tree.emulated:
+        command = ["env", "-i", shutil.which("chroot"), tree.path, QEMU, "-E", "LD_BIND_NOW=1", node]
+    result = run([*command, "-e", LOADER, f"/var/task/{BUFFERUTIL}"], timeout=300)
+    return result.returncode, result.stdout.strip(), result.stderr.strip()[:3000]
+
+
+def test_node_gyp_build_opens_the_file_check_judges_and_no_other(bufferutil, rootfs, nodes, audit):
+    """On x86_64 every node requires prebuilds/linux-x64/bufferutil.node (an
+    addon registered by napi_module_register), which check judges and finds
+    loading; the darwin and win32 prebuilds are no ELF files; the function loads."""
+    result = audit("check", "--json", *(a for r in RUNTIMES for a in ("--profile", r)), bufferutil)
+    assert result.returncode == 0, result.stdout + result.stderr
+    document = json.loads(result.stdout)
+    for combination in document["combinations"]:
+        runtime = combination["profile"]
+        code, chosen, why = resolved_in(rootfs, nodes[runtime], bufferutil)
+        assert code == 0 and chosen == f"/var/task/{BUFFERUTIL}/prebuilds/linux-x64/bufferutil.node", (runtime, why)
+        judged = [(r["runtime_path"], r["loads"]) for r in combination["artifacts"] if "never_opened" not in r]
+        assert judged == [(chosen, True)], combination["artifacts"]
+
+
+def test_no_prebuild_for_arm64_is_named_as_node_fails_under_qemu(bufferutil, arm64_node, audit):
+    """bufferutil 4.1.0 has no linux-arm64 prebuild: the official arm64 node
+    20 throws node-gyp-build's "No native build was found", and check names
+    the package (missing-variant) and lists the x86_64 file as never opened."""
+    code, _, why = resolved_in(arm64_node, "/var/lang/node20/node", bufferutil)
+    assert code != 0 and "No native build was found for platform=linux arch=arm64" in why, why
+    result = audit("check", "--json", "--arch", "arm64", "--profile", "nodejs20.x", bufferutil)
+    assert result.returncode == 1, result.stdout + result.stderr
+    artifacts = json.loads(result.stdout)["artifacts"]
+    missing = [f for a in artifacts for f in a["findings"] if f["kind"] == "missing-variant"]
+    assert [f["package"] for f in missing] == [BUFFERUTIL], artifacts
+    never = [a["runtime_path"] for a in artifacts if "never_opened" in a]
+    assert never == [f"/var/task/{BUFFERUTIL}/prebuilds/linux-x64/bufferutil.node"], artifacts

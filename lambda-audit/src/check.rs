@@ -95,6 +95,9 @@ pub enum Finding {
         reason: String,
         fix: String,
     },
+    /// A Node.js package whose loader finds no file for the runtime
+    /// (node-gyp-build: no prebuild for its platform, CPU, libc and ABI).
+    MissingVariant { package: String, reason: String },
     /// A packaged library that never loads because another file of that name wins.
     Shadowed {
         bundled: String,
@@ -124,6 +127,7 @@ impl Finding {
             Finding::MissingVersion { .. } => "missing-version",
             Finding::UndefinedSymbol { .. } => "undefined-symbol",
             Finding::ForbiddenLibrary { .. } => "forbidden-library",
+            Finding::MissingVariant { .. } => "missing-variant",
             Finding::Shadowed { .. } => "shadowed",
         }
     }
@@ -151,6 +155,10 @@ pub struct Report {
     /// The layer (as given to `--with-layer`) the file came from, when it
     /// is one of a function's layers' files.
     pub layer: Option<String>,
+    /// Why the runtime's loader never opens this file (a Node.js package's
+    /// prebuild for another platform, CPU, libc or ABI: `loaders`); such a
+    /// report has no findings and no closure.
+    pub never_opened: Option<String>,
 }
 
 impl Report {
@@ -277,6 +285,7 @@ pub fn check_read(
             distribution: None,
             openssl,
             layer: None,
+            never_opened: None,
         });
     }
     findings.extend(loadability(profile, &name, &facts));
@@ -303,6 +312,7 @@ pub fn check_read(
         distribution: None,
         openssl,
         layer: None,
+        never_opened: None,
     })
 }
 

@@ -338,3 +338,225 @@ fn an_addon_is_judged_by_the_registration_of_the_runtimes_module_version() {
     let (code, report) = check_json("nodejs22.x", None, &misspelt);
     assert_eq!(code, 0, "{report:#}");
 }
+
+/// Writes `package.json` into `dir` (created).
+fn manifest(dir: &Path, json: &str) {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join("package.json"), json).unwrap();
+}
+
+/// An N-API addon as musl's builds are: it needs musl's libc, which no
+/// Lambda runtime has.
+fn musl_addon(out: &Path) {
+    let dir = tempfile::tempdir().unwrap();
+    let musl = dir.path().join("libc.musl-x86_64.so.1");
+    shared(
+        &musl,
+        "int musl_only(void) { return 1; }\n",
+        &["-Wl,-soname,libc.musl-x86_64.so.1"],
+    );
+    shared(
+        out,
+        "extern int musl_only(void);\nvoid *napi_register_module_v1(void *e, void *x) { return musl_only() ? x : 0; }\n",
+        &[musl.to_str().unwrap()],
+    );
+}
+
+/// (issue 29) napi-rs's per-platform packages: the loader requires only the
+/// one for the running platform, CPU and libc (`-linux-x64-gnu` on x86_64
+/// Lambda), and npm's `os`, `cpu` and `libc` fields in each package.json say
+/// which that is. The others (a musl build, another CPU's) are listed as never
+/// opened, in text and JSON, and do not fail the function.
+#[test]
+fn per_platform_packages_for_another_platform_are_never_opened() {
+    let package = tempfile::tempdir().unwrap();
+    let root = package.path().join("node_modules/@scope");
+    let gnu = root.join("native-linux-x64-gnu");
+    manifest(
+        &gnu,
+        r#"{"name": "@scope/native-linux-x64-gnu", "version": "1.0.0", "os": ["linux"], "cpu": ["x64"], "libc": ["glibc"]}"#,
+    );
+    napi_addon(
+        &gnu.join("native.linux-x64-gnu.node"),
+        "napi_create_string_utf8",
+    );
+    let musl = root.join("native-linux-x64-musl");
+    manifest(
+        &musl,
+        r#"{"name": "@scope/native-linux-x64-musl", "version": "1.0.0", "os": ["linux"], "cpu": ["x64"], "libc": ["musl"]}"#,
+    );
+    musl_addon(&musl.join("native.linux-x64-musl.node"));
+    let arm = root.join("native-linux-arm64-gnu");
+    manifest(
+        &arm,
+        r#"{"name": "@scope/native-linux-arm64-gnu", "version": "1.0.0", "os": ["linux"], "cpu": ["arm64"], "libc": ["glibc"]}"#,
+    );
+    musl_addon(&arm.join("native.linux-arm64-gnu.node"));
+    let run = audit_on(&["check", "--profile", "nodejs22.x"], package.path());
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("native.linux-x64-gnu.node (from @scope/native-linux-x64-gnu 1.0.0): loads"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("native.linux-x64-musl.node (from @scope/native-linux-x64-musl 1.0.0): not for nodejs22.x, never opened: its package.json has \"libc\": [\"musl\"]"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("native.linux-arm64-gnu.node (from @scope/native-linux-arm64-gnu 1.0.0): not for nodejs22.x, never opened: its package.json has \"cpu\": [\"arm64\"]"),
+        "{}",
+        run.stdout
+    );
+    let run = audit_on(
+        &["check", "--json", "--profile", "nodejs22.x"],
+        package.path(),
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let doc = common::stdout_json(&run);
+    let never: Vec<&str> = doc["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["never_opened"].is_string())
+        .map(|a| a["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(never.len(), 2, "{doc:#}");
+    assert!(never.iter().all(|p| !p.contains("x64-gnu")), "{never:?}");
+    // Installed for x86_64 only: on arm64 nothing is left that a loader
+    // opens, and the files are judged as they are (Lambda's other CPU).
+    std::fs::remove_dir_all(&arm).unwrap();
+    std::fs::remove_dir_all(&musl).unwrap();
+    let run = audit_on(
+        &[
+            "check",
+            "--json",
+            "--arch",
+            "arm64",
+            "--profile",
+            "nodejs20.x",
+        ],
+        package.path(),
+    );
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let doc = common::stdout_json(&run);
+    assert_eq!(
+        findings(&doc["artifacts"][0], "wrong-arch").len(),
+        1,
+        "{doc:#}"
+    );
+}
+
+/// A package that loads its addon with node-gyp-build, shipping `files`
+/// (name under prebuilds/, and what it is).
+fn node_gyp_build_package(root: &Path, files: &[(&str, &str)]) {
+    let module = root.join("node_modules/bufferutil");
+    manifest(
+        &module,
+        r#"{"name": "bufferutil", "version": "4.0.9", "dependencies": {"node-gyp-build": "^4.3.0"}}"#,
+    );
+    for (name, kind) in files {
+        let out = module.join("prebuilds").join(name);
+        match *kind {
+            "napi" => napi_addon(&out, "napi_create_string_utf8"),
+            "musl" => musl_addon(&out),
+            "v108" => shared(
+                &out,
+                "void node_register_module_v108(void *e, void *m, void *c) {}\n",
+                &[],
+            ),
+            other => panic!("{other}"),
+        }
+    }
+}
+
+/// (issue 29) node-gyp-build opens one prebuild: `prebuilds/linux-x64/`,
+/// the file whose tags match (runtime node, the ABI or napi, glibc),
+/// preferring an ABI build, then the most specific. The rest is never opened.
+#[test]
+fn node_gyp_build_opens_only_the_prebuild_for_the_runtime() {
+    let package = tempfile::tempdir().unwrap();
+    node_gyp_build_package(
+        package.path(),
+        &[
+            ("linux-x64/node.napi.node", "napi"),
+            ("linux-x64/node.napi.musl.node", "musl"),
+            ("linux-x64/node.abi108.node", "v108"),
+            ("linux-arm64/node.napi.node", "musl"),
+            ("android-arm64/node.napi.node", "musl"),
+        ],
+    );
+    let run = audit_on(&["check", "--profile", "nodejs20.x"], package.path());
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let line = |file: &str| {
+        run.stdout
+            .lines()
+            .find(|l| l.contains(&format!("prebuilds/{file} ")))
+            .unwrap_or_else(|| panic!("{file}: {}", run.stdout))
+            .to_string()
+    };
+    assert!(line("linux-x64/node.napi.node").contains(": loads in nodejs20.x"));
+    for other in [
+        "linux-x64/node.napi.musl.node",
+        "linux-x64/node.abi108.node",
+        "linux-arm64/node.napi.node",
+        "android-arm64/node.napi.node",
+    ] {
+        assert!(
+            line(other)
+                .contains("never opened: node-gyp-build loads prebuilds/linux-x64/node.napi.node"),
+            "{}",
+            line(other)
+        );
+    }
+    // Node.js 18 is NODE_MODULE_VERSION 108: node-gyp-build prefers that build.
+    let run = audit_on(&["check", "--profile", "nodejs18.x"], package.path());
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("prebuilds/linux-x64/node.napi.node (from bufferutil 4.0.9): not for nodejs18.x, never opened: node-gyp-build loads prebuilds/linux-x64/node.abi108.node"),
+        "{}",
+        run.stdout
+    );
+}
+
+/// (issue 29) A package whose node-gyp-build finds no prebuild for the
+/// runtime (only musl's here) fails to load, named as such.
+#[test]
+fn a_package_without_a_prebuild_for_the_runtime_is_named() {
+    let package = tempfile::tempdir().unwrap();
+    node_gyp_build_package(
+        package.path(),
+        &[
+            ("linux-x64/node.napi.musl.node", "musl"),
+            ("darwin-x64+arm64/node.napi.node", "napi"),
+        ],
+    );
+    let run = audit_on(
+        &["check", "--json", "--profile", "nodejs24.x"],
+        package.path(),
+    );
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let doc = common::stdout_json(&run);
+    let missing: Vec<&serde_json::Value> = doc["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|a| findings(a, "missing-variant"))
+        .collect();
+    assert_eq!(missing.len(), 1, "{doc:#}");
+    assert_eq!(missing[0]["package"], "node_modules/bufferutil");
+    let reason = missing[0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("no prebuild for linux-x64, glibc, NODE_MODULE_VERSION 137 or N-API")
+            && reason.contains("darwin-x64+arm64, linux-x64"),
+        "{reason}"
+    );
+    let text = audit_on(&["check", "--profile", "nodejs24.x"], package.path());
+    expect_stdout(
+        &text,
+        1,
+        "node_modules/bufferutil (from bufferutil 4.0.9): WILL NOT LOAD in nodejs24.x",
+    );
+}
