@@ -177,6 +177,7 @@ pub fn choose(root: &Path, entries: &[Entry], target: &Target) -> Choice {
                 .push(&entry.name);
         }
     }
+    platform_packages(root, entries, &files, &mut manifests, target, &mut choice);
     if !prebuilt.is_empty() {
         let listing = Listing::new(&files);
         for (package, elf_files) in prebuilt {
@@ -184,6 +185,104 @@ pub fn choose(root: &Path, entries: &[Entry], target: &Target) -> Choice {
         }
     }
     choice
+}
+
+/// napi-rs's loaders (and esbuild's, sharp's, …): a package lists its
+/// per-platform packages as `optionalDependencies`, npm installs the one
+/// whose `os`, `cpu` and `libc` fit the machine, and the loader requires
+/// it. A package whose installed platform packages are all for other
+/// platforms (npm ran on another machine) has no variant for the runtime:
+/// `no_variant`, named. One for `wasm32` is a loader's fallback (napi-rs's
+/// WASI build): then nothing is claimed.
+fn platform_packages(
+    root: &Path,
+    entries: &[Entry],
+    files: &HashSet<&str>,
+    manifests: &mut HashMap<String, Option<Manifest>>,
+    target: &Target,
+    choice: &mut Choice,
+) {
+    fn read<'m>(
+        manifests: &'m mut HashMap<String, Option<Manifest>>,
+        root: &Path,
+        path: String,
+    ) -> Option<&'m Manifest> {
+        manifests
+            .entry(path)
+            .or_insert_with_key(|p| Manifest::read(&root.join(p)))
+            .as_ref()
+    }
+    let listed = entries.iter().filter_map(|e| {
+        if e.name == "package.json" {
+            Some("")
+        } else {
+            e.name.strip_suffix("/package.json")
+        }
+    });
+    for dir in listed {
+        let Some(deps) = read(manifests, root, join(dir, "package.json"))
+            .and_then(|m| m.optional_dependencies.as_object())
+            .map(|deps| deps.keys().cloned().collect::<Vec<String>>())
+        else {
+            continue;
+        };
+        // The variant for the runtime it declares (`-linux-x64-gnu`,
+        // `@esbuild/linux-x64`): without one, an optional dependency for
+        // another platform is a feature (chokidar's fsevents), not its addon.
+        let linux = format!("linux-{}", target.arch);
+        let declared: Vec<&String> = deps.iter().filter(|d| d.contains(&linux)).collect();
+        if declared.is_empty() {
+            continue;
+        }
+        let declared = declared
+            .iter()
+            .map(|d| d.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut others = Vec::new();
+        let mut fits = false;
+        for dep in &deps {
+            let Some(installed) = installed_dir(files, dir, dep) else {
+                continue;
+            };
+            let Some(manifest) = read(manifests, root, join(&installed, "package.json")) else {
+                continue;
+            };
+            if [&manifest.os, &manifest.cpu, &manifest.libc]
+                .iter()
+                .all(|f| f.is_null())
+            {
+                continue; // not a platform package
+            }
+            let wasm = !manifest.cpu.is_null() && npm_allows(&manifest.cpu, "wasm32");
+            if wasm || manifest.excludes(target).is_none() {
+                fits = true;
+            } else {
+                others.push(dep.as_str());
+            }
+        }
+        if !fits && !others.is_empty() {
+            choice.no_variant.insert(
+                dir.to_string(),
+                format!(
+                    "it declares {declared} for {}, which is not installed: its platform packages here ({}) are all for other platforms (npm installed it on another machine), so its loader finds no addon",
+                    target.describe(),
+                    others.join(", ")
+                ),
+            );
+        }
+    }
+}
+
+/// Where node's `require(dep)` from a package in `dir` finds `dep`: the
+/// nearest `node_modules/dep` with a package.json, from `dir` up.
+fn installed_dir(files: &HashSet<&str>, dir: &str, dep: &str) -> Option<String> {
+    let ancestors = dir.match_indices('/').rev().map(|(i, _)| &dir[..i]);
+    std::iter::once(dir)
+        .chain(ancestors)
+        .chain(std::iter::once(""))
+        .map(|up| join(&join(up, "node_modules"), dep))
+        .find(|candidate| files.contains(join(candidate, "package.json").as_str()))
 }
 
 fn join(dir: &str, name: &str) -> String {

@@ -362,6 +362,20 @@ fn musl_addon(out: &Path) {
     );
 }
 
+/// napi-rs's `@scope/native-linux-x64-gnu` under `scope` (a directory of
+/// node_modules/), with its addon.
+fn linux_x64_gnu_package(scope: &Path) {
+    let gnu = scope.join("native-linux-x64-gnu");
+    manifest(
+        &gnu,
+        r#"{"name": "@scope/native-linux-x64-gnu", "version": "1.0.0", "os": ["linux"], "cpu": ["x64"], "libc": ["glibc"]}"#,
+    );
+    napi_addon(
+        &gnu.join("native.linux-x64-gnu.node"),
+        "napi_create_string_utf8",
+    );
+}
+
 /// (issue 29) napi-rs's per-platform packages: the loader requires only the
 /// one for the running platform, CPU and libc (`-linux-x64-gnu` on x86_64
 /// Lambda), and npm's `os`, `cpu` and `libc` fields in each package.json say
@@ -371,15 +385,7 @@ fn musl_addon(out: &Path) {
 fn per_platform_packages_for_another_platform_are_never_opened() {
     let package = tempfile::tempdir().unwrap();
     let root = package.path().join("node_modules/@scope");
-    let gnu = root.join("native-linux-x64-gnu");
-    manifest(
-        &gnu,
-        r#"{"name": "@scope/native-linux-x64-gnu", "version": "1.0.0", "os": ["linux"], "cpu": ["x64"], "libc": ["glibc"]}"#,
-    );
-    napi_addon(
-        &gnu.join("native.linux-x64-gnu.node"),
-        "napi_create_string_utf8",
-    );
+    linux_x64_gnu_package(&root);
     let musl = root.join("native-linux-x64-musl");
     manifest(
         &musl,
@@ -521,6 +527,23 @@ fn node_gyp_build_opens_only_the_prebuild_for_the_runtime() {
     );
 }
 
+/// The reason of the one `missing-variant` finding of `check --json` of
+/// `package` on `runtime` (exit 1), which names `named`.
+fn the_missing_variant(package: &Path, runtime: &str, named: &str) -> String {
+    let run = audit_on(&["check", "--json", "--profile", runtime], package);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let doc = common::stdout_json(&run);
+    let missing: Vec<&serde_json::Value> = doc["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|a| findings(a, "missing-variant"))
+        .collect();
+    assert_eq!(missing.len(), 1, "{doc:#}");
+    assert_eq!(missing[0]["package"], named);
+    missing[0]["reason"].as_str().unwrap().to_string()
+}
+
 /// (issue 29) A package whose node-gyp-build finds no prebuild for the
 /// runtime (only musl's here) fails to load, named as such.
 #[test]
@@ -533,21 +556,7 @@ fn a_package_without_a_prebuild_for_the_runtime_is_named() {
             ("darwin-x64+arm64/node.napi.node", "napi"),
         ],
     );
-    let run = audit_on(
-        &["check", "--json", "--profile", "nodejs24.x"],
-        package.path(),
-    );
-    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
-    let doc = common::stdout_json(&run);
-    let missing: Vec<&serde_json::Value> = doc["artifacts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|a| findings(a, "missing-variant"))
-        .collect();
-    assert_eq!(missing.len(), 1, "{doc:#}");
-    assert_eq!(missing[0]["package"], "node_modules/bufferutil");
-    let reason = missing[0]["reason"].as_str().unwrap();
+    let reason = the_missing_variant(package.path(), "nodejs24.x", "node_modules/bufferutil");
     assert!(
         reason.contains("no prebuild for linux-x64, glibc, NODE_MODULE_VERSION 137 or N-API")
             && reason.contains("darwin-x64+arm64, linux-x64"),
@@ -559,4 +568,46 @@ fn a_package_without_a_prebuild_for_the_runtime_is_named() {
         1,
         "node_modules/bufferutil (from bufferutil 4.0.9): WILL NOT LOAD in nodejs24.x",
     );
+}
+
+/// (issue 29) A package whose loader requires its per-platform package
+/// (napi-rs, esbuild, sharp) installed by npm on another machine: the
+/// variant for the runtime it declares is missing, and only another
+/// platform's is there. That is the error, naming the package; an optional
+/// dependency that is no variant of it (chokidar's fsevents) is not.
+#[test]
+fn a_package_installed_for_another_platform_is_named() {
+    let package = tempfile::tempdir().unwrap();
+    let modules = package.path().join("node_modules");
+    manifest(
+        &modules.join("@scope/native"),
+        r#"{"name": "@scope/native", "version": "1.0.0", "optionalDependencies": {"@scope/native-darwin-arm64": "1.0.0", "@scope/native-linux-x64-gnu": "1.0.0", "@scope/native-linux-arm64-gnu": "1.0.0"}}"#,
+    );
+    let darwin = modules.join("@scope/native-darwin-arm64");
+    manifest(
+        &darwin,
+        r#"{"name": "@scope/native-darwin-arm64", "version": "1.0.0", "os": ["darwin"], "cpu": ["arm64"]}"#,
+    );
+    // A Mach-O file: not ELF, so not judged at all.
+    std::fs::write(darwin.join("native.darwin-arm64.node"), b"\xcf\xfa\xed\xfe").unwrap();
+    manifest(
+        &modules.join("chokidar"),
+        r#"{"name": "chokidar", "version": "2.1.8", "optionalDependencies": {"fsevents": "^1.2.7"}}"#,
+    );
+    manifest(
+        &modules.join("fsevents"),
+        r#"{"name": "fsevents", "version": "1.2.13", "os": ["darwin"]}"#,
+    );
+    // Another addon of the function, which loads.
+    napi_addon(&package.path().join("own.node"), "napi_create_string_utf8");
+    let reason = the_missing_variant(package.path(), "nodejs22.x", "node_modules/@scope/native");
+    assert!(
+        reason.contains("declares @scope/native-linux-x64-gnu for linux-x64")
+            && reason.contains("(@scope/native-darwin-arm64)"),
+        "{reason}"
+    );
+    // Installed for this platform too: the loader finds its addon.
+    linux_x64_gnu_package(&modules.join("@scope"));
+    let run = audit_on(&["check", "--profile", "nodejs22.x"], package.path());
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
 }
