@@ -49,6 +49,10 @@ NPM = {
     # win32-x64; no linux-arm64), its addon registered by napi_module_register.
     "bufferutil@4.1.0":
         "sha512-ZMANVnAixE6AWWnPzlW2KpUrxhm9woycYvPOo67jWHyFowASTEd9s+QN1EIMsSDtwhIxN4sWE1jotpuDUIgyIw==",
+    # node-gyp-build's prebuilds for 9 NODE_MODULE_VERSIONs (108 … 147) of
+    # linux-x64 and linux-arm64, glibc and musl (36 ELF files), darwin and win32.
+    "@datadog/pprof@5.20.0":
+        "sha512-el72sY8ipZsA6dPFqNhXtXbA0e189U+eyYUWl2bBz4+qEIheIgmpLzDrF2F7gxu/Cn87pLLYnj+oNcySKBdylQ==",
     "node-gyp-build@4.8.4":
         "sha512-LA4ZjwlnUblHVgq0oBF3Jl/6h/Nvs5fzBLwdEF4nuxnFdsfajde4WfxtJr3CaiH+F6ewcIB/q4jQ4UzPyid+CQ==",
 }
@@ -350,26 +354,33 @@ def test_an_x86_64_addon_in_an_arm64_function_is_named_and_fails_under_qemu(func
 # real loader's choice under each runtime's node, against check's.
 BUFFERUTIL = "node_modules/bufferutil"
 LOADER = ("const dir = process.argv[1];"
-          "console.log(require(require('path').join(dir, '..', 'node-gyp-build')).resolve(dir)); require(dir)")
+          "const file = require(require.resolve('node-gyp-build', {paths: [dir]})).resolve(dir);"
+          "console.log(file); require(file)")
 
 
 @pytest.fixture(scope="module")
 def bufferutil(tmp_path_factory):
-    root = tmp_path_factory.mktemp("bufferutil")
-    (root / "package.json").write_text(json.dumps({"name": "ws-function", "version": "1.0.0"}))
-    for spec in ("bufferutil@4.1.0", "node-gyp-build@4.8.4"):
-        npm_package(spec, root)
+    return node_gyp_build_function(tmp_path_factory, "bufferutil@4.1.0")
+
+
+def node_gyp_build_function(tmp_path_factory, spec):
+    root = tmp_path_factory.mktemp(spec.split("@")[-2].replace("/", "-") or "package")
+    (root / "package.json").write_text(json.dumps({"name": "function", "version": "1.0.0"}))
+    for one in (spec, "node-gyp-build@4.8.4"):
+        npm_package(one, root)
     return root
 
 
-def resolved_in(tree, node, package):
-    """What node-gyp-build resolves for bufferutil under `node` in `tree`, and whether requiring it loads."""
+def resolved_in(tree, node, package, module=BUFFERUTIL):
+    """The file node-gyp-build resolves for `module` under `node` in `tree`
+    (its package at /var/task), and whether requiring that file loads:
+    (exit code, the file, stderr)."""
     tree.clear_task()
     shutil.copytree(package, tree.task, dirs_exist_ok=True)
     command = ["chroot", tree.path, "/usr/bin/env", "-i", "LD_BIND_NOW=1", node]
     if tree.emulated:
         command = ["env", "-i", shutil.which("chroot"), tree.path, QEMU, "-E", "LD_BIND_NOW=1", node]
-    result = run([*command, "-e", LOADER, f"/var/task/{BUFFERUTIL}"], timeout=300)
+    result = run([*command, "-e", LOADER, f"/var/task/{module}"], timeout=300)
     return result.returncode, result.stdout.strip(), result.stderr.strip()[:3000]
 
 
@@ -401,3 +412,29 @@ def test_no_prebuild_for_arm64_is_named_as_node_fails_under_qemu(bufferutil, arm
     assert [f["package"] for f in missing] == [BUFFERUTIL], artifacts
     never = [a["runtime_path"] for a in artifacts if "never_opened" in a]
     assert never == [f"/var/task/{BUFFERUTIL}/prebuilds/linux-x64/bufferutil.node"], artifacts
+
+
+def test_pprofs_per_abi_prebuilds_are_chosen_as_node_gyp_build_does(tmp_path_factory, rootfs, nodes, tree_nodes, audit):
+    """@datadog/pprof 5.20.0 ships dd_pprof.node.abi<N>.node for nine
+    NODE_MODULE_VERSIONs, glibc and musl, x64 and arm64 (36 ELF files): under
+    each runtime's node, node-gyp-build resolves the one of its version,
+    which check judges alone (the 35 others never opened), with the verdict of requiring it (or, where the tree's glibc is
+    newer than the runtime's, of its version needs)."""
+    package = node_gyp_build_function(tmp_path_factory, "@datadog/pprof@5.20.0")
+    module = "node_modules/@datadog/pprof"
+    result = audit("check", "--json", *(a for r in RUNTIMES for a in ("--profile", r)), package)
+    assert result.returncode in (0, 1), result.stdout + result.stderr
+    for combination in json.loads(result.stdout)["combinations"]:
+        runtime = combination["profile"]
+        code, chosen, why = resolved_in(rootfs, nodes[runtime], package, module)
+        judged = [r for r in combination["artifacts"] if "never_opened" not in r]
+        assert [r["runtime_path"] for r in judged] == [chosen], (runtime, chosen, why)
+        never = [r for r in combination["artifacts"] if "never_opened" in r]
+        assert len(never) == 35 and all(f"loads {chosen.split(module + '/')[1]} " in r["never_opened"]
+                                        for r in never), never[:2]
+        proven = what_the_require_proves(code == 0, why, tree_nodes, runtime_nodes(audit, runtime))
+        if proven is None:
+            text = run(["readelf", "-V", "-W", rootfs.path / chosen.lstrip("/")]).stdout
+            needs = set(re.findall(r"Name: ((?:GLIBC|GLIBCXX|CXXABI|GCC)_[0-9.]+)", text))
+            proven = needs <= runtime_nodes(audit, runtime)
+        assert judged[0]["loads"] == proven, (runtime, code, why, judged[0]["findings"])
