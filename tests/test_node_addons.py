@@ -45,6 +45,9 @@ NPM = {
         "sha512-LYVx5JTsOM2CBzmxreh+nl64/3H6Xb09iSLknqH47z2T2DFFxDeFLP5y4dJwe6H7uGQlHPyEEtIqyo3DYsRwdQ==",
     "@img/sharp-libvips-linux-arm64@1.3.4":
         "sha512-Y3dgX/6lE2QhQb+Gxy0WZxfg9MEm/JBjamZpS2IklP7xIQoKN4hzAm7KcMVGtaVDt3neE9OKBC7vAfonA/Lr1A==",
+    # Registered by napi_module_register (node-addon-api's NAPI_MODULE), no napi_register_module_v1.
+    "@parcel/watcher-linux-x64-glibc@2.5.1":
+        "sha512-GcESn8NZySmfwlTsIur+49yDqSny2IhPeZfXunQi48DMugKeZ7uy1FX83pO0X22sHntJ4Ub+9k34XQCX+oHt2A==",
     # node-gyp-build's prebuilds (darwin-arm64, darwin-x64, linux-x64, win32-ia32,
     # win32-x64; no linux-arm64), its addon registered by napi_module_register.
     "bufferutil@4.1.0":
@@ -68,6 +71,8 @@ FUNCTIONS = {
                "node_modules/@node-rs/argon2-linux-x64-gnu/argon2.linux-x64-gnu.node"),
     "canvas": (["@napi-rs/canvas-linux-x64-gnu@1.1.1"],
                "node_modules/@napi-rs/canvas-linux-x64-gnu/skia.linux-x64-gnu.node"),
+    "parcel-watcher": (["@parcel/watcher-linux-x64-glibc@2.5.1"],
+                       "node_modules/@parcel/watcher-linux-x64-glibc/watcher.node"),
     # Built here: an N-API addon calling a function Node.js 20 added.
     "property-keys": ([], "node_modules/property-keys/property-keys.node"),
 }
@@ -262,7 +267,7 @@ def test_the_real_node_decides_what_it_can(requires, tree_nodes, audit):
     assert decided[("property-keys", "nodejs18.x")] is False
     assert "node_api_create_property_key_utf16" in requires[("property-keys", "nodejs18.x")][1]
     assert {n for n in FUNCTIONS if decided[(n, "nodejs18.x")] is None} == {"sharp-0.35", "sharp-0.33", "argon2",
-                                                                            "canvas"}
+                                                                            "canvas", "parcel-watcher"}
 
 
 def test_sharps_libvips_fails_amazon_linux_2_naming_the_glibc_version(verdicts, functions):
