@@ -189,7 +189,7 @@ fn no_entry_point(profile: &Profile, named: &Path, foreign: &[String]) -> AuditE
     } else {
         format!(" ({}; the runtime is {})", foreign.join(", "), profile.arch)
     };
-    AuditError::Refused(format!(
+    AuditError::NoEntryPoint(format!(
         "{} holds no entry point for {}: expected {}{}",
         shown(named),
         shown(&profile.name),

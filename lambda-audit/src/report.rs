@@ -537,6 +537,12 @@ pub fn first_reason(report: &Report) -> String {
 pub enum Combination<'a> {
     /// A runtime Lambda does not have on that architecture: why.
     Impossible(&'a str),
+    /// A runtime for which the package holds no entry point: why.
+    NoEntryPoint {
+        profile: &'a str,
+        arch: &'a str,
+        why: &'a str,
+    },
     Judged {
         profile: &'a str,
         arch: &'a str,
@@ -548,6 +554,14 @@ pub enum Combination<'a> {
 fn combination_json(c: &Combination) -> Value {
     match c {
         Combination::Impossible(why) => json!({ "exists": false, "reason": why }),
+        Combination::NoEntryPoint { profile, arch, why } => json!({
+            "exists": true,
+            "profile": profile,
+            "arch": arch,
+            "loads": false,
+            "reason": why,
+            "artifacts": [],
+        }),
         Combination::Judged {
             profile,
             arch,

@@ -611,3 +611,60 @@ fn a_package_installed_for_another_platform_is_named() {
     let run = audit_on(&["check", "--profile", "nodejs22.x"], package.path());
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
 }
+
+/// (issue 29, decision) A matrix of a Node.js and a Python runtime over a
+/// Node.js package: each combination has its line, the Python one "WILL
+/// NOT LOAD" for want of an entry point (exit 1), not the whole run
+/// refused; only when no runtime of the matrix has one is it bad input.
+#[test]
+fn a_matrix_over_a_node_package_gives_each_runtime_its_line() {
+    let package = tempfile::tempdir().unwrap();
+    napi_addon(
+        &package.path().join("node_modules/x/x.node"),
+        "napi_create_string_utf8",
+    );
+    let both = [
+        "check",
+        "--profile",
+        "nodejs22.x",
+        "--profile",
+        "python3.12",
+    ];
+    let run = audit_on(&both, package.path());
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let lines: Vec<&str> = run.stdout.lines().take(2).collect();
+    assert_eq!(lines[0], "nodejs22.x x86_64: loads", "{}", run.stdout);
+    assert!(
+        lines[1].starts_with("python3.12 x86_64: WILL NOT LOAD: ")
+            && lines[1].contains("holds no entry point for python3.12"),
+        "{}",
+        run.stdout
+    );
+    let json = audit_on(
+        &[&both[..1], &["--json"], &both[1..]].concat(),
+        package.path(),
+    );
+    let doc = common::stdout_json(&json);
+    let python = &doc["combinations"][1];
+    assert_eq!(
+        (&python["profile"], &python["loads"]),
+        (&"python3.12".into(), &false.into()),
+        "{doc:#}"
+    );
+    assert!(python["reason"]
+        .as_str()
+        .unwrap()
+        .contains("holds no entry point"));
+    let pythons = [
+        "check",
+        "--profile",
+        "python3.11",
+        "--profile",
+        "python3.12",
+    ];
+    expect_stderr(
+        &audit_on(&pythons, package.path()),
+        2,
+        "holds no entry point for python3.11",
+    );
+}
