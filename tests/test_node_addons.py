@@ -45,6 +45,19 @@ NPM = {
         "sha512-LYVx5JTsOM2CBzmxreh+nl64/3H6Xb09iSLknqH47z2T2DFFxDeFLP5y4dJwe6H7uGQlHPyEEtIqyo3DYsRwdQ==",
     "@img/sharp-libvips-linux-arm64@1.3.4":
         "sha512-Y3dgX/6lE2QhQb+Gxy0WZxfg9MEm/JBjamZpS2IklP7xIQoKN4hzAm7KcMVGtaVDt3neE9OKBC7vAfonA/Lr1A==",
+    # Registered by napi_module_register (node-addon-api's NAPI_MODULE), no napi_register_module_v1.
+    "@parcel/watcher-linux-x64-glibc@2.5.1":
+        "sha512-GcESn8NZySmfwlTsIur+49yDqSny2IhPeZfXunQi48DMugKeZ7uy1FX83pO0X22sHntJ4Ub+9k34XQCX+oHt2A==",
+    # node-gyp-build's prebuilds (darwin-arm64, darwin-x64, linux-x64, win32-ia32,
+    # win32-x64; no linux-arm64), its addon registered by napi_module_register.
+    "bufferutil@4.1.0":
+        "sha512-ZMANVnAixE6AWWnPzlW2KpUrxhm9woycYvPOo67jWHyFowASTEd9s+QN1EIMsSDtwhIxN4sWE1jotpuDUIgyIw==",
+    # node-gyp-build's prebuilds for 9 NODE_MODULE_VERSIONs (108 … 147) of
+    # linux-x64 and linux-arm64, glibc and musl (36 ELF files), darwin and win32.
+    "@datadog/pprof@5.20.0":
+        "sha512-el72sY8ipZsA6dPFqNhXtXbA0e189U+eyYUWl2bBz4+qEIheIgmpLzDrF2F7gxu/Cn87pLLYnj+oNcySKBdylQ==",
+    "node-gyp-build@4.8.4":
+        "sha512-LA4ZjwlnUblHVgq0oBF3Jl/6h/Nvs5fzBLwdEF4nuxnFdsfajde4WfxtJr3CaiH+F6ewcIB/q4jQ4UzPyid+CQ==",
 }
 # Each function: the npm packages in its node_modules/, and its addon.
 # sharp 0.35's libvips needs GLIBC_2.28 (Amazon Linux 2023 only); the older
@@ -58,6 +71,8 @@ FUNCTIONS = {
                "node_modules/@node-rs/argon2-linux-x64-gnu/argon2.linux-x64-gnu.node"),
     "canvas": (["@napi-rs/canvas-linux-x64-gnu@1.1.1"],
                "node_modules/@napi-rs/canvas-linux-x64-gnu/skia.linux-x64-gnu.node"),
+    "parcel-watcher": (["@parcel/watcher-linux-x64-glibc@2.5.1"],
+                       "node_modules/@parcel/watcher-linux-x64-glibc/watcher.node"),
     # Built here: an N-API addon calling a function Node.js 20 added.
     "property-keys": ([], "node_modules/property-keys/property-keys.node"),
 }
@@ -252,7 +267,7 @@ def test_the_real_node_decides_what_it_can(requires, tree_nodes, audit):
     assert decided[("property-keys", "nodejs18.x")] is False
     assert "node_api_create_property_key_utf16" in requires[("property-keys", "nodejs18.x")][1]
     assert {n for n in FUNCTIONS if decided[(n, "nodejs18.x")] is None} == {"sharp-0.35", "sharp-0.33", "argon2",
-                                                                            "canvas"}
+                                                                            "canvas", "parcel-watcher"}
 
 
 def test_sharps_libvips_fails_amazon_linux_2_naming_the_glibc_version(verdicts, functions):
@@ -338,3 +353,93 @@ def test_an_x86_64_addon_in_an_arm64_function_is_named_and_fails_under_qemu(func
     assert report["distribution"] == "@node-rs/argon2-linux-x64-gnu 2.2.1"
     assert [(f["found"], f["expected"]) for f in report["findings"] if f["kind"] == "wrong-arch"] == [
         ("x86_64", "aarch64")], report["findings"]
+
+
+# (issue 29) A package loaded by node-gyp-build, as npm installs it: the
+# real loader's choice under each runtime's node, against check's.
+BUFFERUTIL = "node_modules/bufferutil"
+LOADER = ("const dir = process.argv[1];"
+          "const file = require(require.resolve('node-gyp-build', {paths: [dir]})).resolve(dir);"
+          "console.log(file); require(file)")
+
+
+@pytest.fixture(scope="module")
+def bufferutil(tmp_path_factory):
+    return node_gyp_build_function(tmp_path_factory, "bufferutil@4.1.0")
+
+
+def node_gyp_build_function(tmp_path_factory, spec):
+    root = tmp_path_factory.mktemp(spec.split("@")[-2].replace("/", "-") or "package")
+    (root / "package.json").write_text(json.dumps({"name": "function", "version": "1.0.0"}))
+    for one in (spec, "node-gyp-build@4.8.4"):
+        npm_package(one, root)
+    return root
+
+
+def resolved_in(tree, node, package, module=BUFFERUTIL):
+    """The file node-gyp-build resolves for `module` under `node` in `tree`
+    (its package at /var/task), and whether requiring that file loads:
+    (exit code, the file, stderr)."""
+    tree.clear_task()
+    shutil.copytree(package, tree.task, dirs_exist_ok=True)
+    command = ["chroot", tree.path, "/usr/bin/env", "-i", "LD_BIND_NOW=1", node]
+    if tree.emulated:
+        command = ["env", "-i", shutil.which("chroot"), tree.path, QEMU, "-E", "LD_BIND_NOW=1", node]
+    result = run([*command, "-e", LOADER, f"/var/task/{module}"], timeout=300)
+    return result.returncode, result.stdout.strip(), result.stderr.strip()[:3000]
+
+
+def test_node_gyp_build_opens_the_file_check_judges_and_no_other(bufferutil, rootfs, nodes, audit):
+    """On x86_64 every node requires prebuilds/linux-x64/bufferutil.node (an
+    addon registered by napi_module_register), which check judges and finds
+    loading; the darwin and win32 prebuilds are no ELF files; the function loads."""
+    result = audit("check", "--json", *(a for r in RUNTIMES for a in ("--profile", r)), bufferutil)
+    assert result.returncode == 0, result.stdout + result.stderr
+    document = json.loads(result.stdout)
+    for combination in document["combinations"]:
+        runtime = combination["profile"]
+        code, chosen, why = resolved_in(rootfs, nodes[runtime], bufferutil)
+        assert code == 0 and chosen == f"/var/task/{BUFFERUTIL}/prebuilds/linux-x64/bufferutil.node", (runtime, why)
+        judged = [(r["runtime_path"], r["loads"]) for r in combination["artifacts"] if "never_opened" not in r]
+        assert judged == [(chosen, True)], combination["artifacts"]
+
+
+def test_no_prebuild_for_arm64_is_named_as_node_fails_under_qemu(bufferutil, arm64_node, audit):
+    """bufferutil 4.1.0 has no linux-arm64 prebuild: the official arm64 node
+    20 throws node-gyp-build's "No native build was found", and check names
+    the package (missing-variant) and lists the x86_64 file as never opened."""
+    code, _, why = resolved_in(arm64_node, "/var/lang/node20/node", bufferutil)
+    assert code != 0 and "No native build was found for platform=linux arch=arm64" in why, why
+    result = audit("check", "--json", "--arch", "arm64", "--profile", "nodejs20.x", bufferutil)
+    assert result.returncode == 1, result.stdout + result.stderr
+    artifacts = json.loads(result.stdout)["artifacts"]
+    missing = [f for a in artifacts for f in a["findings"] if f["kind"] == "missing-variant"]
+    assert [f["package"] for f in missing] == [BUFFERUTIL], artifacts
+    never = [a["runtime_path"] for a in artifacts if "never_opened" in a]
+    assert never == [f"/var/task/{BUFFERUTIL}/prebuilds/linux-x64/bufferutil.node"], artifacts
+
+
+def test_pprofs_per_abi_prebuilds_are_chosen_as_node_gyp_build_does(tmp_path_factory, rootfs, nodes, tree_nodes, audit):
+    """@datadog/pprof 5.20.0 ships dd_pprof.node.abi<N>.node for nine
+    NODE_MODULE_VERSIONs, glibc and musl, x64 and arm64 (36 ELF files): under
+    each runtime's node, node-gyp-build resolves the one of its version,
+    which check judges alone (the 35 others never opened), with the verdict of requiring it (or, where the tree's glibc is
+    newer than the runtime's, of its version needs)."""
+    package = node_gyp_build_function(tmp_path_factory, "@datadog/pprof@5.20.0")
+    module = "node_modules/@datadog/pprof"
+    result = audit("check", "--json", *(a for r in RUNTIMES for a in ("--profile", r)), package)
+    assert result.returncode in (0, 1), result.stdout + result.stderr
+    for combination in json.loads(result.stdout)["combinations"]:
+        runtime = combination["profile"]
+        code, chosen, why = resolved_in(rootfs, nodes[runtime], package, module)
+        judged = [r for r in combination["artifacts"] if "never_opened" not in r]
+        assert [r["runtime_path"] for r in judged] == [chosen], (runtime, chosen, why)
+        never = [r for r in combination["artifacts"] if "never_opened" in r]
+        assert len(never) == 35 and all(f"loads {chosen.split(module + '/')[1]} " in r["never_opened"]
+                                        for r in never), never[:2]
+        proven = what_the_require_proves(code == 0, why, tree_nodes, runtime_nodes(audit, runtime))
+        if proven is None:
+            text = run(["readelf", "-V", "-W", rootfs.path / chosen.lstrip("/")]).stdout
+            needs = set(re.findall(r"Name: ((?:GLIBC|GLIBCXX|CXXABI|GCC)_[0-9.]+)", text))
+            proven = needs <= runtime_nodes(audit, runtime)
+        assert judged[0]["loads"] == proven, (runtime, code, why, judged[0]["findings"])

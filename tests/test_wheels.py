@@ -248,6 +248,48 @@ def test_the_pinned_python_gives_the_builtin_exports_and_suffixes(audit, tmp_pat
     assert c_api(host["exports"]) == builtin["exports"]
 
 
+# The gcc runtime libraries of the arm64 OS profiles, and the pinned aarch64
+# build of each that scripts/profile-runtime-data reads (docs/runtime-facts.md §4, §5).
+ARM64_GCC_RUNTIME = {"libgcc_s.so.1": "bookworm-libgcc-s1-arm64",
+                     "libstdc++.so.6": "bookworm-libstdc++6-arm64",
+                     "libz.so.1": "bookworm-zlib1g-arm64"}
+
+
+def version_key(node):
+    """GCC_4.5.0 -> (GCC, (4, 5, 0)): a node's family and its place in it."""
+    family, _, number = node.rpartition("_")
+    return family, tuple(int(n) for n in number.split("."))
+
+
+@pytest.mark.parametrize("os_name", ["amazonlinux-2", "amazonlinux-2023"])
+@pytest.mark.parametrize("soname", sorted(ARM64_GCC_RUNTIME))
+def test_the_arm64_gcc_runtime_keeps_the_nodes_only_aarch64_has(audit, tmp_path, os_name, soname):
+    """(issue 29) The release's version nodes of libgcc_s, libstdc++ and libz
+    are its x86_64 build's; on arm64 the profile has every node of the pinned
+    aarch64 build no newer than the release's newest of its family, those only
+    aarch64 has included: Debian's aarch64 libgcc_s defines GCC_4.5.0 (its
+    128-bit float helpers: __unordtf2, which @duckdb/node-bindings-linux-arm64
+    and onnxruntime-node need, and node loads), which x86_64's lacks, and a
+    derivation that kept only the x86_64 nodes aarch64 also has dropped it."""
+    real = scan_pinned(audit, tmp_path, (ARM64_GCC_RUNTIME[soname],), "aarch64-linux-gnu")
+    real = {lib["soname"]: lib for lib in real["libraries"]}[soname]
+    profiles = ROOT / "lambda-audit/profiles"
+    x86, arm64 = ({lib["soname"]: lib for lib in json.loads((profiles / f"{os_name}{suffix}.json").read_text())["libraries"]}[soname]
+                  for suffix in ("", "-arm64"))
+    newest = {}
+    for node in x86["versions"][1:]:
+        family, number = version_key(node)
+        newest[family] = max(newest.get(family, number), number)
+    expected = [node for node in real["versions"][1:]
+                if version_key(node)[0] in newest and version_key(node)[1] <= newest[version_key(node)[0]]]
+    assert arm64["versions"] == [soname] + expected
+    nodes = set(expected)
+    assert arm64["exports"] == sorted(e for e in real["exports"] if "@" not in e or e.split("@")[-1] in nodes)
+    if soname == "libgcc_s.so.1":
+        assert "GCC_4.5.0" in arm64["versions"] and "GCC_4.5.0" not in x86["versions"]
+        assert "__unordtf2@@GCC_4.5.0" in arm64["exports"]
+
+
 def test_this_machines_python311_has_the_builtin_suffixes_and_nearly_its_exports(audit, this_machine):
     """This machine's python3.11 (whatever Debian 12 point release it is) has
     the same module suffixes, and its C API differs from the pinned build's

@@ -9,7 +9,7 @@
 //! undefined symbol nobody defines is null, not an error.
 
 use std::cell::RefCell;
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -95,6 +95,9 @@ pub enum Finding {
         reason: String,
         fix: String,
     },
+    /// A Node.js package whose loader finds no file for the runtime
+    /// (node-gyp-build: no prebuild for its platform, CPU, libc and ABI).
+    MissingVariant { package: String, reason: String },
     /// A packaged library that never loads because another file of that name wins.
     Shadowed {
         bundled: String,
@@ -124,6 +127,7 @@ impl Finding {
             Finding::MissingVersion { .. } => "missing-version",
             Finding::UndefinedSymbol { .. } => "undefined-symbol",
             Finding::ForbiddenLibrary { .. } => "forbidden-library",
+            Finding::MissingVariant { .. } => "missing-variant",
             Finding::Shadowed { .. } => "shadowed",
         }
     }
@@ -151,6 +155,10 @@ pub struct Report {
     /// The layer (as given to `--with-layer`) the file came from, when it
     /// is one of a function's layers' files.
     pub layer: Option<String>,
+    /// Why the runtime's loader never opens this file (a Node.js package's
+    /// prebuild for another platform, CPU, libc or ABI: `loaders`); such a
+    /// report has no findings and no closure.
+    pub never_opened: Option<String>,
 }
 
 impl Report {
@@ -277,6 +285,7 @@ pub fn check_read(
             distribution: None,
             openssl,
             layer: None,
+            never_opened: None,
         });
     }
     findings.extend(loadability(profile, &name, &facts));
@@ -303,16 +312,20 @@ pub fn check_read(
         distribution: None,
         openssl,
         layer: None,
+        never_opened: None,
     })
 }
 
 /// What `require()` needs of a Node.js addon: the `.node` name (node
-/// opens no other file as an addon) and a registration node accepts:
+/// opens no other file as an addon) and a registration node accepts
+/// (node's `DLOpen`, src/node_binding.cc): a call from a constructor to
+/// `node_module_register` or N-API's `napi_module_register` (the
+/// `NAPI_MODULE` macro of older N-API headers) when the file loads; or
 /// N-API's `napi_register_module_v1` (any Node.js with the functions it
-/// imports), `node_register_module_v<N>` of the host's own
-/// NODE_MODULE_VERSION (an addon built against V8 directly), or, from older
-/// addons, a call to `node_module_register` when the file loads (whose
-/// version only node itself reads).
+/// imports); or `node_register_module_v<N>`, looked up by its exact name
+/// for the host's own NODE_MODULE_VERSION (an addon built against V8
+/// directly). An addon registered only for other versions is a
+/// `foreign-module`: node refuses it, although nothing in it is missing.
 fn node_addon(host: &Host, abi: u32, name: &str, facts: &ElfFacts) -> Option<Finding> {
     let not_loadable = |reason: String, fix: &str| {
         Some(Finding::NotLoadable {
@@ -321,33 +334,56 @@ fn node_addon(host: &Host, abi: u32, name: &str, facts: &ElfFacts) -> Option<Fin
             fix: fix.into(),
         })
     };
+    let built_for = node_module_versions(facts);
+    let registers = facts
+        .imports
+        .iter()
+        .any(|i| i.name == "node_module_register" || i.name == "napi_module_register");
+    let registered = registers
+        || facts.exports.contains_key("napi_register_module_v1")
+        || built_for.contains(&abi);
+    if !registered && !built_for.is_empty() {
+        let versions: Vec<String> = built_for.iter().map(u32::to_string).collect();
+        return Some(Finding::ForeignModule {
+            object: name.into(),
+            reason: format!(
+                "it was compiled against NODE_MODULE_VERSION {}; {} requires NODE_MODULE_VERSION {abi}",
+                versions.join(", "),
+                host.executable
+            ),
+            fix: "rebuild it with the runtime's Node.js version (npm rebuild, or npm install under that version), or use an N-API build of the addon".into(),
+        });
+    }
     if !name.ends_with(".node") {
         return not_loadable(
             format!("{} loads addons only from .node files", host.executable),
             "require() the addon's .node file (a library it needs is judged with it)",
         );
     }
-    if facts.exports.contains_key("napi_register_module_v1") {
+    if registered {
         return None;
     }
-    let built_for = facts.exports.keys().find_map(|symbol| {
-        symbol
-            .strip_prefix("node_register_module_v")?
-            .parse::<u32>()
-            .ok()
-    });
-    match built_for {
-        Some(version) if version == abi => None,
-        Some(version) => not_loadable(
-            format!("it was compiled against NODE_MODULE_VERSION {version}; {} requires NODE_MODULE_VERSION {abi}", host.executable),
-            "rebuild it with the runtime's Node.js version (npm rebuild, or npm install under that version), or use an N-API build of the addon",
-        ),
-        None if facts.imports.iter().any(|i| i.name == "node_module_register") => None,
-        None => not_loadable(
-            format!("it exports neither napi_register_module_v1 nor node_register_module_v{abi}, so require() fails with \"Module did not self-register\""),
-            "build it as a Node.js addon (node-addon-api, napi-rs or node-gyp)",
-        ),
-    }
+    not_loadable(
+        format!("it exports neither napi_register_module_v1 nor node_register_module_v{abi}, so require() fails with \"Module did not self-register\""),
+        "build it as a Node.js addon (node-addon-api, napi-rs or node-gyp)",
+    )
+}
+
+/// The NODE_MODULE_VERSIONs an addon registers for: each export
+/// `node_register_module_v<N>` whose N is as node spells it (decimal
+/// digits, no sign, no leading zero), since node looks the name up whole.
+fn node_module_versions(facts: &ElfFacts) -> BTreeSet<u32> {
+    facts
+        .exports
+        .keys()
+        .filter_map(|symbol| {
+            let digits = symbol.strip_prefix("node_register_module_v")?;
+            let canonical = digits.bytes().all(|b| b.is_ascii_digit())
+                && !digits.is_empty()
+                && (digits == "0" || !digits.starts_with('0'));
+            canonical.then(|| digits.parse().ok()).flatten()
+        })
+        .collect()
 }
 
 /// Can the runtime load this kind of file at all?

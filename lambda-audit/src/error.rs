@@ -21,6 +21,10 @@ pub enum AuditError {
     Profile { name: String, reason: String },
     #[error("{0}")]
     Usage(String),
+    /// A package holding nothing the runtime would load (exit status 2);
+    /// in a matrix, that combination's line, not the whole run's refusal.
+    #[error("{0}")]
+    NoEntryPoint(String),
     #[error("{what}: {reason}")]
     Tool { what: String, reason: String },
     /// The input is fine but the result would not work: exit status 1.

@@ -8,7 +8,8 @@
 //! says which OpenSSL the artifact carries; `report` shows the verdict;
 //! `bundle` vendors what is missing; `archive` zips reproducibly; `package`
 //! audits a whole package, which `unzip` reads from a zip, naming each file's
-//! Python distribution or (`npm`) npm package, with its layers merged as
+//! Python distribution or (`npm`) npm package, passing over what a Node.js
+//! package's loader never opens on the runtime (`loaders`), with its layers merged as
 //! the runtime's /opt by `layers`; `bounded` reads
 //! every other input within a stated bound; `lifecycle` says when a
 //! runtime is deprecated.
@@ -23,6 +24,7 @@ pub mod error;
 pub mod layers;
 pub mod lexical;
 pub mod lifecycle;
+pub mod loaders;
 pub mod npm;
 pub mod openssl;
 pub mod package;

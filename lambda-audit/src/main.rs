@@ -309,6 +309,11 @@ fn run(cli: Cli) -> Result<u8> {
                     refused = Some(r);
                 }
                 Ok(())
+            })
+            .map_err(|e| match e {
+                // zip refuses to write it (exit 1), as any package that would not load.
+                AuditError::NoEntryPoint(why) => AuditError::Refused(why),
+                e => e,
             })?;
             for skip in &skipped {
                 note(&format!("zip: {skip}"));

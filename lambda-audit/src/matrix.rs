@@ -98,6 +98,13 @@ enum Judged {
         deprecation: Option<Deprecation>,
         reports: Vec<Report>,
     },
+    /// The package holds nothing this runtime loads (a Node.js package
+    /// under python3.12): why, in a line; it does not load there.
+    NoEntryPoint {
+        profile: String,
+        arch: String,
+        why: String,
+    },
 }
 
 impl CheckRun {
@@ -203,14 +210,22 @@ impl CheckRun {
         for (name, arch) in combinations {
             judged.push(self.combination(name, *arch)?);
         }
-        if judged.iter().all(|j| matches!(j, Judged::Impossible(_))) {
+        let nothing = |j: &Judged| matches!(j, Judged::Impossible(_) | Judged::NoEntryPoint { .. });
+        if judged.iter().all(nothing) {
             let why: Vec<String> = judged
                 .iter()
                 .filter_map(|j| match j {
-                    Judged::Impossible(why) => Some(why.clone()),
+                    Judged::Impossible(why) | Judged::NoEntryPoint { why, .. } => Some(why.clone()),
                     Judged::Reports { .. } => None,
                 })
                 .collect();
+            if judged
+                .iter()
+                .any(|j| matches!(j, Judged::NoEntryPoint { .. }))
+            {
+                // Nothing any runtime would load: bad input, as for one.
+                return Err(AuditError::NoEntryPoint(why.join("; ")));
+            }
             return Err(AuditError::Usage(format!(
                 "no combination of --profile and --arch exists: {}",
                 why.join("; ")
@@ -241,10 +256,18 @@ impl CheckRun {
         };
         let deprecation = self.deprecation(&profile);
         let mut reports = Vec::new();
-        self.judge(&profile, &mut |r| {
+        let judged = self.judge(&profile, &mut |r| {
             reports.push(r);
             Ok(())
-        })?;
+        });
+        if let Err(AuditError::NoEntryPoint(why)) = judged {
+            return Ok(Judged::NoEntryPoint {
+                profile: profile.name.clone(),
+                arch: profile.lambda_arch().to_string(),
+                why,
+            });
+        }
+        judged?;
         let judged = Judged::Reports {
             profile: profile.name.clone(),
             arch: profile.lambda_arch().to_string(),
@@ -262,6 +285,7 @@ fn combination_loads(judged: &Judged) -> bool {
     match judged {
         Judged::Impossible(_) => true,
         Judged::Reports { reports, .. } => reports.iter().all(Report::loads),
+        Judged::NoEntryPoint { .. } => false,
     }
 }
 
@@ -273,6 +297,11 @@ fn matrix_text(judged: &[Judged]) -> String {
             Judged::Impossible(why) => {
                 format!("{}\n", report::one_line(&format!("no such runtime: {why}")))
             }
+            Judged::NoEntryPoint { profile, arch, why } => format!(
+                "{} {arch}: WILL NOT LOAD: {}\n",
+                shown(profile),
+                report::one_line(why)
+            ),
             Judged::Reports {
                 profile,
                 arch,
@@ -311,6 +340,9 @@ fn matrix_entries(judged: &[Judged]) -> Vec<report::Combination<'_>> {
         .iter()
         .map(|j| match j {
             Judged::Impossible(why) => report::Combination::Impossible(why),
+            Judged::NoEntryPoint { profile, arch, why } => {
+                report::Combination::NoEntryPoint { profile, arch, why }
+            }
             Judged::Reports {
                 profile,
                 arch,

@@ -62,7 +62,7 @@ const MAX_VERSION: usize = 256;
 /// `name version` from a package.json, if it names a package: a name or a
 /// version longer than npm takes names none (a name of 1 MB would be
 /// repeated in every report on the package's files).
-fn package_named(manifest: &Path) -> Option<String> {
+pub(crate) fn package_named(manifest: &Path) -> Option<String> {
     let text = bounded::read_small_file(manifest, MAX_MANIFEST).ok()?;
     let manifest: Manifest = serde_json::from_slice(&text).ok()?;
     let too_long =

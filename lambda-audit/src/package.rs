@@ -17,6 +17,7 @@ use crate::bounded;
 use crate::check::{check_in, Finding, Report};
 use crate::error::{shown, AuditError, Result};
 use crate::layers::Layers;
+use crate::loaders::{Choice, Target};
 use crate::profile::{LambdaArch, Profile};
 use crate::resolve::{Source, TaskDir};
 
@@ -188,7 +189,7 @@ fn no_entry_point(profile: &Profile, named: &Path, foreign: &[String]) -> AuditE
     } else {
         format!(" ({}; the runtime is {})", foreign.join(", "), profile.arch)
     };
-    AuditError::Refused(format!(
+    AuditError::NoEntryPoint(format!(
         "{} holds no entry point for {}: expected {}{}",
         shown(named),
         shown(&profile.name),
@@ -277,7 +278,7 @@ pub fn check_opened(
     let mut named = |mut report: Report| {
         report.profile = profile.name.clone();
         if let Some(rel) = relative(&report.artifact, &root) {
-            report.distribution = owners.get(&rel).cloned();
+            report.distribution = owners.get(&rel).cloned().or(report.distribution);
             // A file of a zip is named inside it: PACKAGE.zip!/path.
             if unpacked.is_some() {
                 report.artifact = PathBuf::from(format!("{}!/{rel}", package.display()));
@@ -304,15 +305,109 @@ pub fn check_opened(
         });
         in_layer.unwrap_or_else(|| file.to_path_buf())
     };
-    // A function package without an entry point is nothing to judge: bad input.
+    // A Node.js package's prebuilds for other platforms, CPUs, libcs and
+    // ABIs are never opened there: said, not judged.
+    let target = profile
+        .host
+        .as_ref()
+        .and_then(|h| h.node_module_version)
+        .map(|abi| Target::new(&profile.arch, abi));
+    let choice = match &target {
+        Some(target) => crate::loaders::choose(&root, &entries, target),
+        None => Choice::default(),
+    };
+    let opened: Vec<Entry> = all
+        .iter()
+        .filter(|e| !choice.never_opened.contains_key(&e.name) || !e.file.starts_with(dir))
+        .cloned()
+        .collect();
+    // A function package without an entry point is nothing to judge: bad
+    // input; unless a loader finds no file for the runtime, which is a verdict.
     let required = place != LAYER_ROOT;
-    let audited = audit_package(
-        &placed, &task, package, &all, required, &shown_as, &mut named,
-    );
-    audited.map_err(|e| match e {
+    let mut reported = 0usize;
+    let mut counted = |report: Report| {
+        reported += 1;
+        named(report)
+    };
+    let refused = |e| match e {
         AuditError::Refused(why) => AuditError::Usage(why),
         e => e,
-    })
+    };
+    let skipped = audit_package(
+        &placed,
+        &task,
+        package,
+        &opened,
+        required && choice.no_variant.is_empty() && choice.never_opened.is_empty(),
+        &shown_as,
+        &mut counted,
+    )
+    .map_err(refused)?;
+    if required && reported == 0 && choice.no_variant.is_empty() && !choice.never_opened.is_empty()
+    {
+        // Nothing left that a loader opens: the files are judged as they
+        // are (a function installed for another machine is named by its
+        // files' errors, `wrong-arch` for the other CPU).
+        return audit_package(&placed, &task, package, &all, true, &shown_as, &mut named)
+            .map_err(refused);
+    }
+    let no_variant = choice.no_variant;
+    for (dir_in_package, reason) in no_variant {
+        named(loader_report(
+            &placed,
+            &root,
+            &dir_in_package,
+            place,
+            None,
+            Some(reason),
+        ))?;
+    }
+    for (name, why) in choice.never_opened {
+        named(loader_report(&placed, &root, &name, place, Some(why), None))?;
+    }
+    Ok(skipped)
+}
+
+/// The report on a file a Node.js package's loader never opens
+/// (`never_opened`), or on a package whose loader finds no file for the
+/// runtime (`missing`, a `missing-variant` error).
+fn loader_report(
+    profile: &Profile,
+    root: &Path,
+    name: &str,
+    place: &str,
+    never_opened: Option<String>,
+    missing: Option<String>,
+) -> Report {
+    let findings = missing
+        .map(|reason| Finding::MissingVariant {
+            package: if name.is_empty() {
+                ".".into()
+            } else {
+                name.into()
+            },
+            reason,
+        })
+        .into_iter()
+        .collect();
+    Report {
+        artifact: root.join(name),
+        runtime_path: if name.is_empty() {
+            place.to_string()
+        } else {
+            format!("{place}/{name}")
+        },
+        profile: profile.name.clone(),
+        arch: profile.arch.clone(),
+        findings,
+        closure: None,
+        unverified_symbols: 0,
+        // A package is named by its own package.json.
+        distribution: crate::npm::package_named(&root.join(name).join("package.json")),
+        openssl: Default::default(),
+        layer: None,
+        never_opened,
+    }
 }
 
 /// A zip's private unpacked copy (None for a directory), within what the

@@ -101,6 +101,7 @@ fn fix(finding: &Finding, arch: &str) -> String {
             library
         ),
         Finding::UndefinedSymbol { .. } => "link the library that defines it, or build against the runtime's versions of its libraries".into(),
+        Finding::MissingVariant { .. } => "install the package for the runtime's platform (npm install on linux with the runtime's CPU, or npm install --os=linux --cpu=x64|arm64 --libc=glibc), or build the addon there (npm rebuild)".into(),
         Finding::Shadowed { .. } => "drop the copy, or run `lambda-audit bundle`, which gives bundled libraries unique sonames and DT_RPATH $ORIGIN/lib".into(),
     }
 }
@@ -236,12 +237,29 @@ fn describe(finding: &Finding) -> Vec<String> {
             "{} never loads: the runtime finds {} first at {} ({})",
             bundled, name, loaded, rule
         )],
+        Finding::MissingVariant { package, reason } => vec![format!("{package}: {reason}")],
     }
 }
 
 /// The human report for one artifact.
 pub fn human(report: &Report) -> String {
     let mut out = String::new();
+    let from = report
+        .distribution
+        .as_ref()
+        .map(|d| format!(" (from {d})"))
+        .unwrap_or_default();
+    if let Some(why) = &report.never_opened {
+        report_line!(
+            out,
+            "{}{from}: not for {}{}, never opened: {}",
+            shown(&report.artifact),
+            report.profile,
+            on_arch(&report.arch),
+            why
+        );
+        return out;
+    }
     let errors = report.count(Severity::Error);
     let warnings = report.count(Severity::Warning);
     let verdict = if report.loads() {
@@ -251,13 +269,8 @@ pub fn human(report: &Report) -> String {
     };
     report_line!(
         out,
-        "{}{}{}: {} in {}{} (as {}){}",
+        "{}{from}{}: {} in {}{} (as {}){}",
         shown(&report.artifact),
-        report
-            .distribution
-            .as_ref()
-            .map(|d| format!(" (from {d})"))
-            .unwrap_or_default(),
         report
             .layer
             .as_ref()
@@ -391,7 +404,7 @@ fn artifact_json(r: &Report) -> Value {
             v
         })
         .collect();
-    json!({
+    let mut artifact = json!({
         "path": r.artifact.display().to_string(),
         "runtime_path": r.runtime_path,
         "distribution": r.distribution,
@@ -403,7 +416,11 @@ fn artifact_json(r: &Report) -> Value {
         "findings": findings,
         "openssl": (!r.openssl.is_none()).then_some(&r.openssl),
         "closure": r.closure.as_ref().map(closure_json).unwrap_or(Value::Array(vec![])),
-    })
+    });
+    if let Some(why) = &r.never_opened {
+        artifact["never_opened"] = Value::String(why.clone());
+    }
+    artifact
 }
 
 /// The JSON document of a `check` run (`docs/check-json.md`), written
@@ -520,6 +537,12 @@ pub fn first_reason(report: &Report) -> String {
 pub enum Combination<'a> {
     /// A runtime Lambda does not have on that architecture: why.
     Impossible(&'a str),
+    /// A runtime for which the package holds no entry point: why.
+    NoEntryPoint {
+        profile: &'a str,
+        arch: &'a str,
+        why: &'a str,
+    },
     Judged {
         profile: &'a str,
         arch: &'a str,
@@ -531,6 +554,14 @@ pub enum Combination<'a> {
 fn combination_json(c: &Combination) -> Value {
     match c {
         Combination::Impossible(why) => json!({ "exists": false, "reason": why }),
+        Combination::NoEntryPoint { profile, arch, why } => json!({
+            "exists": true,
+            "profile": profile,
+            "arch": arch,
+            "loads": false,
+            "reason": why,
+            "artifacts": [],
+        }),
         Combination::Judged {
             profile,
             arch,
@@ -684,6 +715,7 @@ mod tests {
             unverified_symbols: 0,
             distribution: None,
             layer: None,
+            never_opened: None,
             // Both shapes of the field go through the stream: an object, and null.
             openssl: OpensslUse {
                 linked_in: loads

@@ -482,3 +482,43 @@ fn the_arm64_profiles_are_aarch64_throughout() {
         assert_eq!(host_suffix, suffix, "{name}");
     }
 }
+
+/// (issue 29) aarch64's libgcc_s defines `GCC_4.5.0` (`__unordtf2`, a helper
+/// of its 128-bit long double), which x86_64's has no node for: an aarch64
+/// addon needing it (@duckdb/node-bindings-linux-arm64, onnxruntime-node)
+/// loads in every arm64 Node.js runtime, as node loads it. The addon is
+/// linked against a stand-in with that node and soname (the cross compiler's
+/// own libgcc_s differs by toolchain), which the package does not carry.
+#[test]
+fn an_aarch64_addon_needing_libgcc_s_gcc_4_5_0_loads_on_arm64() {
+    let dir = tempfile::tempdir().unwrap();
+    let stand_in = dir.path().join("link/libgcc_s.so.1");
+    let script = dir.path().join("link/libgcc_s.map");
+    std::fs::create_dir_all(script.parent().unwrap()).unwrap();
+    std::fs::write(&script, "GCC_4.5.0 { __unordtf2; };\n").unwrap();
+    let version_script = format!("-Wl,--version-script={}", script.display());
+    aarch64_cc(
+        &stand_in,
+        "int __unordtf2(long double a, long double b) { return a != a || b != b; }\n",
+        &[
+            "-shared",
+            "-fPIC",
+            "-Wl,-soname,libgcc_s.so.1",
+            &version_script,
+        ],
+    );
+    let addon = dir.path().join("package/duckdb.node");
+    aarch64_cc(
+        &addon,
+        "typedef struct napi_env__ *napi_env; typedef struct napi_value__ *napi_value;\n\
+         extern int __unordtf2(long double, long double);\n\
+         volatile long double a, b; int unordered;\n\
+         napi_value napi_register_module_v1(napi_env env, napi_value exports) {\n\
+           unordered = __unordtf2(a, b); return exports; }\n",
+        &["-shared", "-fPIC", stand_in.to_str().unwrap()],
+    );
+    for runtime in ["nodejs18.x", "nodejs20.x", "nodejs22.x", "nodejs24.x"] {
+        let (code, doc) = check_json_arch("arm64", runtime, addon.to_str().unwrap());
+        assert_eq!(code, 0, "{runtime}: {doc:#}");
+    }
+}

@@ -72,7 +72,7 @@ fn an_addon_built_against_v8_loads_only_in_the_node_of_its_module_version() {
     assert_eq!(code, 0, "{report:#}");
     let (code, report) = check_json("nodejs20.x", None, &addon);
     assert_eq!(code, 1);
-    let refused = findings(&report, "not-loadable");
+    let refused = findings(&report, "foreign-module");
     assert_eq!(refused.len(), 1, "{report:#}");
     let reason = refused[0]["reason"].as_str().unwrap();
     assert!(
@@ -206,4 +206,465 @@ fn a_name_longer_than_npm_takes_names_no_package() {
             run.stdout
         );
     }
+}
+
+/// An addon registered as the `NAPI_MODULE` macro of older N-API headers
+/// does it: a constructor calling N-API's `napi_module_register` with its
+/// module, and no `napi_register_module_v1` export (bufferutil 4.1.0,
+/// utf-8-validate 6.0.6, @parcel/watcher 2.2.0).
+fn napi_module_register_addon(out: &Path) {
+    shared(
+        out,
+        "typedef struct { int version; unsigned flags; const char *file;\n\
+           void *(*init)(void *, void *); const char *name; void *priv; void *reserved[4]; } napi_module;\n\
+         extern void napi_module_register(napi_module *);\n\
+         static void *init(void *env, void *exports) { return exports; }\n\
+         static napi_module module = {1, 0, \"validation.c\", init, \"validation\", 0, {0}};\n\
+         __attribute__((constructor)) static void registered(void) { napi_module_register(&module); }\n",
+        &[],
+    );
+}
+
+/// (issue 29) node loads an addon that registers itself through
+/// `napi_module_register` in every version (node's DLOpen takes the module
+/// a constructor registered before it looks for any export): alone it
+/// loads, and a function holding only such addons (the `ws` optional
+/// dependencies) is judged, not refused for want of an entry point.
+#[test]
+fn an_addon_registered_by_napi_module_register_loads_in_every_node() {
+    let package = tempfile::tempdir().unwrap();
+    let module = package.path().join("node_modules/utf-8-validate");
+    std::fs::create_dir_all(&module).unwrap();
+    std::fs::write(
+        module.join("package.json"),
+        r#"{"name": "utf-8-validate", "version": "6.0.6"}"#,
+    )
+    .unwrap();
+    let addon = module.join("build/Release/validation.node");
+    napi_module_register_addon(&addon);
+    for runtime in ["nodejs18.x", "nodejs20.x", "nodejs22.x", "nodejs24.x"] {
+        let (code, report) = check_json(runtime, None, &addon);
+        assert_eq!(code, 0, "{runtime}: {report:#}");
+        let run = audit_on(&["check", "--profile", runtime], package.path());
+        assert_eq!(run.code, 0, "{runtime}: {}{}", run.stdout, run.stderr);
+        assert!(
+            run.stdout
+                .contains("validation.node (from utf-8-validate 6.0.6): loads"),
+            "{}",
+            run.stdout
+        );
+    }
+}
+
+/// (issue 29) Inside a package, an addon built against V8 for another
+/// NODE_MODULE_VERSION is not a library judged on its own needs: node
+/// refuses it when it is required ("compiled against a different Node.js
+/// version"), so it is a `foreign-module` error, beside an N-API addon that
+/// loads; alone it is the same error (exit 1), not a package without an
+/// entry point (exit 2).
+#[test]
+fn an_addon_for_another_module_version_inside_a_package_does_not_load() {
+    let package = tempfile::tempdir().unwrap();
+    let root = package.path();
+    napi_addon(&root.join("napi/strings.node"), "napi_create_string_utf8");
+    shared(
+        &root.join("v8/v8addon.node"),
+        "void node_register_module_v108(void *e, void *m, void *c) {}\n",
+        &[],
+    );
+    let run = audit_on(&["check", "--json", "--profile", "nodejs20.x"], root);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let doc = common::stdout_json(&run);
+    let v8 = doc["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["path"].as_str().unwrap().ends_with("v8addon.node"))
+        .unwrap_or_else(|| panic!("{doc:#}"));
+    let foreign = findings(v8, "foreign-module");
+    assert_eq!(foreign.len(), 1, "{v8:#}");
+    let reason = foreign[0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("NODE_MODULE_VERSION 108") && reason.contains("NODE_MODULE_VERSION 115"),
+        "{reason}"
+    );
+    let on18 = audit_on(&["check", "--profile", "nodejs18.x"], root);
+    assert_eq!(on18.code, 0, "{}{}", on18.stdout, on18.stderr);
+    // Alone in a function: the addon will not load, which is a verdict.
+    std::fs::remove_dir_all(root.join("napi")).unwrap();
+    let alone = audit_on(&["check", "--profile", "nodejs22.x"], root);
+    expect_stdout(&alone, 1, "WILL NOT LOAD");
+}
+
+/// (issue 29) node looks up `node_register_module_v<its own version>` by
+/// name: an addon exporting several is judged by the runtime's (never by
+/// whichever export comes first), and a name node never forms (a leading
+/// zero, a sign) registers nothing.
+#[test]
+fn an_addon_is_judged_by_the_registration_of_the_runtimes_module_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let every = dir.path().join("every.node");
+    shared(
+        &every,
+        "void node_register_module_v83(void *e, void *m, void *c) {}\n\
+         void node_register_module_v108(void *e, void *m, void *c) {}\n\
+         void node_register_module_v115(void *e, void *m, void *c) {}\n\
+         void node_register_module_v127(void *e, void *m, void *c) {}\n\
+         void node_register_module_v137(void *e, void *m, void *c) {}\n",
+        &[],
+    );
+    for runtime in ["nodejs18.x", "nodejs20.x", "nodejs22.x", "nodejs24.x"] {
+        let (code, report) = check_json(runtime, None, &every);
+        assert_eq!(code, 0, "{runtime}: {report:#}");
+    }
+    let misspelt = dir.path().join("misspelt.node");
+    shared(
+        &misspelt,
+        "void node_register_module_v0115(void *e, void *m, void *c) {}\n\
+         void node_register_module_v127(void *e, void *m, void *c) {}\n\
+         asm(\".globl \\\"node_register_module_v+115\\\"\\n\\\"node_register_module_v+115\\\": ret\");\n",
+        &[],
+    );
+    let (code, report) = check_json("nodejs20.x", None, &misspelt);
+    assert_eq!(code, 1, "{report:#}");
+    let foreign = findings(&report, "foreign-module");
+    assert_eq!(foreign.len(), 1, "{report:#}");
+    let reason = foreign[0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("NODE_MODULE_VERSION 127;")
+            && reason.contains("requires NODE_MODULE_VERSION 115"),
+        "{reason}"
+    );
+    let (code, report) = check_json("nodejs22.x", None, &misspelt);
+    assert_eq!(code, 0, "{report:#}");
+}
+
+/// Writes `package.json` into `dir` (created).
+fn manifest(dir: &Path, json: &str) {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join("package.json"), json).unwrap();
+}
+
+/// An N-API addon as musl's builds are: it needs musl's libc, which no
+/// Lambda runtime has.
+fn musl_addon(out: &Path) {
+    let dir = tempfile::tempdir().unwrap();
+    let musl = dir.path().join("libc.musl-x86_64.so.1");
+    shared(
+        &musl,
+        "int musl_only(void) { return 1; }\n",
+        &["-Wl,-soname,libc.musl-x86_64.so.1"],
+    );
+    shared(
+        out,
+        "extern int musl_only(void);\nvoid *napi_register_module_v1(void *e, void *x) { return musl_only() ? x : 0; }\n",
+        &[musl.to_str().unwrap()],
+    );
+}
+
+/// napi-rs's `@scope/native-linux-x64-gnu` under `scope` (a directory of
+/// node_modules/), with its addon.
+fn linux_x64_gnu_package(scope: &Path) {
+    let gnu = scope.join("native-linux-x64-gnu");
+    manifest(
+        &gnu,
+        r#"{"name": "@scope/native-linux-x64-gnu", "version": "1.0.0", "os": ["linux"], "cpu": ["x64"], "libc": ["glibc"]}"#,
+    );
+    napi_addon(
+        &gnu.join("native.linux-x64-gnu.node"),
+        "napi_create_string_utf8",
+    );
+}
+
+/// (issue 29) napi-rs's per-platform packages: the loader requires only the
+/// one for the running platform, CPU and libc (`-linux-x64-gnu` on x86_64
+/// Lambda), and npm's `os`, `cpu` and `libc` fields in each package.json say
+/// which that is. The others (a musl build, another CPU's) are listed as never
+/// opened, in text and JSON, and do not fail the function.
+#[test]
+fn per_platform_packages_for_another_platform_are_never_opened() {
+    let package = tempfile::tempdir().unwrap();
+    let root = package.path().join("node_modules/@scope");
+    linux_x64_gnu_package(&root);
+    let musl = root.join("native-linux-x64-musl");
+    manifest(
+        &musl,
+        r#"{"name": "@scope/native-linux-x64-musl", "version": "1.0.0", "os": ["linux"], "cpu": ["x64"], "libc": ["musl"]}"#,
+    );
+    musl_addon(&musl.join("native.linux-x64-musl.node"));
+    let arm = root.join("native-linux-arm64-gnu");
+    manifest(
+        &arm,
+        r#"{"name": "@scope/native-linux-arm64-gnu", "version": "1.0.0", "os": ["linux"], "cpu": ["arm64"], "libc": ["glibc"]}"#,
+    );
+    musl_addon(&arm.join("native.linux-arm64-gnu.node"));
+    let run = audit_on(&["check", "--profile", "nodejs22.x"], package.path());
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("native.linux-x64-gnu.node (from @scope/native-linux-x64-gnu 1.0.0): loads"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("native.linux-x64-musl.node (from @scope/native-linux-x64-musl 1.0.0): not for nodejs22.x, never opened: its package.json has \"libc\": [\"musl\"]"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("native.linux-arm64-gnu.node (from @scope/native-linux-arm64-gnu 1.0.0): not for nodejs22.x, never opened: its package.json has \"cpu\": [\"arm64\"]"),
+        "{}",
+        run.stdout
+    );
+    let run = audit_on(
+        &["check", "--json", "--profile", "nodejs22.x"],
+        package.path(),
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let doc = common::stdout_json(&run);
+    let never: Vec<&str> = doc["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["never_opened"].is_string())
+        .map(|a| a["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(never.len(), 2, "{doc:#}");
+    assert!(never.iter().all(|p| !p.contains("x64-gnu")), "{never:?}");
+    // Installed for x86_64 only: on arm64 nothing is left that a loader
+    // opens, and the files are judged as they are (Lambda's other CPU).
+    std::fs::remove_dir_all(&arm).unwrap();
+    std::fs::remove_dir_all(&musl).unwrap();
+    let run = audit_on(
+        &[
+            "check",
+            "--json",
+            "--arch",
+            "arm64",
+            "--profile",
+            "nodejs20.x",
+        ],
+        package.path(),
+    );
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let doc = common::stdout_json(&run);
+    assert_eq!(
+        findings(&doc["artifacts"][0], "wrong-arch").len(),
+        1,
+        "{doc:#}"
+    );
+}
+
+/// A package that loads its addon with node-gyp-build, shipping `files`
+/// (name under prebuilds/, and what it is).
+fn node_gyp_build_package(root: &Path, files: &[(&str, &str)]) {
+    let module = root.join("node_modules/bufferutil");
+    manifest(
+        &module,
+        r#"{"name": "bufferutil", "version": "4.0.9", "dependencies": {"node-gyp-build": "^4.3.0"}}"#,
+    );
+    for (name, kind) in files {
+        let out = module.join("prebuilds").join(name);
+        match *kind {
+            "napi" => napi_addon(&out, "napi_create_string_utf8"),
+            "musl" => musl_addon(&out),
+            "v108" => shared(
+                &out,
+                "void node_register_module_v108(void *e, void *m, void *c) {}\n",
+                &[],
+            ),
+            other => panic!("{other}"),
+        }
+    }
+}
+
+/// (issue 29) node-gyp-build opens one prebuild: `prebuilds/linux-x64/`,
+/// the file whose tags match (runtime node, the ABI or napi, glibc),
+/// preferring an ABI build, then the most specific. The rest is never opened.
+#[test]
+fn node_gyp_build_opens_only_the_prebuild_for_the_runtime() {
+    let package = tempfile::tempdir().unwrap();
+    node_gyp_build_package(
+        package.path(),
+        &[
+            ("linux-x64/node.napi.node", "napi"),
+            ("linux-x64/node.napi.musl.node", "musl"),
+            ("linux-x64/node.abi108.node", "v108"),
+            ("linux-arm64/node.napi.node", "musl"),
+            ("android-arm64/node.napi.node", "musl"),
+        ],
+    );
+    let run = audit_on(&["check", "--profile", "nodejs20.x"], package.path());
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let line = |file: &str| {
+        run.stdout
+            .lines()
+            .find(|l| l.contains(&format!("prebuilds/{file} ")))
+            .unwrap_or_else(|| panic!("{file}: {}", run.stdout))
+            .to_string()
+    };
+    assert!(line("linux-x64/node.napi.node").contains(": loads in nodejs20.x"));
+    for other in [
+        "linux-x64/node.napi.musl.node",
+        "linux-x64/node.abi108.node",
+        "linux-arm64/node.napi.node",
+        "android-arm64/node.napi.node",
+    ] {
+        assert!(
+            line(other)
+                .contains("never opened: node-gyp-build loads prebuilds/linux-x64/node.napi.node"),
+            "{}",
+            line(other)
+        );
+    }
+    // Node.js 18 is NODE_MODULE_VERSION 108: node-gyp-build prefers that build.
+    let run = audit_on(&["check", "--profile", "nodejs18.x"], package.path());
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("prebuilds/linux-x64/node.napi.node (from bufferutil 4.0.9): not for nodejs18.x, never opened: node-gyp-build loads prebuilds/linux-x64/node.abi108.node"),
+        "{}",
+        run.stdout
+    );
+}
+
+/// The reason of the one `missing-variant` finding of `check --json` of
+/// `package` on `runtime` (exit 1), which names `named`.
+fn the_missing_variant(package: &Path, runtime: &str, named: &str) -> String {
+    let run = audit_on(&["check", "--json", "--profile", runtime], package);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let doc = common::stdout_json(&run);
+    let missing: Vec<&serde_json::Value> = doc["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|a| findings(a, "missing-variant"))
+        .collect();
+    assert_eq!(missing.len(), 1, "{doc:#}");
+    assert_eq!(missing[0]["package"], named);
+    missing[0]["reason"].as_str().unwrap().to_string()
+}
+
+/// (issue 29) A package whose node-gyp-build finds no prebuild for the
+/// runtime (only musl's here) fails to load, named as such.
+#[test]
+fn a_package_without_a_prebuild_for_the_runtime_is_named() {
+    let package = tempfile::tempdir().unwrap();
+    node_gyp_build_package(
+        package.path(),
+        &[
+            ("linux-x64/node.napi.musl.node", "musl"),
+            ("darwin-x64+arm64/node.napi.node", "napi"),
+        ],
+    );
+    let reason = the_missing_variant(package.path(), "nodejs24.x", "node_modules/bufferutil");
+    assert!(
+        reason.contains("no prebuild for linux-x64, glibc, NODE_MODULE_VERSION 137 or N-API")
+            && reason.contains("darwin-x64+arm64, linux-x64"),
+        "{reason}"
+    );
+    let text = audit_on(&["check", "--profile", "nodejs24.x"], package.path());
+    expect_stdout(
+        &text,
+        1,
+        "node_modules/bufferutil (from bufferutil 4.0.9): WILL NOT LOAD in nodejs24.x",
+    );
+}
+
+/// (issue 29) A package whose loader requires its per-platform package
+/// (napi-rs, esbuild, sharp) installed by npm on another machine: the
+/// variant for the runtime it declares is missing, and only another
+/// platform's is there. That is the error, naming the package; an optional
+/// dependency that is no variant of it (chokidar's fsevents) is not.
+#[test]
+fn a_package_installed_for_another_platform_is_named() {
+    let package = tempfile::tempdir().unwrap();
+    let modules = package.path().join("node_modules");
+    manifest(
+        &modules.join("@scope/native"),
+        r#"{"name": "@scope/native", "version": "1.0.0", "optionalDependencies": {"@scope/native-darwin-arm64": "1.0.0", "@scope/native-linux-x64-gnu": "1.0.0", "@scope/native-linux-arm64-gnu": "1.0.0"}}"#,
+    );
+    let darwin = modules.join("@scope/native-darwin-arm64");
+    manifest(
+        &darwin,
+        r#"{"name": "@scope/native-darwin-arm64", "version": "1.0.0", "os": ["darwin"], "cpu": ["arm64"]}"#,
+    );
+    // A Mach-O file: not ELF, so not judged at all.
+    std::fs::write(darwin.join("native.darwin-arm64.node"), b"\xcf\xfa\xed\xfe").unwrap();
+    manifest(
+        &modules.join("chokidar"),
+        r#"{"name": "chokidar", "version": "2.1.8", "optionalDependencies": {"fsevents": "^1.2.7"}}"#,
+    );
+    manifest(
+        &modules.join("fsevents"),
+        r#"{"name": "fsevents", "version": "1.2.13", "os": ["darwin"]}"#,
+    );
+    // Another addon of the function, which loads.
+    napi_addon(&package.path().join("own.node"), "napi_create_string_utf8");
+    let reason = the_missing_variant(package.path(), "nodejs22.x", "node_modules/@scope/native");
+    assert!(
+        reason.contains("declares @scope/native-linux-x64-gnu for linux-x64")
+            && reason.contains("(@scope/native-darwin-arm64)"),
+        "{reason}"
+    );
+    // Installed for this platform too: the loader finds its addon.
+    linux_x64_gnu_package(&modules.join("@scope"));
+    let run = audit_on(&["check", "--profile", "nodejs22.x"], package.path());
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+}
+
+/// (issue 29, decision) A matrix of a Node.js and a Python runtime over a
+/// Node.js package: each combination has its line, the Python one "WILL
+/// NOT LOAD" for want of an entry point (exit 1), not the whole run
+/// refused; only when no runtime of the matrix has one is it bad input.
+#[test]
+fn a_matrix_over_a_node_package_gives_each_runtime_its_line() {
+    let package = tempfile::tempdir().unwrap();
+    napi_addon(
+        &package.path().join("node_modules/x/x.node"),
+        "napi_create_string_utf8",
+    );
+    let both = [
+        "check",
+        "--profile",
+        "nodejs22.x",
+        "--profile",
+        "python3.12",
+    ];
+    let run = audit_on(&both, package.path());
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let lines: Vec<&str> = run.stdout.lines().take(2).collect();
+    assert_eq!(lines[0], "nodejs22.x x86_64: loads", "{}", run.stdout);
+    assert!(
+        lines[1].starts_with("python3.12 x86_64: WILL NOT LOAD: ")
+            && lines[1].contains("holds no entry point for python3.12"),
+        "{}",
+        run.stdout
+    );
+    let json = audit_on(
+        &[&both[..1], &["--json"], &both[1..]].concat(),
+        package.path(),
+    );
+    let doc = common::stdout_json(&json);
+    let python = &doc["combinations"][1];
+    assert_eq!(
+        (&python["profile"], &python["loads"]),
+        (&"python3.12".into(), &false.into()),
+        "{doc:#}"
+    );
+    assert!(python["reason"]
+        .as_str()
+        .unwrap()
+        .contains("holds no entry point"));
+    let pythons = [
+        "check",
+        "--profile",
+        "python3.11",
+        "--profile",
+        "python3.12",
+    ];
+    expect_stderr(
+        &audit_on(&pythons, package.path()),
+        2,
+        "holds no entry point for python3.11",
+    );
 }

@@ -180,6 +180,23 @@ def ordered_nodes(exports):
     return sorted({e.split("@")[-1] for e in exports if "@" in e}, key=lambda n: (family_of(n), node_key(n)))
 
 
+def arch_nodes(release, real):
+    """The version nodes of a gcc runtime library (libgcc_s, libstdc++, libz)
+    on another architecture, from the release's nodes on x86_64 (`release`)
+    and this architecture's build of the pinned package (`real`, in its
+    order): every node of that build that is no newer than the release's
+    newest of its family. A node x86_64 has and this architecture lacks is
+    dropped (libgcc_s on aarch64 starts later: no GCC_4.8.0), and one only
+    this architecture has is kept (aarch64's GCC_4.5.0, its 128-bit float
+    helpers such as __unordtf2); a family the release does not have on
+    x86_64 (aarch64 libgcc_s's GLIBC_2.0) or a newer node (GCC_11.0) is not
+    the release's to claim."""
+    newest = {}
+    for n in release:
+        newest[family_of(n)] = max(newest.get(family_of(n), node_key(n)), node_key(n))
+    return [n for n in real if n in release or family_of(n) in newest and node_key(n) <= newest[family_of(n)]]
+
+
 def add_note(lib, note):
     """Keeps a library's own notes and replaces an earlier run's `exports:` note."""
     kept = [part for part in (lib.get("note") or "").split("; ") if part and not part.startswith("exports:")]
@@ -305,9 +322,9 @@ def os_profiles(arch):
                 nodes = [n for n in real["versions"][1:] if family_of(n) == family_of(cap) and node_key(n) <= node_key(cap)]
                 lib["versions"] = [soname] + sorted(nodes, key=node_key)
             elif arch != "x86_64":
-                # The release's nodes that this architecture's build has
-                # (libgcc_s on aarch64 starts later than on x86_64).
-                lib["versions"] = [soname] + [n for n in lib["versions"][1:] if n in real["versions"]]
+                release = json.load(open(os.path.join(PROFILES, name + ".json")))
+                release = {l["soname"]: l for l in release["libraries"]}[soname]["versions"][1:]
+                lib["versions"] = [soname] + arch_nodes(release, real["versions"][1:])
             nodes = set(lib["versions"])
             lib["exports"] = cut(real["exports"], lambda n: n in nodes)
             note = f"exports: Debian's {deb_name(key)} cut to these version nodes (docs/runtime-facts.md §5)"
