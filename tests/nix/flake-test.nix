@@ -247,9 +247,44 @@ let
         "lambda-zip-al2023"
         "lambda-zip-al2023-arm64"
         "lambda-zip-openssl-1_1_1w"
+        "lambda-zip-python3.12"
+        "lambda-zip-python3.12-arm64"
         "sysroot"
       ]
     ) lib.systems;
+    # The PyO3 function (pyfunction/, its own workspace) for python3.12 on
+    # each architecture: maturin among the tools, the runtime and the
+    # architecture named to the pipeline, arm64's CPU baseline, the same
+    # install step (package, then verify), an audit check each.
+    python312ZipsBuildPyfunction =
+      let
+        zip = x86."lambda-zip-python3.12";
+        arm = x86."lambda-zip-python3.12-arm64";
+        maturin = builtins.elemAt zip.nativeBuildInputs 1;
+      in
+      zip.src == ../../pyfunction
+      && zip.env.LAMBDA_RUNTIME == "python3.12"
+      && !(zip.env ? LAMBDA_ARCH)
+      && !(zip.env ? LAMBDA_PACKAGE)
+      && arm.env.LAMBDA_ARCH == "arm64"
+      && zip.cargoArtifacts == null
+      && maturin.pname == "lambda-maturin"
+      && maturin.src.url == lib.target.maturinWheels.x86_64-linux.url
+      && maturin.src.sha256 == lib.target.maturinWheels.x86_64-linux.sha256
+      && builtins.elemAt arm.nativeBuildInputs 1 == maturin
+      &&
+        (builtins.elemAt outputs.packages.aarch64-linux."lambda-zip-python3.12".nativeBuildInputs 1).src.url
+        == lib.target.maturinWheels.aarch64-linux.url
+      && builtins.elem maturin zip.passthru.buildTools
+      && !(builtins.any (p: (p.pname or "") == "lambda-maturin") x86.lambda-zip.nativeBuildInputs)
+      && builtins.match ".*-Ctarget-cpu=neoverse-n1\n.*" arm.preBuild != null
+      && zip.installPhaseCommand == x86.lambda-zip.installPhaseCommand
+      &&
+        builtins.match ".*${(lib.pipeline "/nix/store/source").verify "${zip}"}\n.*"
+          checks."lambda-zip-python3.12-audit".script != null
+      &&
+        builtins.match ".*${(lib.pipeline "/nix/store/source").verify "${arm}"}\n.*"
+          checks."lambda-zip-python3.12-arm64-audit".script != null;
     # The arm64 programs: the aarch64 target at the runtime's arm64 glibc,
     # its CPU baseline in both builds' flags, an arm64 sysroot (aarch64 zig
     # target, linux-aarch64), the architecture named to the pipeline, and an
@@ -386,6 +421,8 @@ let
         "lambda-zip-al2023-arm64-audit"
         "lambda-zip-al2023-audit"
         "lambda-zip-audit"
+        "lambda-zip-python3.12-arm64-audit"
+        "lambda-zip-python3.12-audit"
         "nextest"
         "nixfmt"
       ];
