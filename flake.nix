@@ -150,6 +150,11 @@
       overlays.default = final: prev: {
         inherit (self.packages.${prev.stdenv.hostPlatform.system}) lambda-audit;
       };
+      templates.pyo3 = {
+        path = ./templates/pyo3;
+        description = "A Rust function for AWS Lambda's python3.12 runtime (a PyO3 module built by maturin), proven to load";
+        welcomeText = builtins.readFile ./templates/pyo3/WELCOME.md;
+      };
       templates.default = {
         path = ./templates/default;
         description = "A Rust function for AWS Lambda's python3.6 runtime (crowbar), built and proven to load";

@@ -157,6 +157,10 @@ let
     self = template;
     lambda-toolchain = outputs;
   };
+  pyo3Template = (import ../../templates/pyo3/flake.nix).outputs {
+    self = pyo3Template;
+    lambda-toolchain = outputs;
+  };
   templateX86 = {
     packages = template.packages.x86_64-linux;
     checks = template.checks.x86_64-linux;
@@ -454,6 +458,24 @@ let
         != null
       && templateX86.devShells.default == outputs.devShells.x86_64-linux.default
       && outputs.templates.default.path == ../../templates/default;
+    # The PyO3 template: its own crate for python3.12 on both architectures,
+    # the same pipeline, an audit of each.
+    pyo3TemplateBuildsItsCrateForBothArchitectures =
+      let
+        packages = pyo3Template.packages.x86_64-linux;
+        checks = pyo3Template.checks.x86_64-linux;
+      in
+      packages.default.src == ../../templates/pyo3
+      && packages.default.env.LAMBDA_RUNTIME == "python3.12"
+      && !(packages.default.env ? LAMBDA_ARCH)
+      && packages.arm64.env.LAMBDA_ARCH == "arm64"
+      && packages.default.buildPhaseCargoCommand == zip.buildPhaseCargoCommand
+      && builtins.match ".*scripts/pipeline verify ${packages.default}\n.*" checks.audit.script != null
+      &&
+        builtins.match ".*scripts/pipeline verify ${packages.arm64}\n.*" checks.audit-arm64.script != null
+      && pyo3Template.devShells.x86_64-linux.default == outputs.devShells.x86_64-linux.default
+      && outputs.templates.pyo3.path == ../../templates/pyo3
+      && builtins.match ".*python3[.]12.*" outputs.templates.pyo3.welcomeText != null;
     clippyDeniesWarnings =
       builtins.match ".*--deny warnings.*" checks.clippy.cargoClippyExtraArgs != null;
     # crane runs `cargo nextest run <cargoExtraArgs> <cargoNextestExtraArgs>`: the package once.
