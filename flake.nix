@@ -34,6 +34,7 @@
             inherit (scope.toolchain) craneLib rust;
             toolchain = call ./nix/toolchain.nix;
             tools = call ./nix/tools.nix;
+            maturin = call ./nix/maturin.nix;
             src = call ./nix/source.nix;
             sysrootFor = call ./nix/sysroot.nix;
             sysroot = scope.sysrootFor { };
@@ -70,6 +71,20 @@
             # The same program for Lambda's arm64 (Graviton) machines.
             lambda-zip-al2023-arm64 = scope.bootstrapZip "provided.al2023" "arm64" "al2023-arm64";
             lambda-zip-al2-arm64 = scope.bootstrapZip "provided.al2" "arm64" "al2-arm64";
+            # The PyO3 function (pyfunction/, a workspace of its own: its
+            # Cargo.toml, Cargo.lock, pyproject.toml and src/) for python3.12,
+            # built by maturin, on each architecture: byte for byte the zips of
+            # scripts/build-lambda-zip --runtime python3.12 [--arch arm64].
+            pyfunctionZip =
+              arch: suffix:
+              scope.buildLambdaZip {
+                src = ./pyfunction;
+                runtime = "python3.12";
+                inherit arch;
+                pname = "lambda-${suffix}";
+              };
+            lambda-zip-python312 = scope.pyfunctionZip "x86_64" "python3.12";
+            lambda-zip-python312-arm64 = scope.pyfunctionZip "arm64" "python3.12-arm64";
             # Both functions of this workspace in one output (the same
             # derivations as lambda-zip and lambda-zip-al2023, linked as
             # lambda/ and bootstrap/).
@@ -107,6 +122,8 @@
         in
         {
           default = scope.lambda-zip;
+          "lambda-zip-python3.12" = scope.lambda-zip-python312;
+          "lambda-zip-python3.12-arm64" = scope.lambda-zip-python312-arm64;
           inherit (scope)
             lambda-zip
             lambda-zip-al2023
@@ -132,6 +149,11 @@
       });
       overlays.default = final: prev: {
         inherit (self.packages.${prev.stdenv.hostPlatform.system}) lambda-audit;
+      };
+      templates.pyo3 = {
+        path = ./templates/pyo3;
+        description = "A Rust function for AWS Lambda's python3.12 runtime (a PyO3 module built by maturin), proven to load";
+        welcomeText = builtins.readFile ./templates/pyo3/WELCOME.md;
       };
       templates.default = {
         path = ./templates/default;

@@ -13,6 +13,8 @@
   lambda-zip-al2,
   lambda-zip-al2023-arm64,
   lambda-zip-al2-arm64,
+  lambda-zip-python312,
+  lambda-zip-python312-arm64,
   verifyLambdaZip,
   ...
 }:
@@ -47,6 +49,12 @@ in
   # runtime's, the audit against the arm64 profile (verify reads OUT/arch).
   lambda-zip-al2023-arm64-audit = verifyLambdaZip lambda-zip-al2023-arm64;
   lambda-zip-al2-arm64-audit = verifyLambdaZip lambda-zip-al2-arm64;
+  # The PyO3 module for python3.12: its name as the importer opens it, no
+  # dynamic libssl/libcrypto, the machine, no glibc newer than the runtime's
+  # (readelf), the audit of the zip as Lambda unpacks it (verify reads
+  # OUT/runtime, OUT/arch and OUT/handler).
+  "lambda-zip-python3.12-audit" = verifyLambdaZip lambda-zip-python312;
+  "lambda-zip-python3.12-arm64-audit" = verifyLambdaZip lambda-zip-python312-arm64;
 
   nextest = craneLib.cargoNextest (
     auditArgs

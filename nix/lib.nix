@@ -110,6 +110,39 @@ rec {
     target.toolWheels.${system}
       or (throw "lambda toolchain: no zig/cargo-zigbuild wheels pinned for ${system} (toolchain/target.json offers ${builtins.concatStringsSep ", " systems})");
 
+  # The pinned maturin wheel for one build system (the PyO3 modules' builder).
+  maturinWheelFor =
+    system:
+    target.maturinWheels.${system}
+      or (throw "lambda toolchain: no maturin wheel pinned for ${system} (toolchain/target.json offers ${builtins.concatStringsSep ", " systems})");
+
+  # A PyO3 crate's Python dependencies, as scripts/lib/python_package.py
+  # `requirements` finds them: a requirements.txt beside its Cargo.toml, or a
+  # non-empty `[project] dependencies` in its pyproject.toml. pip cannot
+  # reach an index inside the build sandbox, so buildLambdaZip refuses such a
+  # crate in one line (null: none, the crate builds).
+  pythonDependencyRefusal =
+    dir: runtime:
+    let
+      pyproject = dir + "/pyproject.toml";
+      declared =
+        if builtins.pathExists pyproject then
+          (builtins.fromTOML (builtins.readFile pyproject)).project.dependencies or [ ]
+        else
+          [ ];
+      why =
+        if builtins.pathExists (dir + "/requirements.txt") then
+          "requirements.txt"
+        else if declared != [ ] then
+          "pyproject.toml's [project] dependencies (${builtins.concatStringsSep ", " declared})"
+        else
+          null;
+    in
+    if why == null then
+      null
+    else
+      "buildLambdaZip: the crate has Python dependencies (${why}), which pip cannot fetch inside the Nix build sandbox: build it with scripts/build-lambda-zip --runtime ${runtime}, or drop them";
+
   # What openssl-sys reads: the same three variables scripts/build-openssl
   # prints, pointing at a static OpenSSL installed under `prefix`.
   sysrootEnv = prefix: {
@@ -187,20 +220,12 @@ rec {
   # The default source with its settings (the `sysroot` package).
   openssl = opensslSources.${defaultOpenssl} // opensslSettings;
 
-  # The Lambda functions of a crate or workspace at `root` (a path), by the
-  # rule scripts/lib/crate-facts.py applies to `cargo metadata` (cargo does
-  # not run at evaluation, so the manifests are read instead): a cdylib
-  # depending on crowbar is a python3.6 module named after its package; a
-  # package's bin named bootstrap is its one program, named after the
-  # package; otherwise each bin is a program named after the bin, for
-  # `programRuntime`. Members: the workspace's `members` (a trailing `/*` is
-  # expanded), and the root package; bins: the declared [[bin]] ones, and
-  # unless `autobins = false` src/main.rs (the package's name) and
-  # src/bin/*.rs. Gives { <function> = { cargoPackage; runtime; cargoBin; }; }.
-  workspaceFunctions =
-    root: programRuntime:
+  manifestAt = dir: builtins.fromTOML (builtins.readFile (dir + "/Cargo.toml"));
+  # The package directories of a crate or workspace at `root`: the
+  # workspace's `members` (a trailing `/*` is expanded), and the root package.
+  workspaceMembers =
+    root:
     let
-      manifestAt = dir: builtins.fromTOML (builtins.readFile (dir + "/Cargo.toml"));
       top = manifestAt root;
       expand =
         member:
@@ -217,9 +242,44 @@ rec {
               name: entries.${name} == "directory" && builtins.pathExists (parent + "/${name}/Cargo.toml")
             ) (builtins.attrNames entries)
           );
-      memberDirs =
-        (if top ? package then [ root ] else [ ])
-        ++ builtins.concatMap expand (top.workspace.members or [ ]);
+    in
+    (if top ? package then [ root ] else [ ])
+    ++ builtins.concatMap expand (top.workspace.members or [ ]);
+  # The directory of package `name` in the crate or workspace at `root`
+  # (null: the crate at the root, or the one member there is).
+  packageDir =
+    root: name:
+    let
+      dirs = workspaceMembers root;
+      named = builtins.filter (dir: (manifestAt dir).package.name or null == name) dirs;
+    in
+    if name == null then
+      (if builtins.length dirs == 1 then builtins.head dirs else root)
+    else if named == [ ] then
+      throw "lambda toolchain: no package named ${name} in ${toString root}"
+    else
+      builtins.head named;
+
+  # The Lambda functions of a crate or workspace at `root` (a path), by the
+  # rule scripts/lib/crate-facts.py applies to `cargo metadata` (cargo does
+  # not run at evaluation, so the manifests are read instead): a cdylib
+  # depending on crowbar is a python3.6 module named after its package; a
+  # cdylib depending on pyo3 (or pyo3-ffi) is a PyO3 module named after its
+  # package, for `runtime` if that is a PyO3 module's runtime, else
+  # python3.12; a package's bin named bootstrap is its one program, named
+  # after the package; otherwise each bin is a program named after the bin,
+  # for `runtime` if that runs programs, else provided.al2023 (the runtimes
+  # scripts/build-lambda-zip gives a workspace's functions for --runtime).
+  # Members: workspaceMembers; bins: the declared [[bin]] ones, and unless
+  # `autobins = false` src/main.rs (the package's name) and src/bin/*.rs. Gives { <function> = { cargoPackage; runtime; cargoBin; }; }.
+  workspaceFunctions =
+    root: runtime:
+    let
+      artifactOf =
+        name: (target.runtimes.${name} or (runtimeOn name target.defaultArchitecture)).artifact;
+      programRuntime = if artifactOf runtime == "program" then runtime else "provided.al2023";
+      pyo3Runtime = if artifactOf runtime == "pyo3-module" then runtime else "python3.12";
+      memberDirs = workspaceMembers root;
       functionsOf =
         dir:
         let
@@ -247,8 +307,10 @@ rec {
             );
           bins =
             map (bin: bin.name) declared ++ (if manifest.package.autobins or true then autoBins else [ ]);
-          isModule =
-            builtins.elem "cdylib" (manifest.lib.crate-type or [ ]) && (manifest.dependencies or { }) ? crowbar;
+          isCdylib = builtins.elem "cdylib" (manifest.lib.crate-type or [ ]);
+          dependencies = manifest.dependencies or { };
+          isModule = isCdylib && dependencies ? crowbar;
+          isPyo3 = isCdylib && !isModule && (dependencies ? pyo3 || dependencies ? pyo3-ffi);
           program = bin: {
             cargoPackage = package;
             runtime = programRuntime;
@@ -263,6 +325,17 @@ rec {
                 value = {
                   cargoPackage = package;
                   runtime = "python3.6";
+                  cargoBin = null;
+                };
+              }
+            ]
+          else if isPyo3 then
+            [
+              {
+                name = package;
+                value = {
+                  cargoPackage = package;
+                  runtime = pyo3Runtime;
                   cargoBin = null;
                 };
               }

@@ -274,8 +274,8 @@ def test_the_flake_finds_the_same_functions_as_the_non_nix_path():
     what scripts/build-lambda-zip builds) and nix/lib.nix workspaceFunctions
     (on the manifests, what buildLambdaZips builds) name the same functions,
     of the same packages, bins and runtimes, in tests/nix/workspace: a crowbar
-    cdylib, a package whose bin is bootstrap, a package with two bins, a
-    cdylib without crowbar (not a function)."""
+    cdylib, a PyO3 cdylib, a package whose bin is bootstrap, a package with
+    two bins, a cdylib without crowbar or pyo3 (not a function)."""
     workspace = ROOT / "tests/nix/workspace"
     metadata = run(["cargo", "metadata", "--no-deps", "--offline", "--format-version", "1",
                     "--manifest-path", workspace / "Cargo.toml"])
@@ -285,12 +285,13 @@ def test_the_flake_finds_the_same_functions_as_the_non_nix_path():
     by_cargo = {}
     for line in listed.stdout.splitlines():
         function, kind, package, bin_name = line.split()
+        runtime = {"python-module": "python3.6", "pyo3-module": "python3.12"}.get(kind, "provided.al2")
         by_cargo[function] = {"cargoPackage": package,
-                              "runtime": "python3.6" if kind == "python-module" else "provided.al2",
+                              "runtime": runtime,
                               "cargoBin": None if bin_name == "-" else bin_name}
     evaluated = run(["nix-instantiate", "--eval", "--strict", "--json", "-E",
                      f'(import {ROOT}/nix/lib.nix).workspaceFunctions {workspace} "provided.al2"'])
     assert evaluated.returncode == 0, evaluated.stderr
     by_nix = json.loads(evaluated.stdout)
     assert by_cargo == by_nix
-    assert sorted(by_nix) == ["greeter", "orders", "report", "tools"]
+    assert sorted(by_nix) == ["greeter", "orders", "pricing", "report", "tools"]

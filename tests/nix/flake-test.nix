@@ -157,6 +157,10 @@ let
     self = template;
     lambda-toolchain = outputs;
   };
+  pyo3Template = (import ../../templates/pyo3/flake.nix).outputs {
+    self = pyo3Template;
+    lambda-toolchain = outputs;
+  };
   templateX86 = {
     packages = template.packages.x86_64-linux;
     checks = template.checks.x86_64-linux;
@@ -247,9 +251,44 @@ let
         "lambda-zip-al2023"
         "lambda-zip-al2023-arm64"
         "lambda-zip-openssl-1_1_1w"
+        "lambda-zip-python3.12"
+        "lambda-zip-python3.12-arm64"
         "sysroot"
       ]
     ) lib.systems;
+    # The PyO3 function (pyfunction/, its own workspace) for python3.12 on
+    # each architecture: maturin among the tools, the runtime and the
+    # architecture named to the pipeline, arm64's CPU baseline, the same
+    # install step (package, then verify), an audit check each.
+    python312ZipsBuildPyfunction =
+      let
+        zip = x86."lambda-zip-python3.12";
+        arm = x86."lambda-zip-python3.12-arm64";
+        maturin = builtins.elemAt zip.nativeBuildInputs 1;
+      in
+      zip.src == ../../pyfunction
+      && zip.env.LAMBDA_RUNTIME == "python3.12"
+      && !(zip.env ? LAMBDA_ARCH)
+      && !(zip.env ? LAMBDA_PACKAGE)
+      && arm.env.LAMBDA_ARCH == "arm64"
+      && zip.cargoArtifacts == null
+      && maturin.pname == "lambda-maturin"
+      && maturin.src.url == lib.target.maturinWheels.x86_64-linux.url
+      && maturin.src.sha256 == lib.target.maturinWheels.x86_64-linux.sha256
+      && builtins.elemAt arm.nativeBuildInputs 1 == maturin
+      &&
+        (builtins.elemAt outputs.packages.aarch64-linux."lambda-zip-python3.12".nativeBuildInputs 1).src.url
+        == lib.target.maturinWheels.aarch64-linux.url
+      && builtins.elem maturin zip.passthru.buildTools
+      && !(builtins.any (p: (p.pname or "") == "lambda-maturin") x86.lambda-zip.nativeBuildInputs)
+      && builtins.match ".*-Ctarget-cpu=neoverse-n1\n.*" arm.preBuild != null
+      && zip.installPhaseCommand == x86.lambda-zip.installPhaseCommand
+      &&
+        builtins.match ".*${(lib.pipeline "/nix/store/source").verify "${zip}"}\n.*"
+          checks."lambda-zip-python3.12-audit".script != null
+      &&
+        builtins.match ".*${(lib.pipeline "/nix/store/source").verify "${arm}"}\n.*"
+          checks."lambda-zip-python3.12-arm64-audit".script != null;
     # The arm64 programs: the aarch64 target at the runtime's arm64 glibc,
     # its CPU baseline in both builds' flags, an arm64 sysroot (aarch64 zig
     # target, linux-aarch64), the architecture named to the pipeline, and an
@@ -386,6 +425,8 @@ let
         "lambda-zip-al2023-arm64-audit"
         "lambda-zip-al2023-audit"
         "lambda-zip-audit"
+        "lambda-zip-python3.12-arm64-audit"
+        "lambda-zip-python3.12-audit"
         "nextest"
         "nixfmt"
       ];
@@ -417,6 +458,24 @@ let
         != null
       && templateX86.devShells.default == outputs.devShells.x86_64-linux.default
       && outputs.templates.default.path == ../../templates/default;
+    # The PyO3 template: its own crate for python3.12 on both architectures,
+    # the same pipeline, an audit of each.
+    pyo3TemplateBuildsItsCrateForBothArchitectures =
+      let
+        packages = pyo3Template.packages.x86_64-linux;
+        checks = pyo3Template.checks.x86_64-linux;
+      in
+      packages.default.src == ../../templates/pyo3
+      && packages.default.env.LAMBDA_RUNTIME == "python3.12"
+      && !(packages.default.env ? LAMBDA_ARCH)
+      && packages.arm64.env.LAMBDA_ARCH == "arm64"
+      && packages.default.buildPhaseCargoCommand == zip.buildPhaseCargoCommand
+      && builtins.match ".*scripts/pipeline verify ${packages.default}\n.*" checks.audit.script != null
+      &&
+        builtins.match ".*scripts/pipeline verify ${packages.arm64}\n.*" checks.audit-arm64.script != null
+      && pyo3Template.devShells.x86_64-linux.default == outputs.devShells.x86_64-linux.default
+      && outputs.templates.pyo3.path == ../../templates/pyo3
+      && builtins.match ".*python3[.]12.*" outputs.templates.pyo3.welcomeText != null;
     clippyDeniesWarnings =
       builtins.match ".*--deny warnings.*" checks.clippy.cargoClippyExtraArgs != null;
     # crane runs `cargo nextest run <cargoExtraArgs> <cargoNextestExtraArgs>`: the package once.

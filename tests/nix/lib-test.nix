@@ -29,6 +29,7 @@ let
     vendorCargoDeps = args: "/nix/store/vendor";
   };
   tools = "/nix/store/tools";
+  maturin = "/nix/store/maturin";
   sysrootFor =
     choice:
     let
@@ -42,6 +43,7 @@ let
       lib
       craneLib
       tools
+      maturin
       ;
     inherit sysrootFor;
     lambda-audit = "/nix/store/lambda-audit";
@@ -53,6 +55,14 @@ let
     cargoPackage = "lambda";
   };
   usersZip = buildLambdaZip { src = "/users-crate"; };
+  # A PyO3 crate (this repository's pyfunction/) for python3.12.
+  pyo3Zip =
+    arch:
+    buildLambdaZip {
+      src = ../../pyfunction;
+      runtime = "python3.12";
+      inherit arch;
+    };
   al2023Zip = buildLambdaZip {
     src = "/src";
     cargoPackage = "bootstrap";
@@ -132,13 +142,19 @@ let
       && !(builtins.tryEval (lib.runtimeOn "provided.al2" "riscv64")).success;
     # A workspace's functions, by the rule of scripts/lib/crate-facts.py
     # (tests/test_workspace.py holds the two readers to the same answer on
-    # this fixture): the crowbar cdylib, the package whose bin is bootstrap,
-    # each bin of a package with several; not a cdylib without crowbar.
+    # this fixture): the crowbar cdylib, the PyO3 cdylib (python3.12 unless
+    # the runtime given is a Python one), the package whose bin is bootstrap,
+    # each bin of a package with several; not a cdylib without crowbar or pyo3.
     workspaceFunctionsFollowTheRule =
       lib.workspaceFunctions ./workspace "provided.al2" == {
         greeter = {
           cargoPackage = "greeter";
           runtime = "python3.6";
+          cargoBin = null;
+        };
+        pricing = {
+          cargoPackage = "pricing";
+          runtime = "python3.12";
           cargoBin = null;
         };
         orders = {
@@ -167,6 +183,7 @@ let
       builtins.attrNames all.entries == [
         "greeter"
         "orders"
+        "pricing"
         "report"
         "tools"
       ]
@@ -177,7 +194,19 @@ let
       && (env "report").LAMBDA_BIN == "report"
       && (env "orders").LAMBDA_RUNTIME == "provided.al2023"
       && all.zips.orders.passthru.sysroot.version == "3.5.5"
+      && (env "pricing").LAMBDA_RUNTIME == "python3.12"
+      && (env "pricing").LAMBDA_PACKAGE == "pricing"
+      && builtins.elem maturin all.zips.pricing.nativeBuildInputs
       && all.zips.greeter.passthru.sysroot.version == "1.0.2u";
+    # A Python runtime given: the PyO3 members are built for it, the
+    # programs for provided.al2023 (scripts/build-lambda-zip's rule).
+    workspaceFunctionsTakeAPythonRuntime =
+      let
+        found = lib.workspaceFunctions ./workspace "python3.13";
+      in
+      found.pricing.runtime == "python3.13"
+      && found.orders.runtime == "provided.al2023"
+      && found.greeter.runtime == "python3.6";
     buildLambdaZipsRefusesAnEmptyChoice =
       !(builtins.tryEval
         (buildLambdaZips {
@@ -296,6 +325,72 @@ let
         al2023Zip.cargoArtifacts.buildPhaseCargoCommand
         == "cargo zigbuild --locked --release -p bootstrap --target x86_64-unknown-linux-gnu.2.34"
       && al2023Zip.buildPhaseCargoCommand == lambdaZip.buildPhaseCargoCommand;
+    # A PyO3 crate: maturin (the pinned wheel) among the build's tools and
+    # no other zip's, the pipeline's three steps, the runtime and its
+    # architecture named, the runtime's OpenSSL (3.5.5), and no
+    # dependency-only build (maturin's cargo environment is its own).
+    pyo3ZipBuildsWithMaturinAndThePipeline =
+      let
+        zip = pyo3Zip "x86_64";
+        arm = pyo3Zip "arm64";
+      in
+      builtins.elem maturin zip.nativeBuildInputs
+      && !(builtins.elem maturin lambdaZip.nativeBuildInputs)
+      && !(builtins.elem maturin al2023Zip.nativeBuildInputs)
+      && zip.cargoArtifacts == null
+      && zip.buildPhaseCargoCommand == lambdaZip.buildPhaseCargoCommand
+      && zip.installPhaseCommand == lambdaZip.installPhaseCommand
+      && zip.env.LAMBDA_RUNTIME == "python3.12"
+      && !(zip.env ? LAMBDA_ARCH)
+      && arm.env.LAMBDA_ARCH == "arm64"
+      && zip.passthru.sysroot.version == "3.5.5"
+      && builtins.match ".*CONFIGURE_TARGET=linux-aarch64 .*" arm.passthru.sysroot.buildPhase != null
+      && builtins.match ".*-Ctarget-cpu=neoverse-n1\n.*" arm.preBuild != null
+      && builtins.match ".*target-cpu.*" zip.preBuild == null
+      && builtins.match ".*export ZIG_GLOBAL_CACHE_DIR=.*" zip.preBuild != null;
+    # Python dependencies cannot be fetched in the sandbox: one line, naming
+    # where they are declared; a crate without them (pyfunction/: an empty
+    # [project] dependencies) is not refused.
+    pyo3DependenciesAreRefusedInOneLine =
+      let
+        refused =
+          dir:
+          builtins.tryEval
+            (buildLambdaZip {
+              src = dir;
+              runtime = "python3.13";
+            }).env;
+      in
+      !(refused ./pyo3-requirements).success
+      && !(refused ./pyo3-pyproject).success
+      && (refused ../../pyfunction).success
+      &&
+        lib.pythonDependencyRefusal ./pyo3-requirements "python3.13"
+        == "buildLambdaZip: the crate has Python dependencies (requirements.txt), which pip cannot fetch inside the Nix build sandbox: build it with scripts/build-lambda-zip --runtime python3.13, or drop them"
+      &&
+        lib.pythonDependencyRefusal ./pyo3-pyproject "python3.12"
+        == "buildLambdaZip: the crate has Python dependencies (pyproject.toml's [project] dependencies (orjson>=3, attrs)), which pip cannot fetch inside the Nix build sandbox: build it with scripts/build-lambda-zip --runtime python3.12, or drop them"
+      && lib.pythonDependencyRefusal ../../pyfunction "python3.12" == null
+      # Only a PyO3 runtime reads them: a program's crate is not refused.
+      && (builtins.tryEval
+        (buildLambdaZip {
+          src = ./pyo3-requirements;
+          runtime = "provided.al2023";
+        }).env
+      ).success;
+    # In a workspace, the package's own directory is read.
+    packageDirFindsTheMember =
+      lib.packageDir ./workspace "pricing" == ./workspace/functions/pricing
+      && lib.packageDir ../../pyfunction null == ../../pyfunction
+      && !(builtins.tryEval (lib.packageDir ./workspace "nothing")).success;
+    maturinWheelsAreThePinnedVersion = builtins.all (
+      system:
+      let
+        wheel = lib.maturinWheelFor system;
+      in
+      builtins.match ".*/maturin-${target.maturinVersion}-py3-none-.*[.]whl" wheel.url != null
+      && builtins.stringLength wheel.sha256 == 64
+    ) lib.systems;
     anUnknownRuntimeFailsClearly =
       !(builtins.tryEval
         (buildLambdaZip {

@@ -1,0 +1,1 @@
+// not built: tests/nix/lib-test.nix reads the manifests only
