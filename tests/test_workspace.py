@@ -232,6 +232,24 @@ def test_a_wrong_package_or_runtime_is_one_line_before_any_build(tmp_path, args,
     assert not (path / "target").exists()
 
 
+@pytest.mark.parametrize("bin_name, shown", [
+    ("b\\nerror: function b built", "'b\\nerror: function b built'"),
+    ("a$(touch PWNED)", "'a$(touch PWNED)'"),
+])
+def test_a_bin_name_cargo_cannot_build_is_one_line_before_any_build(tmp_path, bin_name, shown):
+    # cargo metadata lists any bin name; only rustc refuses one with a newline
+    # or `$(`, late and over several lines (the newline forged an error line).
+    path = tmp_path / "ws"
+    manifest = PLAIN.format(name="answers") + f'\n[[bin]]\nname = "{bin_name}"\npath = "src/main.rs"\n'
+    write_workspace(path, {"answers": (manifest, "main.rs", "fn main() {}\n")}, lock=False)
+    result = build(path / "Cargo.toml")
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines == [f"error: answers's bin {shown} is no name cargo can build (letters, digits, - and _): "
+                     f"rename it in {path / 'answers' / 'Cargo.toml'}"], result.stderr
+    assert not (path / "target").exists() and not list(tmp_path.rglob("PWNED"))
+
+
 @pytest.mark.parametrize("kind", ["file", "root", "checkout", "holding-the-checkout"])
 def test_an_out_the_build_would_spoil_is_one_line_before_anything(tmp_path, kind):
     """--out a file failed late with mkdir's message; --out / or this

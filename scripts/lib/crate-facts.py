@@ -30,8 +30,26 @@ def cdylib_targets(package):
     return [t for t in package["targets"] if "cdylib" in t["crate_types"]]
 
 
+def shown(name):
+    """A name as a message shows it: quoted, a newline or any control
+    character escaped, so no name makes a line of its own."""
+    return repr(name)
+
+
+def buildable(name):
+    """Whether rustc takes `name` as a crate name once cargo has made its
+    `-` a `_` (letters, digits and `_`): cargo metadata lists any bin name,
+    and only the build refuses one with a newline or `$(`."""
+    return name != "" and all(c.isalnum() or c in "-_" for c in name)
+
+
 def targets_of_kind(package, kind):
-    return [t["name"] for t in package["targets"] if kind in t["kind"]]
+    names = [t["name"] for t in package["targets"] if kind in t["kind"]]
+    for name in names:
+        if not buildable(name):
+            fail(f"{package['name']}'s {kind} {shown(name)} is no name cargo can build (letters, digits, - and _): "
+                 f"rename it in {package['manifest_path']}")
+    return names
 
 
 def depends_on_crowbar(package):
@@ -123,12 +141,12 @@ def program_facts(package, bin, example):
     if example:
         examples = targets_of_kind(package, "example")
         if example not in examples:
-            fail(f"{package['name']} has no example {example} (it has: {', '.join(examples) or 'none'})")
+            fail(f"{package['name']} has no example {shown(example)} (it has: {', '.join(examples) or 'none'})")
         return f"example={example}"
     bins = targets_of_kind(package, "bin")
     if bin:
         if bin not in bins:
-            fail(f"{package['name']} has no bin {bin} (it has: {', '.join(bins) or 'none'})")
+            fail(f"{package['name']} has no bin {shown(bin)} (it has: {', '.join(bins) or 'none'})")
         return f"bin={bin}"
     if "bootstrap" in bins:
         return "bin=bootstrap"
