@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use crate::archive::{self, Entry, MAX_UNZIPPED};
 use crate::atomic::{guarded, PrivateDir};
 use crate::error::{shown, AuditError, Result};
+use crate::lexical;
 use crate::unzip;
 
 /// The most layers Lambda takes for one function (AWS: "up to five
@@ -59,21 +60,24 @@ impl Layers {
                 origin: &mut origin,
             };
             if layer.is_dir() {
-                // Listed first: a symlink out of it, or a special file, is refused.
-                let size: u64 = archive::list(layer)?.iter().map(|e| e.size).sum();
-                unzipped = unzipped.saturating_add(size);
+                // Sized first: a special file is refused before any copy.
+                unzipped = unzipped.saturating_add(dir_size(layer)?);
                 if unzipped > limit {
                     return Err(over_limit(layer, function, unzipped));
                 }
                 over.place(layer, Take::Copy)?;
             } else {
                 let room = limit.saturating_sub(unzipped);
-                let (unpacked, written) = unzip::unpack_within(zip_layer(layer)?, room)?;
+                let zip = zip_layer(layer)?;
+                let (unpacked, written) = unzip::unpack_layer(zip, room)?;
                 unzipped += written;
                 over.place(unpacked.path(), Take::Move)?;
             }
         }
-        let entries = archive::list(dir.path())?;
+        // Every symlink resolves inside the merged /opt (a directory
+        // layer's were copied as they are), or the layers are refused.
+        check_links(dir.path(), &origin, given)?;
+        let entries = archive::list(dir.path()).map_err(|e| in_opt(e, dir.path()))?;
         Ok(Layers {
             given: given.to_vec(),
             dir,
@@ -137,6 +141,80 @@ fn check_temp_dir_outside(given: &[PathBuf]) -> Result<()> {
     Ok(())
 }
 
+/// Every symlink of the merged layers must resolve to a file or directory
+/// inside them, as Lambda resolves it at /opt (a later layer's link to an
+/// earlier layer's file does): one that dangles or leaves them is refused,
+/// naming the layer it came from and its path there.
+fn check_links(merged: &Path, origin: &HashMap<String, usize>, given: &[PathBuf]) -> Result<()> {
+    let root = std::fs::canonicalize(merged).map_err(|e| AuditError::io(merged, e))?;
+    let links = walkdir::WalkDir::new(&root)
+        .follow_links(false)
+        .into_iter()
+        .flatten()
+        .filter(|item| item.file_type().is_symlink());
+    for link in links {
+        let rel = link.path().strip_prefix(&root).unwrap_or(link.path());
+        let target = std::fs::read_link(link.path()).unwrap_or_default();
+        let why = match std::fs::canonicalize(link.path()) {
+            Ok(real) if real.starts_with(&root) => continue,
+            Ok(_) => "outside the package directory (the layers at /opt)",
+            Err(_) => "which resolves to nothing in the layers at /opt (dangling)",
+        };
+        let layer = rel
+            .to_str()
+            .and_then(|r| origin.get(r))
+            .map_or(Path::new("/opt"), |&i| given[i].as_path());
+        return Err(AuditError::Usage(format!(
+            "--with-layer {}: {}: symlink to {}, {why}",
+            shown(layer),
+            shown(rel),
+            shown(&target)
+        )));
+    }
+    Ok(())
+}
+
+/// A refusal of the merged layers, naming each path by its place in /opt
+/// (never by the private directory they are merged in).
+fn in_opt(e: AuditError, merged: &Path) -> AuditError {
+    let AuditError::Usage(why) = e else {
+        return e;
+    };
+    let mut why = why;
+    let real = std::fs::canonicalize(merged).unwrap_or_else(|_| merged.to_path_buf());
+    for prefix in [real.as_path(), merged] {
+        why = why.replace(&shown(prefix).to_string(), "/opt");
+    }
+    AuditError::Usage(format!("--with-layer: the layers merged at /opt: {why}"))
+}
+
+/// A directory layer's bytes: its regular files' sizes, symlinks not
+/// followed (one may resolve only over the earlier layers: it is checked in
+/// the merged /opt). Anything else (a FIFO, a device) is refused before
+/// anything is copied: a copy of a FIFO would block.
+fn dir_size(layer: &Path) -> Result<u64> {
+    let mut size: u64 = 0;
+    for item in walkdir::WalkDir::new(layer).follow_links(false) {
+        let bad = |why: String| AuditError::Usage(format!("--with-layer {}: {why}", shown(layer)));
+        let item = item.map_err(|e| bad(e.to_string()))?;
+        let kind = item.file_type();
+        if kind.is_dir() || kind.is_symlink() {
+            continue;
+        }
+        let meta = item.metadata().map_err(|e| bad(e.to_string()))?;
+        if !kind.is_file() {
+            let rel = item.path().strip_prefix(layer).unwrap_or(item.path());
+            return Err(bad(format!(
+                "{}: {}, not a regular file: a layer holds files only",
+                shown(rel),
+                crate::atomic::special_kind(&meta)
+            )));
+        }
+        size = size.saturating_add(meta.len());
+    }
+    Ok(size)
+}
+
 /// `layer` if it is a zip; a layer is a zip or a directory.
 fn zip_layer(layer: &Path) -> Result<&Path> {
     if unzip::is_zip(layer) {
@@ -148,7 +226,18 @@ fn zip_layer(layer: &Path) -> Result<&Path> {
     )))
 }
 
-/// The bytes a package or layer holds unzipped: a directory's file sizes,
+/// `unzipped_size` of a layer: a directory's symlinks may resolve only
+/// over the earlier layers, and are checked once the layers are merged.
+pub fn layer_size(path: &Path) -> Result<u64> {
+    std::fs::metadata(path).map_err(|e| AuditError::io(path, e))?;
+    if path.is_dir() {
+        dir_size(path)
+    } else {
+        unzipped_size(path)
+    }
+}
+
+/// The bytes a package (or a layer, `layer_size`) holds unzipped: a directory's file sizes,
 /// or the sizes a zip's directory declares (nothing is unpacked).
 pub fn unzipped_size(path: &Path) -> Result<u64> {
     std::fs::metadata(path).map_err(|e| AuditError::io(path, e))?;
@@ -250,7 +339,8 @@ impl Overlay<'_> {
             }
             // Under the lock the signal handler's removal holds, as every
             // step that creates a path in a private directory.
-            guarded(|| take_file(item.path(), item.file_type(), &dest, there.is_some(), take))?;
+            let kind = item.file_type();
+            guarded(|| take_file(item.path(), kind, rel, &dest, there.is_some(), take))?;
             self.origin
                 .insert(rel.to_string_lossy().into_owned(), self.layer);
         }
@@ -269,7 +359,14 @@ impl Overlay<'_> {
 /// Puts the file or symlink `source` at `dest`, replacing what is there
 /// (`replaced`): a copy removes it first, so a copy is never written
 /// through an earlier layer's symlink.
-fn take_file(source: &Path, kind: FileType, dest: &Path, replaced: bool, take: Take) -> Result<()> {
+fn take_file(
+    source: &Path,
+    kind: FileType,
+    rel: &Path,
+    dest: &Path,
+    replaced: bool,
+    take: Take,
+) -> Result<()> {
     let io = |e| AuditError::io(dest, e);
     match take {
         // rename(2) replaces a file or symlink in one step.
@@ -280,7 +377,9 @@ fn take_file(source: &Path, kind: FileType, dest: &Path, replaced: bool, take: T
             }
             if kind.is_symlink() {
                 let target = std::fs::read_link(source).map_err(|e| AuditError::io(source, e))?;
-                std::os::unix::fs::symlink(target, dest).map_err(io)
+                // A link under /opt: relative, never to the machine's /opt.
+                let in_opt = target.to_str().and_then(|t| lexical::opt_relative(rel, t));
+                std::os::unix::fs::symlink(in_opt.unwrap_or(target), dest).map_err(io)
             } else {
                 std::fs::copy(source, dest).map(drop).map_err(io)
             }

@@ -4,6 +4,34 @@
 //! `profile` (a task root) and `resolve` (every path it tries) both use.
 
 use std::borrow::Cow;
+use std::path::{Component, Path, PathBuf};
+
+/// Where Lambda unpacks a function's layers.
+const OPT: &str = "opt";
+
+/// The part of an absolute symlink target under /opt (`/opt/lib/x`:
+/// `lib/x`), by its components; None for any other target.
+pub fn under_opt(target: &str) -> Option<&Path> {
+    let mut parts = Path::new(target).components();
+    let opt = parts.next() == Some(Component::RootDir)
+        && parts.next() == Some(Component::Normal(OPT.as_ref()));
+    opt.then_some(parts.as_path())
+}
+
+/// A layer's symlink at `link` (its path in /opt) to the absolute `target`
+/// under /opt, written relative to the link's own place: `lib/sub/y ->
+/// /opt/lib/x` is `../../lib/x`, which reaches the same file wherever the
+/// merged /opt is (a private directory here), never the machine's own /opt.
+pub fn opt_relative(link: &Path, target: &str) -> Option<PathBuf> {
+    let rest = under_opt(target)?;
+    let up = link.parent().map_or(0, |p| p.components().count());
+    let mut relative: PathBuf = std::iter::repeat("..").take(up).collect();
+    relative.push(rest);
+    if relative.as_os_str().is_empty() {
+        relative.push(".");
+    }
+    Some(relative)
+}
 
 /// Lexical normalization of an absolute path: `//`, `/./` and `/../`.
 pub fn normalize(path: &str) -> String {
@@ -55,7 +83,23 @@ fn normalize_parts(path: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{is_normal, normalize, normalize_parts};
+    use super::{is_normal, normalize, normalize_parts, opt_relative};
+    use std::path::{Path, PathBuf};
+
+    #[test]
+    fn a_link_into_opt_is_made_relative_to_its_place_in_opt() {
+        let rel = |link: &str, target: &str| opt_relative(Path::new(link), target);
+        assert_eq!(
+            rel("lib/sub/y", "/opt/lib/x"),
+            Some(PathBuf::from("../../lib/x"))
+        );
+        assert_eq!(rel("y", "/opt/lib/x"), Some(PathBuf::from("lib/x")));
+        assert_eq!(rel("y", "//opt/./lib/x"), Some(PathBuf::from("lib/x")));
+        assert_eq!(rel("y", "/opt"), Some(PathBuf::from(".")));
+        for elsewhere in ["/optx/lib", "/var/task/x", "opt/x", "/lib/../opt/x", "/"] {
+            assert_eq!(rel("y", elsewhere), None, "{elsewhere}");
+        }
+    }
 
     #[test]
     fn normalize_is_lexical() {

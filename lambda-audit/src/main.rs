@@ -512,7 +512,7 @@ fn prepare_layers(given: &[PathBuf], artifacts: &[PathBuf], layer: bool) -> Resu
     }
     let mut sizes = Vec::new();
     for layer in given {
-        sizes.push((layer.as_path(), layers::unzipped_size(layer)?));
+        sizes.push((layer.as_path(), layers::layer_size(layer)?));
     }
     // The layers are unpacked once for every function given: within what
     // the largest leaves of the limit.

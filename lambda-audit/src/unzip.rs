@@ -83,6 +83,9 @@ const S_IFREG: u32 = 0o100000;
 const S_IFDIR: u32 = 0o040000;
 const S_IFLNK: u32 = 0o120000;
 
+/// Why a symlink with an absolute target is refused.
+const ABSOLUTE: &str = "leaves the package (an absolute target names the runtime's own files)";
+
 /// The longest symlink target read (PATH_MAX).
 const MAX_LINK: u64 = 4096;
 
@@ -106,10 +109,24 @@ pub fn unpack(archive: &Path) -> Result<PrivateDir> {
 /// this archive beside the others of a function); returns the directory
 /// and the bytes written.
 pub fn unpack_within(archive: &Path, limit: u64) -> Result<(PrivateDir, u64)> {
+    unpack_as(archive, limit, false)
+}
+
+/// `unpack_within` for a layer, which Lambda unpacks at /opt with the
+/// function's other layers: a symlink may resolve to another layer's file
+/// (`lib/alias.so -> libz.so` where another has `lib/libz.so`), or be
+/// absolute under /opt (`/opt/lib/libz.so`, made relative to its place, so
+/// it never reaches this machine's /opt). Links are resolved once the
+/// layers are merged (`layers`); any other absolute one is refused here.
+pub fn unpack_layer(archive: &Path, limit: u64) -> Result<(PrivateDir, u64)> {
+    unpack_as(archive, limit, true)
+}
+
+fn unpack_as(archive: &Path, limit: u64, layer: bool) -> Result<(PrivateDir, u64)> {
     let bad = |why: String| AuditError::Usage(format!("{}: {}", shown(archive), why));
     let mut zip = open(archive)?;
     let dir = PrivateDir::new(".lambda-audit-check")?;
-    let written = unpack_into(&mut zip, dir.path(), limit).map_err(bad)?;
+    let written = unpack_into(&mut zip, dir.path(), limit, layer).map_err(bad)?;
     Ok((dir, written))
 }
 
@@ -194,10 +211,15 @@ fn unpack_into(
     zip: &mut ZipArchive<std::fs::File>,
     root: &Path,
     limit: u64,
+    layer: bool,
 ) -> std::result::Result<u64, String> {
     let plan = plan(zip)?;
     plan.check_nothing_lies_under_a_file_or_link()?;
-    plan.check_links_resolve_inside()?;
+    if layer {
+        plan.check_links_stay_in_opt()?;
+    } else {
+        plan.check_links_resolve_inside()?;
+    }
     let written = write_files(zip, root, &plan, limit)?;
     make_links(root, &plan)?;
     Ok(written)
@@ -302,9 +324,23 @@ impl Plan {
         Ok(())
     }
 
+    /// A layer's symlinks: relative, or absolute under /opt; where they
+    /// lead is told in the merged /opt, with the other layers.
+    fn check_links_stay_in_opt(&self) -> std::result::Result<(), String> {
+        for (link, member) in &self.members {
+            if let Member::Link { target } = member {
+                if target.starts_with('/') && crate::lexical::under_opt(target).is_none() {
+                    return Err(format!(
+                        "{}: a symlink to {target:?}, which {ABSOLUTE}",
+                        shown(link)
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn resolve(&self, link: &Path, target: &str) -> std::result::Result<(), &'static str> {
-        const ABSOLUTE: &str =
-            "leaves the package (an absolute target names the runtime's own files)";
         if target.starts_with('/') {
             return Err(ABSOLUTE);
         }
@@ -431,11 +467,13 @@ fn make_links(root: &Path, plan: &Plan) -> std::result::Result<(), String> {
             continue;
         };
         let dest = root.join(rel);
+        // A layer's link under /opt: relative, never to the machine's /opt.
+        let target = crate::lexical::opt_relative(rel, target).unwrap_or_else(|| target.into());
         guarded(|| {
             if let Some(parent) = dest.parent() {
                 std::fs::create_dir_all(parent)?;
             }
-            std::os::unix::fs::symlink(target, &dest)
+            std::os::unix::fs::symlink(&target, &dest)
         })
         .map_err(|e| format!("{}: {e}", shown(rel)))?;
     }

@@ -584,3 +584,89 @@ fn a_skipped_file_is_named_inside_its_zip_or_layer() {
     assert!(!run.stderr.contains(".lambda-audit"), "{}", run.stderr);
     assert_nothing_left(&tmp);
 }
+
+/// (issue 28) Lambda unpacks every layer at /opt, and a symlink is resolved
+/// when it is opened: a later layer's link to an earlier layer's file
+/// (relative, or absolute under /opt) reaches it there. Judged in the
+/// merged /opt (both were refused: "does not resolve inside the package",
+/// "leaves the package"), the absolute one made relative to its place, so
+/// it never reads this machine's /opt; a directory layer's links too.
+#[test]
+fn a_later_layers_link_to_an_earlier_layers_file_is_followed_at_opt() {
+    let (work, tmp) = work();
+    let (a_dir, a) = layer(work.path(), "a", true);
+    // The function's module needs `libalias.so`, which only the later
+    // layer's link provides (to the earlier layer's libfoo.so.1).
+    let alias = work.path().join("build/libalias.so");
+    shared(&alias, "int foo_new(void) { return 2; }\n", &[]);
+    let dir = work.path().join("aliased");
+    shared(
+        &dir.join("_alias.abi3.so"),
+        "int foo_new(void); void *PyInit__alias(void) { return (void *)(long)foo_new(); }\n",
+        &[
+            &format!("-L{}", work.path().join("build").display()),
+            "-l:libalias.so",
+        ],
+    );
+    let function = work.path().join("aliased.zip");
+    zip_tree(&dir, &function);
+    let links = [
+        Member::Link("lib/libalias.so", "libfoo.so.1"),
+        Member::Link("lib/sub/libabsolute.so", "/opt/lib/libfoo.so.1"),
+    ];
+    let b = work.path().join("b.zip");
+    zip_members(&b, &links);
+    let b_dir = work.path().join("b");
+    std::fs::create_dir_all(b_dir.join("lib/sub")).unwrap();
+    std::os::unix::fs::symlink("libfoo.so.1", b_dir.join("lib/libalias.so")).unwrap();
+    std::os::unix::fs::symlink("/opt/lib/libfoo.so.1", b_dir.join("lib/sub/libabsolute.so"))
+        .unwrap();
+    for (earlier, later) in [(&a, &b), (&a_dir, &b_dir), (&a, &b_dir), (&a_dir, &b)] {
+        let run = check_py(&tmp, &function, &[earlier, later], &["--json"]);
+        assert_eq!(run.code, 0, "{later:?}: {}{}", run.stdout, run.stderr);
+        let doc = stdout_json(&run);
+        let module = report(&doc, "aliased.zip!/_alias.abi3.so");
+        // Found by its DT_NEEDED name at /opt/lib, the earlier layer's file.
+        let closure = module["closure"].as_array().unwrap();
+        let found = closure.iter().find(|o| o["path"] == "/opt/lib/libalias.so");
+        assert_eq!(
+            found.map(|o| &o["name"]),
+            Some(&"libfoo.so.1".into()),
+            "{module:#}"
+        );
+        assert_nothing_left(&tmp);
+    }
+    // Alone, the later layer's links lead nowhere: `--layer` judges a layer
+    // by itself, and `--with-layer` refuses them without the earlier one,
+    // naming the layer and the link.
+    let run = check(&tmp, &b, &[], &["--profile", PROFILE, "--layer"]);
+    expect_stderr(&run, 2, "b.zip: lib/");
+    assert!(run.stderr.contains(": a symlink to "), "{}", run.stderr);
+    let (_, other) = layer(work.path(), "other", true);
+    std::fs::remove_file(work.path().join("other/lib/libfoo.so.1")).unwrap();
+    for later in [&b, &b_dir] {
+        let run = check_py(&tmp, &function, &[later], &[]);
+        expect_stderr(
+            &run,
+            2,
+            "which resolves to nothing in the layers at /opt (dangling)",
+        );
+        assert!(
+            run.stderr
+                .contains(&format!("--with-layer {}: lib/", later.display())),
+            "{}",
+            run.stderr
+        );
+        assert_nothing_left(&tmp);
+    }
+    // An absolute link elsewhere stays refused, in a zip layer before
+    // anything is merged.
+    let out = work.path().join("out.zip");
+    zip_members(
+        &out,
+        &[Member::Link("lib/libfoo.so.1", "/optional/lib/libfoo.so.1")],
+    );
+    let run = check_py(&tmp, &function, &[&other, &out], &[]);
+    expect_stderr(&run, 2, "leaves the package");
+    assert_nothing_left(&tmp);
+}
