@@ -41,17 +41,10 @@ pub fn is_zip(path: &Path) -> bool {
 /// Whether `path` is a regular file holding a zip archive that does not
 /// start at its first byte (a self-extracting stub, or an ELF file with a
 /// zip appended): the zip library finds an archive from the end of a file.
-/// The archive must have a member whose local header reads: the library
-/// accepts a bare end-of-directory record, and libpython's code holds one
-/// (`zipimport`'s signature bytes), which is no archive.
 pub fn is_zip_behind_a_stub(path: &Path) -> bool {
-    let holds_members = |file: std::fs::File| {
-        ZipArchive::new(file).is_ok_and(|mut zip| !zip.is_empty() && zip.by_index(0).is_ok())
-    };
     std::fs::metadata(path).is_ok_and(|m| m.is_file())
         && !is_zip(path)
-        && std::fs::File::open(path)
-            .is_ok_and(|mut file| may_hold_a_zip(&mut file) && holds_members(file))
+        && std::fs::File::open(path).is_ok_and(holds_members)
 }
 
 /// How far from a zip's end its end-of-central-directory record may begin:
@@ -59,22 +52,130 @@ pub fn is_zip_behind_a_stub(path: &Path) -> bool {
 /// definition (unzip looks no further).
 const END_OF_DIRECTORY_REACH: u64 = 22 + 65_535;
 
-/// The zip library reads no archive without an end-of-directory record,
-/// which lies in the last `END_OF_DIRECTORY_REACH` bytes: a file whose tail
-/// lacks its signature bytes is no zip, told by reading that tail alone
-/// (never the whole file: the library's backward search, through reads and
-/// seeks, costs an ELF file's size many times over). A tail that cannot be
-/// read is no zip either: the library could not read it.
-fn may_hold_a_zip(file: &mut (impl Read + Seek)) -> bool {
+/// Whether `file` holds a zip archive with a member whose local header
+/// reads: the library accepts a bare end-of-directory record, and
+/// libpython's code holds one (`zipimport`'s signature bytes), which is no
+/// archive. Read within bounds: the last end-of-directory record in the
+/// tail must name a central directory that ends where the record (or its
+/// zip64 record) begins, as every zip writer puts it (`central_directory`);
+/// the library is then told where the archive starts, and cannot read
+/// before that directory while it reads it, so a forged record in the tail
+/// of a huge file costs a few small reads, not the library's search of the
+/// whole file for another (12.2 s for a 3 GiB file).
+fn holds_members<F: Read + Seek>(mut file: F) -> bool {
+    let Some(found) = central_directory(&mut file) else {
+        return false;
+    };
+    let floor = std::cell::Cell::new(found.start.min(found.tail_start));
+    let reader = Floored {
+        inner: file,
+        floor: &floor,
+        at: 0,
+    };
+    let config = zip::read::Config {
+        archive_offset: zip::read::ArchiveOffset::Known(found.archive_offset),
+    };
+    let Ok(mut zip) = ZipArchive::with_config(config, reader) else {
+        return false;
+    };
+    // The members' local headers lie before the directory.
+    floor.set(found.archive_offset);
+    !zip.is_empty() && zip.by_index(0).is_ok()
+}
+
+/// Where a zip's central directory is, as its end-of-directory record says.
+struct Directory {
+    /// Where the directory starts in the file.
+    start: u64,
+    /// Where the archive starts (after a stub): its offsets count from here.
+    archive_offset: u64,
+    /// Where the tail searched for the record starts.
+    tail_start: u64,
+}
+
+/// The central directory that the last end-of-directory record in the
+/// file's last `END_OF_DIRECTORY_REACH` bytes names, if it is right before
+/// the record (or before the zip64 record the zip64 locator points at)
+/// and starts with a directory entry's signature. A file whose tail lacks
+/// the record, or holds one no writer would make, is no zip; an empty
+/// archive is none either. The record's three fields are read to bound
+/// the zip library's reading, which does the parsing.
+fn central_directory(file: &mut (impl Read + Seek)) -> Option<Directory> {
     const END_OF_DIRECTORY: &[u8] = b"PK\x05\x06";
-    let mut tail = Vec::new();
-    let read = file.seek(SeekFrom::End(0)).and_then(|len| {
-        file.seek(SeekFrom::Start(len.saturating_sub(END_OF_DIRECTORY_REACH)))?;
-        (&mut *file)
-            .take(END_OF_DIRECTORY_REACH)
-            .read_to_end(&mut tail)
-    });
-    read.is_ok() && memchr::memmem::find(&tail, END_OF_DIRECTORY).is_some()
+    let len = file.seek(SeekFrom::End(0)).ok()?;
+    let tail_start = len.saturating_sub(END_OF_DIRECTORY_REACH);
+    let tail = read_at(file, tail_start, END_OF_DIRECTORY_REACH)?;
+    let at = memchr::memmem::rfind(&tail, END_OF_DIRECTORY)?;
+    let record = tail.get(at..at + 22)?;
+    let field = |range: std::ops::Range<usize>| {
+        record[range]
+            .iter()
+            .rev()
+            .fold(0u64, |n, b| n << 8 | u64::from(*b))
+    };
+    let (entries, mut size, mut offset) = (field(10..12), field(12..16), field(16..20));
+    let mut end = tail_start + at as u64;
+    if entries == 0xFFFF || size == 0xFFFF_FFFF || offset == 0xFFFF_FFFF {
+        // Zip64: its locator right before the record, and before that its
+        // record (56 bytes, no extensible data, as writers make it).
+        let locator = end.checked_sub(20)?;
+        let record64_at = locator.checked_sub(56)?;
+        let record64 = read_at(file, record64_at, 76).filter(|r| r.len() == 76)?;
+        if !record64.starts_with(b"PK\x06\x06") || &record64[56..60] != b"PK\x06\x07" {
+            return None;
+        }
+        let field64 = |from: usize| {
+            record64[from..from + 8]
+                .iter()
+                .rev()
+                .fold(0u64, |n, b| n << 8 | u64::from(*b))
+        };
+        (size, offset, end) = (field64(40), field64(48), record64_at);
+    } else if entries == 0 {
+        return None;
+    }
+    let start = end.checked_sub(size)?;
+    let archive_offset = start.checked_sub(offset)?;
+    (read_at(file, start, 4)? == b"PK\x01\x02").then_some(Directory {
+        start,
+        archive_offset,
+        tail_start,
+    })
+}
+
+/// `want` bytes of `file` from `at` (fewer at its end); None if unreadable
+/// or empty.
+fn read_at(file: &mut (impl Read + Seek), at: u64, want: u64) -> Option<Vec<u8>> {
+    let mut bytes = Vec::new();
+    file.seek(SeekFrom::Start(at)).ok()?;
+    file.take(want).read_to_end(&mut bytes).ok()?;
+    (!bytes.is_empty()).then_some(bytes)
+}
+
+/// A file the zip library may not read before `floor`: a read there is an
+/// error, which ends its search instead of letting it scan the file.
+struct Floored<'f, F> {
+    inner: F,
+    floor: &'f std::cell::Cell<u64>,
+    at: u64,
+}
+
+impl<F: Read> Read for Floored<'_, F> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.at < self.floor.get() {
+            return Err(std::io::Error::other("before the zip's central directory"));
+        }
+        let n = self.inner.read(buf)?;
+        self.at += n as u64;
+        Ok(n)
+    }
+}
+
+impl<F: Seek> Seek for Floored<'_, F> {
+    fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
+        self.at = self.inner.seek(to)?;
+        Ok(self.at)
+    }
 }
 
 /// The unix file type bits of a zip entry's external attributes.
@@ -524,29 +625,130 @@ mod tests {
         }
     }
 
-    /// (issue 28) Whether a file may hold a zip is told from its tail alone:
+    fn counted(bytes: Vec<u8>) -> Counted {
+        Counted {
+            inner: std::io::Cursor::new(bytes),
+            read: 0,
+        }
+    }
+
+    /// A zip of `entries` empty members, behind `stub` bytes of zeros.
+    fn stub_zip(stub: usize, entries: usize) -> Vec<u8> {
+        let mut behind = std::io::Cursor::new(vec![0u8; stub]);
+        behind.set_position(stub as u64);
+        let mut zip = zip::ZipWriter::new(behind);
+        let options = zip::write::SimpleFileOptions::default();
+        for i in 0..entries {
+            zip.start_file(format!("m{i}"), options).unwrap();
+        }
+        zip.finish().unwrap().into_inner()
+    }
+
+    /// An end-of-directory record naming `entries` members in a directory
+    /// of `size` bytes at `offset`.
+    fn record(entries: u16, size: u32, offset: u32) -> Vec<u8> {
+        let mut r = b"PK\x05\x06\0\0\0\0".to_vec();
+        r.extend_from_slice(&entries.to_le_bytes());
+        r.extend_from_slice(&entries.to_le_bytes());
+        r.extend_from_slice(&size.to_le_bytes());
+        r.extend_from_slice(&offset.to_le_bytes());
+        r.extend_from_slice(&0u16.to_le_bytes());
+        r
+    }
+
+    /// (issue 28) Whether a file holds a zip is told from its tail alone:
     /// a signature early in a large file is not read, nor is anything
     /// before the last 65,557 bytes (the whole file was scanned).
     #[test]
     fn only_the_tail_is_read_for_an_end_of_directory_record() {
         let reach = END_OF_DIRECTORY_REACH as usize;
-        let counted = |bytes: Vec<u8>| Counted {
-            inner: std::io::Cursor::new(bytes),
-            read: 0,
+        let early = [&record(1, 46, 0)[..], &vec![0u8; 8 << 20]].concat();
+        let mut file = counted(early);
+        assert!(!holds_members(&mut file));
+        assert_eq!(file.read, END_OF_DIRECTORY_REACH);
+        // A real archive at the very start of the reach is found.
+        let mut zip = stub_zip(0, 1);
+        let padding = reach - zip.len();
+        zip.splice(0..0, std::iter::repeat(0u8).take(padding));
+        assert!(!is_zip_at_start(&zip) && holds_members(&mut counted(zip.clone())));
+        assert!(!holds_members(&mut counted(Vec::new())));
+    }
+
+    fn is_zip_at_start(bytes: &[u8]) -> bool {
+        bytes.starts_with(b"PK\x03\x04")
+    }
+
+    /// (issue 28) A forged end-of-directory record at the end of a large
+    /// file (a member named, its directory not there) is no zip, told by a
+    /// few reads: the library searched the whole file for the directory,
+    /// then for another record (12.2 s for a 3 GiB file).
+    #[test]
+    fn a_forged_end_of_directory_record_costs_a_few_reads() {
+        for forged in [
+            record(1, 46, 0),
+            record(3, 0x10_0000, 0x100),
+            record(0xFFFF, u32::MAX, u32::MAX),
+        ] {
+            let mut file = counted([&vec![0u8; 32 << 20][..], &forged].concat());
+            assert!(!holds_members(&mut file));
+            assert!(
+                file.read < 2 * END_OF_DIRECTORY_REACH,
+                "{} bytes read",
+                file.read
+            );
+        }
+    }
+
+    /// A real archive behind a stub is found, zip64 too (65,536 members),
+    /// and its reading never goes back into the stub.
+    #[test]
+    fn an_archive_behind_a_stub_is_read_from_its_own_start() {
+        let stub = 4 << 20;
+        for entries in [1, 65_536] {
+            let bytes = stub_zip(stub, entries);
+            let archive = (bytes.len() - stub) as u64;
+            let mut file = counted(bytes);
+            let zip64 =
+                memchr::memmem::rfind(&file.inner.get_ref()[stub..], b"PK\x06\x06").is_some();
+            assert_eq!(zip64, entries > 0xFFFF, "{entries} members");
+            assert!(holds_members(&mut file), "{entries} members");
+            assert!(
+                file.read < archive + 2 * END_OF_DIRECTORY_REACH,
+                "{entries}: {} bytes read",
+                file.read
+            );
+        }
+        // Cut: the directory the record names is not there.
+        let mut bytes = stub_zip(stub, 3);
+        let end = bytes.len() - 22;
+        bytes.drain(end - 10..end);
+        assert!(!holds_members(&mut counted(bytes)));
+    }
+
+    /// (issue 28) `check` of a 1 GiB file (sparse) ending in a forged
+    /// record: this thread reads a few KiB of it (the kernel's count of
+    /// its read bytes, /proc/thread-self/io), not the whole file.
+    #[test]
+    fn a_huge_file_with_a_forged_record_is_not_read_through() {
+        let rchar = || {
+            let io = std::fs::read_to_string("/proc/thread-self/io").unwrap();
+            let line = io.lines().find(|l| l.starts_with("rchar:")).unwrap();
+            line[6..].trim().parse::<u64>().unwrap()
         };
-        let mut early = [&b"PK\x05\x06"[..], &vec![0u8; 8 << 20]].concat();
-        let mut file = counted(early.clone());
-        assert!(!may_hold_a_zip(&mut file));
-        assert_eq!(file.read, END_OF_DIRECTORY_REACH);
-        // At the very start of the reach, and at the very end: found.
-        early.truncate(reach);
-        assert!(may_hold_a_zip(&mut counted(early.clone())));
-        early.push(0);
-        assert!(!may_hold_a_zip(&mut counted(early)));
-        let late = [&vec![0u8; 8 << 20][..], b"PK\x05\x06"].concat();
-        let mut file = counted(late);
-        assert!(may_hold_a_zip(&mut file));
-        assert_eq!(file.read, END_OF_DIRECTORY_REACH);
-        assert!(!may_hold_a_zip(&mut counted(Vec::new())));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("huge.so");
+        let file = std::fs::File::create(&path).unwrap();
+        let forged = record(1, 46, 0);
+        file.set_len((1 << 30) - forged.len() as u64).unwrap();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(&forged)
+            .unwrap();
+        let before = rchar();
+        assert!(!is_zip_behind_a_stub(&path));
+        let read = rchar() - before;
+        assert!(read < 1 << 20, "{read} bytes read of a 1 GiB file");
     }
 }
