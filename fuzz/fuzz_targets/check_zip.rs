@@ -9,23 +9,13 @@
 #![no_main]
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
 use zip::write::SimpleFileOptions;
 
-/// A per-process base: BASE/tmp is TMPDIR, BASE/outside must stay empty.
-fn base() -> &'static Path {
-    static BASE: OnceLock<PathBuf> = OnceLock::new();
-    BASE.get_or_init(|| {
-        let base = tempfile::tempdir().unwrap().keep();
-        std::fs::create_dir_all(base.join("tmp")).unwrap();
-        std::fs::create_dir_all(base.join("outside")).unwrap();
-        std::env::set_var("TMPDIR", base.join("tmp"));
-        base
-    })
-}
+mod common;
+use common::{base, listing};
 
 /// Name pieces the bytes choose from: what hostile archives are made of.
 const PIECES: &[&str] = &[
@@ -92,16 +82,6 @@ fn write_zip(path: &Path, members: &[(u8, String, Vec<u8>)]) {
         };
     }
     let _ = zip.finish();
-}
-
-fn listing(dir: &Path) -> Vec<PathBuf> {
-    let mut all: Vec<PathBuf> = walkdir::WalkDir::new(dir)
-        .into_iter()
-        .flatten()
-        .map(|e| e.path().to_path_buf())
-        .collect();
-    all.sort();
-    all
 }
 
 fuzz_target!(|data: &[u8]| {

@@ -18,7 +18,11 @@ fuzz_target!(|data: &[u8]| {
         for entry in walkdir::WalkDir::new(&root).follow_links(true) {
             let Ok(entry) = entry else { continue };
             let real = entry.path().canonicalize().unwrap();
-            assert!(real.starts_with(&root), "{} leaves the package", entry.path().display());
+            assert!(
+                real.starts_with(&root),
+                "{} leaves the package",
+                entry.path().display()
+            );
         }
     }
     let left: Vec<_> = std::fs::read_dir(work.path()).unwrap().collect();
