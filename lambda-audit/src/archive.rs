@@ -56,14 +56,25 @@ pub fn out_path(out: &Path) -> Result<PathBuf> {
 pub fn collect(dir: &Path, out: &Path) -> Result<(Vec<Entry>, Vec<String>)> {
     let out = out_path(out)?;
     let mut left_out = Vec::new();
-    let entries = entries(dir, Some((&out, &mut left_out)))?;
+    let entries = entries(dir, Some((&out, &mut left_out)), None)?;
     Ok((entries, left_out))
 }
 
 /// `collect` for a package that is only read (`check DIR`): nothing is left out
 /// but bundle's marker.
 pub fn list(dir: &Path) -> Result<Vec<Entry>> {
-    entries(dir, None)
+    entries(dir, None, None)
+}
+
+/// `list` of a function unpacked over its layers, merged in `opt`: a
+/// symlink may lead into them (a zip's absolute link into /opt, made to
+/// the layer's file there by `unzip`).
+pub fn list_beside(dir: &Path, opt: Option<&Path>) -> Result<Vec<Entry>> {
+    let opt = opt
+        .map(std::fs::canonicalize)
+        .transpose()
+        .map_err(|e| AuditError::io(dir, e))?;
+    entries(dir, None, opt.as_deref())
 }
 
 /// Whether `name` is one `atomic` gives a temporary output: its prefix and
@@ -75,7 +86,11 @@ fn is_temporary_name(name: &std::ffi::OsStr) -> bool {
 }
 
 /// The files of DIR; when zipping, `out` and the list of what was left out.
-fn entries(dir: &Path, mut out: Option<(&Path, &mut Vec<String>)>) -> Result<Vec<Entry>> {
+fn entries(
+    dir: &Path,
+    mut out: Option<(&Path, &mut Vec<String>)>,
+    opt: Option<&Path>,
+) -> Result<Vec<Entry>> {
     let root = std::fs::canonicalize(dir).map_err(|e| AuditError::io(dir, e))?;
     if !root.is_dir() {
         return Err(AuditError::Usage(format!(
@@ -133,7 +148,7 @@ fn entries(dir: &Path, mut out: Option<(&Path, &mut Vec<String>)>) -> Result<Vec
             let target = std::fs::canonicalize(path).map_err(|e| {
                 AuditError::Usage(format!("{}: dangling symlink ({})", shown(path), e))
             })?;
-            if !target.starts_with(&root) {
+            if !target.starts_with(&root) && !opt.is_some_and(|opt| target.starts_with(opt)) {
                 return Err(AuditError::Usage(format!(
                     "{}: symlink to {}, outside the package directory",
                     shown(path),

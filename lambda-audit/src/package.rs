@@ -259,7 +259,8 @@ pub fn check_opened(
     let package = opened.path.as_path();
     let unpacked = opened.unpacked.as_ref();
     let dir = unpacked.map_or(package, |d| d.path());
-    let entries = crate::archive::list(dir)?;
+    // A zip's links into /opt lead to the layers' files.
+    let entries = crate::archive::list_beside(dir, layers.map(Layers::dir))?;
     check_runnable(profile, package, place, &entries, layers)?;
     let placed = Profile {
         task_root: place.to_string(),
@@ -416,8 +417,13 @@ fn unpack(package: &Path, layers: Option<&Layers>) -> Result<Option<PrivateDir>>
     if package.is_dir() {
         return Ok(None);
     }
-    let room = MAX_UNZIPPED.saturating_sub(layers.map_or(0, Layers::unzipped));
-    Ok(Some(crate::unzip::unpack_within(package, room)?.0))
+    let Some(layers) = layers else {
+        return Ok(Some(crate::unzip::unpack_within(package, MAX_UNZIPPED)?.0));
+    };
+    let room = MAX_UNZIPPED.saturating_sub(layers.unzipped());
+    Ok(Some(
+        crate::unzip::unpack_over_layers(package, room, layers.dir())?.0,
+    ))
 }
 
 /// What the runtime must be able to open and run, before any file is

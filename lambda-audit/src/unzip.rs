@@ -210,7 +210,15 @@ pub fn unpack(archive: &Path) -> Result<PrivateDir> {
 /// this archive beside the others of a function); returns the directory
 /// and the bytes written.
 pub fn unpack_within(archive: &Path, limit: u64) -> Result<(PrivateDir, u64)> {
-    unpack_as(archive, limit, false)
+    unpack_as(archive, limit, Place::Alone)
+}
+
+/// `unpack_within` for a function over its layers, merged in `opt`: a
+/// symlink absolute under /opt (`/opt/lib/libz.so`) reaches a layer's file
+/// there, as Lambda resolves it, and is made to the file in `opt` (never
+/// this machine's /opt); one to a file no layer has is refused.
+pub fn unpack_over_layers(archive: &Path, limit: u64, opt: &Path) -> Result<(PrivateDir, u64)> {
+    unpack_as(archive, limit, Place::OverLayers(opt))
 }
 
 /// `unpack_within` for a layer, which Lambda unpacks at /opt with the
@@ -220,14 +228,27 @@ pub fn unpack_within(archive: &Path, limit: u64) -> Result<(PrivateDir, u64)> {
 /// it never reaches this machine's /opt). Links are resolved once the
 /// layers are merged (`layers`); any other absolute one is refused here.
 pub fn unpack_layer(archive: &Path, limit: u64) -> Result<(PrivateDir, u64)> {
-    unpack_as(archive, limit, true)
+    unpack_as(archive, limit, Place::Layer)
 }
 
-fn unpack_as(archive: &Path, limit: u64, layer: bool) -> Result<(PrivateDir, u64)> {
+/// Where Lambda unpacks an archive, which decides where its symlinks may
+/// lead.
+#[derive(Clone, Copy)]
+enum Place<'o> {
+    /// A package on its own: inside it.
+    Alone,
+    /// A layer, at /opt: anywhere in the merged layers (checked there).
+    Layer,
+    /// A function, over its layers merged in the directory given: inside
+    /// it, or absolute into /opt where a layer has the file.
+    OverLayers(&'o Path),
+}
+
+fn unpack_as(archive: &Path, limit: u64, place: Place) -> Result<(PrivateDir, u64)> {
     let bad = |why: String| AuditError::Usage(format!("{}: {}", shown(archive), why));
     let mut zip = open(archive)?;
     let dir = PrivateDir::new(".lambda-audit-check")?;
-    let written = unpack_into(&mut zip, dir.path(), limit, layer).map_err(bad)?;
+    let written = unpack_into(&mut zip, dir.path(), limit, place).map_err(bad)?;
     Ok((dir, written))
 }
 
@@ -312,17 +333,17 @@ fn unpack_into(
     zip: &mut ZipArchive<std::fs::File>,
     root: &Path,
     limit: u64,
-    layer: bool,
+    place: Place,
 ) -> std::result::Result<u64, String> {
     let plan = plan(zip)?;
     plan.check_nothing_lies_under_a_file_or_link()?;
-    if layer {
-        plan.check_links_stay_in_opt()?;
-    } else {
-        plan.check_links_resolve_inside()?;
+    match place {
+        Place::Layer => plan.check_links_stay_in_opt()?,
+        Place::Alone => plan.check_links_resolve_inside(None)?,
+        Place::OverLayers(opt) => plan.check_links_resolve_inside(Some(opt))?,
     }
     let written = write_files(zip, root, &plan, limit)?;
-    make_links(root, &plan)?;
+    make_links(root, &plan, place)?;
     Ok(written)
 }
 
@@ -414,9 +435,20 @@ impl Plan {
     /// Every symlink must resolve, as the runtime would resolve it, to a
     /// member (or a directory holding one): resolved lexically over the
     /// archive's own members, never by following a link on disk.
-    fn check_links_resolve_inside(&self) -> std::result::Result<(), String> {
+    /// A function's over its layers (merged in `opt`) may also be
+    /// absolute into /opt, to a file or directory a layer has there.
+    fn check_links_resolve_inside(&self, opt: Option<&Path>) -> std::result::Result<(), String> {
         for (link, member) in &self.members {
             if let Member::Link { target } = member {
+                if let Some(opt) = opt.filter(|_| crate::lexical::under_opt(target).is_some()) {
+                    in_layers(opt, target).ok_or_else(|| {
+                        format!(
+                            "{}: a symlink to {target:?}, which no layer given provides at /opt",
+                            shown(link)
+                        )
+                    })?;
+                    continue;
+                }
                 self.resolve(link, target).map_err(|why| {
                     format!("{}: a symlink to {target:?}, which {why}", shown(link))
                 })?;
@@ -561,15 +593,30 @@ fn over_limit(limit: u64) -> String {
     }
 }
 
+/// The file or directory of the merged layers `opt` that `target`, a
+/// link's absolute target under /opt, reaches; None if it is not there.
+fn in_layers(opt: &Path, target: &str) -> Option<PathBuf> {
+    let rest = crate::lexical::under_opt(target)?;
+    let opt = std::fs::canonicalize(opt).ok()?;
+    let real = std::fs::canonicalize(opt.join(rest)).ok()?;
+    real.starts_with(&opt).then_some(real)
+}
+
 /// The symlinks, last, each already known to resolve inside the package.
-fn make_links(root: &Path, plan: &Plan) -> std::result::Result<(), String> {
+fn make_links(root: &Path, plan: &Plan, place: Place) -> std::result::Result<(), String> {
     for (rel, member) in &plan.members {
         let Member::Link { target } = member else {
             continue;
         };
         let dest = root.join(rel);
-        // A layer's link under /opt: relative, never to the machine's /opt.
-        let target = crate::lexical::opt_relative(rel, target).unwrap_or_else(|| target.into());
+        // A link under /opt: a layer's relative, a function's to the file
+        // in the merged layers; never to this machine's /opt.
+        let in_opt = match place {
+            Place::Alone => None,
+            Place::Layer => crate::lexical::opt_relative(rel, target),
+            Place::OverLayers(opt) => in_layers(opt, target),
+        };
+        let target = in_opt.unwrap_or_else(|| target.into());
         guarded(|| {
             if let Some(parent) = dest.parent() {
                 std::fs::create_dir_all(parent)?;

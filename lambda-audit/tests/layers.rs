@@ -670,3 +670,63 @@ fn a_later_layers_link_to_an_earlier_layers_file_is_followed_at_opt() {
     expect_stderr(&run, 2, "leaves the package");
     assert_nothing_left(&tmp);
 }
+
+/// (issue 28) A function zip's absolute link into /opt reaches the file a
+/// layer provides there, as Lambda resolves it: judged with the layer that
+/// has it (it was refused: "leaves the package"), and made to that file in
+/// the merged layers, never this machine's /opt. Without a layer that has
+/// it, it is refused in one line.
+#[test]
+fn a_functions_link_into_opt_reaches_the_layers_file() {
+    let (work, tmp) = work();
+    let (_, a) = layer(work.path(), "a", true);
+    // The module needs `libalias.so`, found at /var/task/lib (on the
+    // runtime's LD_LIBRARY_PATH), a link to the layer's libfoo.so.1.
+    let alias = work.path().join("build/libalias.so");
+    shared(&alias, "int foo_new(void) { return 2; }\n", &[]);
+    let module = work.path().join("build/_alias.abi3.so");
+    shared(
+        &module,
+        "int foo_new(void); void *PyInit__alias(void) { return (void *)(long)foo_new(); }\n",
+        &[
+            &format!("-L{}", work.path().join("build").display()),
+            "-l:libalias.so",
+        ],
+    );
+    let bytes = std::fs::read(&module).unwrap();
+    let function = work.path().join("linked.zip");
+    zip_members(
+        &function,
+        &[
+            Member::File("_alias.abi3.so", &bytes),
+            Member::Link("lib/libalias.so", "/opt/lib/libfoo.so.1"),
+        ],
+    );
+    let run = check_py(&tmp, &function, &[&a], &["--json"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let doc = stdout_json(&run);
+    let module = report(&doc, "linked.zip!/_alias.abi3.so");
+    let closure = module["closure"].as_array().unwrap();
+    let found = closure
+        .iter()
+        .find(|o| o["path"] == "/var/task/lib/libalias.so");
+    assert_eq!(
+        found.map(|o| &o["name"]),
+        Some(&"libfoo.so.1".into()),
+        "{module:#}"
+    );
+    assert_nothing_left(&tmp);
+    // Alone it leaves the package; with a layer lacking the file, no layer has it.
+    let run = check_py(&tmp, &function, &[], &[]);
+    expect_stderr(
+        &run,
+        2,
+        "lib/libalias.so: a symlink to \"/opt/lib/libfoo.so.1\", which leaves the package",
+    );
+    let (empty, _) = layer(work.path(), "empty", true);
+    std::fs::remove_file(empty.join("lib/libfoo.so.1")).unwrap();
+    std::fs::write(empty.join("lib/other.txt"), "x").unwrap();
+    let run = check_py(&tmp, &function, &[&empty], &[]);
+    expect_stderr(&run, 2, "which no layer given provides at /opt");
+    assert_nothing_left(&tmp);
+}
