@@ -585,6 +585,23 @@ fn a_skipped_file_is_named_inside_its_zip_or_layer() {
     assert_nothing_left(&tmp);
 }
 
+/// A Python module at `out` that needs `libalias.so` (no soname of its
+/// own: the name the loader looks for) for `foo_new`, linked against a copy
+/// in `work/build`.
+fn alias_module(work: &Path, out: &Path) {
+    let build = work.join("build");
+    shared(
+        &build.join("libalias.so"),
+        "int foo_new(void) { return 2; }\n",
+        &[],
+    );
+    shared(
+        out,
+        "int foo_new(void); void *PyInit__alias(void) { return (void *)(long)foo_new(); }\n",
+        &[&format!("-L{}", build.display()), "-l:libalias.so"],
+    );
+}
+
 /// (issue 28) Lambda unpacks every layer at /opt, and a symlink is resolved
 /// when it is opened: a later layer's link to an earlier layer's file
 /// (relative, or absolute under /opt) reaches it there. Judged in the
@@ -597,17 +614,8 @@ fn a_later_layers_link_to_an_earlier_layers_file_is_followed_at_opt() {
     let (a_dir, a) = layer(work.path(), "a", true);
     // The function's module needs `libalias.so`, which only the later
     // layer's link provides (to the earlier layer's libfoo.so.1).
-    let alias = work.path().join("build/libalias.so");
-    shared(&alias, "int foo_new(void) { return 2; }\n", &[]);
     let dir = work.path().join("aliased");
-    shared(
-        &dir.join("_alias.abi3.so"),
-        "int foo_new(void); void *PyInit__alias(void) { return (void *)(long)foo_new(); }\n",
-        &[
-            &format!("-L{}", work.path().join("build").display()),
-            "-l:libalias.so",
-        ],
-    );
+    alias_module(work.path(), &dir.join("_alias.abi3.so"));
     let function = work.path().join("aliased.zip");
     zip_tree(&dir, &function);
     let links = [
@@ -682,17 +690,8 @@ fn a_functions_link_into_opt_reaches_the_layers_file() {
     let (_, a) = layer(work.path(), "a", true);
     // The module needs `libalias.so`, found at /var/task/lib (on the
     // runtime's LD_LIBRARY_PATH), a link to the layer's libfoo.so.1.
-    let alias = work.path().join("build/libalias.so");
-    shared(&alias, "int foo_new(void) { return 2; }\n", &[]);
     let module = work.path().join("build/_alias.abi3.so");
-    shared(
-        &module,
-        "int foo_new(void); void *PyInit__alias(void) { return (void *)(long)foo_new(); }\n",
-        &[
-            &format!("-L{}", work.path().join("build").display()),
-            "-l:libalias.so",
-        ],
-    );
+    alias_module(work.path(), &module);
     let bytes = std::fs::read(&module).unwrap();
     let function = work.path().join("linked.zip");
     zip_members(
