@@ -20,7 +20,7 @@ use lambda_audit::package::audit_package;
 use lambda_audit::profile::{LambdaArch, Profile, DEFAULT_PROFILE};
 use lambda_audit::report;
 use lambda_audit::resolve::TaskDir;
-use lambda_audit::sbom::sbom;
+use lambda_audit::sbom::write_sbom;
 use lambda_audit::scan::{scan, ScanOptions};
 
 use lambda_audit::unzip;
@@ -287,10 +287,16 @@ fn run(cli: Cli) -> Result<u8> {
                 )));
             }
             let layers = prepare_layers(&with_layer, std::slice::from_ref(&package), false)?;
-            let text = sbom(&profile, &package, layers.as_ref())?;
             match out {
-                Some(path) => lambda_audit::atomic::write(&path, text.as_bytes())?,
-                None => emit(&text)?,
+                Some(path) => {
+                    let mut temp = lambda_audit::atomic::temp_file_beside(&path)?;
+                    write_sbom(&profile, &package, layers.as_ref(), &mut temp)?;
+                    lambda_audit::atomic::persist(temp, &path)?;
+                }
+                None => {
+                    let mut stdout = std::io::stdout().lock();
+                    write_sbom(&profile, &package, layers.as_ref(), &mut stdout)?;
+                }
             }
             Ok(0)
         }

@@ -16,7 +16,7 @@
 //! serial number derived from a SHA-256 of the document itself.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::Path;
 
 use serde_cyclonedx::cyclonedx::v_1_6 as cdx;
@@ -45,7 +45,7 @@ const NS: &str = "lambda-audit";
 
 /// One component as it is gathered, before it becomes CycloneDX's: merged
 /// with any other of the same bom-ref.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Part {
     kind: &'static str,
     name: String,
@@ -94,9 +94,17 @@ fn property(name: &str, value: impl Into<String>) -> (String, String) {
     (format!("{NS}:{name}"), value.into())
 }
 
-/// The SBOM of `package` (a directory or a zip) with `layers`, judged for
-/// `profile`: the JSON text, ending with a newline.
-pub fn sbom(profile: &Profile, package: &Path, layers: Option<&Layers>) -> Result<String> {
+/// Writes the SBOM of `package` (a directory or a zip) with `layers`,
+/// judged for `profile`, to `out`: JSON text ending with a newline. The
+/// components are made one at a time as they are written (twice: once
+/// into the hash that gives the serial number), so memory holds what was
+/// gathered, not the document.
+pub fn write_sbom(
+    profile: &Profile,
+    package: &Path,
+    layers: Option<&Layers>,
+    out: &mut dyn Write,
+) -> Result<()> {
     let opened = Package::open(package, layers)?;
     let verdict = verdict(profile, &opened, layers)?;
     let dir = opened.dir();
@@ -106,6 +114,7 @@ pub fn sbom(profile: &Profile, package: &Path, layers: Option<&Layers>) -> Resul
     files(&mut gathered, &entries, "")?;
     python(&mut gathered, &root, &entries, "");
     npm(&mut gathered, &root, &entries, "");
+    drop(entries);
     if let Some(layers) = layers {
         let opt = format!("{}/", crate::package::LAYER_ROOT);
         let layer_root =
@@ -125,20 +134,92 @@ pub fn sbom(profile: &Profile, package: &Path, layers: Option<&Layers>) -> Resul
             }
         }
     }
-    let mut metadata = metadata(profile, package, &verdict, layers)?;
-    let mut package_depends: Vec<String> = gathered
+    let files: BTreeSet<String> = gathered
         .parts
         .iter()
         .filter(|(_, p)| p.kind == "file")
         .map(|(r, _)| r.clone())
         .collect();
-    package_depends.sort();
-    let mut bom = document(gathered, &mut metadata, package_depends);
-    bom.serial_number = Some(serial_number(&bom)?);
-    let mut text = serde_json::to_string_pretty(&bom)
-        .map_err(|e| AuditError::Usage(format!("the SBOM could not be written: {e}")))?;
-    text.push('\n');
-    Ok(text)
+    gathered.depends.insert("package".into(), files);
+    let mut doc = Doc {
+        metadata: metadata(profile, package, &verdict, layers)?,
+        gathered,
+        serial_number: None,
+    };
+    let mut hasher = Sha256::new();
+    write_json(&doc, &mut hasher)?;
+    doc.serial_number = Some(uuid_of(&hasher.finalize()));
+    write_json(&doc, out)
+}
+
+/// `doc` as pretty JSON and a newline, written to `out`.
+fn write_json(doc: &Doc, out: &mut dyn Write) -> Result<()> {
+    let failed = |e: std::io::Error| AuditError::io(Path::new("the SBOM"), e);
+    let mut out = std::io::BufWriter::new(out);
+    serde_json::to_writer_pretty(&mut out, doc).map_err(|e| failed(e.into()))?;
+    out.write_all(b"\n").map_err(failed)?;
+    out.flush().map_err(failed)
+}
+
+/// The document: its keys in the order `serde-cyclonedx`'s `CycloneDx`
+/// gives them, each component made from its part as it is written.
+struct Doc {
+    metadata: cdx::Metadata,
+    gathered: Gathered,
+    serial_number: Option<String>,
+}
+
+impl serde::Serialize for Doc {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("$schema", "http://cyclonedx.org/schema/bom-1.6.schema.json")?;
+        map.serialize_entry("bomFormat", "CycloneDX")?;
+        map.serialize_entry("components", &Components(&self.gathered.parts))?;
+        map.serialize_entry("dependencies", &Dependencies(&self.gathered.depends))?;
+        map.serialize_entry("metadata", &self.metadata)?;
+        if let Some(serial) = &self.serial_number {
+            map.serialize_entry("serialNumber", serial)?;
+        }
+        map.serialize_entry("specVersion", "1.6")?;
+        map.serialize_entry("version", &1)?;
+        map.end()
+    }
+}
+
+/// The components, sorted by bom-ref, each made as it is written.
+struct Components<'a>(&'a BTreeMap<String, Part>);
+
+impl serde::Serialize for Components<'_> {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        serializer.collect_seq(
+            self.0
+                .iter()
+                .map(|(bom_ref, part)| to_component(bom_ref.clone(), part.clone())),
+        )
+    }
+}
+
+/// What each component depends on, sorted, each made as it is written.
+struct Dependencies<'a>(&'a BTreeMap<String, BTreeSet<String>>);
+
+impl serde::Serialize for Dependencies<'_> {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(|(from, on)| cdx::Dependency {
+            depends_on: Some(on.iter().cloned().collect()),
+            provides: None,
+            ref_: from.clone(),
+        }))
+    }
 }
 
 /// `check`'s verdict on the package: `loads`, `does-not-load`, or
@@ -638,64 +719,6 @@ fn component(bom_ref: String, kind: &str, name: String) -> cdx::Component {
         .expect("bom-ref, type and name are every required field")
 }
 
-/// The document: every gathered part as a component, sorted by bom-ref,
-/// and the dependencies (the package on each file).
-fn document(
-    gathered: Gathered,
-    metadata: &mut cdx::Metadata,
-    package_depends: Vec<String>,
-) -> cdx::CycloneDx {
-    let Gathered { parts, mut depends } = gathered;
-    depends.insert("package".into(), package_depends.into_iter().collect());
-    let components: Vec<cdx::Component> = parts
-        .into_iter()
-        .map(|(bom_ref, part)| to_component(bom_ref, part))
-        .collect();
-    let dependencies: Vec<cdx::Dependency> = depends
-        .into_iter()
-        .map(|(from, on)| cdx::Dependency {
-            depends_on: Some(on.into_iter().collect()),
-            provides: None,
-            ref_: from,
-        })
-        .collect();
-    cdx::CycloneDx {
-        schema: Some("http://cyclonedx.org/schema/bom-1.6.schema.json".into()),
-        annotations: None,
-        bom_format: "CycloneDX".into(),
-        components: Some(components),
-        compositions: None,
-        declarations: None,
-        definitions: None,
-        dependencies: Some(dependencies),
-        external_references: None,
-        formulation: None,
-        metadata: Some(std::mem::replace(metadata, empty_metadata())),
-        properties: None,
-        serial_number: None,
-        services: None,
-        signature: None,
-        spec_version: "1.6".into(),
-        version: Some(1),
-        vulnerabilities: None,
-    }
-}
-
-fn empty_metadata() -> cdx::Metadata {
-    cdx::Metadata {
-        authors: None,
-        component: None,
-        licenses: None,
-        lifecycles: None,
-        manufacture: None,
-        manufacturer: None,
-        properties: None,
-        supplier: None,
-        timestamp: None,
-        tools: None,
-    }
-}
-
 /// A gathered part as a CycloneDX component: the files it was found in as
 /// evidence occurrences, how its identity was found as identity evidence.
 fn to_component(bom_ref: String, part: Part) -> cdx::Component {
@@ -761,26 +784,22 @@ fn to_component(bom_ref: String, part: Part) -> cdx::Component {
     component
 }
 
-/// `urn:uuid:` of the document's own SHA-256 (serialized without a serial
-/// number), shaped as a version 8 (custom) UUID: the same content, the
-/// same serial number.
-fn serial_number(bom: &cdx::CycloneDx) -> Result<String> {
-    let bytes = serde_json::to_vec(bom)
-        .map_err(|e| AuditError::Usage(format!("the SBOM could not be written: {e}")))?;
-    let mut id: [u8; 16] = Sha256::digest(&bytes)[..16]
-        .try_into()
-        .expect("a SHA-256 has 32 bytes");
+/// `urn:uuid:` of the first 16 bytes of the document's own SHA-256
+/// (written without a serial number), shaped as a version 8 (custom) UUID:
+/// the same content, the same serial number.
+fn uuid_of(digest: &[u8]) -> String {
+    let mut id: [u8; 16] = digest[..16].try_into().expect("a SHA-256 has 32 bytes");
     id[6] = (id[6] & 0x0f) | 0x80;
     id[8] = (id[8] & 0x3f) | 0x80;
     let h = hex(&id);
-    Ok(format!(
+    format!(
         "urn:uuid:{}-{}-{}-{}-{}",
         &h[..8],
         &h[8..12],
         &h[12..16],
         &h[16..20],
         &h[20..]
-    ))
+    )
 }
 
 #[cfg(test)]
