@@ -282,6 +282,24 @@ def test_zlibs_version_text_is_read_as_zlibs_own_function_says_it(sbom, tmp_path
     assert props(doc["metadata"])["lambda-audit:verdict"][0].startswith("refused: ")
 
 
+@pytest.mark.parametrize("zlib_version, claimed", [("1.3.1", "1.3.1"), ("1.3.1.zlib-ng", None)])
+def test_zlib_ng_keeping_zlibs_text_is_not_taken_for_zlib(sbom, tmp_path, zlib_version, claimed):
+    """A library with zlib 1.3.1's copyright text is zlib 1.3.1, unless its
+    ZLIB_VERSION says zlib-ng (which keeps zlib's text and version)."""
+    source = tmp_path / "z.c"
+    source.write_text(
+        'const char deflate_copyright[] = " deflate 1.3.1 Copyright 1995-2024 Jean-loup Gailly and Mark Adler ";\n'
+        f'const char *zlibVersion(void) {{ return "{zlib_version}"; }}\n'
+        'const char *copyright(void) { return deflate_copyright; }\n')
+    package = tmp_path / "package"
+    package.mkdir()
+    built = run(["gcc", "-shared", "-fPIC", "-O1", "-o", package / "libz.so.1", source])
+    assert built.returncode == 0, built.stderr
+    doc, _ = sbom("--profile", "python3.12", package)
+    found = [c["version"] for c in components(doc, "pkg:generic/zlib@").values()]
+    assert found == ([claimed] if claimed else [])
+
+
 # -- Python distributions and npm packages -----------------------------------------------
 
 def test_the_wheels_the_tests_use_are_listed_as_their_distributions(sbom, validate, tmp_path):
@@ -331,6 +349,10 @@ def test_the_npm_packages_the_tests_use_are_listed_with_their_scoped_purls(sbom,
                         "pkg:npm/bufferutil@4.1.0"}, set(npm)
     assert npm["pkg:npm/%40img/sharp-linux-x64@0.35.5"]["name"] == "@img/sharp-linux-x64"
     assert props(npm["pkg:npm/bufferutil@4.1.0"])["lambda-audit:package-json"] == ["node_modules/bufferutil/package.json"]
+    # libvips carries zlib-ng (its ZLIB_VERSION says "…zlib-ng"), which is not zlib.
+    libvips = list((root / "node_modules/@img/sharp-libvips-linux-x64/lib").glob("libvips-cpp.so*"))
+    assert libvips and b".zlib-ng\0" in libvips[0].read_bytes()
+    assert components(doc, "pkg:generic/zlib@") == {}
 
 
 def test_a_wheels_own_sbom_is_merged_not_repeated(sbom, validate, tmp_path):

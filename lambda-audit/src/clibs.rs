@@ -8,7 +8,10 @@
 //! zlib: `deflate.c` holds `deflate_copyright[] = " deflate 1.3.1 Copyright
 //! 1995-2024 Jean-loup Gailly and Mark Adler "` and `inflate.c`
 //! `inflate_copyright[] = " inflate 1.3.1 Copyright 1995-2024 Mark Adler "`
-//! (zlib 1.3.1's sources; the same shape since 1.2.x).
+//! (zlib 1.3.1's sources; the same shape since 1.2.x). zlib-ng keeps the
+//! same texts with zlib's version (zlib-ng 2.x's `deflate.c`), and names
+//! itself in its `ZLIB_VERSION`, `"1.3.1.zlib-ng"`: a file holding that is
+//! zlib-ng's, and no zlib version is claimed for it.
 
 use std::collections::BTreeSet;
 
@@ -38,10 +41,21 @@ pub fn found_in(bytes: &[u8]) -> Vec<Found> {
         return Vec::new();
     };
     let mut found = BTreeSet::new();
-    for range in ranges {
-        zlib_in(&bytes[range], &mut found);
+    for range in &ranges {
+        zlib_in(&bytes[range.clone()], &mut found);
+    }
+    // zlib-ng keeps zlib's copyright texts, with zlib's version, and says
+    // what it is in its ZLIB_VERSION (`1.3.1.zlib-ng`): another library,
+    // whose version those texts do not give.
+    if !found.is_empty() && ranges.iter().any(|r| is_zlib_ng(&bytes[r.clone()])) {
+        return Vec::new();
     }
     found.into_iter().collect()
+}
+
+/// Whether `data` holds zlib-ng's ZLIB_VERSION suffix.
+fn is_zlib_ng(data: &[u8]) -> bool {
+    memchr::memmem::find(data, b".zlib-ng\0").is_some()
 }
 
 /// Adds each zlib copyright text in `data` to `found`.
@@ -112,6 +126,12 @@ mod tests {
             versions(b" inflate 1.2.11 Copyright 1995-2017 Mark Adler \0"),
             ["1.2.11"]
         );
+    }
+
+    #[test]
+    fn zlib_ngs_version_suffix_is_recognised() {
+        assert!(is_zlib_ng(b"x\x001.3.1.zlib-ng\x00y"));
+        assert!(!is_zlib_ng(b"1.3.1\x00zlib-ng is elsewhere\x00"));
     }
 
     #[test]
