@@ -282,6 +282,32 @@ def test_zlibs_version_text_is_read_as_zlibs_own_function_says_it(sbom, tmp_path
     assert props(doc["metadata"])["lambda-audit:verdict"][0].startswith("refused: ")
 
 
+def test_a_layers_files_are_listed_at_opt_with_their_layer(sbom, validate, tmp_path):
+    """--with-layer: the layer's files at /opt, each naming its layer, what
+    is in them found as in the function's; the layer named in the metadata."""
+    path, version = loaded_libz()
+    layer = tmp_path / "layer"
+    (layer / "lib").mkdir(parents=True)
+    shutil.copy(path, layer / "lib" / "libz.so.1")
+    doc, data = sbom("--profile", "python3.12", "--with-layer", layer, BUILT["python3.12"])
+    assert validate(data.decode()) == "valid"
+    meta = props(doc["metadata"])
+    assert meta["lambda-audit:with-layer"] == [str(layer)] and meta["lambda-audit:verdict"] == ["loads"]
+    libz = components(doc)["file:/opt/lib/libz.so.1"]
+    assert props(libz)["lambda-audit:layer"] == [str(layer)]
+    (zlib_component,) = components(doc, "pkg:generic/zlib@").values()
+    assert zlib_component["version"] == version and places(zlib_component) == ["/opt/lib/libz.so.1"]
+    assert "pkg:generic/openssl@3.5.5" in components(doc)
+
+
+def test_the_architecture_asked_is_the_metadatas_and_judged(sbom, tmp_path):
+    """The x86_64 module judged for arm64: said in the metadata, and the
+    verdict is check's (it does not load there)."""
+    doc, _ = sbom("--profile", "python3.12", "--arch", "arm64", BUILT["python3.12"])
+    meta = props(doc["metadata"])
+    assert meta["lambda-audit:arch"] == ["arm64"] and meta["lambda-audit:verdict"] == ["does-not-load"]
+
+
 @pytest.mark.parametrize("zlib_version, claimed", [("1.3.1", "1.3.1"), ("1.3.1.zlib-ng", None)])
 def test_zlib_ng_keeping_zlibs_text_is_not_taken_for_zlib(sbom, tmp_path, zlib_version, claimed):
     """A library with zlib 1.3.1's copyright text is zlib 1.3.1, unless its
