@@ -102,6 +102,11 @@ impl Layers {
         self.unzipped
     }
 
+    /// The layers as given, in order.
+    pub fn given(&self) -> &[PathBuf] {
+        &self.given
+    }
+
     /// The layer (as given) the file at `name` in /opt came from.
     pub fn layer_of(&self, name: &str) -> Option<&Path> {
         self.origin.get(name).map(|&i| self.given[i].as_path())

@@ -12,13 +12,15 @@
 //! package's loader never opens on the runtime (`loaders`), with its layers merged as
 //! the runtime's /opt by `layers`; `bounded` reads
 //! every other input within a stated bound; `lifecycle` says when a
-//! runtime is deprecated.
+//! runtime is deprecated; `sbom` lists what a package is made of
+//! (CycloneDX), with `clibs` naming the C libraries linked in.
 
 pub mod archive;
 pub mod atomic;
 pub mod bounded;
 pub mod bundle;
 pub mod check;
+pub mod clibs;
 pub mod elf;
 pub mod error;
 pub mod layers;
@@ -31,5 +33,6 @@ pub mod package;
 pub mod profile;
 pub mod report;
 pub mod resolve;
+pub mod sbom;
 pub mod scan;
 pub mod unzip;

@@ -20,6 +20,7 @@ use lambda_audit::package::audit_package;
 use lambda_audit::profile::{LambdaArch, Profile, DEFAULT_PROFILE};
 use lambda_audit::report;
 use lambda_audit::resolve::TaskDir;
+use lambda_audit::sbom::write_sbom;
 use lambda_audit::scan::{scan, ScanOptions};
 
 use lambda_audit::unzip;
@@ -102,6 +103,27 @@ enum Command {
         library_path: Vec<PathBuf>,
         #[arg(required = true)]
         artifacts: Vec<PathBuf>,
+    },
+    /// Write a CycloneDX 1.6 SBOM of a package (a .zip or a directory): its
+    /// files, the crates, OpenSSL and zlib in its ELF files, its Python
+    /// distributions and npm packages, and check's verdict (exit 0 whatever
+    /// the verdict, 2 bad input).
+    Sbom {
+        /// A built-in profile name or a profile file: the runtime judged.
+        #[arg(long, short, default_value = DEFAULT_PROFILE)]
+        profile: String,
+        /// Lambda's architecture: x86_64 (the default, as Lambda's) or arm64.
+        #[arg(long, value_name = "x86_64|arm64")]
+        arch: Option<LambdaArch>,
+        /// A layer of the function (a .zip or a directory), listed at /opt;
+        /// given more than once, merged in that order.
+        #[arg(long = "with-layer", value_name = "LAYER")]
+        with_layer: Vec<PathBuf>,
+        /// Write here (atomically) instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The package: a .zip or a directory.
+        package: PathBuf,
     },
     /// Audit every ELF file in DIR, then write a reproducible zip of DIR.
     Zip {
@@ -247,6 +269,37 @@ fn run(cli: Cli) -> Result<u8> {
             Ok(0)
         }
         Command::Profile { command } => profile_command(command),
+        Command::Sbom {
+            profile,
+            arch,
+            with_layer,
+            out,
+            package,
+        } => {
+            check_out(out.as_deref())?;
+            let profile = Profile::load_for(&profile, arch)?;
+            std::fs::metadata(&package).map_err(|e| AuditError::io(&package, e))?;
+            if !package.is_dir() && !unzip::is_zip(&package) {
+                check_single_file(&package, false)?;
+                return Err(AuditError::Usage(format!(
+                    "sbom: {} is a single file, not a package (a directory or a zip): give the package that holds it",
+                    shown(&package)
+                )));
+            }
+            let layers = prepare_layers(&with_layer, std::slice::from_ref(&package), false)?;
+            match out {
+                Some(path) => {
+                    let mut temp = lambda_audit::atomic::temp_file_beside(&path)?;
+                    write_sbom(&profile, &package, layers.as_ref(), &mut temp)?;
+                    lambda_audit::atomic::persist(temp, &path)?;
+                }
+                None => {
+                    let mut stdout = std::io::stdout().lock();
+                    write_sbom(&profile, &package, layers.as_ref(), &mut stdout)?;
+                }
+            }
+            Ok(0)
+        }
         Command::Bundle {
             profile,
             arch,
@@ -363,9 +416,7 @@ fn profile_command(command: ProfileCommand) -> Result<u8> {
             task_root,
             out,
         } => {
-            if let Some(path) = &out {
-                lambda_audit::atomic::check_destination(path)?;
-            }
+            check_out(out.as_deref())?;
             let policy = Profile::load(DEFAULT_PROFILE)?.policy;
             let options = ScanOptions {
                 name,
@@ -537,6 +588,11 @@ fn check_function_package(artifact: &std::path::Path) -> Result<()> {
         "--with-layer: {} is a single file, not a function package (a directory or a zip): check the package that holds it, with its layers",
         shown(artifact)
     )))
+}
+
+/// `--out`, if given, must be a place a file can be renamed over.
+fn check_out(out: Option<&std::path::Path>) -> Result<()> {
+    out.map_or(Ok(()), lambda_audit::atomic::check_destination)
 }
 
 /// `--bundle-dir` must name a directory (a missing one would make every

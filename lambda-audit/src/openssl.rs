@@ -103,7 +103,7 @@ pub fn version_texts_in(bytes: &[u8]) -> std::result::Result<Vec<VersionText>, S
 /// passed over: the loader never reads section headers, so they do not make
 /// the artifact unusable. No section headers (an sstrip'ed file): no ranges,
 /// and so no version is claimed.
-fn read_only_data(bytes: &[u8]) -> std::result::Result<Vec<Range<usize>>, String> {
+pub(crate) fn read_only_data(bytes: &[u8]) -> std::result::Result<Vec<Range<usize>>, String> {
     let err = |e: goblin::error::Error| e.to_string();
     let header = Elf::parse_header(bytes).map_err(err)?;
     let ctx = Ctx::new(
@@ -273,6 +273,44 @@ impl Cursor<'_> {
     }
 }
 
+/// The OpenSSL series whose upstream support has ended, with the last day
+/// of support, as OpenSSL's release strategy states it
+/// (openssl.org/policies/releasestrat.html; docs/runtime-facts.md).
+const END_OF_LIFE: [(&str, &str); 2] = [("1.0.2", "2019-12-31"), ("1.1.1", "2023-09-11")];
+
+/// An OpenSSL version linked into an artifact whose series is past its
+/// upstream end of life.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EndOfLife {
+    /// The version as the text gives it (`1.1.1w`).
+    pub version: String,
+    /// The last day OpenSSL supported its series (`2023-09-11`).
+    pub supported_until: &'static str,
+}
+
+/// The versions of `openssl`'s static texts whose series is past its end
+/// of life (`1.1.1w` and `1.1.1w-fips` are of 1.1.1).
+pub fn end_of_life(openssl: &OpensslUse) -> Vec<EndOfLife> {
+    openssl
+        .linked_in
+        .iter()
+        .filter_map(|text| {
+            let number_end = text
+                .version
+                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .unwrap_or(text.version.len());
+            let series = &text.version[..number_end];
+            END_OF_LIFE
+                .iter()
+                .find(|(s, _)| *s == series)
+                .map(|(_, until)| EndOfLife {
+                    version: text.version.clone(),
+                    supported_until: until,
+                })
+        })
+        .collect()
+}
+
 /// Whether a `DT_NEEDED` name is OpenSSL's: `libssl.so.3`, `libcrypto.so.10`,
 /// or a copy `lambda-audit bundle` renamed (`libcrypto-1a2b3c4d.so.10`);
 /// not NSS's `libssl3.so`.
@@ -356,6 +394,40 @@ mod tests {
     fn overlapping_sections_are_read_once() {
         assert_eq!(merged(vec![0..10, 2..5, 10..12, 20..30]), [0..12, 20..30]);
         assert_eq!(merged(vec![]), Vec::<Range<usize>>::new());
+    }
+
+    #[test]
+    fn only_the_series_past_their_end_of_life_are_named() {
+        let texts = [
+            "1.0.2u",
+            "1.1.1w",
+            "1.1.1w-fips",
+            "3.5.5",
+            "1.1.10",
+            "1.0.20",
+        ];
+        let openssl = OpensslUse {
+            linked_in: texts
+                .iter()
+                .map(|v| VersionText {
+                    version: v.to_string(),
+                    text: String::new(),
+                })
+                .collect(),
+            dynamic: Vec::new(),
+        };
+        let named: Vec<(String, &str)> = end_of_life(&openssl)
+            .into_iter()
+            .map(|e| (e.version, e.supported_until))
+            .collect();
+        assert_eq!(
+            named,
+            [
+                ("1.0.2u".to_string(), "2019-12-31"),
+                ("1.1.1w".to_string(), "2023-09-11"),
+                ("1.1.1w-fips".to_string(), "2023-09-11")
+            ]
+        );
     }
 
     #[test]

@@ -245,6 +245,12 @@ impl Package {
             unpacked: unpack(package, layers)?,
         })
     }
+
+    /// The directory the package's files are in: the directory given, or
+    /// the zip's private unpacked copy.
+    pub fn dir(&self) -> &Path {
+        self.unpacked.as_ref().map_or(&self.path, |d| d.path())
+    }
 }
 
 /// `check_package` (no layers) or `check_with_layers` of a package
@@ -621,7 +627,17 @@ fn inside_package(site: &str, path: &str) -> Option<String> {
 
 /// `name version` from a dist-info's METADATA (its header, read within
 /// bounds), else from its directory name.
-fn distribution_name(dist_info: &Path) -> String {
+pub(crate) fn distribution_name(dist_info: &Path) -> String {
+    match distribution_fields(dist_info) {
+        (name, Some(version)) => format!("{name} {version}"),
+        (name, None) => name,
+    }
+}
+
+/// The name and version of a dist-info's distribution: METADATA's `Name:`
+/// and `Version:` (its header, read within bounds), else its directory's
+/// `NAME-VERSION.dist-info` (no version if the name has no `-`).
+pub(crate) fn distribution_fields(dist_info: &Path) -> (String, Option<String>) {
     let (mut name, mut version) = (None, None);
     if let Ok(file) = std::fs::File::open(dist_info.join("METADATA")) {
         let _ = bounded::for_each_line(file, MAX_RECORD_LINE, |line| {
@@ -633,15 +649,21 @@ fn distribution_name(dist_info: &Path) -> String {
         });
     }
     match (name, version) {
-        (Some(name), Some(version)) => format!("{name} {version}"),
-        _ => dist_info
-            .file_name()
-            .map(|n| {
-                n.to_string_lossy()
-                    .trim_end_matches(".dist-info")
-                    .replacen('-', " ", 1)
-            })
-            .unwrap_or_default(),
+        (Some(name), Some(version)) => (name, Some(version)),
+        _ => {
+            let dir = dist_info
+                .file_name()
+                .map(|n| {
+                    n.to_string_lossy()
+                        .trim_end_matches(".dist-info")
+                        .to_string()
+                })
+                .unwrap_or_default();
+            match dir.split_once('-') {
+                Some((name, version)) => (name.to_string(), Some(version.to_string())),
+                None => (dir, None),
+            }
+        }
     }
 }
 

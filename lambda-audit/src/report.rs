@@ -294,6 +294,9 @@ pub fn human(report: &Report) -> String {
     if let Some(line) = openssl_line(&report.openssl) {
         report_line!(out, "  openssl: {line}");
     }
+    if let Some(line) = end_of_life_line(&report.openssl) {
+        report_line!(out, "  warning: {line}");
+    }
     // Grouped by problem, errors first; one fix line per group.
     for severity in [Severity::Error, Severity::Warning] {
         let mut kinds: Vec<&str> = report
@@ -370,6 +373,23 @@ fn openssl_line(openssl: &OpensslUse) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join("; "))
 }
 
+/// One line naming the linked-in OpenSSL versions past their upstream end
+/// of life, with the day support ended; `None` when there is none. Not a
+/// finding: the artifact loads all the same.
+fn end_of_life_line(openssl: &OpensslUse) -> Option<String> {
+    let past = crate::openssl::end_of_life(openssl);
+    let named: Vec<String> = past
+        .iter()
+        .map(|e| format!("{} (supported until {})", e.version, e.supported_until))
+        .collect();
+    (!named.is_empty()).then(|| {
+        format!(
+            "statically linked OpenSSL {} past its upstream end of life: no more security fixes from OpenSSL; link a supported series (3.x) unless the runtime needs this one",
+            named.join(", ")
+        )
+    })
+}
+
 fn closure_json(closure: &Closure) -> Value {
     let objects: Vec<Value> = closure
         .objects
@@ -415,6 +435,7 @@ fn artifact_json(r: &Report) -> Value {
         "unverified_symbols": r.unverified_symbols,
         "findings": findings,
         "openssl": (!r.openssl.is_none()).then_some(&r.openssl),
+        "openssl_end_of_life": crate::openssl::end_of_life(&r.openssl),
         "closure": r.closure.as_ref().map(closure_json).unwrap_or(Value::Array(vec![])),
     });
     if let Some(why) = &r.never_opened {
