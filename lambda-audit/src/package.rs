@@ -312,15 +312,28 @@ pub fn check_opened(
         .as_ref()
         .and_then(|h| h.node_module_version)
         .map(|abi| Target::new(&profile.arch, abi));
-    let choice = match &target {
-        Some(target) => crate::loaders::choose(&root, &entries, target),
+    // The function's own, and its layers' at /opt (node_modules under
+    // /opt/nodejs/…), each chosen among its own tree's files.
+    let chosen = |root: &Path, entries: &[Entry]| match &target {
+        Some(target) => crate::loaders::choose(root, entries, target),
         None => Choice::default(),
     };
-    let opened: Vec<Entry> = all
-        .iter()
-        .filter(|e| !choice.never_opened.contains_key(&e.name) || !e.file.starts_with(dir))
+    let choice = chosen(&root, &entries);
+    let layer_choice = match (layers, &in_layers) {
+        (Some(layers), Some(in_layers)) => chosen(&in_layers.root, layers.entries()),
+        _ => Choice::default(),
+    };
+    let layer_entries = layers.map_or(&[][..], Layers::entries);
+    let opened: Vec<Entry> = (entries.iter())
+        .filter(|e| !choice.never_opened.contains_key(&e.name))
+        .chain(
+            layer_entries
+                .iter()
+                .filter(|e| !layer_choice.never_opened.contains_key(&e.name)),
+        )
         .cloned()
         .collect();
+    let claimed = !(choice.is_empty() && layer_choice.is_empty());
     // A function package without an entry point is nothing to judge: bad
     // input; unless a loader finds no file for the runtime, which is a verdict.
     let required = place != LAYER_ROOT;
@@ -338,32 +351,31 @@ pub fn check_opened(
         &task,
         package,
         &opened,
-        required && choice.no_variant.is_empty() && choice.never_opened.is_empty(),
+        required && !claimed,
         &shown_as,
         &mut counted,
     )
     .map_err(refused)?;
-    if required && reported == 0 && choice.no_variant.is_empty() && !choice.never_opened.is_empty()
-    {
+    let none_missing = choice.no_variant.is_empty() && layer_choice.no_variant.is_empty();
+    if required && reported == 0 && none_missing && claimed {
         // Nothing left that a loader opens: the files are judged as they
         // are (a function installed for another machine is named by its
         // files' errors, `wrong-arch` for the other CPU).
         return audit_package(&placed, &task, package, &all, true, &shown_as, &mut named)
             .map_err(refused);
     }
-    let no_variant = choice.no_variant;
-    for (dir_in_package, reason) in no_variant {
-        named(loader_report(
-            &placed,
-            &root,
-            &dir_in_package,
-            place,
-            None,
-            Some(reason),
-        ))?;
+    let mut trees = vec![(choice, root.clone(), place)];
+    if let Some(in_layers) = &in_layers {
+        trees.push((layer_choice, in_layers.root.clone(), LAYER_ROOT));
     }
-    for (name, why) in choice.never_opened {
-        named(loader_report(&placed, &root, &name, place, Some(why), None))?;
+    for (choice, root, place) in trees {
+        for (dir_in_package, reason) in choice.no_variant {
+            let report = loader_report(&placed, &root, &dir_in_package, place, None, Some(reason));
+            named(report)?;
+        }
+        for (name, why) in choice.never_opened {
+            named(loader_report(&placed, &root, &name, place, Some(why), None))?;
+        }
     }
     Ok(skipped)
 }
@@ -460,7 +472,8 @@ impl<'l> InLayers<'l> {
     fn new(layers: &'l Layers) -> Result<InLayers<'l>> {
         let root =
             std::fs::canonicalize(layers.dir()).map_err(|e| AuditError::io(layers.dir(), e))?;
-        let owners = distributions(&root, layers.entries());
+        let mut owners = crate::npm::npm_packages(&root, layers.entries());
+        owners.extend(distributions(&root, layers.entries()));
         Ok(InLayers {
             layers,
             root,
@@ -474,7 +487,11 @@ impl<'l> InLayers<'l> {
         let Some(rel) = relative(&report.artifact, &self.root) else {
             return;
         };
-        report.distribution = self.owners.get(&rel).cloned();
+        report.distribution = self
+            .owners
+            .get(&rel)
+            .cloned()
+            .or(report.distribution.take());
         report.layer = self.layers.layer_of(&rel).map(|l| l.display().to_string());
         if let Some(shown) = self.layers.shown_file(&rel) {
             report.artifact = shown;

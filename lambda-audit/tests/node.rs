@@ -668,3 +668,274 @@ fn a_matrix_over_a_node_package_gives_each_runtime_its_line() {
         "holds no entry point for python3.11",
     );
 }
+
+/// An addon registered for NODE_MODULE_VERSION `abi` only.
+fn v8_addon(out: &Path, abi: u32) {
+    shared(
+        out,
+        &format!("void node_register_module_v{abi}(void *e, void *m, void *c) {{}}\n"),
+        &[],
+    );
+}
+
+/// The JSON reports of `check` on `runtime`: (judged file -> loads, never
+/// opened file -> why), by their paths in the package.
+fn judged_and_never_opened(
+    run: &common::Run,
+) -> (
+    std::collections::BTreeMap<String, bool>,
+    std::collections::BTreeMap<String, String>,
+) {
+    let doc = common::stdout_json(run);
+    let mut judged = std::collections::BTreeMap::new();
+    let mut never = std::collections::BTreeMap::new();
+    for a in doc["artifacts"].as_array().unwrap() {
+        let path = a["runtime_path"].as_str().unwrap().to_string();
+        match a["never_opened"].as_str() {
+            Some(why) => never.insert(path, why.to_string()),
+            None => judged
+                .insert(path, a["loads"].as_bool().unwrap())
+                .map(|_| String::new()),
+        };
+    }
+    (judged, never)
+}
+
+/// Asserts that `check` of `package` on `runtime` loads, judging `chosen`
+/// (its runtime path) alone, and that `others` files are never opened,
+/// each because the loader loads another: the reason starting with `why`.
+fn only_opened(package: &Path, runtime: &str, chosen: &str, others: usize, why: &str) {
+    let run = audit_on(&["check", "--json", "--profile", runtime], package);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let (judged, never) = judged_and_never_opened(&run);
+    assert_eq!(
+        judged.into_iter().collect::<Vec<_>>(),
+        [(chosen.to_string(), true)]
+    );
+    assert_eq!(never.len(), others, "{never:?}");
+    assert!(never.values().all(|w| w.starts_with(why)), "{never:?}");
+}
+
+/// lmdb's layout: `lmdb` depends on node-gyp-build-optional-packages,
+/// whose platform package `@lmdb/lmdb-linux-x64` holds builds by tags.
+fn optional_packages_function(root: &Path) {
+    let modules = root.join("node_modules");
+    manifest(
+        &modules.join("lmdb"),
+        r#"{"name": "lmdb", "version": "3.5.6", "dependencies": {"node-gyp-build-optional-packages": "5.2.2"}, "optionalDependencies": {"@lmdb/lmdb-linux-x64": "3.5.6", "@lmdb/lmdb-darwin-x64": "3.5.6"}}"#,
+    );
+    let platform = modules.join("@lmdb/lmdb-linux-x64");
+    manifest(
+        &platform,
+        r#"{"name": "@lmdb/lmdb-linux-x64", "version": "3.5.6", "os": ["linux"], "cpu": ["x64"]}"#,
+    );
+    v8_addon(&platform.join("node.abi115.glibc.node"), 115);
+    napi_addon(
+        &platform.join("node.napi.glibc.node"),
+        "napi_create_string_utf8",
+    );
+    musl_addon(&platform.join("node.napi.musl.node"));
+    // No abi or napi tag: node-gyp-build would take it, its fork never does.
+    musl_addon(&platform.join("lmdb.node"));
+}
+
+/// (issue 29) node-gyp-build-optional-packages (lmdb, msgpackr-extract):
+/// when the package has no prebuild it opens the best-tagged file of its
+/// platform package `@lmdb/lmdb-linux-x64` (the runtime's ABI, else N-API,
+/// glibc), and a file without either tag never; the musl build and the
+/// other ABI's are never opened. (Judged alone, the musl build failed the
+/// function on every runtime.)
+#[test]
+fn node_gyp_build_optional_packages_opens_the_platform_packages_build() {
+    let package = tempfile::tempdir().unwrap();
+    optional_packages_function(package.path());
+    let at = |f: &str| format!("/var/task/node_modules/@lmdb/lmdb-linux-x64/{f}");
+    for (runtime, chosen) in [
+        ("nodejs20.x", "node.abi115.glibc.node"),
+        ("nodejs22.x", "node.napi.glibc.node"),
+    ] {
+        let why = format!(
+            "node-gyp-build-optional-packages loads node_modules/@lmdb/lmdb-linux-x64/{chosen} on linux-x64"
+        );
+        only_opened(package.path(), runtime, &at(chosen), 3, &why);
+    }
+    // Only the musl build and an untagged file: no variant, named.
+    let platform = package.path().join("node_modules/@lmdb/lmdb-linux-x64");
+    std::fs::remove_file(platform.join("node.abi115.glibc.node")).unwrap();
+    std::fs::remove_file(platform.join("node.napi.glibc.node")).unwrap();
+    let reason = the_missing_variant(package.path(), "nodejs20.x", "node_modules/lmdb");
+    assert!(
+        reason.contains("node-gyp-build-optional-packages finds no prebuild for linux-x64")
+            && reason.contains("nor in its platform package node_modules/@lmdb/lmdb-linux-x64"),
+        "{reason}"
+    );
+}
+
+/// (issue 29) The loaders' rules hold in a layer too: lmdb installed in a
+/// layer's nodejs/node_modules (/opt/nodejs/node_modules), beside a
+/// function of JavaScript only, and the function given by a relative path.
+#[test]
+fn a_layers_node_modules_are_chosen_as_their_loader_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let layer = dir.path().join("layer");
+    optional_packages_function(&layer.join("nodejs"));
+    let function = dir.path().join("function");
+    std::fs::create_dir_all(&function).unwrap();
+    std::fs::write(
+        function.join("index.mjs"),
+        "export const handler = async () => 1;\n",
+    )
+    .unwrap();
+    let run = common::audit_in_dir(
+        dir.path(),
+        [
+            "check",
+            "--json",
+            "--profile",
+            "nodejs20.x",
+            "function",
+            "--with-layer",
+            "layer",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let (judged, never) = judged_and_never_opened(&run);
+    let at = |f: &str| format!("/opt/nodejs/node_modules/@lmdb/lmdb-linux-x64/{f}");
+    assert_eq!(
+        judged.into_iter().collect::<Vec<_>>(),
+        [(at("node.abi115.glibc.node"), true)]
+    );
+    assert_eq!(
+        never.keys().collect::<Vec<_>>(),
+        [
+            &at("lmdb.node"),
+            &at("node.napi.glibc.node"),
+            &at("node.napi.musl.node")
+        ]
+    );
+    let doc = common::stdout_json(&run);
+    assert!(
+        doc["artifacts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["layer"] == "layer" && a["distribution"] == "@lmdb/lmdb-linux-x64 3.5.6"),
+        "{doc:#}"
+    );
+    // The function itself as a relative path: its own node_modules the same.
+    std::fs::rename(
+        layer.join("nodejs/node_modules"),
+        function.join("node_modules"),
+    )
+    .unwrap();
+    let run = common::audit_in_dir(
+        dir.path(),
+        ["check", "--json", "--profile", "nodejs20.x", "function"],
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let (judged, never) = judged_and_never_opened(&run);
+    assert_eq!(judged.len(), 1, "{judged:?}");
+    assert_eq!(never.len(), 3, "{never:?}");
+}
+
+/// A package loaded by @mapbox/node-pre-gyp: `binary.module_path` with
+/// the N-API build version, platform, libc and arch in it.
+fn node_pre_gyp_package(root: &Path, builds: &[(&str, &str)]) -> std::path::PathBuf {
+    let module = root.join("node_modules/sqlite-like");
+    manifest(
+        &module,
+        r#"{"name": "sqlite-like", "version": "5.1.7", "main": "lib/index.js",
+            "dependencies": {"@mapbox/node-pre-gyp": "^2.0.0"},
+            "binary": {"module_name": "addon", "module_path": "./lib/binding/napi-v{napi_build_version}-{platform}-{libc}-{arch}",
+                       "host": "https://example.invalid", "napi_versions": [3, 10]}}"#,
+    );
+    for (dir, kind) in builds {
+        let out = module.join("lib/binding").join(dir).join("addon.node");
+        std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+        match *kind {
+            "napi" => napi_addon(&out, "napi_create_string_utf8"),
+            "musl" => musl_addon(&out),
+            other => panic!("{other}"),
+        }
+    }
+    module
+}
+
+/// (issue 29) @mapbox/node-pre-gyp opens `module_path/module_name.node`
+/// with its placeholders filled in for the runtime: the highest of the
+/// package's `napi_versions` the runtime's N-API has (Node.js 18 and 20:
+/// 9; 22 and 24: 10), linux, glibc, the arch. The other builds of the name
+/// are never opened; a package without that file is a missing variant.
+#[test]
+fn node_pre_gyp_opens_its_module_path_for_the_runtime() {
+    let package = tempfile::tempdir().unwrap();
+    node_pre_gyp_package(
+        package.path(),
+        &[
+            ("napi-v3-linux-glibc-x64", "napi"),
+            ("napi-v10-linux-glibc-x64", "napi"),
+            ("napi-v3-linux-musl-x64", "musl"),
+            ("napi-v3-linux-glibc-arm64", "musl"),
+        ],
+    );
+    let at = |d: &str| format!("/var/task/node_modules/sqlite-like/lib/binding/{d}/addon.node");
+    for (runtime, chosen) in [
+        ("nodejs18.x", "napi-v3-linux-glibc-x64"),
+        ("nodejs24.x", "napi-v10-linux-glibc-x64"),
+    ] {
+        let why =
+            format!("@mapbox/node-pre-gyp loads lib/binding/{chosen}/addon.node on linux-x64");
+        only_opened(package.path(), runtime, &at(chosen), 3, &why);
+    }
+    let musl_only = tempfile::tempdir().unwrap();
+    node_pre_gyp_package(musl_only.path(), &[("napi-v3-linux-musl-x64", "musl")]);
+    let reason = the_missing_variant(musl_only.path(), "nodejs20.x", "node_modules/sqlite-like");
+    assert!(
+        reason.contains("opens lib/binding/napi-v3-linux-glibc-x64/addon.node on linux-x64")
+            && reason.contains("(it has lib/binding/napi-v3-linux-musl-x64/addon.node)"),
+        "{reason}"
+    );
+}
+
+/// (issue 29) `bindings` requires the first of its fixed places that holds
+/// the name (build/, build/Debug, build/Release, …, then
+/// lib/binding/node-v<ABI>-<platform>-<arch>); the later copies of the name
+/// and builds for another platform or ABI are never opened.
+#[test]
+fn bindings_opens_the_first_of_its_places() {
+    let package = tempfile::tempdir().unwrap();
+    let module = package.path().join("node_modules/ref-like");
+    manifest(
+        &module,
+        r#"{"name": "ref-like", "version": "1.0.0", "dependencies": {"bindings": "^1.5.0"}}"#,
+    );
+    let build = |dir: &str, kind: &str| {
+        let out = module.join(dir).join("binding.node");
+        std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+        match kind {
+            "napi" => napi_addon(&out, "napi_create_string_utf8"),
+            _ => musl_addon(&out),
+        }
+    };
+    build("build/Release", "napi");
+    build("Release", "musl");
+    build("compiled/20.0.0/darwin/x64", "musl");
+    build("lib/binding/node-v115-linux-x64", "musl");
+    build("lib/binding/node-v108-linux-arm64", "musl");
+    let run = audit_on(
+        &["check", "--json", "--profile", "nodejs20.x"],
+        package.path(),
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let (judged, never) = judged_and_never_opened(&run);
+    let at = |d: &str| format!("/var/task/node_modules/ref-like/{d}/binding.node");
+    assert_eq!(
+        judged.into_iter().collect::<Vec<_>>(),
+        [(at("build/Release"), true)]
+    );
+    assert_eq!(never.len(), 4, "{never:?}");
+    assert!(never[&at("Release")].starts_with("bindings finds build/Release/binding.node first"));
+    assert!(never[&at("compiled/20.0.0/darwin/x64")].contains("(a build for darwin-x64)"));
+    assert!(never[&at("lib/binding/node-v108-linux-arm64")]
+        .contains("(a build for node-v108-linux-arm64)"));
+}
