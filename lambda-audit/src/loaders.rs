@@ -77,6 +77,9 @@ pub struct Choice {
     pub never_opened: BTreeMap<String, String>,
     /// Package directory (`""` for the root) -> why its loader fails.
     pub no_variant: BTreeMap<String, String>,
+    /// The packages of `no_variant` whose main module falls back to
+    /// JavaScript when the loader throws: they run without the addon.
+    pub fallback: BTreeSet<String>,
 }
 
 impl Choice {
@@ -260,7 +263,63 @@ pub fn choose(root: &Path, entries: &[Entry], target: &Target) -> Choice {
             found.choose(&candidates, target, &mut choice);
         }
     }
+    let missing: Vec<String> = choice.no_variant.keys().cloned().collect();
+    for dir in missing {
+        let manifest = manifests.get(&join(&dir, "package.json"));
+        if let Some(Some(manifest)) = manifest {
+            if falls_back(root, &dir, manifest) {
+                if let Some(reason) = choice.no_variant.get_mut(&dir) {
+                    reason.push_str("; its main module catches that and requires its JavaScript fallback instead: it runs without the addon");
+                }
+                choice.fallback.insert(dir);
+            }
+        }
+    }
     choice
+}
+
+/// The largest main module read for a fallback.
+const MAX_MAIN: u64 = 64 * 1024;
+
+/// Whether the package's main module (`main`, else `index.js`) requires
+/// its loader inside a `try` whose `catch` requires a module of its own, as
+/// ws's bufferutil and utf-8-validate do (`try { module.exports =
+/// require('node-gyp-build')(__dirname) } catch (e) { module.exports =
+/// require('./fallback') }`): without an addon, it runs in JavaScript.
+fn falls_back(root: &Path, package: &str, manifest: &Manifest) -> bool {
+    let main = manifest.main.as_str().unwrap_or("index.js");
+    let main = main.trim_start_matches("./");
+    let candidates = [
+        main.to_string(),
+        format!("{main}.js"),
+        format!("{main}/index.js"),
+    ];
+    let Some(text) = candidates.iter().find_map(|m| {
+        let file = root.join(join(package, m));
+        bounded::read_small_file(&file, MAX_MAIN).ok()
+    }) else {
+        return false;
+    };
+    let text = String::from_utf8_lossy(&text);
+    let loaders = [
+        "node-gyp-build",
+        "node-gyp-build-optional-packages",
+        "require-addon",
+        "bindings",
+    ];
+    let call = loaders.iter().find_map(|l| {
+        ['\'', '"']
+            .iter()
+            .find_map(|q| text.find(&format!("require({q}{l}{q})")))
+    });
+    let Some(call) = call else { return false };
+    let Some(catch) = text[call..].find("catch").map(|c| call + c) else {
+        return false;
+    };
+    text[..call].contains("try")
+        && ["require('./", "require(\"./"]
+            .iter()
+            .any(|r| text[catch..].contains(r))
 }
 
 /// The directories of `entries` that hold a package.json (`""` the root).

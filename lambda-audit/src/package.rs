@@ -370,7 +370,9 @@ pub fn check_opened(
     }
     for (choice, root, place) in trees {
         for (dir_in_package, reason) in choice.no_variant {
-            let report = loader_report(&placed, &root, &dir_in_package, place, None, Some(reason));
+            let fallback = choice.fallback.contains(&dir_in_package);
+            let missing = Some((reason, fallback));
+            let report = loader_report(&placed, &root, &dir_in_package, place, None, missing);
             named(report)?;
         }
         for (name, why) in choice.never_opened {
@@ -389,16 +391,17 @@ fn loader_report(
     name: &str,
     place: &str,
     never_opened: Option<String>,
-    missing: Option<String>,
+    missing: Option<(String, bool)>,
 ) -> Report {
     let findings = missing
-        .map(|reason| Finding::MissingVariant {
+        .map(|(reason, fallback)| Finding::MissingVariant {
             package: if name.is_empty() {
                 ".".into()
             } else {
                 name.into()
             },
             reason,
+            fallback,
         })
         .into_iter()
         .collect();

@@ -939,3 +939,44 @@ fn bindings_opens_the_first_of_its_places() {
     assert!(never[&at("lib/binding/node-v108-linux-arm64")]
         .contains("(a build for node-v108-linux-arm64)"));
 }
+
+/// (issue 29, decision) A package whose main module catches its loader's
+/// failure and requires a JavaScript fallback (ws's bufferutil and
+/// utf-8-validate) runs without the addon: its missing variant is a
+/// warning, the function loads; without the fallback it is an error.
+#[test]
+fn a_missing_variant_with_a_javascript_fallback_is_a_warning() {
+    let package = tempfile::tempdir().unwrap();
+    node_gyp_build_package(
+        package.path(),
+        &[("darwin-x64+arm64/node.napi.node", "napi")],
+    );
+    let main = package.path().join("node_modules/bufferutil/index.js");
+    std::fs::write(
+        &main,
+        "'use strict';\n\ntry {\n  module.exports = require('node-gyp-build')(__dirname);\n} catch (e) {\n  module.exports = require('./fallback');\n}\n",
+    )
+    .unwrap();
+    let run = audit_on(
+        &["check", "--json", "--profile", "nodejs22.x"],
+        package.path(),
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let doc = common::stdout_json(&run);
+    let missing = findings(&doc["artifacts"][0], "missing-variant");
+    assert_eq!(missing.len(), 1, "{doc:#}");
+    assert_eq!(
+        (&missing[0]["severity"], &missing[0]["fallback"]),
+        (&"warning".into(), &true.into())
+    );
+    assert!(missing[0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("requires its JavaScript fallback"));
+    std::fs::write(
+        &main,
+        "module.exports = require('node-gyp-build')(__dirname);\n",
+    )
+    .unwrap();
+    the_missing_variant(package.path(), "nodejs22.x", "node_modules/bufferutil");
+}
