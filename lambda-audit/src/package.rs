@@ -234,6 +234,8 @@ pub fn check_with_layers(
 pub struct Package {
     path: PathBuf,
     unpacked: Option<PrivateDir>,
+    /// Its files, listed once for every combination of a matrix.
+    entries: std::cell::OnceCell<Vec<Entry>>,
 }
 
 impl Package {
@@ -243,7 +245,16 @@ impl Package {
         Ok(Package {
             path: package.to_path_buf(),
             unpacked: unpack(package, layers)?,
+            entries: Default::default(),
         })
+    }
+
+    /// Its files (`archive::list` of its directory, or of the zip's copy).
+    fn entries(&self, dir: &Path) -> Result<&[Entry]> {
+        if self.entries.get().is_none() {
+            let _ = self.entries.set(crate::archive::list(dir)?);
+        }
+        Ok(self.entries.get().map_or(&[], Vec::as_slice))
     }
 }
 
@@ -259,21 +270,21 @@ pub fn check_opened(
     let package = opened.path.as_path();
     let unpacked = opened.unpacked.as_ref();
     let dir = unpacked.map_or(package, |d| d.path());
-    let entries = crate::archive::list(dir)?;
-    check_runnable(profile, package, place, &entries, layers)?;
+    let entries = opened.entries(dir)?;
+    check_runnable(profile, package, place, entries, layers)?;
     let placed = Profile {
         task_root: place.to_string(),
         ..profile.clone()
     };
     let mut task = TaskDir::new(place, Some(dir));
-    let mut all = entries.clone();
+    let mut all = entries.to_vec();
     if let Some(layers) = layers {
         task = task.with_layers(layers.dir());
         all.extend_from_slice(layers.entries());
     }
     let root = std::fs::canonicalize(dir).map_err(|e| AuditError::io(dir, e))?;
-    let mut owners = crate::npm::npm_packages(&root, &entries);
-    owners.extend(distributions(&root, &entries));
+    let mut owners = crate::npm::npm_packages(&root, entries);
+    owners.extend(distributions(&root, entries));
     let in_layers = layers.map(InLayers::new).transpose()?;
     let mut named = |mut report: Report| {
         report.profile = profile.name.clone();
@@ -318,7 +329,7 @@ pub fn check_opened(
         Some(target) => crate::loaders::choose(root, entries, target),
         None => Choice::default(),
     };
-    let choice = chosen(&root, &entries);
+    let choice = chosen(&root, entries);
     let layer_choice = match (layers, &in_layers) {
         (Some(layers), Some(in_layers)) => chosen(&in_layers.root, layers.entries()),
         _ => Choice::default(),
