@@ -980,3 +980,84 @@ fn a_missing_variant_with_a_javascript_fallback_is_a_warning() {
     .unwrap();
     the_missing_variant(package.path(), "nodejs22.x", "node_modules/bufferutil");
 }
+
+/// (issue 29) node-gyp-build 3 (@datadog/native-metrics 3 installs it):
+/// `prebuilds/linuxglibc-<arch>/` before `linux-<arch>/`, and in it
+/// `node-<ABI>.node` before `node-napi.node`; musl's directory never.
+#[test]
+fn node_gyp_build_3_opens_its_own_layout() {
+    let package = tempfile::tempdir().unwrap();
+    let modules = package.path().join("node_modules");
+    manifest(
+        &modules.join("node-gyp-build"),
+        r#"{"name": "node-gyp-build", "version": "3.9.0"}"#,
+    );
+    let module = modules.join("@datadog/native-metrics");
+    manifest(
+        &module,
+        r#"{"name": "@datadog/native-metrics", "version": "3.1.2", "dependencies": {"node-gyp-build": "^3.9.0"}}"#,
+    );
+    let prebuilds = module.join("prebuilds");
+    for dir in ["linuxglibc-x64", "linux-x64", "linuxmusl-x64"] {
+        std::fs::create_dir_all(prebuilds.join(dir)).unwrap();
+    }
+    v8_addon(&prebuilds.join("linuxglibc-x64/node-127.node"), 127);
+    napi_addon(
+        &prebuilds.join("linuxglibc-x64/node-napi.node"),
+        "napi_create_string_utf8",
+    );
+    musl_addon(&prebuilds.join("linux-x64/node-napi.node"));
+    musl_addon(&prebuilds.join("linuxmusl-x64/node-napi.node"));
+    let at = |f: &str| format!("/var/task/node_modules/@datadog/native-metrics/prebuilds/{f}");
+    let why = "node-gyp-build 3 loads prebuilds/linuxglibc-x64/";
+    only_opened(
+        package.path(),
+        "nodejs22.x",
+        &at("linuxglibc-x64/node-127.node"),
+        3,
+        why,
+    );
+    only_opened(
+        package.path(),
+        "nodejs20.x",
+        &at("linuxglibc-x64/node-napi.node"),
+        3,
+        why,
+    );
+}
+
+/// (issue 29) holepunch's require-addon (sodium-native 4): the package's
+/// `prebuilds/linux-x64/<name>.node`; its Bare build and other hosts'
+/// never opened; with none for the runtime, a missing variant.
+#[test]
+fn require_addon_opens_the_hosts_build_of_the_packages_name() {
+    let package = tempfile::tempdir().unwrap();
+    let module = package.path().join("node_modules/sodium-native");
+    manifest(
+        &module,
+        r#"{"name": "sodium-native", "version": "4.3.3", "dependencies": {"require-addon": "^1.1.0"}}"#,
+    );
+    let prebuilds = module.join("prebuilds");
+    for dir in ["linux-x64", "linux-arm64"] {
+        std::fs::create_dir_all(prebuilds.join(dir)).unwrap();
+    }
+    napi_addon(
+        &prebuilds.join("linux-x64/sodium-native.node"),
+        "napi_create_string_utf8",
+    );
+    musl_addon(&prebuilds.join("linux-x64/sodium-native.bare"));
+    musl_addon(&prebuilds.join("linux-arm64/sodium-native.node"));
+    only_opened(
+        package.path(),
+        "nodejs22.x",
+        "/var/task/node_modules/sodium-native/prebuilds/linux-x64/sodium-native.node",
+        2,
+        "require-addon loads prebuilds/linux-x64/sodium-native.node on linux-x64",
+    );
+    std::fs::remove_file(prebuilds.join("linux-x64/sodium-native.node")).unwrap();
+    let reason = the_missing_variant(package.path(), "nodejs22.x", "node_modules/sodium-native");
+    assert!(
+        reason.contains("no prebuilds/linux-x64/sodium-native@4.3.3.node or prebuilds/linux-x64/sodium-native.node"),
+        "{reason}"
+    );
+}
