@@ -407,14 +407,30 @@ def test_node_gyp_build_opens_the_file_check_judges_and_no_other(bufferutil, roo
 def test_no_prebuild_for_arm64_is_named_as_node_fails_under_qemu(bufferutil, arm64_node, audit):
     """bufferutil 4.1.0 has no linux-arm64 prebuild: the official arm64 node
     20 throws node-gyp-build's "No native build was found", and check names
-    the package (missing-variant) and lists the x86_64 file as never opened."""
+    the package (missing-variant) and lists the x86_64 file as never opened.
+    Its main module catches the loader's error and requires its JavaScript
+    fallback, so requiring the package works: the finding is a warning."""
     code, _, why = resolved_in(arm64_node, "/var/lang/node20/node", bufferutil)
     assert code != 0 and "No native build was found for platform=linux arch=arm64" in why, why
+    arm64_node.clear_task()
+    shutil.copytree(bufferutil, arm64_node.task, dirs_exist_ok=True)
+    main = run(["env", "-i", shutil.which("chroot"), arm64_node.path, QEMU, "/var/lang/node20/node", "-e",
+                "require('/var/task/node_modules/bufferutil'); console.log('required')"], timeout=300)
+    assert main.returncode == 0 and main.stdout.strip() == "required", main.stderr
     result = audit("check", "--json", "--arch", "arm64", "--profile", "nodejs20.x", bufferutil)
-    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.returncode == 0, result.stdout + result.stderr
     artifacts = json.loads(result.stdout)["artifacts"]
     missing = [f for a in artifacts for f in a["findings"] if f["kind"] == "missing-variant"]
-    assert [f["package"] for f in missing] == [BUFFERUTIL], artifacts
+    assert [(f["package"], f["severity"], f["fallback"]) for f in missing] == [(BUFFERUTIL, "warning", True)], artifacts
+    # Without its fallback, the package fails as its loader does.
+    main_module = bufferutil / BUFFERUTIL / "index.js"
+    original = main_module.read_text()
+    main_module.write_text("module.exports = require('node-gyp-build')(__dirname);\n")
+    try:
+        without = audit("check", "--json", "--arch", "arm64", "--profile", "nodejs20.x", bufferutil)
+    finally:
+        main_module.write_text(original)
+    assert without.returncode == 1, without.stdout + without.stderr
     never = [a["runtime_path"] for a in artifacts if "never_opened" in a]
     assert never == [f"/var/task/{BUFFERUTIL}/prebuilds/linux-x64/bufferutil.node"], artifacts
 

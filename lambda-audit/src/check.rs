@@ -97,7 +97,13 @@ pub enum Finding {
     },
     /// A Node.js package whose loader finds no file for the runtime
     /// (node-gyp-build: no prebuild for its platform, CPU, libc and ABI).
-    MissingVariant { package: String, reason: String },
+    /// A warning when its main module falls back to JavaScript then
+    /// (`fallback`: ws's bufferutil and utf-8-validate).
+    MissingVariant {
+        package: String,
+        reason: String,
+        fallback: bool,
+    },
     /// A packaged library that never loads because another file of that name wins.
     Shadowed {
         bundled: String,
@@ -112,6 +118,7 @@ impl Finding {
         match self {
             Finding::Shadowed { .. } => Severity::Warning,
             Finding::MissingVersion { weak: true, .. } => Severity::Warning,
+            Finding::MissingVariant { fallback: true, .. } => Severity::Warning,
             _ => Severity::Error,
         }
     }

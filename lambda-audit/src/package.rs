@@ -234,6 +234,8 @@ pub fn check_with_layers(
 pub struct Package {
     path: PathBuf,
     unpacked: Option<PrivateDir>,
+    /// Its files, listed once for every combination of a matrix.
+    entries: std::cell::OnceCell<Vec<Entry>>,
 }
 
 impl Package {
@@ -243,6 +245,7 @@ impl Package {
         Ok(Package {
             path: package.to_path_buf(),
             unpacked: unpack(package, layers)?,
+            entries: Default::default(),
         })
     }
 
@@ -250,6 +253,16 @@ impl Package {
     /// the zip's private unpacked copy.
     pub fn dir(&self) -> &Path {
         self.unpacked.as_ref().map_or(&self.path, |d| d.path())
+    }
+
+    /// Its files (`archive::list_beside` of its directory, or of the zip's
+    /// copy, over the layers merged in `opt`), listed once: a package is
+    /// opened with one set of layers, so every check of it sees the same.
+    fn entries(&self, dir: &Path, opt: Option<&Path>) -> Result<&[Entry]> {
+        if self.entries.get().is_none() {
+            let _ = self.entries.set(crate::archive::list_beside(dir, opt)?);
+        }
+        Ok(self.entries.get().map_or(&[], Vec::as_slice))
     }
 }
 
@@ -266,21 +279,21 @@ pub fn check_opened(
     let unpacked = opened.unpacked.as_ref();
     let dir = unpacked.map_or(package, |d| d.path());
     // A zip's links into /opt lead to the layers' files.
-    let entries = crate::archive::list_beside(dir, layers.map(Layers::dir))?;
-    check_runnable(profile, package, place, &entries, layers)?;
+    let entries = opened.entries(dir, layers.map(Layers::dir))?;
+    check_runnable(profile, package, place, entries, layers)?;
     let placed = Profile {
         task_root: place.to_string(),
         ..profile.clone()
     };
     let mut task = TaskDir::new(place, Some(dir));
-    let mut all = entries.clone();
+    let mut all = entries.to_vec();
     if let Some(layers) = layers {
         task = task.with_layers(layers.dir());
         all.extend_from_slice(layers.entries());
     }
     let root = std::fs::canonicalize(dir).map_err(|e| AuditError::io(dir, e))?;
-    let mut owners = crate::npm::npm_packages(&root, &entries);
-    owners.extend(distributions(&root, &entries));
+    let mut owners = crate::npm::npm_packages(&root, entries);
+    owners.extend(distributions(&root, entries));
     let in_layers = layers.map(InLayers::new).transpose()?;
     let mut named = |mut report: Report| {
         report.profile = profile.name.clone();
@@ -319,15 +332,28 @@ pub fn check_opened(
         .as_ref()
         .and_then(|h| h.node_module_version)
         .map(|abi| Target::new(&profile.arch, abi));
-    let choice = match &target {
-        Some(target) => crate::loaders::choose(&root, &entries, target),
+    // The function's own, and its layers' at /opt (node_modules under
+    // /opt/nodejs/…), each chosen among its own tree's files.
+    let chosen = |root: &Path, entries: &[Entry]| match &target {
+        Some(target) => crate::loaders::choose(root, entries, target),
         None => Choice::default(),
     };
-    let opened: Vec<Entry> = all
-        .iter()
-        .filter(|e| !choice.never_opened.contains_key(&e.name) || !e.file.starts_with(dir))
+    let choice = chosen(&root, entries);
+    let layer_choice = match (layers, &in_layers) {
+        (Some(layers), Some(in_layers)) => chosen(&in_layers.root, layers.entries()),
+        _ => Choice::default(),
+    };
+    let layer_entries = layers.map_or(&[][..], Layers::entries);
+    let opened: Vec<Entry> = (entries.iter())
+        .filter(|e| !choice.never_opened.contains_key(&e.name))
+        .chain(
+            layer_entries
+                .iter()
+                .filter(|e| !layer_choice.never_opened.contains_key(&e.name)),
+        )
         .cloned()
         .collect();
+    let claimed = !(choice.is_empty() && layer_choice.is_empty());
     // A function package without an entry point is nothing to judge: bad
     // input; unless a loader finds no file for the runtime, which is a verdict.
     let required = place != LAYER_ROOT;
@@ -345,32 +371,33 @@ pub fn check_opened(
         &task,
         package,
         &opened,
-        required && choice.no_variant.is_empty() && choice.never_opened.is_empty(),
+        required && !claimed,
         &shown_as,
         &mut counted,
     )
     .map_err(refused)?;
-    if required && reported == 0 && choice.no_variant.is_empty() && !choice.never_opened.is_empty()
-    {
+    let none_missing = choice.no_variant.is_empty() && layer_choice.no_variant.is_empty();
+    if required && reported == 0 && none_missing && claimed {
         // Nothing left that a loader opens: the files are judged as they
         // are (a function installed for another machine is named by its
         // files' errors, `wrong-arch` for the other CPU).
         return audit_package(&placed, &task, package, &all, true, &shown_as, &mut named)
             .map_err(refused);
     }
-    let no_variant = choice.no_variant;
-    for (dir_in_package, reason) in no_variant {
-        named(loader_report(
-            &placed,
-            &root,
-            &dir_in_package,
-            place,
-            None,
-            Some(reason),
-        ))?;
+    let mut trees = vec![(choice, root.clone(), place)];
+    if let Some(in_layers) = &in_layers {
+        trees.push((layer_choice, in_layers.root.clone(), LAYER_ROOT));
     }
-    for (name, why) in choice.never_opened {
-        named(loader_report(&placed, &root, &name, place, Some(why), None))?;
+    for (choice, root, place) in trees {
+        for (dir_in_package, reason) in choice.no_variant {
+            let fallback = choice.fallback.contains(&dir_in_package);
+            let missing = Some((reason, fallback));
+            let report = loader_report(&placed, &root, &dir_in_package, place, None, missing);
+            named(report)?;
+        }
+        for (name, why) in choice.never_opened {
+            named(loader_report(&placed, &root, &name, place, Some(why), None))?;
+        }
     }
     Ok(skipped)
 }
@@ -384,16 +411,17 @@ fn loader_report(
     name: &str,
     place: &str,
     never_opened: Option<String>,
-    missing: Option<String>,
+    missing: Option<(String, bool)>,
 ) -> Report {
     let findings = missing
-        .map(|reason| Finding::MissingVariant {
+        .map(|(reason, fallback)| Finding::MissingVariant {
             package: if name.is_empty() {
                 ".".into()
             } else {
                 name.into()
             },
             reason,
+            fallback,
         })
         .into_iter()
         .collect();
@@ -472,7 +500,8 @@ impl<'l> InLayers<'l> {
     fn new(layers: &'l Layers) -> Result<InLayers<'l>> {
         let root =
             std::fs::canonicalize(layers.dir()).map_err(|e| AuditError::io(layers.dir(), e))?;
-        let owners = distributions(&root, layers.entries());
+        let mut owners = crate::npm::npm_packages(&root, layers.entries());
+        owners.extend(distributions(&root, layers.entries()));
         Ok(InLayers {
             layers,
             root,
@@ -486,7 +515,11 @@ impl<'l> InLayers<'l> {
         let Some(rel) = relative(&report.artifact, &self.root) else {
             return;
         };
-        report.distribution = self.owners.get(&rel).cloned();
+        report.distribution = self
+            .owners
+            .get(&rel)
+            .cloned()
+            .or(report.distribution.take());
         report.layer = self.layers.layer_of(&rel).map(|l| l.display().to_string());
         if let Some(shown) = self.layers.shown_file(&rel) {
             report.artifact = shown;

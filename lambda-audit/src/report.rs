@@ -237,7 +237,9 @@ fn describe(finding: &Finding) -> Vec<String> {
             "{} never loads: the runtime finds {} first at {} ({})",
             bundled, name, loaded, rule
         )],
-        Finding::MissingVariant { package, reason } => vec![format!("{package}: {reason}")],
+        Finding::MissingVariant {
+            package, reason, ..
+        } => vec![format!("{package}: {reason}")],
     }
 }
 

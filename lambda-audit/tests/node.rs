@@ -668,3 +668,396 @@ fn a_matrix_over_a_node_package_gives_each_runtime_its_line() {
         "holds no entry point for python3.11",
     );
 }
+
+/// An addon registered for NODE_MODULE_VERSION `abi` only.
+fn v8_addon(out: &Path, abi: u32) {
+    shared(
+        out,
+        &format!("void node_register_module_v{abi}(void *e, void *m, void *c) {{}}\n"),
+        &[],
+    );
+}
+
+/// The JSON reports of `check` on `runtime`: (judged file -> loads, never
+/// opened file -> why), by their paths in the package.
+fn judged_and_never_opened(
+    run: &common::Run,
+) -> (
+    std::collections::BTreeMap<String, bool>,
+    std::collections::BTreeMap<String, String>,
+) {
+    let doc = common::stdout_json(run);
+    let mut judged = std::collections::BTreeMap::new();
+    let mut never = std::collections::BTreeMap::new();
+    for a in doc["artifacts"].as_array().unwrap() {
+        let path = a["runtime_path"].as_str().unwrap().to_string();
+        match a["never_opened"].as_str() {
+            Some(why) => never.insert(path, why.to_string()),
+            None => judged
+                .insert(path, a["loads"].as_bool().unwrap())
+                .map(|_| String::new()),
+        };
+    }
+    (judged, never)
+}
+
+/// Asserts that `check` of `package` on `runtime` loads, judging `chosen`
+/// (its runtime path) alone, and that `others` files are never opened,
+/// each because the loader loads another: the reason starting with `why`.
+fn only_opened(package: &Path, runtime: &str, chosen: &str, others: usize, why: &str) {
+    let run = audit_on(&["check", "--json", "--profile", runtime], package);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let (judged, never) = judged_and_never_opened(&run);
+    assert_eq!(
+        judged.into_iter().collect::<Vec<_>>(),
+        [(chosen.to_string(), true)]
+    );
+    assert_eq!(never.len(), others, "{never:?}");
+    assert!(never.values().all(|w| w.starts_with(why)), "{never:?}");
+}
+
+/// lmdb's layout: `lmdb` depends on node-gyp-build-optional-packages,
+/// whose platform package `@lmdb/lmdb-linux-x64` holds builds by tags.
+fn optional_packages_function(root: &Path) {
+    let modules = root.join("node_modules");
+    manifest(
+        &modules.join("lmdb"),
+        r#"{"name": "lmdb", "version": "3.5.6", "dependencies": {"node-gyp-build-optional-packages": "5.2.2"}, "optionalDependencies": {"@lmdb/lmdb-linux-x64": "3.5.6", "@lmdb/lmdb-darwin-x64": "3.5.6"}}"#,
+    );
+    let platform = modules.join("@lmdb/lmdb-linux-x64");
+    manifest(
+        &platform,
+        r#"{"name": "@lmdb/lmdb-linux-x64", "version": "3.5.6", "os": ["linux"], "cpu": ["x64"]}"#,
+    );
+    v8_addon(&platform.join("node.abi115.glibc.node"), 115);
+    napi_addon(
+        &platform.join("node.napi.glibc.node"),
+        "napi_create_string_utf8",
+    );
+    musl_addon(&platform.join("node.napi.musl.node"));
+    // No abi or napi tag: node-gyp-build would take it, its fork never does.
+    musl_addon(&platform.join("lmdb.node"));
+}
+
+/// (issue 29) node-gyp-build-optional-packages (lmdb, msgpackr-extract):
+/// when the package has no prebuild it opens the best-tagged file of its
+/// platform package `@lmdb/lmdb-linux-x64` (the runtime's ABI, else N-API,
+/// glibc), and a file without either tag never; the musl build and the
+/// other ABI's are never opened. (Judged alone, the musl build failed the
+/// function on every runtime.)
+#[test]
+fn node_gyp_build_optional_packages_opens_the_platform_packages_build() {
+    let package = tempfile::tempdir().unwrap();
+    optional_packages_function(package.path());
+    let at = |f: &str| format!("/var/task/node_modules/@lmdb/lmdb-linux-x64/{f}");
+    for (runtime, chosen) in [
+        ("nodejs20.x", "node.abi115.glibc.node"),
+        ("nodejs22.x", "node.napi.glibc.node"),
+    ] {
+        let why = format!(
+            "node-gyp-build-optional-packages loads node_modules/@lmdb/lmdb-linux-x64/{chosen} on linux-x64"
+        );
+        only_opened(package.path(), runtime, &at(chosen), 3, &why);
+    }
+    // Only the musl build and an untagged file: no variant, named.
+    let platform = package.path().join("node_modules/@lmdb/lmdb-linux-x64");
+    std::fs::remove_file(platform.join("node.abi115.glibc.node")).unwrap();
+    std::fs::remove_file(platform.join("node.napi.glibc.node")).unwrap();
+    let reason = the_missing_variant(package.path(), "nodejs20.x", "node_modules/lmdb");
+    assert!(
+        reason.contains("node-gyp-build-optional-packages finds no prebuild for linux-x64")
+            && reason.contains("nor in its platform package node_modules/@lmdb/lmdb-linux-x64"),
+        "{reason}"
+    );
+}
+
+/// (issue 29) The loaders' rules hold in a layer too: lmdb installed in a
+/// layer's nodejs/node_modules (/opt/nodejs/node_modules), beside a
+/// function of JavaScript only, and the function given by a relative path.
+#[test]
+fn a_layers_node_modules_are_chosen_as_their_loader_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let layer = dir.path().join("layer");
+    optional_packages_function(&layer.join("nodejs"));
+    let function = dir.path().join("function");
+    std::fs::create_dir_all(&function).unwrap();
+    std::fs::write(
+        function.join("index.mjs"),
+        "export const handler = async () => 1;\n",
+    )
+    .unwrap();
+    let run = common::audit_in_dir(
+        dir.path(),
+        [
+            "check",
+            "--json",
+            "--profile",
+            "nodejs20.x",
+            "function",
+            "--with-layer",
+            "layer",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let (judged, never) = judged_and_never_opened(&run);
+    let at = |f: &str| format!("/opt/nodejs/node_modules/@lmdb/lmdb-linux-x64/{f}");
+    assert_eq!(
+        judged.into_iter().collect::<Vec<_>>(),
+        [(at("node.abi115.glibc.node"), true)]
+    );
+    assert_eq!(
+        never.keys().collect::<Vec<_>>(),
+        [
+            &at("lmdb.node"),
+            &at("node.napi.glibc.node"),
+            &at("node.napi.musl.node")
+        ]
+    );
+    let doc = common::stdout_json(&run);
+    assert!(
+        doc["artifacts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["layer"] == "layer" && a["distribution"] == "@lmdb/lmdb-linux-x64 3.5.6"),
+        "{doc:#}"
+    );
+    // The function itself as a relative path: its own node_modules the same.
+    std::fs::rename(
+        layer.join("nodejs/node_modules"),
+        function.join("node_modules"),
+    )
+    .unwrap();
+    let run = common::audit_in_dir(
+        dir.path(),
+        ["check", "--json", "--profile", "nodejs20.x", "function"],
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let (judged, never) = judged_and_never_opened(&run);
+    assert_eq!(judged.len(), 1, "{judged:?}");
+    assert_eq!(never.len(), 3, "{never:?}");
+}
+
+/// A package loaded by @mapbox/node-pre-gyp: `binary.module_path` with
+/// the N-API build version, platform, libc and arch in it.
+fn node_pre_gyp_package(root: &Path, builds: &[(&str, &str)]) -> std::path::PathBuf {
+    let module = root.join("node_modules/sqlite-like");
+    manifest(
+        &module,
+        r#"{"name": "sqlite-like", "version": "5.1.7", "main": "lib/index.js",
+            "dependencies": {"@mapbox/node-pre-gyp": "^2.0.0"},
+            "binary": {"module_name": "addon", "module_path": "./lib/binding/napi-v{napi_build_version}-{platform}-{libc}-{arch}",
+                       "host": "https://example.invalid", "napi_versions": [3, 10]}}"#,
+    );
+    for (dir, kind) in builds {
+        let out = module.join("lib/binding").join(dir).join("addon.node");
+        std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+        match *kind {
+            "napi" => napi_addon(&out, "napi_create_string_utf8"),
+            "musl" => musl_addon(&out),
+            other => panic!("{other}"),
+        }
+    }
+    module
+}
+
+/// (issue 29) @mapbox/node-pre-gyp opens `module_path/module_name.node`
+/// with its placeholders filled in for the runtime: the highest of the
+/// package's `napi_versions` the runtime's N-API has (Node.js 18 and 20:
+/// 9; 22 and 24: 10), linux, glibc, the arch. The other builds of the name
+/// are never opened; a package without that file is a missing variant.
+#[test]
+fn node_pre_gyp_opens_its_module_path_for_the_runtime() {
+    let package = tempfile::tempdir().unwrap();
+    node_pre_gyp_package(
+        package.path(),
+        &[
+            ("napi-v3-linux-glibc-x64", "napi"),
+            ("napi-v10-linux-glibc-x64", "napi"),
+            ("napi-v3-linux-musl-x64", "musl"),
+            ("napi-v3-linux-glibc-arm64", "musl"),
+        ],
+    );
+    let at = |d: &str| format!("/var/task/node_modules/sqlite-like/lib/binding/{d}/addon.node");
+    for (runtime, chosen) in [
+        ("nodejs18.x", "napi-v3-linux-glibc-x64"),
+        ("nodejs24.x", "napi-v10-linux-glibc-x64"),
+    ] {
+        let why =
+            format!("@mapbox/node-pre-gyp loads lib/binding/{chosen}/addon.node on linux-x64");
+        only_opened(package.path(), runtime, &at(chosen), 3, &why);
+    }
+    let musl_only = tempfile::tempdir().unwrap();
+    node_pre_gyp_package(musl_only.path(), &[("napi-v3-linux-musl-x64", "musl")]);
+    let reason = the_missing_variant(musl_only.path(), "nodejs20.x", "node_modules/sqlite-like");
+    assert!(
+        reason.contains("opens lib/binding/napi-v3-linux-glibc-x64/addon.node on linux-x64")
+            && reason.contains("(it has lib/binding/napi-v3-linux-musl-x64/addon.node)"),
+        "{reason}"
+    );
+}
+
+/// (issue 29) `bindings` requires the first of its fixed places that holds
+/// the name (build/, build/Debug, build/Release, …, then
+/// lib/binding/node-v<ABI>-<platform>-<arch>); the later copies of the name
+/// and builds for another platform or ABI are never opened.
+#[test]
+fn bindings_opens_the_first_of_its_places() {
+    let package = tempfile::tempdir().unwrap();
+    let module = package.path().join("node_modules/ref-like");
+    manifest(
+        &module,
+        r#"{"name": "ref-like", "version": "1.0.0", "dependencies": {"bindings": "^1.5.0"}}"#,
+    );
+    let build = |dir: &str, kind: &str| {
+        let out = module.join(dir).join("binding.node");
+        std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+        match kind {
+            "napi" => napi_addon(&out, "napi_create_string_utf8"),
+            _ => musl_addon(&out),
+        }
+    };
+    build("build/Release", "napi");
+    build("Release", "musl");
+    build("compiled/20.0.0/darwin/x64", "musl");
+    build("lib/binding/node-v115-linux-x64", "musl");
+    build("lib/binding/node-v108-linux-arm64", "musl");
+    let run = audit_on(
+        &["check", "--json", "--profile", "nodejs20.x"],
+        package.path(),
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let (judged, never) = judged_and_never_opened(&run);
+    let at = |d: &str| format!("/var/task/node_modules/ref-like/{d}/binding.node");
+    assert_eq!(
+        judged.into_iter().collect::<Vec<_>>(),
+        [(at("build/Release"), true)]
+    );
+    assert_eq!(never.len(), 4, "{never:?}");
+    assert!(never[&at("Release")].starts_with("bindings finds build/Release/binding.node first"));
+    assert!(never[&at("compiled/20.0.0/darwin/x64")].contains("(a build for darwin-x64)"));
+    assert!(never[&at("lib/binding/node-v108-linux-arm64")]
+        .contains("(a build for node-v108-linux-arm64)"));
+}
+
+/// (issue 29, decision) A package whose main module catches its loader's
+/// failure and requires a JavaScript fallback (ws's bufferutil and
+/// utf-8-validate) runs without the addon: its missing variant is a
+/// warning, the function loads; without the fallback it is an error.
+#[test]
+fn a_missing_variant_with_a_javascript_fallback_is_a_warning() {
+    let package = tempfile::tempdir().unwrap();
+    node_gyp_build_package(
+        package.path(),
+        &[("darwin-x64+arm64/node.napi.node", "napi")],
+    );
+    let main = package.path().join("node_modules/bufferutil/index.js");
+    std::fs::write(
+        &main,
+        "'use strict';\n\ntry {\n  module.exports = require('node-gyp-build')(__dirname);\n} catch (e) {\n  module.exports = require('./fallback');\n}\n",
+    )
+    .unwrap();
+    let run = audit_on(
+        &["check", "--json", "--profile", "nodejs22.x"],
+        package.path(),
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let doc = common::stdout_json(&run);
+    let missing = findings(&doc["artifacts"][0], "missing-variant");
+    assert_eq!(missing.len(), 1, "{doc:#}");
+    assert_eq!(
+        (&missing[0]["severity"], &missing[0]["fallback"]),
+        (&"warning".into(), &true.into())
+    );
+    assert!(missing[0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("requires its JavaScript fallback"));
+    std::fs::write(
+        &main,
+        "module.exports = require('node-gyp-build')(__dirname);\n",
+    )
+    .unwrap();
+    the_missing_variant(package.path(), "nodejs22.x", "node_modules/bufferutil");
+}
+
+/// (issue 29) node-gyp-build 3 (@datadog/native-metrics 3 installs it):
+/// `prebuilds/linuxglibc-<arch>/` before `linux-<arch>/`, and in it
+/// `node-<ABI>.node` before `node-napi.node`; musl's directory never.
+#[test]
+fn node_gyp_build_3_opens_its_own_layout() {
+    let package = tempfile::tempdir().unwrap();
+    let modules = package.path().join("node_modules");
+    manifest(
+        &modules.join("node-gyp-build"),
+        r#"{"name": "node-gyp-build", "version": "3.9.0"}"#,
+    );
+    let module = modules.join("@datadog/native-metrics");
+    manifest(
+        &module,
+        r#"{"name": "@datadog/native-metrics", "version": "3.1.2", "dependencies": {"node-gyp-build": "^3.9.0"}}"#,
+    );
+    let prebuilds = module.join("prebuilds");
+    for dir in ["linuxglibc-x64", "linux-x64", "linuxmusl-x64"] {
+        std::fs::create_dir_all(prebuilds.join(dir)).unwrap();
+    }
+    v8_addon(&prebuilds.join("linuxglibc-x64/node-127.node"), 127);
+    napi_addon(
+        &prebuilds.join("linuxglibc-x64/node-napi.node"),
+        "napi_create_string_utf8",
+    );
+    musl_addon(&prebuilds.join("linux-x64/node-napi.node"));
+    musl_addon(&prebuilds.join("linuxmusl-x64/node-napi.node"));
+    let at = |f: &str| format!("/var/task/node_modules/@datadog/native-metrics/prebuilds/{f}");
+    let why = "node-gyp-build 3 loads prebuilds/linuxglibc-x64/";
+    only_opened(
+        package.path(),
+        "nodejs22.x",
+        &at("linuxglibc-x64/node-127.node"),
+        3,
+        why,
+    );
+    only_opened(
+        package.path(),
+        "nodejs20.x",
+        &at("linuxglibc-x64/node-napi.node"),
+        3,
+        why,
+    );
+}
+
+/// (issue 29) holepunch's require-addon (sodium-native 4): the package's
+/// `prebuilds/linux-x64/<name>.node`; its Bare build and other hosts'
+/// never opened; with none for the runtime, a missing variant.
+#[test]
+fn require_addon_opens_the_hosts_build_of_the_packages_name() {
+    let package = tempfile::tempdir().unwrap();
+    let module = package.path().join("node_modules/sodium-native");
+    manifest(
+        &module,
+        r#"{"name": "sodium-native", "version": "4.3.3", "dependencies": {"require-addon": "^1.1.0"}}"#,
+    );
+    let prebuilds = module.join("prebuilds");
+    for dir in ["linux-x64", "linux-arm64"] {
+        std::fs::create_dir_all(prebuilds.join(dir)).unwrap();
+    }
+    napi_addon(
+        &prebuilds.join("linux-x64/sodium-native.node"),
+        "napi_create_string_utf8",
+    );
+    musl_addon(&prebuilds.join("linux-x64/sodium-native.bare"));
+    musl_addon(&prebuilds.join("linux-arm64/sodium-native.node"));
+    only_opened(
+        package.path(),
+        "nodejs22.x",
+        "/var/task/node_modules/sodium-native/prebuilds/linux-x64/sodium-native.node",
+        2,
+        "require-addon loads prebuilds/linux-x64/sodium-native.node on linux-x64",
+    );
+    std::fs::remove_file(prebuilds.join("linux-x64/sodium-native.node")).unwrap();
+    let reason = the_missing_variant(package.path(), "nodejs22.x", "node_modules/sodium-native");
+    assert!(
+        reason.contains("no prebuilds/linux-x64/sodium-native@4.3.3.node or prebuilds/linux-x64/sodium-native.node"),
+        "{reason}"
+    );
+}

@@ -75,6 +75,18 @@ where
     finished(command)
 }
 
+/// `lambda-audit ARGS` run in the directory `cwd` (relative paths in ARGS
+/// are read from there).
+pub fn audit_in_dir<I, S>(cwd: &Path, args: I) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lambda-audit"));
+    command.args(args).current_dir(cwd);
+    finished(command)
+}
+
 /// Runs `command` (a lambda-audit) to its end: its exit code and output.
 fn finished(mut command: Command) -> Run {
     let Output {
