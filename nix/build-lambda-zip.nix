@@ -27,6 +27,7 @@
   sysrootFor,
   tools,
   maturin,
+  cargo-auditable,
   lambda-audit,
   pipelineSrc,
   ...
@@ -67,6 +68,8 @@ let
   # maturin only where it builds: the other zips' derivations stay as they were.
   ++ (if isPyo3 then [ maturin ] else [ ])
   ++ [
+    # Every artifact is built through it (its crates in a .dep-v0 section).
+    cargo-auditable
     pkgs.python3
     pkgs.patchelf
     pkgs.unzip
@@ -107,7 +110,7 @@ else
   craneLib.buildPackage (
     args
     // {
-      # The same command line as the pipeline's build, the Python 3.6 ABI
+      # The same command line as the pipeline's build (through cargo-auditable), the Python 3.6 ABI
       # (this flake's .cargo/config.toml) included for a module, so no
       # dependency is compiled twice. A PyO3 module has none: maturin runs
       # cargo with its own environment (the PyO3 configuration, zig as the
@@ -121,7 +124,7 @@ else
             args
             // {
               buildPhaseCargoCommand =
-                "cargo zigbuild --locked --release${package} --target ${target}"
+                "cargo auditable zigbuild --locked --release${package} --target ${target}"
                 + (if isModule then " --config ${pipelineSrc}/.cargo/config.toml" else "");
             }
           );

@@ -30,6 +30,7 @@ let
   };
   tools = "/nix/store/tools";
   maturin = "/nix/store/maturin";
+  cargo-auditable = "/nix/store/cargo-auditable";
   sysrootFor =
     choice:
     let
@@ -44,6 +45,7 @@ let
       craneLib
       tools
       maturin
+      cargo-auditable
       ;
     inherit sysrootFor;
     lambda-audit = "/nix/store/lambda-audit";
@@ -276,7 +278,7 @@ let
       let
         deps = lambdaZip.cargoArtifacts;
         target = "x86_64-unknown-linux-gnu.2.17";
-        command = "cargo zigbuild --locked --release -p lambda --target ${target} --config /nix/store/pipeline/.cargo/config.toml";
+        command = "cargo auditable zigbuild --locked --release -p lambda --target ${target} --config /nix/store/pipeline/.cargo/config.toml";
       in
       deps.depsOnly && deps.buildPhaseCargoCommand == command && lambdaZip.env.LAMBDA_PACKAGE == "lambda";
     # A user's crate: its own source, the one cdylib package, the same pipeline.
@@ -286,7 +288,7 @@ let
       && usersZip.buildPhaseCargoCommand == lambdaZip.buildPhaseCargoCommand
       &&
         usersZip.cargoArtifacts.buildPhaseCargoCommand
-        == "cargo zigbuild --locked --release --target x86_64-unknown-linux-gnu.2.17 --config /nix/store/pipeline/.cargo/config.toml";
+        == "cargo auditable zigbuild --locked --release --target x86_64-unknown-linux-gnu.2.17 --config /nix/store/pipeline/.cargo/config.toml";
     lambdaZipSeesTheSysroot =
       lambdaZip.env.OPENSSL_LIB_DIR == "/nix/store/sysroot/lib"
       && lambdaZip.env.LAMBDA_AUDIT == "/nix/store/lambda-audit/bin/lambda-audit";
@@ -323,7 +325,7 @@ let
       && al2023Zip.cargoArtifacts.env.CARGO_TARGET_DIR == "target"
       &&
         al2023Zip.cargoArtifacts.buildPhaseCargoCommand
-        == "cargo zigbuild --locked --release -p bootstrap --target x86_64-unknown-linux-gnu.2.34"
+        == "cargo auditable zigbuild --locked --release -p bootstrap --target x86_64-unknown-linux-gnu.2.34"
       && al2023Zip.buildPhaseCargoCommand == lambdaZip.buildPhaseCargoCommand;
     # A PyO3 crate: maturin (the pinned wheel) among the build's tools and
     # no other zip's, the pipeline's three steps, the runtime and its
