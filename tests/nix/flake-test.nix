@@ -271,6 +271,8 @@ let
       && auditable.src.name == "cargo-auditable"
       && auditable.src.version == pin.version
       && auditable.src.checksum == pin.sha256
+      && auditable.cargoVendorDir.cargoLock == ../../toolchain/cargo-auditable.Cargo.lock
+      && auditable.cargoArtifacts == null
       && builtins.all (zip: builtins.elem auditable x86.${zip}.nativeBuildInputs) [
         "lambda-zip"
         "lambda-zip-al2023"
