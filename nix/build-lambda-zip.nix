@@ -101,6 +101,8 @@ let
     doCheck = false;
   };
   package = if cargoPackage == null then "" else " -p ${cargoPackage}";
+  # The Python 3.6 ABI (this flake's .cargo/config.toml), given to a module's cargo.
+  moduleConfig = if isModule then [ "${pipelineSrc}/.cargo/config.toml" ] else [ ];
   steps = lib.pipeline pipelineSrc;
   manifestEnv = "LAMBDA_MANIFEST_PATH=$PWD/Cargo.toml";
 in
@@ -124,8 +126,8 @@ else
             args
             // {
               buildPhaseCargoCommand =
-                "cargo auditable zigbuild --locked --release${package} --target ${target}"
-                + (if isModule then " --config ${pipelineSrc}/.cargo/config.toml" else "");
+                "${lib.auditableEnv moduleConfig} cargo zigbuild --locked --release${package} --target ${target}"
+                + builtins.concatStringsSep "" (map (file: " --config ${file}") moduleConfig);
             }
           );
       # Each pipeline step with the same environment: the crate is the source

@@ -328,10 +328,10 @@ let
       && !(x86.lambda-zip-al2023.env ? LAMBDA_ARCH)
       &&
         zip.cargoArtifacts.buildPhaseCargoCommand
-        == "cargo auditable zigbuild --locked --release -p bootstrap --target aarch64-unknown-linux-gnu.2.34"
+        == "${lib.auditableEnv [ ]} cargo zigbuild --locked --release -p bootstrap --target aarch64-unknown-linux-gnu.2.34"
       &&
         x86.lambda-zip-al2-arm64.cargoArtifacts.buildPhaseCargoCommand
-        == "cargo auditable zigbuild --locked --release -p bootstrap --target aarch64-unknown-linux-gnu.2.26"
+        == "${lib.auditableEnv [ ]} cargo zigbuild --locked --release -p bootstrap --target aarch64-unknown-linux-gnu.2.26"
       && builtins.match ".*-Ctarget-cpu=neoverse-n1\n.*" zip.preBuild != null
       && builtins.match ".*-Ctarget-cpu=neoverse-n1\n.*" zip.cargoArtifacts.preBuild != null
       && builtins.match ".*target-cpu.*" x86.lambda-zip-al2023.preBuild == null
@@ -391,7 +391,7 @@ let
         != null;
     dependenciesAreBuiltByZigbuild =
       deps.buildPhaseCargoCommand
-      == "cargo auditable zigbuild --locked --release -p lambda --target x86_64-unknown-linux-gnu.2.17 --config /nix/store/source/.cargo/config.toml";
+      == "${lib.auditableEnv [ "/nix/store/source/.cargo/config.toml" ]} cargo zigbuild --locked --release -p lambda --target x86_64-unknown-linux-gnu.2.17 --config /nix/store/source/.cargo/config.toml";
     # The sandbox has no /usr/bin/env: scripts the builds run are patched first.
     # (The zip's pipeline is called through bash from the flake's own source.)
     scriptsArePatchedWhereTheyRun =
