@@ -3,8 +3,8 @@
 # (provided.al2023, provided.al2), built with the pinned toolchain and
 # sysroot for the runtime's glibc, then audited, bundled and zipped by the
 # pipeline script that CI runs without Nix (scripts/pipeline, from this
-# flake): $out/lambda.zip and the unzipped $out/package, byte for byte the
-# zip's content. The project's own `lambda-zip` is this function on crate/,
+# flake): $out/lambda.zip, the unzipped $out/package, byte for byte the
+# zip's content, and the zip's CycloneDX SBOM $out/sbom.cdx.json. The project's own `lambda-zip` is this function on crate/,
 # `lambda-zip-al2023` and `lambda-zip-al2` on bootstrap/,
 # `lambda-zip-python3.12` on pyfunction/.
 #   src           the crate's source (its Cargo.toml and Cargo.lock at the root;

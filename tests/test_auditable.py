@@ -12,10 +12,12 @@ scripts/build-lambda-zip made (scripts/test builds them first)."""
 
 import json
 import tomllib
+from pathlib import Path
 
 import pytest
 
 from conftest import ROOT, TARGET, run
+from runtime_facts import runtime_facts
 
 # The artifacts of the zips scripts/test builds: (what, file in its package,
 # the workspace whose Cargo.lock built it, its package, its Rust target).
@@ -148,3 +150,23 @@ def test_rust_audit_info_lists_every_crate_compiled_in(what, crate_tool):
     assert kinds["cc"] == "build"
     assert [p["name"] for p in packages if p.get("root")] == [package]
     assert "openssl-src" not in kinds
+
+
+@pytest.mark.parametrize("what", ARTIFACTS)
+def test_the_pipeline_writes_the_zips_sbom_beside_it(what, audit_bin, tmp_path):
+    """OUT/sbom.cdx.json beside each OUT/lambda.zip scripts/test built: the
+    CycloneDX 1.6 document `lambda-audit sbom` gives for that zip with its
+    runtime's profile and architecture (OUT/runtime, OUT/arch), byte for
+    byte (deterministic, and of that very zip)."""
+    out = TARGET / Path(ARTIFACTS[what][0]).parts[0]
+    runtime = (out / "runtime").read_text().strip()
+    arch = (out / "arch").read_text().strip() if (out / "arch").exists() else "x86_64"
+    profile = runtime_facts(runtime, arch=arch)["profile"]
+    options = ["--arch", arch] if arch != "x86_64" else []
+    again = tmp_path / "sbom.cdx.json"
+    result = run([audit_bin, "sbom", *options, "--profile", profile, "--out", again, out / "lambda.zip"], timeout=300)
+    assert result.returncode == 0, result.stderr
+    written = (out / "sbom.cdx.json").read_bytes()
+    assert written == again.read_bytes()
+    bom = json.loads(written)
+    assert (bom["bomFormat"], bom["specVersion"]) == ("CycloneDX", "1.6")
