@@ -390,8 +390,9 @@ let
         builtins.match ".*remap_path_flags \"[$]PWD\" \"[$]PWD/target\" \"\" \"${zip.cargoVendorDir}\".*" zip.preBuild
         != null;
     dependenciesAreBuiltByZigbuild =
-      deps.buildPhaseCargoCommand
-      == "${lib.auditableEnv [ "/nix/store/source/.cargo/config.toml" ]} cargo zigbuild --locked --release -p lambda --target x86_64-unknown-linux-gnu.2.17 --config /nix/store/source/.cargo/config.toml";
+      deps.buildPhaseCargoCommand == "${
+        lib.auditableEnv [ "/nix/store/source/.cargo/config.toml" ]
+      } cargo zigbuild --locked --release -p lambda --target x86_64-unknown-linux-gnu.2.17 --config /nix/store/source/.cargo/config.toml";
     # The sandbox has no /usr/bin/env: scripts the builds run are patched first.
     # (The zip's pipeline is called through bash from the flake's own source.)
     scriptsArePatchedWhereTheyRun =

@@ -278,7 +278,9 @@ let
       let
         deps = lambdaZip.cargoArtifacts;
         target = "x86_64-unknown-linux-gnu.2.17";
-        command = "${lib.auditableEnv [ "/nix/store/pipeline/.cargo/config.toml" ]} cargo zigbuild --locked --release -p lambda --target ${target} --config /nix/store/pipeline/.cargo/config.toml";
+        command = "${
+          lib.auditableEnv [ "/nix/store/pipeline/.cargo/config.toml" ]
+        } cargo zigbuild --locked --release -p lambda --target ${target} --config /nix/store/pipeline/.cargo/config.toml";
       in
       deps.depsOnly && deps.buildPhaseCargoCommand == command && lambdaZip.env.LAMBDA_PACKAGE == "lambda";
     # A user's crate: its own source, the one cdylib package, the same pipeline.
@@ -287,8 +289,9 @@ let
       && !(usersZip.env ? LAMBDA_PACKAGE)
       && usersZip.buildPhaseCargoCommand == lambdaZip.buildPhaseCargoCommand
       &&
-        usersZip.cargoArtifacts.buildPhaseCargoCommand
-        == "${lib.auditableEnv [ "/nix/store/pipeline/.cargo/config.toml" ]} cargo zigbuild --locked --release --target x86_64-unknown-linux-gnu.2.17 --config /nix/store/pipeline/.cargo/config.toml";
+        usersZip.cargoArtifacts.buildPhaseCargoCommand == "${
+          lib.auditableEnv [ "/nix/store/pipeline/.cargo/config.toml" ]
+        } cargo zigbuild --locked --release --target x86_64-unknown-linux-gnu.2.17 --config /nix/store/pipeline/.cargo/config.toml";
     lambdaZipSeesTheSysroot =
       lambdaZip.env.OPENSSL_LIB_DIR == "/nix/store/sysroot/lib"
       && lambdaZip.env.LAMBDA_AUDIT == "/nix/store/lambda-audit/bin/lambda-audit";
