@@ -11,6 +11,8 @@ scripts/bootstrap-tools --crate. The artifacts are the ones
 scripts/build-lambda-zip made (scripts/test builds them first)."""
 
 import json
+import os
+import shutil
 import tomllib
 from pathlib import Path
 
@@ -170,3 +172,21 @@ def test_the_pipeline_writes_the_zips_sbom_beside_it(what, audit_bin, tmp_path):
     assert written == again.read_bytes()
     bom = json.loads(written)
     assert (bom["bomFormat"], bom["specVersion"]) == ("CycloneDX", "1.6")
+
+
+def test_the_flakes_copy_of_cargo_auditables_lock_is_the_crates_own(tmp_path):
+    """nix/cargo-auditable.nix vendors the tool's dependencies from the
+    committed copy of its Cargo.lock (crateTools' `lock`): bootstrap-tools
+    refuses, in one line and before building, a copy that is not the
+    pinned .crate's own file (a checkout whose copy was edited)."""
+    checkout = tmp_path / "checkout"
+    for name in ("scripts", "toolchain"):
+        shutil.copytree(ROOT / name, checkout / name)
+    lock = checkout / "toolchain" / "cargo-auditable.Cargo.lock"
+    lock.write_text(lock.read_text().replace('name = "serde"', 'name = "serde-edited"', 1))
+    cache = tmp_path / "cache"
+    result = run([checkout / "scripts/bootstrap-tools", "--crate", "cargo-auditable"], timeout=600,
+                 env={**os.environ, "LAMBDA_TOOLCHAIN_CACHE": str(cache)})
+    assert result.returncode == 2, result.stderr
+    assert "toolchain/cargo-auditable.Cargo.lock is not cargo-auditable 0.7.7's own Cargo.lock" in result.stderr
+    assert not list((cache / "crates").glob("cargo-auditable-*/")), "nothing installed"
