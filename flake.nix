@@ -35,6 +35,7 @@
             toolchain = call ./nix/toolchain.nix;
             tools = call ./nix/tools.nix;
             maturin = call ./nix/maturin.nix;
+            cargo-auditable = call ./nix/cargo-auditable.nix;
             src = call ./nix/source.nix;
             sysrootFor = call ./nix/sysroot.nix;
             sysroot = scope.sysrootFor { };

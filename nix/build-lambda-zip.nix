@@ -3,8 +3,8 @@
 # (provided.al2023, provided.al2), built with the pinned toolchain and
 # sysroot for the runtime's glibc, then audited, bundled and zipped by the
 # pipeline script that CI runs without Nix (scripts/pipeline, from this
-# flake): $out/lambda.zip and the unzipped $out/package, byte for byte the
-# zip's content. The project's own `lambda-zip` is this function on crate/,
+# flake): $out/lambda.zip, the unzipped $out/package, byte for byte the
+# zip's content, and the zip's CycloneDX SBOM $out/sbom.cdx.json. The project's own `lambda-zip` is this function on crate/,
 # `lambda-zip-al2023` and `lambda-zip-al2` on bootstrap/,
 # `lambda-zip-python3.12` on pyfunction/.
 #   src           the crate's source (its Cargo.toml and Cargo.lock at the root;
@@ -27,6 +27,7 @@
   sysrootFor,
   tools,
   maturin,
+  cargo-auditable,
   lambda-audit,
   pipelineSrc,
   ...
@@ -67,6 +68,8 @@ let
   # maturin only where it builds: the other zips' derivations stay as they were.
   ++ (if isPyo3 then [ maturin ] else [ ])
   ++ [
+    # Every artifact is built through it (its crates in a .dep-v0 section).
+    cargo-auditable
     pkgs.python3
     pkgs.patchelf
     pkgs.unzip
@@ -98,6 +101,8 @@ let
     doCheck = false;
   };
   package = if cargoPackage == null then "" else " -p ${cargoPackage}";
+  # The Python 3.6 ABI (this flake's .cargo/config.toml), given to a module's cargo.
+  moduleConfig = if isModule then [ "${pipelineSrc}/.cargo/config.toml" ] else [ ];
   steps = lib.pipeline pipelineSrc;
   manifestEnv = "LAMBDA_MANIFEST_PATH=$PWD/Cargo.toml";
 in
@@ -107,7 +112,7 @@ else
   craneLib.buildPackage (
     args
     // {
-      # The same command line as the pipeline's build, the Python 3.6 ABI
+      # The same command line as the pipeline's build (through cargo-auditable), the Python 3.6 ABI
       # (this flake's .cargo/config.toml) included for a module, so no
       # dependency is compiled twice. A PyO3 module has none: maturin runs
       # cargo with its own environment (the PyO3 configuration, zig as the
@@ -121,8 +126,8 @@ else
             args
             // {
               buildPhaseCargoCommand =
-                "cargo zigbuild --locked --release${package} --target ${target}"
-                + (if isModule then " --config ${pipelineSrc}/.cargo/config.toml" else "");
+                "${lib.auditableEnv moduleConfig} cargo zigbuild --locked --release${package} --target ${target}"
+                + builtins.concatStringsSep "" (map (file: " --config ${file}") moduleConfig);
             }
           );
       # Each pipeline step with the same environment: the crate is the source

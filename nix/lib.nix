@@ -411,6 +411,20 @@ rec {
       export CARGO_ENCODED_RUSTFLAGS
     '';
 
+  # The environment of a build through cargo-auditable, as scripts/pipeline
+  # auditable_env gives it (its comment says why the wrapper is named, not
+  # given by its store path): shell words before a cargo command line.
+  auditableEnv =
+    config:
+    "RUSTC_WORKSPACE_WRAPPER=cargo-auditable CARGO_AUDITABLE_ORIG_ARGS='${
+      builtins.toJSON {
+        inherit config;
+        frozen = false;
+        locked = true;
+        offline = false;
+      }
+    }'";
+
   # The pipeline steps the flake runs: the same script CI runs
   # (scripts/pipeline), from `root`, this flake's pipeline source
   # (nix/pipeline-source.nix), whichever crate is built. Called through bash:

@@ -16,18 +16,25 @@ import pytest
 from conftest import ROOT, run
 
 
+def program_crate(tmp_path, name):
+    """A one-file crate whose program NAME is "built" (a file written here,
+    where cargo would put it): the crate's directory and the target directory."""
+    crate = tmp_path / "crate"
+    (crate / "src").mkdir(parents=True)
+    (crate / "Cargo.toml").write_text(f'[package]\nname = "{name}"\nversion = "0.1.0"\nedition = "2021"\n')
+    (crate / "src" / "main.rs").write_text("fn main() {}\n")
+    target = tmp_path / "target"
+    program = target / "x86_64-unknown-linux-gnu" / "release" / name
+    program.parent.mkdir(parents=True)
+    program.write_bytes(b"the program as cargo would have built it\n")
+    return crate, target
+
+
 def test_a_program_that_fails_its_audit_leaves_no_staged_copy(tmp_path):
     """scripts/pipeline package stages a program not named bootstrap in a
     directory of its own (mktemp -d); an audit that fails ended the script
     through errexit, and the copy stayed in TMPDIR."""
-    crate = tmp_path / "crate"
-    (crate / "src").mkdir(parents=True)
-    (crate / "Cargo.toml").write_text('[package]\nname = "answers"\nversion = "0.1.0"\nedition = "2021"\n')
-    (crate / "src" / "main.rs").write_text("fn main() {}\n")
-    target = tmp_path / "target"
-    program = target / "x86_64-unknown-linux-gnu" / "release" / "answers"
-    program.parent.mkdir(parents=True)
-    program.write_bytes(b"the program as cargo would have built it\n")
+    crate, target = program_crate(tmp_path, "answers")
     audit = tmp_path / "refusing-audit"
     audit.write_text("#!/bin/sh\necho 'bootstrap: WILL NOT LOAD' >&2\nexit 1\n")
     audit.chmod(0o755)
@@ -40,6 +47,36 @@ def test_a_program_that_fails_its_audit_leaves_no_staged_copy(tmp_path):
     assert result.returncode == 1, result.stderr
     assert "WILL NOT LOAD" in result.stderr
     assert sorted(tmp.iterdir()) == [], "left in TMPDIR"
+
+
+def test_a_zip_whose_sbom_cannot_be_written_is_removed_with_it(tmp_path):
+    """scripts/pipeline package writes OUT/sbom.cdx.json beside the zip: a
+    `lambda-audit sbom` that fails (exit 2) leaves neither the new zip nor
+    the SBOM of an earlier one, and the run fails with its status."""
+    crate, target = program_crate(tmp_path, "bootstrap")
+    # An auditor whose check, bundle and zip succeed and whose sbom refuses.
+    audit = tmp_path / "audit-without-sbom"
+    audit.write_text("""#!/bin/sh
+command=$1; out=
+while [ $# -gt 0 ]; do case $1 in --out) out=$2; shift 2 ;; *) shift ;; esac; done
+case $command in
+  bundle) mkdir -p "$out" ;;
+  zip) echo zipped > "$out" ;;
+  sbom) echo 'lambda-audit: sbom: cannot read the zip' >&2; exit 2 ;;
+esac
+""")
+    audit.chmod(0o755)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "sbom.cdx.json").write_text("the SBOM of an earlier zip\n")
+    env = {**os.environ, "LAMBDA_RUNTIME": "provided.al2023", "LAMBDA_MANIFEST_PATH": str(crate / "Cargo.toml"),
+           "CARGO_TARGET_DIR": str(target), "LAMBDA_AUDIT": str(audit)}
+    env.pop("LAMBDA_ARCH", None)
+    result = run(["bash", ROOT / "scripts/pipeline", "package", out], env=env)
+    assert result.returncode == 2, result.stderr
+    assert "sbom: cannot read the zip" in result.stderr
+    assert "the zip is removed" in result.stderr
+    assert not (out / "lambda.zip").exists() and not (out / "sbom.cdx.json").exists()
 
 
 # What build_workspace does for each function, with a build that makes its

@@ -113,6 +113,7 @@ let
     cargoFmt = pkgs.built "fmt";
     devShell = pkgs.built "shell";
     vendorCargoDeps = args: pkgs.built "vendor" (args // { pname = "cargo-deps"; });
+    downloadCargoPackage = args: pkgs.built "crate" (args // { pname = "cargo-package-${args.name}"; });
     crateNameFromCargoToml =
       { cargoToml }:
       let
@@ -256,6 +257,28 @@ let
         "sysroot"
       ]
     ) lib.systems;
+    # Every zip is built through cargo-auditable: the crate toolchain/target.json
+    # pins (the .crate file by its sha256, as scripts/bootstrap-tools checks
+    # it), built by crane, among each zip's tools and in the dev shell.
+    everyZipIsBuiltThroughThePinnedCargoAuditable =
+      let
+        pin = lib.target.crateTools.cargo-auditable;
+        isAuditable = p: (p.pname or "") == "cargo-auditable";
+        auditable = builtins.head (builtins.filter isAuditable x86.lambda-zip.nativeBuildInputs);
+      in
+      auditable.kind == "package"
+      && auditable.version == pin.version
+      && auditable.src.name == "cargo-auditable"
+      && auditable.src.version == pin.version
+      && auditable.src.checksum == pin.sha256
+      && auditable.cargoVendorDir.cargoLock == ../../toolchain/cargo-auditable.Cargo.lock
+      && auditable.cargoArtifacts == null
+      && builtins.all (zip: builtins.elem auditable x86.${zip}.nativeBuildInputs) [
+        "lambda-zip"
+        "lambda-zip-al2023"
+        "lambda-zip-al2-arm64"
+        "lambda-zip-python3.12"
+      ];
     # The PyO3 function (pyfunction/, its own workspace) for python3.12 on
     # each architecture: maturin among the tools, the runtime and the
     # architecture named to the pipeline, arm64's CPU baseline, the same
@@ -305,10 +328,10 @@ let
       && !(x86.lambda-zip-al2023.env ? LAMBDA_ARCH)
       &&
         zip.cargoArtifacts.buildPhaseCargoCommand
-        == "cargo zigbuild --locked --release -p bootstrap --target aarch64-unknown-linux-gnu.2.34"
+        == "${lib.auditableEnv [ ]} cargo zigbuild --locked --release -p bootstrap --target aarch64-unknown-linux-gnu.2.34"
       &&
         x86.lambda-zip-al2-arm64.cargoArtifacts.buildPhaseCargoCommand
-        == "cargo zigbuild --locked --release -p bootstrap --target aarch64-unknown-linux-gnu.2.26"
+        == "${lib.auditableEnv [ ]} cargo zigbuild --locked --release -p bootstrap --target aarch64-unknown-linux-gnu.2.26"
       && builtins.match ".*-Ctarget-cpu=neoverse-n1\n.*" zip.preBuild != null
       && builtins.match ".*-Ctarget-cpu=neoverse-n1\n.*" zip.cargoArtifacts.preBuild != null
       && builtins.match ".*target-cpu.*" x86.lambda-zip-al2023.preBuild == null
@@ -367,8 +390,9 @@ let
         builtins.match ".*remap_path_flags \"[$]PWD\" \"[$]PWD/target\" \"\" \"${zip.cargoVendorDir}\".*" zip.preBuild
         != null;
     dependenciesAreBuiltByZigbuild =
-      deps.buildPhaseCargoCommand
-      == "cargo zigbuild --locked --release -p lambda --target x86_64-unknown-linux-gnu.2.17 --config /nix/store/source/.cargo/config.toml";
+      deps.buildPhaseCargoCommand == "${
+        lib.auditableEnv [ "/nix/store/source/.cargo/config.toml" ]
+      } cargo zigbuild --locked --release -p lambda --target x86_64-unknown-linux-gnu.2.17 --config /nix/store/source/.cargo/config.toml";
     # The sandbox has no /usr/bin/env: scripts the builds run are patched first.
     # (The zip's pipeline is called through bash from the flake's own source.)
     scriptsArePatchedWhereTheyRun =

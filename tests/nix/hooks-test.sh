@@ -104,15 +104,20 @@ home_name=$(remapped "$scratch/home/registry/src/index.crates.io-1949cf8c6b5b557
   || fail "the two remaps disagree: crane's vendored crate is $nix_name, cargo's home crate $home_name"
 
 # The pipeline keeps remaps it is given, and encodes its own so that a path
-# with a space survives. A stand-in cargo-zigbuild records what cargo gives it.
+# with a space survives. A stand-in cargo-zigbuild records what cargo gives it
+# (and the wrapper it would run rustc through: the stand-in cargo-auditable,
+# which never runs here).
 stub=$scratch/stub-bin
 mkdir -p "$stub"
 cat >"$stub/cargo-zigbuild" <<'SH'
 #!/usr/bin/env bash
 printf '%s' "${CARGO_ENCODED_RUSTFLAGS:-}" >"$RECORD"
+printf '%s\n%s\n' "${RUSTC_WORKSPACE_WRAPPER:-}" "${CARGO_AUDITABLE_ORIG_ARGS:-}" >"$RECORD.wrapper"
 mkdir -p "$CARGO_TARGET_DIR/x86_64-unknown-linux-gnu/release" && : >"$CARGO_TARGET_DIR/x86_64-unknown-linux-gnu/release/liblambda.so"
 SH
 chmod +x "$stub/cargo-zigbuild"
+printf '#!/bin/sh\nexit 1\n' >"$stub/cargo-auditable"
+chmod +x "$stub/cargo-auditable"
 # (cargo's real home: build fetches the lock file's crates before naming
 # their registry directories.)
 cargo_home=${CARGO_HOME:-$HOME/.cargo}
@@ -137,6 +142,14 @@ $rust_src
 target-cpu=x86-64"
 [ -n "$registries" ] && [ "$got" = "$expected" ] && ok "pipeline build: the one remap rule (registry sources by name, rust-src) as encoded flags (paths with spaces intact), the caller's RUSTFLAGS kept" \
   || fail "pipeline build flags:"$'\n'"$got"
+# Through cargo-auditable, named (not its path, which cargo would hash into
+# the members' -C metadata), with the options crane's dependency build gets.
+got=$(cat "$scratch/record.wrapper")
+nix_env=$(nix-instantiate --eval --json -E '(import ./nix/lib.nix).auditableEnv [ ]' | python3 -c 'import json,sys; print(json.load(sys.stdin))')
+expected="RUSTC_WORKSPACE_WRAPPER=${got%%$'\n'*} CARGO_AUDITABLE_ORIG_ARGS='${got#*$'\n'}'"
+[ "${got%%$'\n'*}" = cargo-auditable ] && [ "$expected" = "$nix_env" ] \
+  && ok "pipeline build runs cargo through cargo-auditable by name, in the environment nix/lib.nix auditableEnv gives crane's build" \
+  || fail "pipeline build's wrapper environment: $got (nix: $nix_env)"
 
 # 3b. The tools' install phase, run for real as stdenv runs it: the pinned
 # wheel files (fetched by sha256, as fetchurl would) in $srcs, and an $out

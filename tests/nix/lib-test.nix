@@ -30,6 +30,7 @@ let
   };
   tools = "/nix/store/tools";
   maturin = "/nix/store/maturin";
+  cargo-auditable = "/nix/store/cargo-auditable";
   sysrootFor =
     choice:
     let
@@ -44,6 +45,7 @@ let
       craneLib
       tools
       maturin
+      cargo-auditable
       ;
     inherit sysrootFor;
     lambda-audit = "/nix/store/lambda-audit";
@@ -276,7 +278,9 @@ let
       let
         deps = lambdaZip.cargoArtifacts;
         target = "x86_64-unknown-linux-gnu.2.17";
-        command = "cargo zigbuild --locked --release -p lambda --target ${target} --config /nix/store/pipeline/.cargo/config.toml";
+        command = "${
+          lib.auditableEnv [ "/nix/store/pipeline/.cargo/config.toml" ]
+        } cargo zigbuild --locked --release -p lambda --target ${target} --config /nix/store/pipeline/.cargo/config.toml";
       in
       deps.depsOnly && deps.buildPhaseCargoCommand == command && lambdaZip.env.LAMBDA_PACKAGE == "lambda";
     # A user's crate: its own source, the one cdylib package, the same pipeline.
@@ -285,8 +289,9 @@ let
       && !(usersZip.env ? LAMBDA_PACKAGE)
       && usersZip.buildPhaseCargoCommand == lambdaZip.buildPhaseCargoCommand
       &&
-        usersZip.cargoArtifacts.buildPhaseCargoCommand
-        == "cargo zigbuild --locked --release --target x86_64-unknown-linux-gnu.2.17 --config /nix/store/pipeline/.cargo/config.toml";
+        usersZip.cargoArtifacts.buildPhaseCargoCommand == "${
+          lib.auditableEnv [ "/nix/store/pipeline/.cargo/config.toml" ]
+        } cargo zigbuild --locked --release --target x86_64-unknown-linux-gnu.2.17 --config /nix/store/pipeline/.cargo/config.toml";
     lambdaZipSeesTheSysroot =
       lambdaZip.env.OPENSSL_LIB_DIR == "/nix/store/sysroot/lib"
       && lambdaZip.env.LAMBDA_AUDIT == "/nix/store/lambda-audit/bin/lambda-audit";
@@ -299,6 +304,12 @@ let
         pattern = ".*export ZIG_GLOBAL_CACHE_DIR=\"\\$TMPDIR/zig-global-cache\".*";
       in
       builtins.match pattern lambdaZip.preBuild != null;
+    # The environment of a build through cargo-auditable: the wrapper by
+    # name (its store path would enter the members' -C metadata), the cargo
+    # options as JSON, as scripts/pipeline auditable_env writes them.
+    auditableEnvNamesTheWrapperAndTheOptions =
+      lib.auditableEnv [ "/c/config.toml" ]
+      == "RUSTC_WORKSPACE_WRAPPER=cargo-auditable CARGO_AUDITABLE_ORIG_ARGS='{\"config\":[\"/c/config.toml\"],\"frozen\":false,\"locked\":true,\"offline\":false}'";
     auditProfileIsTheTarget = lib.auditProfile == "amazonlinux-2017.03-python3.6";
     # Each runtime links against the newest glibc its profile's libc defines.
     runtimesLinkAgainstTheirProfilesGlibc =
@@ -323,7 +334,7 @@ let
       && al2023Zip.cargoArtifacts.env.CARGO_TARGET_DIR == "target"
       &&
         al2023Zip.cargoArtifacts.buildPhaseCargoCommand
-        == "cargo zigbuild --locked --release -p bootstrap --target x86_64-unknown-linux-gnu.2.34"
+        == "${lib.auditableEnv [ ]} cargo zigbuild --locked --release -p bootstrap --target x86_64-unknown-linux-gnu.2.34"
       && al2023Zip.buildPhaseCargoCommand == lambdaZip.buildPhaseCargoCommand;
     # A PyO3 crate: maturin (the pinned wheel) among the build's tools and
     # no other zip's, the pipeline's three steps, the runtime and its
