@@ -23,6 +23,10 @@ python3 tests/nix/fileset.py nix/source.nix "$scratch/source"
 mkdir -p "$scratch/cargo-home" "$scratch/tmp" "$scratch/rust" "$scratch/tools" "$scratch/etc" "$scratch/bin"
 (cd "$scratch/source" && cargo vendor --locked --versioned-dirs "$scratch/vendor" >"$scratch/cargo-home/config.toml" 2>"$scratch/vendor.log") \
   || { cat "$scratch/vendor.log" >&2; exit 1; }
+# Readable by all, as files in the Nix store are (0444): cargo vendor keeps a
+# .crate's modes, and some crates ship files readable by their owner's group
+# only (fnv 1.0.7: LICENSE-APACHE 0640), which nobody could not read.
+chmod -R a+rX "$scratch/vendor"
 
 # The sandbox's /etc.
 printf 'root:x:0:0:Nix build user:/build:/noshell\nnixbld:x:65534:65534:Nix build user:/build:/noshell\n' >"$scratch/etc/passwd"
