@@ -240,8 +240,13 @@ def test_the_pipeline_itself_refuses_it_too(zig, tmp_path):
     """The flake runs scripts/pipeline directly: the rule is there, not only in
     the front door (which says "==> pipeline build" first: the error is its one other line)."""
     manifest = write_crate(tmp_path / "crate", PLAIN_PROGRAM)
+    # Every tool the pipeline needs on PATH (it looks for them first), so the
+    # environment's CFLAGS is what it refuses.
+    auditable = run([ROOT / "scripts/bootstrap-tools", "--crate", "cargo-auditable"], timeout=3600)
+    assert auditable.returncode == 0, auditable.stderr
+    tools = f"{os.path.dirname(zig)}:{auditable.stdout.strip().splitlines()[-1]}"
     result = run([ROOT / "scripts/pipeline", "build"], timeout=600,
-                 env={**os.environ, "PATH": f"{os.path.dirname(zig)}:{os.environ['PATH']}",
+                 env={**os.environ, "PATH": f"{tools}:{os.environ['PATH']}",
                       "LAMBDA_RUNTIME": "provided.al2", "LAMBDA_ARCH": "arm64",
                       "LAMBDA_MANIFEST_PATH": str(manifest), "CFLAGS": "-mcpu=native"})
     lines = result.stderr.strip().splitlines()
