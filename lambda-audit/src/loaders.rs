@@ -162,11 +162,38 @@ fn npm_allows(field: &Value, value: &str) -> bool {
     listed || negated == names.len()
 }
 
-/// The files of `entries` (a package unpacked at `root`) that the loaders
-/// never open on `target`, and the packages with no file for it.
-pub fn choose(root: &Path, entries: &[Entry], target: &Target) -> Choice {
+/// Every package.json of a package (by its path in the package), each
+/// read once: what the loaders' choice reads whatever the runtime, so the
+/// runtimes of a matrix share it (`package::Package` keeps it).
+#[derive(Default)]
+pub struct Manifests(HashMap<String, Option<Manifest>>);
+
+impl Manifests {
+    /// The package.json files of `entries` (a package unpacked at `root`);
+    /// one that cannot be read or parsed is kept as none.
+    pub fn read(root: &Path, entries: &[Entry]) -> Manifests {
+        let paths = package_dirs(entries).map(|dir| join(dir, "package.json"));
+        Manifests(
+            paths
+                .map(|path| {
+                    let manifest = Manifest::read(&root.join(&path));
+                    (path, manifest)
+                })
+                .collect(),
+        )
+    }
+
+    /// The manifest at `path` (a package.json's path in the package), if it was read.
+    fn get(&self, path: &str) -> Option<&Manifest> {
+        self.0.get(path).and_then(Option::as_ref)
+    }
+}
+
+/// The files of `entries` (a package unpacked at `root`, its package.json
+/// files read as `manifests`) that the loaders never open on `target`, and
+/// the packages with no file for it.
+pub fn choose(root: &Path, entries: &[Entry], manifests: &Manifests, target: &Target) -> Choice {
     let files: HashSet<&str> = entries.iter().map(|e| e.name.as_str()).collect();
-    let mut manifests: HashMap<String, Option<Manifest>> = HashMap::new();
     let mut choice = Choice::default();
     // Each package's ELF files (the package directory, `""` for the root).
     let mut owned: BTreeMap<String, Vec<&str>> = BTreeMap::new();
@@ -184,16 +211,13 @@ pub fn choose(root: &Path, entries: &[Entry], target: &Target) -> Choice {
             if !files.contains(path.as_str()) {
                 continue;
             }
-            let read = manifests
-                .entry(path)
-                .or_insert_with_key(|p| Manifest::read(&root.join(p)));
-            if read.as_ref().is_some_and(|m| m.name.is_string()) {
+            if manifests.get(&path).is_some_and(|m| m.name.is_string()) {
                 owner = Some(dir);
                 break;
             }
         }
         let Some(owner) = owner else { continue };
-        let read = manifests[&join(owner, "package.json")].as_ref();
+        let read = manifests.get(&join(owner, "package.json"));
         if let Some(why) = read.and_then(|m| m.excludes(target)) {
             choice.never_opened.insert(entry.name.clone(), why);
             continue;
@@ -203,10 +227,10 @@ pub fn choose(root: &Path, entries: &[Entry], target: &Target) -> Choice {
             .or_default()
             .push(&entry.name);
     }
-    platform_packages(root, entries, &files, &mut manifests, target, &mut choice);
+    platform_packages(entries, &files, manifests, target, &mut choice);
     let mut listing = None;
     for dir in package_dirs(entries) {
-        let Some(Some(manifest)) = manifests.get(&join(dir, "package.json")) else {
+        let Some(manifest) = manifests.get(&join(dir, "package.json")) else {
             continue;
         };
         let own: &[&str] = owned.get(dir).map_or(&[], Vec::as_slice);
@@ -217,7 +241,6 @@ pub fn choose(root: &Path, entries: &[Entry], target: &Target) -> Choice {
             // node-gyp-build 3 (the version installed for the package) has its own layout.
             let installed = installed_dir(&files, dir, "node-gyp-build")
                 .and_then(|d| manifests.get(&join(&d, "package.json")))
-                .and_then(Option::as_ref)
                 .and_then(|m| m.version.as_str());
             let old = installed
                 .is_some_and(|v| v.split('.').next().is_some_and(|m| m < "4" && m.len() == 1));
@@ -266,7 +289,7 @@ pub fn choose(root: &Path, entries: &[Entry], target: &Target) -> Choice {
     let missing: Vec<String> = choice.no_variant.keys().cloned().collect();
     for dir in missing {
         let manifest = manifests.get(&join(&dir, "package.json"));
-        if let Some(Some(manifest)) = manifest {
+        if let Some(manifest) = manifest {
             if falls_back(root, &dir, manifest) {
                 if let Some(reason) = choice.no_variant.get_mut(&dir) {
                     reason.push_str("; its main module catches that and requires its JavaScript fallback instead: it runs without the addon");
@@ -365,25 +388,15 @@ fn platform_package_of(manifest: &Manifest, target: &Target) -> Option<String> {
 /// `no_variant`, named. One for `wasm32` is a loader's fallback (napi-rs's
 /// WASI build): then nothing is claimed.
 fn platform_packages(
-    root: &Path,
     entries: &[Entry],
     files: &HashSet<&str>,
-    manifests: &mut HashMap<String, Option<Manifest>>,
+    manifests: &Manifests,
     target: &Target,
     choice: &mut Choice,
 ) {
-    fn read<'m>(
-        manifests: &'m mut HashMap<String, Option<Manifest>>,
-        root: &Path,
-        path: String,
-    ) -> Option<&'m Manifest> {
-        manifests
-            .entry(path)
-            .or_insert_with_key(|p| Manifest::read(&root.join(p)))
-            .as_ref()
-    }
     for dir in package_dirs(entries) {
-        let Some(deps) = read(manifests, root, join(dir, "package.json"))
+        let Some(deps) = manifests
+            .get(&join(dir, "package.json"))
             .and_then(|m| m.optional_dependencies.as_object())
             .map(|deps| deps.keys().cloned().collect::<Vec<String>>())
         else {
@@ -408,7 +421,7 @@ fn platform_packages(
             let Some(installed) = installed_dir(files, dir, dep) else {
                 continue;
             };
-            let Some(manifest) = read(manifests, root, join(&installed, "package.json")) else {
+            let Some(manifest) = manifests.get(&join(&installed, "package.json")) else {
                 continue;
             };
             if [&manifest.os, &manifest.cpu, &manifest.libc]
