@@ -162,38 +162,84 @@ fn npm_allows(field: &Value, value: &str) -> bool {
     listed || negated == names.len()
 }
 
-/// The files of `entries` (a package unpacked at `root`) that the loaders
-/// never open on `target`, and the packages with no file for it.
-pub fn choose(root: &Path, entries: &[Entry], target: &Target) -> Choice {
-    let files: HashSet<&str> = entries.iter().map(|e| e.name.as_str()).collect();
-    let mut manifests: HashMap<String, Option<Manifest>> = HashMap::new();
+/// What the loaders' choice reads of a package whatever the runtime, made
+/// once so that the runtimes of a matrix share it (`package::Package`
+/// keeps it): every package.json (by its path in the package), its files'
+/// names, and its directories' listing.
+pub struct Manifests {
+    /// The directories holding a package.json (`""` the root), in the entries' order.
+    dirs: Vec<String>,
+    manifests: HashMap<String, Option<Manifest>>,
+    /// Every file's path in the package (`Entry::name`).
+    files: HashSet<String>,
+    listing: Listing,
+    /// The package owning each ELF file of the entries (in their order):
+    /// its directory, if it has one.
+    owners: Vec<Option<String>>,
+}
+
+impl Manifests {
+    /// The package.json files of `entries` (a package unpacked at `root`),
+    /// each read once (one that cannot be read or parsed is kept as none),
+    /// the names of its files, their directories' listing, and the package
+    /// owning each ELF file.
+    pub fn read(root: &Path, entries: &[Entry]) -> Manifests {
+        let dirs: Vec<String> = package_dirs(entries).map(String::from).collect();
+        let paths = dirs.iter().map(|dir| join(dir, "package.json"));
+        let manifests = paths
+            .map(|path| {
+                let manifest = Manifest::read(&root.join(&path));
+                (path, manifest)
+            })
+            .collect();
+        let mut read = Manifests {
+            dirs,
+            manifests,
+            files: entries.iter().map(|e| e.name.clone()).collect(),
+            listing: Listing::new(entries.iter().map(|e| e.name.as_str())),
+            owners: Vec::new(),
+        };
+        let elf = entries.iter().filter(|e| e.elf);
+        read.owners = elf.map(|e| read.owner(&e.name).map(String::from)).collect();
+        read
+    }
+
+    /// The nearest package.json above `file` that names a package (npm's
+    /// package: a nested one may only set options, as in `npm`): its directory.
+    fn owner<'f>(&self, file: &'f str) -> Option<&'f str> {
+        let dirs = file.match_indices('/').rev().map(|(i, _)| &file[..i]);
+        dirs.chain(std::iter::once("")).find(|dir| {
+            let path = join(dir, "package.json");
+            self.files.contains(path.as_str())
+                && self.get(&path).is_some_and(|m| m.name.is_string())
+        })
+    }
+
+    /// The directories holding a package.json, as `package_dirs` of the entries.
+    fn dirs(&self) -> impl Iterator<Item = &str> {
+        self.dirs.iter().map(String::as_str)
+    }
+
+    /// The manifest at `path` (a package.json's path in the package), if it was read.
+    fn get(&self, path: &str) -> Option<&Manifest> {
+        self.manifests.get(path).and_then(Option::as_ref)
+    }
+}
+
+/// The files of `entries` (a package unpacked at `root`, its package.json
+/// files read as `manifests`) that the loaders never open on `target`, and
+/// the packages with no file for it.
+pub fn choose(root: &Path, entries: &[Entry], manifests: &Manifests, target: &Target) -> Choice {
+    let files = &manifests.files;
     let mut choice = Choice::default();
     // Each package's ELF files (the package directory, `""` for the root).
     let mut owned: BTreeMap<String, Vec<&str>> = BTreeMap::new();
-    for entry in entries.iter().filter(|e| e.elf) {
-        // The nearest package.json above the file that names a package
-        // (npm's package: a nested one may only set options, as in `npm`).
-        let dirs = entry
-            .name
-            .match_indices('/')
-            .rev()
-            .map(|(i, _)| &entry.name[..i]);
-        let mut owner = None;
-        for dir in dirs.chain(std::iter::once("")) {
-            let path = join(dir, "package.json");
-            if !files.contains(path.as_str()) {
-                continue;
-            }
-            let read = manifests
-                .entry(path)
-                .or_insert_with_key(|p| Manifest::read(&root.join(p)));
-            if read.as_ref().is_some_and(|m| m.name.is_string()) {
-                owner = Some(dir);
-                break;
-            }
-        }
-        let Some(owner) = owner else { continue };
-        let read = manifests[&join(owner, "package.json")].as_ref();
+    let elf = entries.iter().filter(|e| e.elf);
+    for (entry, owner) in elf.zip(&manifests.owners) {
+        let Some(owner) = owner.as_deref() else {
+            continue;
+        };
+        let read = manifests.get(&join(owner, "package.json"));
         if let Some(why) = read.and_then(|m| m.excludes(target)) {
             choice.never_opened.insert(entry.name.clone(), why);
             continue;
@@ -203,21 +249,19 @@ pub fn choose(root: &Path, entries: &[Entry], target: &Target) -> Choice {
             .or_default()
             .push(&entry.name);
     }
-    platform_packages(root, entries, &files, &mut manifests, target, &mut choice);
-    let mut listing = None;
-    for dir in package_dirs(entries) {
-        let Some(Some(manifest)) = manifests.get(&join(dir, "package.json")) else {
+    platform_packages(files, manifests, target, &mut choice);
+    let listing = &manifests.listing;
+    for dir in manifests.dirs() {
+        let Some(manifest) = manifests.get(&join(dir, "package.json")) else {
             continue;
         };
         let own: &[&str] = owned.get(dir).map_or(&[], Vec::as_slice);
-        let listing = listing.get_or_insert_with(|| Listing::new(&files));
         let (flavor, mut candidates) = if manifest.depends_on("node-gyp-build-optional-packages") {
             (Flavor::OptionalPackages, in_prebuilds(dir, own))
         } else if manifest.depends_on("node-gyp-build") {
             // node-gyp-build 3 (the version installed for the package) has its own layout.
-            let installed = installed_dir(&files, dir, "node-gyp-build")
+            let installed = installed_dir(files, dir, "node-gyp-build")
                 .and_then(|d| manifests.get(&join(&d, "package.json")))
-                .and_then(Option::as_ref)
                 .and_then(|m| m.version.as_str());
             let old = installed
                 .is_some_and(|v| v.split('.').next().is_some_and(|m| m < "4" && m.len() == 1));
@@ -229,9 +273,9 @@ pub fn choose(root: &Path, entries: &[Entry], target: &Target) -> Choice {
             (flavor, in_prebuilds(dir, own))
         } else {
             if manifest.depends_on("require-addon") {
-                require_addon(dir, manifest, own, &files, target, &mut choice);
+                require_addon(dir, manifest, own, files, target, &mut choice);
             } else if let Some(config) = PreGyp::of(manifest) {
-                config.choose(dir, own, &files, target, &mut choice);
+                config.choose(dir, own, files, target, &mut choice);
             } else if manifest.depends_on("bindings") {
                 bindings(dir, own, target, &mut choice);
             }
@@ -241,7 +285,7 @@ pub fn choose(root: &Path, entries: &[Entry], target: &Target) -> Choice {
         let platform = (flavor == Flavor::OptionalPackages)
             .then(|| platform_package_of(manifest, target))
             .flatten()
-            .and_then(|name| installed_dir(&files, dir, &name));
+            .and_then(|name| installed_dir(files, dir, &name));
         if let Some(platform) = &platform {
             let top = |f: &&&str| {
                 f.strip_prefix(platform.as_str())
@@ -266,7 +310,7 @@ pub fn choose(root: &Path, entries: &[Entry], target: &Target) -> Choice {
     let missing: Vec<String> = choice.no_variant.keys().cloned().collect();
     for dir in missing {
         let manifest = manifests.get(&join(&dir, "package.json"));
-        if let Some(Some(manifest)) = manifest {
+        if let Some(manifest) = manifest {
             if falls_back(root, &dir, manifest) {
                 if let Some(reason) = choice.no_variant.get_mut(&dir) {
                     reason.push_str("; its main module catches that and requires its JavaScript fallback instead: it runs without the addon");
@@ -365,25 +409,14 @@ fn platform_package_of(manifest: &Manifest, target: &Target) -> Option<String> {
 /// `no_variant`, named. One for `wasm32` is a loader's fallback (napi-rs's
 /// WASI build): then nothing is claimed.
 fn platform_packages(
-    root: &Path,
-    entries: &[Entry],
-    files: &HashSet<&str>,
-    manifests: &mut HashMap<String, Option<Manifest>>,
+    files: &HashSet<String>,
+    manifests: &Manifests,
     target: &Target,
     choice: &mut Choice,
 ) {
-    fn read<'m>(
-        manifests: &'m mut HashMap<String, Option<Manifest>>,
-        root: &Path,
-        path: String,
-    ) -> Option<&'m Manifest> {
-        manifests
-            .entry(path)
-            .or_insert_with_key(|p| Manifest::read(&root.join(p)))
-            .as_ref()
-    }
-    for dir in package_dirs(entries) {
-        let Some(deps) = read(manifests, root, join(dir, "package.json"))
+    for dir in manifests.dirs() {
+        let Some(deps) = manifests
+            .get(&join(dir, "package.json"))
             .and_then(|m| m.optional_dependencies.as_object())
             .map(|deps| deps.keys().cloned().collect::<Vec<String>>())
         else {
@@ -408,7 +441,7 @@ fn platform_packages(
             let Some(installed) = installed_dir(files, dir, dep) else {
                 continue;
             };
-            let Some(manifest) = read(manifests, root, join(&installed, "package.json")) else {
+            let Some(manifest) = manifests.get(&join(&installed, "package.json")) else {
                 continue;
             };
             if [&manifest.os, &manifest.cpu, &manifest.libc]
@@ -439,7 +472,7 @@ fn platform_packages(
 
 /// Where node's `require(dep)` from a package in `dir` finds `dep`: the
 /// nearest `node_modules/dep` with a package.json, from `dir` up.
-fn installed_dir(files: &HashSet<&str>, dir: &str, dep: &str) -> Option<String> {
+fn installed_dir(files: &HashSet<String>, dir: &str, dep: &str) -> Option<String> {
     let ancestors = dir.match_indices('/').rev().map(|(i, _)| &dir[..i]);
     std::iter::once(dir)
         .chain(ancestors)
@@ -460,10 +493,10 @@ fn join(dir: &str, name: &str) -> String {
 /// package, `""` for the root), sorted as libuv's scandir gives them to
 /// `fs.readdirSync` (strcmp), each with whether it is a directory. Made once,
 /// in time linear in the files' paths.
-struct Listing<'f>(HashMap<&'f str, BTreeSet<(&'f str, bool)>>);
+struct Listing(HashMap<String, BTreeSet<(String, bool)>>);
 
-impl<'f> Listing<'f> {
-    fn new(files: &HashSet<&'f str>) -> Listing<'f> {
+impl Listing {
+    fn new<'f>(files: impl Iterator<Item = &'f str>) -> Listing {
         let mut dirs: HashMap<&str, BTreeSet<(&str, bool)>> = HashMap::new();
         for file in files {
             let (mut path, mut is_dir): (&str, bool) = (file, false);
@@ -477,13 +510,28 @@ impl<'f> Listing<'f> {
                 (path, is_dir) = (dir, true);
             }
         }
-        Listing(dirs)
+        let owned = |names: BTreeSet<(&str, bool)>| {
+            let names = names.into_iter();
+            names
+                .map(|(name, is_dir)| (name.to_string(), is_dir))
+                .collect()
+        };
+        Listing(
+            dirs.into_iter()
+                .map(|(dir, names)| (dir.to_string(), owned(names)))
+                .collect(),
+        )
     }
 
-    fn of(&self, dir: &str) -> Vec<(&'f str, bool)> {
+    fn of(&self, dir: &str) -> Vec<(&str, bool)> {
         self.0
             .get(dir)
-            .map(|names| names.iter().copied().collect())
+            .map(|names| {
+                names
+                    .iter()
+                    .map(|(name, is_dir)| (name.as_str(), *is_dir))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 }
@@ -602,16 +650,16 @@ fn compare(a: &Tags, b: &Tags) -> std::cmp::Ordering {
 }
 
 /// A package loaded by node-gyp-build or its fork.
-struct Prebuilds<'a, 'f> {
+struct Prebuilds<'a> {
     /// The package's directory (`""` for the root).
     package: &'a str,
-    listing: &'a Listing<'f>,
+    listing: &'a Listing,
     flavor: Flavor,
     /// The fork's platform package, where it is installed.
     platform: Option<&'a str>,
 }
 
-impl Prebuilds<'_, '_> {
+impl Prebuilds<'_> {
     /// `resolveFile(dir)`: the best-matching `.node` file directly in `dir`.
     fn resolve_file(&self, dir: &str, target: &Target) -> Option<String> {
         let mut candidates: Vec<Tags> = self
@@ -759,7 +807,7 @@ fn require_addon(
     package: &str,
     manifest: &Manifest,
     own: &[&str],
-    files: &HashSet<&str>,
+    files: &HashSet<String>,
     target: &Target,
     choice: &mut Choice,
 ) {
@@ -938,7 +986,7 @@ impl<'m> PreGyp<'m> {
         &self,
         package: &str,
         own: &[&str],
-        files: &HashSet<&str>,
+        files: &HashSet<String>,
         target: &Target,
         choice: &mut Choice,
     ) {
@@ -1164,8 +1212,8 @@ mod tests {
 
     #[test]
     fn the_listing_has_each_directorys_names_once() {
-        let files: HashSet<&str> = ["a/b/c.node", "a/b/d.node", "a/e", "f"].into();
-        let listing = Listing::new(&files);
+        let files = ["a/b/c.node", "a/b/d.node", "a/e", "f"];
+        let listing = Listing::new(files.into_iter());
         assert_eq!(listing.of(""), vec![("a", true), ("f", false)]);
         assert_eq!(listing.of("a"), vec![("b", true), ("e", false)]);
         assert_eq!(

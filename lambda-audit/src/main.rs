@@ -16,7 +16,7 @@ use lambda_audit::check::{check, Report};
 use lambda_audit::error::{shown, without_controls, AuditError, Result};
 use lambda_audit::layers::{self, Layers};
 use lambda_audit::lifecycle::{date_of_day, is_date};
-use lambda_audit::package::audit_package;
+use lambda_audit::package::Audit;
 use lambda_audit::profile::{LambdaArch, Profile, DEFAULT_PROFILE};
 use lambda_audit::report;
 use lambda_audit::resolve::TaskDir;
@@ -357,17 +357,19 @@ fn run(cli: Cli) -> Result<u8> {
             let mut refused: Option<Report> = None;
             let task = TaskDir::new(&profile.task_root, Some(&dir));
             let as_is = |file: &std::path::Path| file.to_path_buf();
-            let skipped = audit_package(&profile, &task, &dir, &entries, true, &as_is, &mut |r| {
-                if refused.is_none() && !r.loads() {
-                    refused = Some(r);
-                }
-                Ok(())
-            })
-            .map_err(|e| match e {
-                // zip refuses to write it (exit 1), as any package that would not load.
-                AuditError::NoEntryPoint(why) => AuditError::Refused(why),
-                e => e,
-            })?;
+            let audit = Audit::new(&profile, &task);
+            let skipped = audit
+                .package(&dir, &entries, true, &as_is, &mut |r| {
+                    if refused.is_none() && !r.loads() {
+                        refused = Some(r);
+                    }
+                    Ok(())
+                })
+                .map_err(|e| match e {
+                    // zip refuses to write it (exit 1), as any package that would not load.
+                    AuditError::NoEntryPoint(why) => AuditError::Refused(why),
+                    e => e,
+                })?;
             for skip in &skipped {
                 note(&format!("zip: {skip}"));
             }

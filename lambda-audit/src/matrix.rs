@@ -143,7 +143,14 @@ impl CheckRun {
         for (index, artifact) in self.artifacts.iter().enumerate() {
             if artifact.is_dir() || unzip::is_zip(artifact) {
                 let layers = self.layers.as_ref();
-                let opened = self.kept(&self.opened[index], || Package::open(artifact, layers))?;
+                let opened = self.kept(&self.opened[index], || {
+                    let package = Package::open(artifact, layers)?;
+                    Ok(if self.matrix {
+                        package.shared()
+                    } else {
+                        package
+                    })
+                })?;
                 let skipped = check_opened(profile, &opened, place, layers, &mut |r| sink(r))?;
                 for skip in &skipped {
                     note(&format!("check: {skip}"));

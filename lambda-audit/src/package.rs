@@ -8,82 +8,115 @@
 //! is named by the Python distribution that installed it, where a
 //! `*.dist-info/RECORD` says so.
 
+use std::cell::{OnceCell, RefCell};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use crate::archive::{Entry, MAX_UNZIPPED};
 use crate::atomic::PrivateDir;
 use crate::bounded;
-use crate::check::{check_in, Finding, Report};
+use crate::check::{check_read, Artifact, Finding, Report};
 use crate::error::{shown, AuditError, Result};
 use crate::layers::Layers;
-use crate::loaders::{Choice, Target};
+use crate::loaders::{Choice, Manifests, Target};
 use crate::profile::{LambdaArch, Profile};
 use crate::resolve::{Source, TaskDir};
 
-/// Audits every ELF file of `entries`, files of the package seen as `task`
-/// (shown as `named`; its layers' files too, with layers), handing
-/// each report to `each` as soon as it is made, so memory does not grow with
-/// the number of files; returns one line for each ELF-looking file that was
-/// passed over: a file no entry point reaches that the loader could never
-/// load anyway (malformed, or of an architecture Lambda does not have, as
-/// wheels sometimes carry a 32-bit helper) does not block the package,
-/// since the runtime never opens it. A file built for Lambda's other
-/// architecture (x86_64 in an arm64 package, aarch64 in an x86_64 one) is
-/// reported with its `wrong-arch` error instead, entry point or not: the
-/// package was made for the other CPU (a wheel installed for the build
-/// machine's platform), and each such file is named with its distribution.
-/// A layer need not hold an entry point (a layer of libraries is the usual
-/// kind): `entry_point_required` is false for one, and its libraries are
-/// all judged on their own.
-///
-/// Two steps: the entry points (reported at once, their closures noted),
-/// then the libraries none of them reaches, checked again on their own (a
-/// library's report is not kept meanwhile).
-pub fn audit_package(
-    profile: &Profile,
-    task: &TaskDir,
-    named: &Path,
-    entries: &[Entry],
-    entry_point_required: bool,
-    shown_as: &dyn Fn(&Path) -> PathBuf,
-    each: &mut dyn FnMut(Report) -> Result<()>,
-) -> Result<Vec<String>> {
-    let mut skipped = Vec::new();
-    let found = entry_points(profile, task, entries, &mut skipped, shown_as, each)?;
-    if found.entry_points == 0 && entry_point_required && found.other_cpu == 0 {
-        return Err(no_entry_point(profile, named, &found.foreign));
-    }
-    for library in &found.libraries {
-        let canonical = std::fs::canonicalize(library).unwrap_or_else(|_| library.to_path_buf());
-        if found.reached.contains(&canonical) {
-            continue;
+/// What a package's files are judged with: the profile, the task
+/// directory, and how an ELF file is read (afresh, or once for every
+/// combination of a matrix, `Package::read`).
+pub struct Audit<'a> {
+    profile: &'a Profile,
+    task: &'a TaskDir,
+    read: &'a dyn Fn(&Path) -> Result<Rc<Artifact>>,
+}
+
+/// An ELF file read for one check.
+fn read_afresh(file: &Path) -> Result<Rc<Artifact>> {
+    Artifact::read(file).map(Rc::new)
+}
+
+impl<'a> Audit<'a> {
+    /// Judging in `profile` with `task`, each file read afresh.
+    pub fn new(profile: &'a Profile, task: &'a TaskDir) -> Audit<'a> {
+        Audit {
+            profile,
+            task,
+            read: &read_afresh,
         }
-        let mut report = check_in(profile, task, library)?;
-        match wrong_arch(&report) {
-            // Built for Lambda's other CPU: named, as the error it is.
-            Some(arch) if is_lambda_arch(arch) => {
-                each(report)?;
+    }
+
+    /// `check_in` of `file`, read through `read`.
+    fn check(&self, file: &Path) -> Result<Report> {
+        check_read(self.profile, self.task, file, &*(self.read)(file)?)
+    }
+
+    /// Audits every ELF file of `entries`, files of the package seen as `task`
+    /// (shown as `named`; its layers' files too, with layers), handing
+    /// each report to `each` as soon as it is made, so memory does not grow with
+    /// the number of files; returns one line for each ELF-looking file that was
+    /// passed over: a file no entry point reaches that the loader could never
+    /// load anyway (malformed, or of an architecture Lambda does not have, as
+    /// wheels sometimes carry a 32-bit helper) does not block the package,
+    /// since the runtime never opens it. A file built for Lambda's other
+    /// architecture (x86_64 in an arm64 package, aarch64 in an x86_64 one) is
+    /// reported with its `wrong-arch` error instead, entry point or not: the
+    /// package was made for the other CPU (a wheel installed for the build
+    /// machine's platform), and each such file is named with its distribution.
+    /// A layer need not hold an entry point (a layer of libraries is the usual
+    /// kind): `entry_point_required` is false for one, and its libraries are
+    /// all judged on their own.
+    ///
+    /// Two steps: the entry points (reported at once, their closures noted),
+    /// then the libraries none of them reaches, checked again on their own (a
+    /// library's report is not kept meanwhile).
+    pub fn package(
+        &self,
+        named: &Path,
+        entries: &[Entry],
+        entry_point_required: bool,
+        shown_as: &dyn Fn(&Path) -> PathBuf,
+        each: &mut dyn FnMut(Report) -> Result<()>,
+    ) -> Result<Vec<String>> {
+        let profile = self.profile;
+        let mut skipped = Vec::new();
+        let found = entry_points(self, entries, &mut skipped, shown_as, each)?;
+        if found.entry_points == 0 && entry_point_required && found.other_cpu == 0 {
+            return Err(no_entry_point(profile, named, &found.foreign));
+        }
+        for library in &found.libraries {
+            let canonical =
+                std::fs::canonicalize(library).unwrap_or_else(|_| library.to_path_buf());
+            if found.reached.contains(&canonical) {
                 continue;
             }
-            // Unreached and of another architecture: the runtime never loads it.
-            Some(_) => {
-                skipped.push(format!(
-                    "skipped {}: another architecture, and no entry point loads it",
-                    shown(shown_as(library))
-                ));
-                continue;
+            let mut report = self.check(library)?;
+            match wrong_arch(&report) {
+                // Built for Lambda's other CPU: named, as the error it is.
+                Some(arch) if is_lambda_arch(arch) => {
+                    each(report)?;
+                    continue;
+                }
+                // Unreached and of another architecture: the runtime never loads it.
+                Some(_) => {
+                    skipped.push(format!(
+                        "skipped {}: another architecture, and no entry point loads it",
+                        shown(shown_as(library))
+                    ));
+                    continue;
+                }
+                None => {}
             }
-            None => {}
+            // Judged on its own needs: without the findings that only say it
+            // is not an entry point.
+            report
+                .findings
+                .retain(|f| !matches!(f, Finding::NotLoadable { .. }));
+            each(report)?;
         }
-        // Judged on its own needs: without the findings that only say it
-        // is not an entry point.
-        report
-            .findings
-            .retain(|f| !matches!(f, Finding::NotLoadable { .. }));
-        each(report)?;
+        Ok(skipped)
     }
-    Ok(skipped)
 }
 
 /// The architecture a report's `wrong-arch` finding found, if it has one.
@@ -99,7 +132,7 @@ fn is_lambda_arch(arch: &str) -> bool {
     LambdaArch::ALL.iter().any(|a| a.elf().name() == arch)
 }
 
-/// What the first step of `audit_package` leaves for the second.
+/// What the first step of `Audit::package` leaves for the second.
 struct EntryPoints<'e> {
     entry_points: usize,
     /// Every file of the package some entry point's closure loads (canonical).
@@ -114,8 +147,7 @@ struct EntryPoints<'e> {
 
 /// The package's entry points, each reported through `each` at once.
 fn entry_points<'e>(
-    profile: &Profile,
-    task: &TaskDir,
+    audit: &Audit,
     entries: &'e [Entry],
     skipped: &mut Vec<String>,
     shown_as: &dyn Fn(&Path) -> PathBuf,
@@ -129,7 +161,7 @@ fn entry_points<'e>(
         other_cpu: 0,
     };
     for file in entries.iter().filter(|e| e.elf).map(|e| e.file.as_path()) {
-        let report = match check_in(profile, task, file) {
+        let report = match audit.check(file) {
             Ok(report) => report,
             // Not a file the loader can read: an entry point it cannot be,
             // and one that is needed shows as broken in that closure.
@@ -235,7 +267,18 @@ pub struct Package {
     path: PathBuf,
     unpacked: Option<PrivateDir>,
     /// Its files, listed once for every combination of a matrix.
-    entries: std::cell::OnceCell<Vec<Entry>>,
+    entries: OnceCell<Vec<Entry>>,
+    /// Which npm package or Python distribution installed each file (by
+    /// its path in the package), found once.
+    owners: OnceCell<HashMap<String, String>>,
+    /// Its package.json files, read once for the loaders' choice of every runtime.
+    manifests: OnceCell<Manifests>,
+    /// The task directory of each place the package was judged at (its
+    /// libraries listed once, whatever the runtime).
+    tasks: RefCell<Vec<(String, Rc<TaskDir>)>>,
+    /// `Some` when the package serves several combinations (`shared`): each
+    /// ELF file as read by the first, for the others.
+    read: Option<RefCell<HashMap<PathBuf, Rc<Artifact>>>>,
 }
 
 impl Package {
@@ -246,7 +289,50 @@ impl Package {
             path: package.to_path_buf(),
             unpacked: unpack(package, layers)?,
             entries: Default::default(),
+            owners: Default::default(),
+            manifests: Default::default(),
+            tasks: Default::default(),
+            read: None,
         })
+    }
+
+    /// This package, to be judged in several combinations (a matrix's): each
+    /// ELF file is read and parsed once, and kept for the others (what is
+    /// read of a file does not depend on the runtime). Without it, a file's
+    /// facts are dropped once it is judged, so memory does not grow with
+    /// the package's files.
+    pub fn shared(mut self) -> Package {
+        self.read = Some(Default::default());
+        self
+    }
+
+    /// `file` read (its ELF facts), once if the package is `shared`.
+    fn read(&self, file: &Path) -> Result<Rc<Artifact>> {
+        let Some(kept) = &self.read else {
+            return Artifact::read(file).map(Rc::new);
+        };
+        if let Some(read) = kept.borrow().get(file) {
+            return Ok(read.clone());
+        }
+        let read = Rc::new(Artifact::read(file)?);
+        kept.borrow_mut().insert(file.to_path_buf(), read.clone());
+        Ok(read)
+    }
+
+    /// The task directory at `place` over the package's directory `dir`
+    /// (and the layers' at /opt), made once for each place.
+    fn task(&self, place: &str, dir: &Path, layers: Option<&Layers>) -> Rc<TaskDir> {
+        let mut tasks = self.tasks.borrow_mut();
+        if let Some((_, task)) = tasks.iter().find(|(p, _)| p == place) {
+            return task.clone();
+        }
+        let mut task = TaskDir::new(place, Some(dir));
+        if let Some(layers) = layers {
+            task = task.with_layers(layers.dir());
+        }
+        let task = Rc::new(task);
+        tasks.push((place.to_string(), task.clone()));
+        task
     }
 
     /// The directory the package's files are in: the directory given, or
@@ -285,15 +371,13 @@ pub fn check_opened(
         task_root: place.to_string(),
         ..profile.clone()
     };
-    let mut task = TaskDir::new(place, Some(dir));
-    let mut all = entries.to_vec();
-    if let Some(layers) = layers {
-        task = task.with_layers(layers.dir());
-        all.extend_from_slice(layers.entries());
-    }
+    let task = opened.task(place, dir, layers);
     let root = std::fs::canonicalize(dir).map_err(|e| AuditError::io(dir, e))?;
-    let mut owners = crate::npm::npm_packages(&root, entries);
-    owners.extend(distributions(&root, entries));
+    let owners = opened.owners.get_or_init(|| {
+        let mut owners = crate::npm::npm_packages(&root, entries);
+        owners.extend(distributions(&root, entries));
+        owners
+    });
     let in_layers = layers.map(InLayers::new).transpose()?;
     let mut named = |mut report: Report| {
         report.profile = profile.name.clone();
@@ -334,17 +418,24 @@ pub fn check_opened(
         .map(|abi| Target::new(&profile.arch, abi));
     // The function's own, and its layers' at /opt (node_modules under
     // /opt/nodejs/…), each chosen among its own tree's files.
-    let chosen = |root: &Path, entries: &[Entry]| match &target {
-        Some(target) => crate::loaders::choose(root, entries, target),
+    let choice = match &target {
+        Some(target) => {
+            let manifests = opened
+                .manifests
+                .get_or_init(|| Manifests::read(&root, entries));
+            crate::loaders::choose(&root, entries, manifests, target)
+        }
         None => Choice::default(),
     };
-    let choice = chosen(&root, entries);
-    let layer_choice = match (layers, &in_layers) {
-        (Some(layers), Some(in_layers)) => chosen(&in_layers.root, layers.entries()),
+    let layer_choice = match (layers, &in_layers, &target) {
+        (Some(layers), Some(in_layers), Some(target)) => {
+            let manifests = Manifests::read(&in_layers.root, layers.entries());
+            crate::loaders::choose(&in_layers.root, layers.entries(), &manifests, target)
+        }
         _ => Choice::default(),
     };
     let layer_entries = layers.map_or(&[][..], Layers::entries);
-    let opened: Vec<Entry> = (entries.iter())
+    let loaded: Vec<Entry> = (entries.iter())
         .filter(|e| !choice.never_opened.contains_key(&e.name))
         .chain(
             layer_entries
@@ -366,23 +457,28 @@ pub fn check_opened(
         AuditError::Refused(why) => AuditError::Usage(why),
         e => e,
     };
-    let skipped = audit_package(
-        &placed,
-        &task,
-        package,
-        &opened,
-        required && !claimed,
-        &shown_as,
-        &mut counted,
-    )
-    .map_err(refused)?;
+    let audit = Audit {
+        profile: &placed,
+        task: &task,
+        read: &|file| opened.read(file),
+    };
+    let skipped = audit
+        .package(
+            package,
+            &loaded,
+            required && !claimed,
+            &shown_as,
+            &mut counted,
+        )
+        .map_err(refused)?;
     let none_missing = choice.no_variant.is_empty() && layer_choice.no_variant.is_empty();
     if required && reported == 0 && none_missing && claimed {
         // Nothing left that a loader opens: the files are judged as they
         // are (a function installed for another machine is named by its
         // files' errors, `wrong-arch` for the other CPU).
-        return audit_package(&placed, &task, package, &all, true, &shown_as, &mut named)
-            .map_err(refused);
+        let mut all = entries.to_vec();
+        all.extend_from_slice(layer_entries);
+        return (audit.package(package, &all, true, &shown_as, &mut named)).map_err(refused);
     }
     let mut trees = vec![(choice, root.clone(), place)];
     if let Some(in_layers) = &in_layers {
