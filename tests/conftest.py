@@ -33,6 +33,18 @@ def run(cmd, **kw):
     return subprocess.run([str(c) for c in cmd], **kw)
 
 
+def build_tools_path():
+    """The directories of every tool scripts/pipeline looks for before it
+    builds (zig and cargo-zigbuild, cargo-auditable), as a PATH prefix: what
+    scripts/build-lambda-zip puts on PATH for it."""
+    dirs = []
+    for args in ([], ["--crate", "cargo-auditable"]):
+        result = run(["bash", ROOT / "scripts/bootstrap-tools", *args], timeout=3600)
+        assert result.returncode == 0, result.stderr
+        dirs.append(result.stdout.strip().splitlines()[-1])
+    return ":".join(dirs)
+
+
 def pinned_download(url, digest, cache_dir, suffix, algorithm="sha256"):
     """The file at url, downloaded once into CACHE/cache_dir (named by its
     digest, with suffix) and checked against that digest (hex, of

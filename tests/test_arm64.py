@@ -17,7 +17,7 @@ import zipfile
 
 import pytest
 
-from conftest import QEMU, ROOT, TARGET, assert_greets, emulated, run
+from conftest import QEMU, ROOT, TARGET, assert_greets, build_tools_path, emulated, run
 from test_bootstrap import assert_served_every_event, serve, unzip
 
 # The arm64 tree each runtime's program is run in: the oldest with its glibc or newer.
@@ -236,15 +236,13 @@ def test_a_request_for_this_machines_cpu_in_the_environment_is_refused(name, val
     assert "neoverse-n1" in line, line
 
 
-def test_the_pipeline_itself_refuses_it_too(zig, tmp_path):
+def test_the_pipeline_itself_refuses_it_too(tmp_path):
     """The flake runs scripts/pipeline directly: the rule is there, not only in
     the front door (which says "==> pipeline build" first: the error is its one other line)."""
     manifest = write_crate(tmp_path / "crate", PLAIN_PROGRAM)
     # Every tool the pipeline needs on PATH (it looks for them first), so the
     # environment's CFLAGS is what it refuses.
-    auditable = run([ROOT / "scripts/bootstrap-tools", "--crate", "cargo-auditable"], timeout=3600)
-    assert auditable.returncode == 0, auditable.stderr
-    tools = f"{os.path.dirname(zig)}:{auditable.stdout.strip().splitlines()[-1]}"
+    tools = build_tools_path()
     result = run([ROOT / "scripts/pipeline", "build"], timeout=600,
                  env={**os.environ, "PATH": f"{tools}:{os.environ['PATH']}",
                       "LAMBDA_RUNTIME": "provided.al2", "LAMBDA_ARCH": "arm64",

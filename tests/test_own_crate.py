@@ -11,7 +11,7 @@ import zipfile
 
 import pytest
 
-from conftest import LAMBDA_LD_LIBRARY_PATH, ROOT, run
+from conftest import LAMBDA_LD_LIBRARY_PATH, ROOT, build_tools_path, run
 
 TEMPLATE = ROOT / "templates" / "default"
 
@@ -96,8 +96,7 @@ def test_an_openssl_sys_that_refuses_openssl_102_is_named_before_the_build(tmp_p
     (crate / "Cargo.lock").write_text('version = 3\n[[package]]\nname = "openssl-sys"\nversion = "0.9.112"\n')
     env = {**os.environ, "LAMBDA_MANIFEST_PATH": str(crate / "Cargo.toml"), "OPENSSL_STATIC": "1",
            "OPENSSL_LIB_DIR": str(tmp_path / "openssl" / "lib"), "OPENSSL_INCLUDE_DIR": str(include)}
-    tools = run(["bash", ROOT / "scripts/bootstrap-tools"]).stdout.strip()
-    env["PATH"] = f"{tools}:{env['PATH']}"
+    env["PATH"] = f"{build_tools_path()}:{env['PATH']}"
     result = run(["bash", ROOT / "scripts/pipeline", "build"], env=env)
     assert result.returncode == 2, result.stderr
     assert "openssl-sys 0.9.112 refuses OpenSSL 1.0.2" in result.stderr
@@ -119,7 +118,8 @@ def test_a_cdylib_not_named_lambda_gets_the_module_and_handler_it_implies(tmp_pa
     (stub / "cargo-zigbuild").write_text("#!/bin/sh\nexit 101\n")
     (stub / "cargo-zigbuild").chmod(0o755)
     env = {**os.environ, "LAMBDA_MANIFEST_PATH": str(crate / "Cargo.toml"), "OPENSSL_STATIC": "1",
-           "OPENSSL_LIB_DIR": str(tmp_path), "OPENSSL_INCLUDE_DIR": str(tmp_path), "PATH": f"{stub}:{os.environ['PATH']}"}
+           "OPENSSL_LIB_DIR": str(tmp_path), "OPENSSL_INCLUDE_DIR": str(tmp_path),
+           "PATH": f"{stub}:{build_tools_path()}:{os.environ['PATH']}"}
     result = run(["bash", ROOT / "scripts/pipeline", "build"], env=env)
     assert result.returncode != 0
     # (The crate has no Cargo.lock: that note comes too.)
@@ -138,8 +138,7 @@ def test_a_crate_without_a_lock_file_gets_one_and_builds(tmp_path, audit_bin):
     (crate / "Cargo.toml").write_text('[package]\nname = "hello"\nversion = "0.1.0"\nedition = "2021"\n\n'
                                       '[[bin]]\nname = "bootstrap"\npath = "src/main.rs"\n')
     (crate / "src" / "main.rs").write_text('fn main() { println!("hello"); }\n')
-    tools = run(["bash", ROOT / "scripts/bootstrap-tools"]).stdout.strip()
-    env = {**os.environ, "PATH": f"{tools}:{os.environ['PATH']}", "LAMBDA_AUDIT": str(audit_bin),
+    env = {**os.environ, "PATH": f"{build_tools_path()}:{os.environ['PATH']}", "LAMBDA_AUDIT": str(audit_bin),
            "LAMBDA_RUNTIME": "provided.al2023", "LAMBDA_MANIFEST_PATH": str(crate / "Cargo.toml"),
            "CARGO_TARGET_DIR": str(tmp_path / "target")}
     result = run(["bash", ROOT / "scripts/pipeline", "all", tmp_path / "out"], env=env)

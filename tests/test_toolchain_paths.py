@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, TARGET, run
+from conftest import ROOT, TARGET, build_tools_path, run
 from pinned import pinned_file
 
 CACHE = Path(os.environ.get("LAMBDA_TOOLCHAIN_CACHE") or Path.home() / ".cache" / "lambda-toolchain")
@@ -91,7 +91,7 @@ def test_a_build_with_rust_src_holds_no_toolchain_path(toolchain_with_rust_src, 
     own: verify passes (it refuses any toolchain path), and the zip names
     std only as /rustc/<commit>."""
     env, toolchain, commit = toolchain_with_rust_src
-    tools = run(["bash", ROOT / "scripts/bootstrap-tools"]).stdout.strip()
+    tools = build_tools_path()
     openssl = run(["bash", ROOT / "scripts/build-openssl", "--print-env"])
     assert openssl.returncode == 0, openssl.stderr
     env = {**env, **dict(line.split("=", 1) for line in openssl.stdout.split()),
