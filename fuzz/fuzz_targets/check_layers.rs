@@ -30,7 +30,7 @@ use libfuzzer_sys::fuzz_target;
 use zip::write::SimpleFileOptions;
 
 mod common;
-use common::{base, listing};
+use common::{assert_nothing_outside_or_left, base, listing};
 
 /// The runtimes the bytes choose from: the Node.js ones (their loaders
 /// pick among prebuilds), and an OS-only one (a bootstrap, possibly a
@@ -338,16 +338,7 @@ fuzz_target!(|data: &[u8]| {
         }
         one_clean_line("error", &e.to_string());
     }
-    assert_eq!(
-        listing(&base.join("outside")),
-        [base.join("outside")],
-        "written outside"
-    );
-    assert_eq!(
-        listing(&base.join("tmp")),
-        [base.join("tmp")],
-        "left in TMPDIR"
-    );
+    assert_nothing_outside_or_left(base);
     assert_eq!(
         listing(work.path()),
         before,

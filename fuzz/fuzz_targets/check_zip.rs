@@ -15,7 +15,7 @@ use libfuzzer_sys::fuzz_target;
 use zip::write::SimpleFileOptions;
 
 mod common;
-use common::{base, listing};
+use common::{assert_nothing_outside_or_left, base, listing};
 
 /// Name pieces the bytes choose from: what hostile archives are made of.
 const PIECES: &[&str] = &[
@@ -96,16 +96,7 @@ fuzz_target!(|data: &[u8]| {
         lambda_audit::package::LAYER_ROOT,
         &mut |_report| Ok(()),
     );
-    assert_eq!(
-        listing(&base.join("outside")),
-        [base.join("outside")],
-        "written outside"
-    );
-    assert_eq!(
-        listing(&base.join("tmp")),
-        [base.join("tmp")],
-        "left in TMPDIR"
-    );
+    assert_nothing_outside_or_left(base);
     assert_eq!(
         listing(work.path()),
         [work.path().to_path_buf(), archive],

@@ -27,3 +27,12 @@ pub fn listing(dir: &Path) -> Vec<PathBuf> {
     all.sort();
     all
 }
+
+/// After an input: nothing was written in BASE/outside and nothing is left
+/// in the private TMPDIR.
+pub fn assert_nothing_outside_or_left(base: &Path) {
+    let outside = base.join("outside");
+    assert_eq!(listing(&outside), [outside], "written outside");
+    let tmp = base.join("tmp");
+    assert_eq!(listing(&tmp), [tmp], "left in TMPDIR");
+}
