@@ -105,6 +105,9 @@ fn central_directory(file: &mut (impl Read + Seek)) -> Option<Directory> {
     let len = file.seek(SeekFrom::End(0)).ok()?;
     let tail_start = len.saturating_sub(END_OF_DIRECTORY_REACH);
     let tail = read_at(file, tail_start, END_OF_DIRECTORY_REACH)?;
+    // The forward search first: it is vectorised, the reverse one is not
+    // (4 instructions a byte), and most files checked hold no record at all.
+    memchr::memmem::find(&tail, END_OF_DIRECTORY)?;
     let at = memchr::memmem::rfind(&tail, END_OF_DIRECTORY)?;
     let record = tail.get(at..at + 22)?;
     let field = |range: std::ops::Range<usize>| {
