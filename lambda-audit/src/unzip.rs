@@ -149,7 +149,9 @@ fn central_directory(file: &mut (impl Read + Seek)) -> Option<Directory> {
 /// `want` bytes of `file` from `at` (fewer at its end); None if unreadable
 /// or empty.
 fn read_at(file: &mut (impl Read + Seek), at: u64, want: u64) -> Option<Vec<u8>> {
-    let mut bytes = Vec::new();
+    // Room for all of it at once (`want` is at most the tail's 65,557
+    // bytes): read_to_end would otherwise grow it by doubling, copying.
+    let mut bytes = Vec::with_capacity(usize::try_from(want).ok()?);
     file.seek(SeekFrom::Start(at)).ok()?;
     file.take(want).read_to_end(&mut bytes).ok()?;
     (!bytes.is_empty()).then_some(bytes)
