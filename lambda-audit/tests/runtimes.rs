@@ -317,3 +317,68 @@ fn python314_has_its_own_c_api_and_module_suffixes() {
         assert!(profile["runtime"].get("replacement").is_none());
     }
 }
+
+/// A stand-in `liblzma.so.5` with xz's version nodes up to `XZ_5.4`, and a
+/// bootstrap linked against it needing `node`'s function (the host's own
+/// liblzma differs by Debian release). Neither is in the package.
+fn lzma_program(dir: &Path, node: &str) -> PathBuf {
+    let script = dir.join("link/liblzma.map");
+    std::fs::create_dir_all(script.parent().unwrap()).unwrap();
+    std::fs::write(
+        &script,
+        "XZ_5.0 { lzma_version_number; };\nXZ_5.2 { lzma_cputhreads; } XZ_5.0;\n\
+         XZ_5.4 { lzma_file_info_decoder; } XZ_5.2;\n",
+    )
+    .unwrap();
+    let stand_in = dir.join("link/liblzma.so.5");
+    shared(
+        &stand_in,
+        "unsigned lzma_version_number(void) { return 0; }\n\
+         unsigned lzma_cputhreads(void) { return 1; }\n\
+         int lzma_file_info_decoder(void) { return 0; }\n",
+        &[
+            "-Wl,-soname,liblzma.so.5",
+            &format!("-Wl,--version-script={}", script.display()),
+        ],
+    );
+    let function = match node {
+        "XZ_5.2" => "lzma_cputhreads",
+        "XZ_5.4" => "lzma_file_info_decoder",
+        _ => unreachable!(),
+    };
+    let program = dir.join(format!("{node}/bootstrap"));
+    common::cc(
+        &program,
+        &format!(
+            "extern unsigned lzma_version_number(void); extern int {function}(void);\n\
+             int main(void) {{ return (int)lzma_version_number() + (int){function}(); }}\n"
+        ),
+        &[stand_in.to_str().unwrap()],
+    );
+    program
+}
+
+/// (issue 29) liblzma.so.5 is in Amazon Linux 2023's image (xz-libs 5.2.5,
+/// which its rpm library needs: docs/runtime-facts.md §3): a program needing
+/// it at `XZ_5.0` and `XZ_5.2` loads on provided.al2023 and the runtimes on
+/// that OS, where the profile called it missing before; one needing a node
+/// of a later xz (`XZ_5.4`) does not, and Amazon Linux 2 still has none.
+#[test]
+fn liblzma_5_2_is_in_amazon_linux_2023_and_nothing_newer() {
+    let dir = tempfile::tempdir().unwrap();
+    let xz_5_2 = lzma_program(dir.path(), "XZ_5.2");
+    let xz_5_4 = lzma_program(dir.path(), "XZ_5.4");
+    for runtime in ["provided.al2023", "java21", "ruby3.4"] {
+        let (code, report) = check_json(runtime, None, &xz_5_2);
+        assert_eq!(code, 0, "{runtime}: {report:#}");
+        let (code, report) = check_json(runtime, None, &xz_5_4);
+        assert_eq!(code, 1, "{runtime}: {report:#}");
+        let missing = findings(&report, "missing-version");
+        assert_eq!(missing.len(), 1, "{runtime}: {report:#}");
+        assert_eq!(missing[0]["library"], "liblzma.so.5", "{runtime}");
+        assert_eq!(missing[0]["version"], "XZ_5.4", "{runtime}");
+    }
+    let (code, report) = check_json("provided.al2", None, &xz_5_2);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(findings(&report, "missing-library").len(), 1, "{report:#}");
+}

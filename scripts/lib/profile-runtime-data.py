@@ -36,9 +36,14 @@ GLIBC_FAMILY = ["libresolv.so.2", "libnsl.so.1", "libanl.so.1", "libBrokenLocale
 # The newest node of a library an OS profile lists without versions (from the
 # facts file: gcc 11 and zlib 1.2.11 on AL2023).
 VERSION_CAPS = {("amazonlinux-2023", "libgcc_s.so.1"): "GCC_11.99",
-                ("amazonlinux-2023", "libz.so.1"): "ZLIB_1.2.11"}
+                ("amazonlinux-2023", "libz.so.1"): "ZLIB_1.2.11",
+                ("amazonlinux-2023", "liblzma.so.5"): "XZ_5.2"}
 GCC_RUNTIME = {"libstdc++.so.6": "bookworm-libstdc++6", "libgcc_s.so.1": "bookworm-libgcc-s1",
                "libz.so.1": "bookworm-zlib1g"}
+# Libraries only some OS profiles list, filled like the gcc runtime: AL2023's
+# liblzma (xz-libs 5.2.5, which its rpm library needs: docs/runtime-facts.md §3),
+# its exports from Debian's build of the same xz release.
+OS_LIBRARIES = {"amazonlinux-2023": {"liblzma.so.5": "bullseye-liblzma5"}}
 # AWS's runtime table (docs/runtime-facts.md §6b): each runtime identifier
 # with a built-in profile, its OS profile and its deprecation date (None:
 # none given). All but python3.6 are on x86_64 and arm64 (§4).
@@ -245,7 +250,7 @@ def arm64_base(name, facts):
             new["versions"] = [soname] + [n for n in real if n == "GLIBC_PRIVATE" and "GLIBC_PRIVATE" in lib["versions"]
                                           or n.startswith("GLIBC_2.") and node_key(n) <= glibc]
             new["note"] = f"versions: {deb_name(debian_key)}'s, cut to the nodes of glibc {facts['glibc']} (docs/runtime-facts.md §4)"
-        elif soname.startswith(("libgcc_s", "libstdc++", "libz", "libssl", "libcrypto")):
+        elif soname.startswith(("libgcc_s", "libstdc++", "libz", "liblzma", "libssl", "libcrypto")):
             new["versions"] = lib["versions"]  # the release's nodes; checked against the real aarch64 build below
         else:
             continue  # glibc's other libraries: scripts/profile-runtime-data adds them
@@ -313,7 +318,7 @@ def os_profiles(arch):
                 lib["versions"] += sorted(set(ordered_nodes(real)) - set(lib["versions"]), key=node_key)
                 lib["exports"] = sorted(set(lib["exports"]) | set(real))
                 add_note(lib, f"exports: zig's glibc {facts['glibc']} stubs and the real library of {deb_name(debian_key)} cut to glibc {facts['glibc']}'s nodes (docs/runtime-facts.md §5)")
-        for soname, key in GCC_RUNTIME.items():
+        for soname, key in {**GCC_RUNTIME, **OS_LIBRARIES.get(name, {})}.items():
             lib = libraries[soname]
             key = pin(key, arch)
             real = {l["soname"]: l for l in scan(unpacked(key), arch)["libraries"]}[soname]
