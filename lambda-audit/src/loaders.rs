@@ -164,11 +164,13 @@ fn npm_allows(field: &Value, value: &str) -> bool {
 
 /// What the loaders' choice reads of a package whatever the runtime, made
 /// once so that the runtimes of a matrix share it (`package::Package`
-/// keeps it): every package.json (by its path in the package), its files'
-/// names, and its directories' listing.
+/// keeps it): every package.json (by its directory in the package), its
+/// files' names, its directories' listing, and where each package's
+/// optional dependencies are installed.
 pub struct Manifests {
     /// The directories holding a package.json (`""` the root), in the entries' order.
     dirs: Vec<String>,
+    /// Each of those directories' package.json (none if it could not be read).
     manifests: HashMap<String, Option<Manifest>>,
     /// Every file's path in the package (`Entry::name`).
     files: HashSet<String>,
@@ -176,7 +178,14 @@ pub struct Manifests {
     /// The package owning each ELF file of the entries (in their order):
     /// its directory, if it has one.
     owners: Vec<Option<String>>,
+    /// The packages with `optionalDependencies` (their directories, in
+    /// `dirs`' order), each with where its dependencies are installed.
+    optional: Vec<(String, Vec<Installed>)>,
 }
+
+/// An optional dependency's name and the directory node's `require` finds
+/// it in, if npm installed it (`installed_dir`).
+type Installed = (String, Option<String>);
 
 impl Manifests {
     /// The package.json files of `entries` (a package unpacked at `root`),
@@ -185,11 +194,11 @@ impl Manifests {
     /// owning each ELF file.
     pub fn read(root: &Path, entries: &[Entry]) -> Manifests {
         let dirs: Vec<String> = package_dirs(entries).map(String::from).collect();
-        let paths = dirs.iter().map(|dir| join(dir, "package.json"));
-        let manifests = paths
-            .map(|path| {
-                let manifest = Manifest::read(&root.join(&path));
-                (path, manifest)
+        let manifests = dirs
+            .iter()
+            .map(|dir| {
+                let manifest = Manifest::read(&root.join(join(dir, "package.json")));
+                (dir.clone(), manifest)
             })
             .collect();
         let mut read = Manifests {
@@ -198,9 +207,21 @@ impl Manifests {
             files: entries.iter().map(|e| e.name.clone()).collect(),
             listing: Listing::new(entries.iter().map(|e| e.name.as_str())),
             owners: Vec::new(),
+            optional: Vec::new(),
         };
         let elf = entries.iter().filter(|e| e.elf);
         read.owners = elf.map(|e| read.owner(&e.name).map(String::from)).collect();
+        read.optional = read
+            .dirs()
+            .filter_map(|dir| {
+                let deps = read.get(dir)?.optional_dependencies.as_object()?;
+                let installed = deps
+                    .keys()
+                    .map(|dep| (dep.clone(), installed_dir(&read.files, dir, dep)))
+                    .collect();
+                Some((dir.to_string(), installed))
+            })
+            .collect();
         read
     }
 
@@ -208,11 +229,8 @@ impl Manifests {
     /// package: a nested one may only set options, as in `npm`): its directory.
     fn owner<'f>(&self, file: &'f str) -> Option<&'f str> {
         let dirs = file.match_indices('/').rev().map(|(i, _)| &file[..i]);
-        dirs.chain(std::iter::once("")).find(|dir| {
-            let path = join(dir, "package.json");
-            self.files.contains(path.as_str())
-                && self.get(&path).is_some_and(|m| m.name.is_string())
-        })
+        dirs.chain(std::iter::once(""))
+            .find(|dir| self.get(dir).is_some_and(|m| m.name.is_string()))
     }
 
     /// The directories holding a package.json, as `package_dirs` of the entries.
@@ -220,9 +238,9 @@ impl Manifests {
         self.dirs.iter().map(String::as_str)
     }
 
-    /// The manifest at `path` (a package.json's path in the package), if it was read.
-    fn get(&self, path: &str) -> Option<&Manifest> {
-        self.manifests.get(path).and_then(Option::as_ref)
+    /// The package.json in `dir` (a directory in the package, `""` the root), if one was read.
+    fn get(&self, dir: &str) -> Option<&Manifest> {
+        self.manifests.get(dir).and_then(Option::as_ref)
     }
 }
 
@@ -239,7 +257,7 @@ pub fn choose(root: &Path, entries: &[Entry], manifests: &Manifests, target: &Ta
         let Some(owner) = owner.as_deref() else {
             continue;
         };
-        let read = manifests.get(&join(owner, "package.json"));
+        let read = manifests.get(owner);
         if let Some(why) = read.and_then(|m| m.excludes(target)) {
             choice.never_opened.insert(entry.name.clone(), why);
             continue;
@@ -249,10 +267,10 @@ pub fn choose(root: &Path, entries: &[Entry], manifests: &Manifests, target: &Ta
             .or_default()
             .push(&entry.name);
     }
-    platform_packages(files, manifests, target, &mut choice);
+    platform_packages(manifests, target, &mut choice);
     let listing = &manifests.listing;
     for dir in manifests.dirs() {
-        let Some(manifest) = manifests.get(&join(dir, "package.json")) else {
+        let Some(manifest) = manifests.get(dir) else {
             continue;
         };
         let own: &[&str] = owned.get(dir).map_or(&[], Vec::as_slice);
@@ -261,7 +279,7 @@ pub fn choose(root: &Path, entries: &[Entry], manifests: &Manifests, target: &Ta
         } else if manifest.depends_on("node-gyp-build") {
             // node-gyp-build 3 (the version installed for the package) has its own layout.
             let installed = installed_dir(files, dir, "node-gyp-build")
-                .and_then(|d| manifests.get(&join(&d, "package.json")))
+                .and_then(|d| manifests.get(&d))
                 .and_then(|m| m.version.as_str());
             let old = installed
                 .is_some_and(|v| v.split('.').next().is_some_and(|m| m < "4" && m.len() == 1));
@@ -309,7 +327,7 @@ pub fn choose(root: &Path, entries: &[Entry], manifests: &Manifests, target: &Ta
     }
     let missing: Vec<String> = choice.no_variant.keys().cloned().collect();
     for dir in missing {
-        let manifest = manifests.get(&join(&dir, "package.json"));
+        let manifest = manifests.get(&dir);
         if let Some(manifest) = manifest {
             if falls_back(root, &dir, manifest) {
                 if let Some(reason) = choice.no_variant.get_mut(&dir) {
@@ -408,40 +426,25 @@ fn platform_package_of(manifest: &Manifest, target: &Target) -> Option<String> {
 /// platforms (npm ran on another machine) has no variant for the runtime:
 /// `no_variant`, named. One for `wasm32` is a loader's fallback (napi-rs's
 /// WASI build): then nothing is claimed.
-fn platform_packages(
-    files: &HashSet<String>,
-    manifests: &Manifests,
-    target: &Target,
-    choice: &mut Choice,
-) {
-    for dir in manifests.dirs() {
-        let Some(deps) = manifests
-            .get(&join(dir, "package.json"))
-            .and_then(|m| m.optional_dependencies.as_object())
-            .map(|deps| deps.keys().cloned().collect::<Vec<String>>())
-        else {
-            continue;
-        };
+fn platform_packages(manifests: &Manifests, target: &Target, choice: &mut Choice) {
+    for (dir, deps) in &manifests.optional {
         // The variant for the runtime it declares (`-linux-x64-gnu`,
         // `@esbuild/linux-x64`): without one, an optional dependency for
         // another platform is a feature (chokidar's fsevents), not its addon.
         let linux = format!("linux-{}", target.arch);
-        let declared: Vec<&String> = deps.iter().filter(|d| d.contains(&linux)).collect();
+        let declared: Vec<&str> = deps
+            .iter()
+            .map(|(dep, _)| dep.as_str())
+            .filter(|d| d.contains(&linux))
+            .collect();
         if declared.is_empty() {
             continue;
         }
-        let declared = declared
-            .iter()
-            .map(|d| d.as_str())
-            .collect::<Vec<_>>()
-            .join(", ");
+        let declared = declared.join(", ");
         let mut others = Vec::new();
         let mut fits = false;
-        for dep in &deps {
-            let Some(installed) = installed_dir(files, dir, dep) else {
-                continue;
-            };
-            let Some(manifest) = manifests.get(&join(&installed, "package.json")) else {
+        for (dep, installed) in deps {
+            let Some(manifest) = installed.as_deref().and_then(|i| manifests.get(i)) else {
                 continue;
             };
             if [&manifest.os, &manifest.cpu, &manifest.libc]
@@ -459,7 +462,7 @@ fn platform_packages(
         }
         if !fits && !others.is_empty() {
             choice.no_variant.insert(
-                dir.to_string(),
+                dir.clone(),
                 format!(
                     "it declares {declared} for {}, which is not installed: its platform packages here ({}) are all for other platforms (npm installed it on another machine), so its loader finds no addon",
                     target.describe(),
